@@ -1,0 +1,40 @@
+//! Decoding program accounts from raw account data.
+
+use anchor_lang::AccountDeserialize;
+
+/// Why raw bytes are not the expected account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes an Anchor account of type `T`, checking its discriminator.
+pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
+    let mut slice = data;
+    T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {}: {e}", std::any::type_name::<T>())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentrail::state::{Certifier, Config};
+    use anchor_lang::{AccountSerialize, prelude::Pubkey};
+
+    #[test]
+    fn round_trips_and_rejects_wrong_type() {
+        let certifier = Certifier { authority: Pubkey::new_unique(), added_at: 5, bump: 254 };
+        let mut data = Vec::new();
+        certifier.try_serialize(&mut data).unwrap();
+        let back: Certifier = decode(&data).unwrap();
+        assert_eq!((back.authority, back.added_at, back.bump), (certifier.authority, 5, 254));
+        let err = decode::<Config>(&data).unwrap_err();
+        assert!(err.0.contains("Config"), "{err}");
+        assert!(decode::<Certifier>(&data[..4]).is_err());
+    }
+}

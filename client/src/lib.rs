@@ -1,0 +1,9 @@
+//! Client code shared by the keeper, the CLI and the tests: PDAs, instruction builders and
+//! account decoding for the Agentrail program.
+
+pub mod accounts;
+pub mod instructions;
+pub mod pda;
+
+pub use agentrail;
+pub use agentrail::ID as PROGRAM_ID;

@@ -1,0 +1,30 @@
+//! Program-derived addresses, derived exactly as the program derives them.
+
+use agentrail::state::seeds;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::bpf_loader_upgradeable;
+
+/// The config singleton.
+pub fn config() -> Pubkey {
+    Pubkey::find_program_address(&[seeds::CONFIG], &agentrail::ID).0
+}
+
+/// The account that authorises `certifier`.
+pub fn certifier(certifier: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::CERTIFIER, certifier.as_ref()], &agentrail::ID).0
+}
+
+/// The agent with sequential id `id`.
+pub fn agent(id: u64) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::AGENT, &id.to_le_bytes()], &agentrail::ID).0
+}
+
+/// The certification of version `version_seq` of `agent`.
+pub fn certification(agent: &Pubkey, version_seq: u32) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::CERTIFICATION, agent.as_ref(), &version_seq.to_le_bytes()], &agentrail::ID).0
+}
+
+/// The program's ProgramData account under the upgradeable loader.
+pub fn program_data() -> Pubkey {
+    Pubkey::find_program_address(&[agentrail::ID.as_ref()], &bpf_loader_upgradeable::ID).0
+}

@@ -1,0 +1,118 @@
+//! Events: one per state change, so indexers can follow everything without reading accounts.
+
+use anchor_lang::prelude::*;
+
+use crate::state::{AgentStatus, Semver};
+
+/// The config singleton was created.
+#[event]
+pub struct ConfigInitialized {
+    pub admin: Pubkey,
+    pub treasury: Pubkey,
+    pub fee_bps: u16,
+}
+
+/// Treasury, fee or pause switch changed.
+#[event]
+pub struct ConfigUpdated {
+    pub treasury: Pubkey,
+    pub fee_bps: u16,
+    pub paused: bool,
+}
+
+/// The admin proposed a successor.
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    pub proposed: Pubkey,
+}
+
+/// The proposed admin accepted.
+#[event]
+pub struct AdminAccepted {
+    pub previous: Pubkey,
+    pub admin: Pubkey,
+}
+
+/// A certifier was authorised.
+#[event]
+pub struct CertifierAdded {
+    pub certifier: Pubkey,
+}
+
+/// A certifier's authorisation was withdrawn.
+#[event]
+pub struct CertifierRemoved {
+    pub certifier: Pubkey,
+}
+
+/// An agent was registered.
+#[event]
+pub struct AgentRegistered {
+    pub agent: Pubkey,
+    pub id: u64,
+    pub authority: Pubkey,
+    pub payout: Pubkey,
+    pub name: String,
+    pub manifest_hash: [u8; 32],
+    pub version: Semver,
+}
+
+/// An agent published a new version; its certification starts over.
+#[event]
+pub struct AgentVersionPublished {
+    pub agent: Pubkey,
+    pub version: Semver,
+    pub version_seq: u32,
+    pub manifest_hash: [u8; 32],
+}
+
+/// An agent was paused, resumed or retired.
+#[event]
+pub struct AgentStatusChanged {
+    pub agent: Pubkey,
+    pub status: AgentStatus,
+}
+
+/// An agent's payout wallet changed (the new wallet signed).
+#[event]
+pub struct AgentPayoutChanged {
+    pub agent: Pubkey,
+    pub payout: Pubkey,
+}
+
+/// An agent's authority changed (both signed).
+#[event]
+pub struct AgentAuthorityTransferred {
+    pub agent: Pubkey,
+    pub previous: Pubkey,
+    pub authority: Pubkey,
+}
+
+/// An agent's metadata URI changed.
+#[event]
+pub struct AgentMetadataUpdated {
+    pub agent: Pubkey,
+    pub metadata_uri: String,
+}
+
+/// A certifier attested a stage for an agent version.
+#[event]
+pub struct StageAttested {
+    pub agent: Pubkey,
+    pub version_seq: u32,
+    pub stage: u8,
+    pub certifier: Pubkey,
+    pub attestation_hash: [u8; 32],
+    pub expires_at: i64,
+}
+
+/// A certifier revoked an agent version's certification.
+#[event]
+pub struct CertificationRevoked {
+    pub agent: Pubkey,
+    pub version_seq: u32,
+    pub by: Pubkey,
+    pub reason_hash: [u8; 32],
+    pub epoch: u32,
+}

@@ -1,0 +1,37 @@
+use anchor_lang::prelude::*;
+
+use crate::{errors::AgentrailError, events::CertifierAdded, state::*};
+
+/// The admin authorises a certifier.
+#[derive(Accounts)]
+#[instruction(certifier: Pubkey)]
+pub struct AddCertifier<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
+    pub config: Account<'info, Config>,
+    #[account(
+        init,
+        payer = admin,
+        space = 8 + Certifier::INIT_SPACE,
+        seeds = [seeds::CERTIFIER, certifier.as_ref()],
+        bump
+    )]
+    pub certifier_account: Account<'info, Certifier>,
+    pub system_program: Program<'info, System>,
+}
+
+impl AddCertifier<'_> {
+    /// Handler.
+    pub fn add_certifier(ctx: Context<Self>, certifier: Pubkey) -> Result<()> {
+        ctx.accounts.certifier_account.set_inner(Certifier {
+            authority: certifier,
+            added_at: Clock::get()?.unix_timestamp,
+            bump: ctx.bumps.certifier_account,
+        });
+        let config = &mut ctx.accounts.config;
+        config.certifier_count = config.certifier_count.checked_add(1).ok_or(AgentrailError::Overflow)?;
+        emit!(CertifierAdded { certifier });
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+use anchor_lang::prelude::*;
+
+use crate::errors::AgentrailError;
+
+/// Longest agent name, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+/// Longest metadata URI, in bytes.
+pub const MAX_URI_LEN: usize = 200;
+
+/// A semantic version. Field order makes the derived ordering the semver precedence.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Semver {
+    pub major: u16,
+    pub minor: u16,
+    pub patch: u16,
+}
+
+/// Where an agent is in its life.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentStatus {
+    /// Accepting jobs and releases.
+    Active,
+    /// Temporarily out of service: no new jobs, no releases; refunds still work.
+    Paused,
+    /// Permanently out of service.
+    Retired,
+}
+
+/// A registered agent: who controls it, where it is paid, and what it currently is.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Agent {
+    /// Sequential id, part of the PDA seeds.
+    pub id: u64,
+    /// Owner: publishes versions, changes status and payout.
+    pub authority: Pubkey,
+    /// Wallet that receives milestone payments.
+    pub payout: Pubkey,
+    /// Display name.
+    #[max_len(MAX_NAME_LEN)]
+    pub name: String,
+    /// Off-chain metadata (endpoint, docs), e.g. an https or ipfs URI.
+    #[max_len(MAX_URI_LEN)]
+    pub metadata_uri: String,
+    /// SHA-256 of the current version's manifest.
+    pub manifest_hash: [u8; 32],
+    /// Current semantic version.
+    pub version: Semver,
+    /// Counts published versions from 1; names the certification PDA of a version.
+    pub version_seq: u32,
+    /// Lifecycle status.
+    pub status: AgentStatus,
+    /// Registration time (unix seconds).
+    pub registered_at: i64,
+    /// Last change (unix seconds).
+    pub updated_at: i64,
+    /// PDA bump.
+    pub bump: u8,
+}
+
+impl Agent {
+    /// Validates a display name: non-empty, at most [`MAX_NAME_LEN`] bytes.
+    pub fn check_name(name: &str) -> Result<()> {
+        require!(!name.is_empty() && name.len() <= MAX_NAME_LEN, AgentrailError::NameLength);
+        Ok(())
+    }
+
+    /// Validates a metadata URI: at most [`MAX_URI_LEN`] bytes.
+    pub fn check_uri(uri: &str) -> Result<()> {
+        require!(uri.len() <= MAX_URI_LEN, AgentrailError::UriLength);
+        Ok(())
+    }
+
+    /// Moves to `next` status if the lifecycle allows it.
+    pub fn transition(&mut self, next: AgentStatus) -> Result<()> {
+        use AgentStatus::*;
+        match (self.status, next) {
+            (Retired, _) => err!(AgentrailError::AgentRetired),
+            (Active, Paused) | (Paused, Active) | (Active, Retired) | (Paused, Retired) => {
+                self.status = next;
+                Ok(())
+            }
+            _ => err!(AgentrailError::InvalidAgentStatus),
+        }
+    }
+
+    /// Records a new version; it must be strictly greater than the current one.
+    pub fn publish(&mut self, version: Semver, manifest_hash: [u8; 32]) -> Result<()> {
+        require!(self.status != AgentStatus::Retired, AgentrailError::AgentRetired);
+        require!(version > self.version, AgentrailError::VersionNotIncreasing);
+        self.version_seq = self.version_seq.checked_add(1).ok_or(AgentrailError::Overflow)?;
+        self.version = version;
+        self.manifest_hash = manifest_hash;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> Agent {
+        Agent {
+            id: 0,
+            authority: Pubkey::default(),
+            payout: Pubkey::default(),
+            name: "a".into(),
+            metadata_uri: String::new(),
+            manifest_hash: [0; 32],
+            version: Semver { major: 1, minor: 2, patch: 3 },
+            version_seq: 1,
+            status: AgentStatus::Active,
+            registered_at: 0,
+            updated_at: 0,
+            bump: 0,
+        }
+    }
+
+    #[test]
+    fn semver_orders_by_precedence() {
+        let v = |major, minor, patch| Semver { major, minor, patch };
+        assert!(v(1, 2, 4) > v(1, 2, 3));
+        assert!(v(1, 10, 0) > v(1, 9, 99));
+        assert!(v(2, 0, 0) > v(1, 99, 99));
+        assert!(v(1, 2, 3) == v(1, 2, 3));
+    }
+
+    #[test]
+    fn publish_requires_increase_and_counts_versions() {
+        let mut a = agent();
+        let same = a.version;
+        assert!(a.publish(same, [1; 32]).is_err());
+        assert!(a.publish(Semver { major: 1, minor: 2, patch: 2 }, [1; 32]).is_err());
+        a.publish(Semver { major: 1, minor: 3, patch: 0 }, [2; 32]).unwrap();
+        assert_eq!((a.version_seq, a.manifest_hash), (2, [2; 32]));
+    }
+
+    #[test]
+    fn lifecycle_transitions() {
+        let mut a = agent();
+        assert!(a.transition(AgentStatus::Active).is_err());
+        a.transition(AgentStatus::Paused).unwrap();
+        assert!(a.transition(AgentStatus::Paused).is_err());
+        a.transition(AgentStatus::Active).unwrap();
+        a.transition(AgentStatus::Retired).unwrap();
+        for s in [AgentStatus::Active, AgentStatus::Paused, AgentStatus::Retired] {
+            assert!(a.transition(s).is_err());
+        }
+        assert!(a.publish(Semver { major: 9, minor: 0, patch: 0 }, [0; 32]).is_err());
+    }
+
+    #[test]
+    fn string_bounds() {
+        assert!(Agent::check_name("").is_err());
+        assert!(Agent::check_name(&"x".repeat(MAX_NAME_LEN)).is_ok());
+        assert!(Agent::check_name(&"x".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(Agent::check_uri(&"x".repeat(MAX_URI_LEN)).is_ok());
+        assert!(Agent::check_uri(&"x".repeat(MAX_URI_LEN + 1)).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! On-chain accounts, one module each, and their PDA seeds.
+
+pub mod agent;
+pub mod certification;
+pub mod certifier;
+pub mod config;
+pub mod seeds;
+
+pub use agent::*;
+pub use certification::*;
+pub use certifier::*;
+pub use config::*;

@@ -1,0 +1,10 @@
+//! PDA seed prefixes. Every program-derived address starts with one of these.
+
+/// `[CONFIG]`: the protocol's singleton config.
+pub const CONFIG: &[u8] = b"config";
+/// `[CERTIFIER, certifier]`: an authorised certifier.
+pub const CERTIFIER: &[u8] = b"certifier";
+/// `[AGENT, id.to_le_bytes()]`: a registered agent.
+pub const AGENT: &[u8] = b"agent";
+/// `[CERTIFICATION, agent, version_seq.to_le_bytes()]`: one agent version's certification.
+pub const CERTIFICATION: &[u8] = b"certification";

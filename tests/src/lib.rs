@@ -1,0 +1,59 @@
+//! Test harness for the Agentrail program: scenarios are written once against [`Chain`] and
+//! run by every runtime that implements it (natively with `solana-program-test`, and against the
+//! SBF `.so`).
+
+pub mod env;
+pub mod native;
+pub mod scenarios;
+
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::signature::Keypair;
+
+/// An account as the tests see it, independent of each runtime's account type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountState {
+    pub lamports: u64,
+    pub owner: Pubkey,
+    pub data: Vec<u8>,
+    pub executable: bool,
+}
+
+/// What a landed transaction reports (runtimes that cannot see logs or units leave them empty).
+#[derive(Clone, Debug, Default)]
+pub struct Sent {
+    pub compute_units: Option<u64>,
+    pub logs: Vec<String>,
+}
+
+/// Why a transaction failed: the custom error code when there is one, and the runtime's text.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub code: Option<u32>,
+    pub message: String,
+}
+
+/// A Solana runtime the scenarios drive.
+pub trait Chain {
+    /// Fee payer; also the program's upgrade authority.
+    fn payer(&self) -> &Keypair;
+    /// Signs with the payer and `signers`, processes the transaction, reports the outcome.
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Sent, Failure>;
+    /// Reads an account; `None` when it does not exist.
+    fn account(&mut self, key: &Pubkey) -> Option<AccountState>;
+    /// Writes an account directly (test set-up only).
+    fn set_account(&mut self, key: &Pubkey, account: AccountState);
+    /// The cluster clock's unix timestamp.
+    fn now(&mut self) -> i64;
+    /// Moves the cluster clock's unix timestamp (time travel).
+    fn set_time(&mut self, unix_timestamp: i64);
+}
+
+/// The compute budget program's `SetComputeUnitLimit`, used to make every transaction unique so
+/// that a deliberate replay reaches the program instead of the runtime's duplicate filter.
+pub fn unique_limit(nonce: u32) -> Instruction {
+    let program_id: Pubkey = "ComputeBudget111111111111111111111111111111".parse().expect("static id");
+    let mut data = vec![2u8];
+    data.extend_from_slice(&(1_000_000 - (nonce % 100_000)).to_le_bytes());
+    Instruction { program_id, accounts: Vec::<AccountMeta>::new(), data }
+}
