@@ -12,7 +12,7 @@ pub mod state;
 use instructions::*;
 use state::AgentStatus;
 
-declare_id!("Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS");
+declare_id!("4GM9wBrrJvAXEw3J4amxKgkSfqXAraNZLKBgvsyM7Srj");
 
 #[program]
 pub mod agentrail {

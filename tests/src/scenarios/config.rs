@@ -58,7 +58,7 @@ pub fn update_config_and_pause(chain: Box<dyn Chain>) {
     assert_eq!((config.treasury, config.fee_bps, config.paused), (new_treasury, 100, true));
     let (authority, payout) = (env.funded(), env.funded());
     let register = ix::register_agent(&authority.pubkey(), &payout.pubkey(), 0, Env::agent_args("paused"));
-    assert_code(env.send(&[register.clone()], &[&authority, &payout]), AgentrailError::ProtocolPaused);
+    assert_code(env.send(std::slice::from_ref(&register), &[&authority, &payout]), AgentrailError::ProtocolPaused);
     env.send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(false), ..Default::default() })], &[])
         .unwrap();
     env.send(&[register], &[&authority, &payout]).unwrap();

@@ -1,0 +1,50 @@
+//! `cargo idl` writes `idl/agentrail.json`; `cargo idl --check` fails when it is stale.
+//!
+//! The IDL is built exactly as `anchor idl build` builds it: the program's `idl-build` feature
+//! prints it from a test, in a target directory of its own (the build sets its own RUSTFLAGS,
+//! which would otherwise invalidate the main build's cache).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anchor_lang_idl::build::IdlBuilder;
+
+fn main() -> ExitCode {
+    let check = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--check") => true,
+        Some(other) => {
+            eprintln!("usage: cargo idl [--check]  (unknown argument {other:?})");
+            return ExitCode::from(2);
+        }
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    // SAFETY: single-threaded, before any other thread exists. RUSTUP_TOOLCHAIN is removed
+    // because anchor-lang-idl 0.1.4 turns it into a literal `cargo +{toolchain}` argument.
+    unsafe {
+        std::env::set_var("CARGO_TARGET_DIR", target.join("idl-build"));
+        std::env::remove_var("RUSTUP_TOOLCHAIN");
+    }
+    let idl = match IdlBuilder::new().program_path(root.join("programs/agentrail")).build() {
+        Ok(idl) => idl,
+        Err(e) => {
+            eprintln!("error: building the IDL failed: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = serde_json::to_string_pretty(&idl).expect("IDL serialises") + "\n";
+    let path = root.join("idl/agentrail.json");
+    if check {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != json {
+            eprintln!("error: {} is stale; run `cargo idl` and commit the result", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("IDL is up to date: {}", path.display());
+    } else {
+        std::fs::write(&path, json).expect("write idl/agentrail.json");
+        println!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
