@@ -10,7 +10,7 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 
 use crate::pda;
 
-fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+pub(crate) fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
     Instruction { program_id: agentrail::ID, accounts: accounts.to_account_metas(None), data: data.data() }
 }
 

@@ -2,6 +2,7 @@
 //! account decoding for the Agentrail program.
 
 pub mod accounts;
+pub mod escrow;
 pub mod instructions;
 pub mod pda;
 

@@ -28,3 +28,18 @@ pub fn certification(agent: &Pubkey, version_seq: u32) -> Pubkey {
 pub fn program_data() -> Pubkey {
     Pubkey::find_program_address(&[agentrail::ID.as_ref()], &bpf_loader_upgradeable::ID).0
 }
+
+/// The job `nonce` of `poster`.
+pub fn job(poster: &Pubkey, nonce: u64) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::JOB, poster.as_ref(), &nonce.to_le_bytes()], &agentrail::ID).0
+}
+
+/// The token vault of `job`.
+pub fn vault(job: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).0
+}
+
+/// The associated token account of `owner` for `mint` under `token_program`.
+pub fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)
+}

@@ -5,6 +5,7 @@
 pub mod env;
 pub mod native;
 pub mod scenarios;
+pub mod tokens;
 
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::instruction::{AccountMeta, Instruction};

@@ -37,4 +37,58 @@ pub enum AgentrailError {
     NothingToRevoke,
     #[msg("arithmetic overflow")]
     Overflow,
+    #[msg("a job needs between 1 and 16 milestones")]
+    MilestoneCount,
+    #[msg("milestone amounts must be positive")]
+    ZeroAmount,
+    #[msg("deadline must be in the future")]
+    DeadlineInPast,
+    #[msg("review window must be between 0 and 90 days")]
+    InvalidReviewWindow,
+    #[msg("the agent's effective certification is below the job's minimum stage")]
+    CertificationTooLow,
+    #[msg("a certification account is required and must be the agent's current version's")]
+    CertificationRequired,
+    #[msg("the pinned certification was revoked; no further release is possible")]
+    CertificationRevoked,
+    #[msg("the job's total differs from what the poster expected")]
+    JobChanged,
+    #[msg("the job is not in a state that allows this")]
+    InvalidJobStatus,
+    #[msg("milestone index out of range")]
+    InvalidMilestone,
+    #[msg("the milestone is not pending")]
+    MilestoneNotPending,
+    #[msg("the milestone is not awaiting review")]
+    MilestoneNotSubmitted,
+    #[msg("milestones are settled in order; an earlier one is still open")]
+    MilestoneOutOfOrder,
+    #[msg("the job's deadline has passed")]
+    DeadlinePassed,
+    #[msg("the job's deadline has not passed yet")]
+    DeadlineNotReached,
+    #[msg("the review window would end after the deadline")]
+    ReviewOutlastsDeadline,
+    #[msg("the review window has not ended yet")]
+    ReviewWindowOpen,
+    #[msg("the poster can cancel only before any milestone was submitted")]
+    AlreadyStarted,
+    #[msg("the agent is not active")]
+    AgentNotActive,
+    #[msg("mint has a permanent delegate, which could move escrowed funds")]
+    MintPermanentDelegate,
+    #[msg("mint has a transfer hook, which could block or alter transfers")]
+    MintTransferHook,
+    #[msg("mint charges transfer fees, which break escrow accounting")]
+    MintTransferFee,
+    #[msg("mint is non-transferable")]
+    MintNonTransferable,
+    #[msg("mint freezes new accounts by default")]
+    MintDefaultFrozen,
+    #[msg("mint allows confidential transfers or mint/burn, which hide balances")]
+    MintConfidential,
+    #[msg("mint is pausable, which could block transfers")]
+    MintPausable,
+    #[msg("mint data could not be parsed")]
+    InvalidMint,
 }

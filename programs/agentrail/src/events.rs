@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{AgentStatus, Semver};
+use crate::state::{AgentStatus, JobStatus, Semver};
 
 /// The config singleton was created.
 #[event]
@@ -115,4 +115,60 @@ pub struct CertificationRevoked {
     pub by: Pubkey,
     pub reason_hash: [u8; 32],
     pub epoch: u32,
+}
+
+/// A job was created (not yet funded).
+#[event]
+pub struct JobCreated {
+    pub job: Pubkey,
+    pub poster: Pubkey,
+    pub agent: Pubkey,
+    pub keeper: Pubkey,
+    pub mint: Pubkey,
+    pub total: u64,
+    pub fee_bps: u16,
+    pub milestones: u8,
+    pub deadline: i64,
+}
+
+/// The poster moved the job's total into its vault.
+#[event]
+pub struct JobFunded {
+    pub job: Pubkey,
+    pub amount: u64,
+}
+
+/// The keeper reported a milestone done.
+#[event]
+pub struct MilestoneSubmitted {
+    pub job: Pubkey,
+    pub index: u8,
+    pub result_hash: [u8; 32],
+    pub requires_approval: bool,
+}
+
+/// A milestone was paid: `amount` to the agent, `fee` to the treasury.
+#[event]
+pub struct MilestoneReleased {
+    pub job: Pubkey,
+    pub index: u8,
+    pub amount: u64,
+    pub fee: u64,
+    pub payee: Pubkey,
+    pub status: JobStatus,
+}
+
+/// Funds went back to the poster (rejection, cancellation or expiry).
+#[event]
+pub struct MilestonesRefunded {
+    pub job: Pubkey,
+    pub amount: u64,
+    pub status: JobStatus,
+}
+
+/// A finished job's accounts were closed and their rent returned to the poster.
+#[event]
+pub struct JobClosed {
+    pub job: Pubkey,
+    pub swept: u64,
 }

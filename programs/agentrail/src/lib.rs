@@ -7,6 +7,7 @@ use anchor_lang::prelude::*;
 pub mod errors;
 pub mod events;
 pub mod instructions;
+pub mod mint_policy;
 pub mod state;
 
 use instructions::*;
@@ -86,5 +87,50 @@ pub mod agentrail {
     /// Revokes an agent version's certification with a reason hash (certifier).
     pub fn revoke_certification(ctx: Context<RevokeCertification>, reason_hash: [u8; 32]) -> Result<()> {
         RevokeCertification::revoke_certification(ctx, reason_hash)
+    }
+
+    /// Creates a job for an active agent and its empty vault (poster).
+    pub fn create_job(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
+        CreateJob::create_job(ctx, args)
+    }
+
+    /// Moves the job's expected total into its vault (poster).
+    pub fn fund_job(ctx: Context<FundJob>, expected_total: u64) -> Result<()> {
+        FundJob::fund_job(ctx, expected_total)
+    }
+
+    /// Reports a milestone done; releases it at once unless it needs approval (keeper).
+    pub fn submit_milestone(ctx: Context<SubmitMilestone>, index: u8, result_hash: [u8; 32]) -> Result<()> {
+        SubmitMilestone::submit_milestone(ctx, index, result_hash)
+    }
+
+    /// Approves and releases a submitted milestone (poster).
+    pub fn approve_milestone(ctx: Context<ApproveMilestone>, index: u8) -> Result<()> {
+        ApproveMilestone::approve_milestone(ctx, index)
+    }
+
+    /// Rejects a submitted milestone, refunding it, optionally cancelling the job (poster).
+    pub fn reject_milestone(ctx: Context<RejectMilestone>, index: u8, cancel: bool) -> Result<()> {
+        RejectMilestone::reject_milestone(ctx, index, cancel)
+    }
+
+    /// Releases a submitted milestone whose review window passed in silence (anyone).
+    pub fn release_after_review(ctx: Context<ReleaseAfterReview>, index: u8) -> Result<()> {
+        ReleaseAfterReview::release_after_review(ctx, index)
+    }
+
+    /// Cancels a job before any submission, refunding everything (poster).
+    pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
+        CancelJob::cancel_job(ctx)
+    }
+
+    /// Refunds everything unreleased after the deadline (anyone).
+    pub fn refund_expired(ctx: Context<RefundExpired>) -> Result<()> {
+        RefundExpired::refund_expired(ctx)
+    }
+
+    /// Closes a finished job and its vault, returning rent to the poster (poster).
+    pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
+        CloseJob::close_job(ctx)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod certification;
 pub mod config;
+pub mod escrow;
 pub mod registry;
 
 /// Expands to one `#[test]` per scenario, each started with `$start` (a `Box<dyn Chain>`).
@@ -25,6 +26,23 @@ macro_rules! scenario_tests {
             certification::expiry_is_enforced,
             certification::revocation_records_who_and_why,
             certification::new_version_does_not_inherit,
+            escrow::escrow_happy_path,
+            escrow::escrow_token_2022,
+            escrow::escrow_refuses_dangerous_mints,
+            escrow::escrow_create_guards,
+            escrow::escrow_fund_guards,
+            escrow::escrow_wrong_signers,
+            escrow::escrow_wrong_accounts,
+            escrow::escrow_no_double_spend,
+            escrow::escrow_refund_after_deadline,
+            escrow::escrow_frozen_payee,
+            escrow::escrow_optimistic_release,
+            escrow::escrow_fee_fixed_at_creation,
+            escrow::escrow_release_needs_active_agent,
+            escrow::escrow_revoked_certification,
+            escrow::escrow_cancel_rules,
+            escrow::escrow_cancel_unfunded,
+            escrow::escrow_close_rules,
         );
     };
     (@each $start:expr; $($module:ident :: $name:ident),* $(,)?) => {

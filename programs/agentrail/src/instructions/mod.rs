@@ -1,33 +1,54 @@
-//! One module per instruction (a few owner-only agent instructions share [`AgentAuthority`]).
+//! One module per instruction; owner-only agent instructions share [`AgentAuthority`], and
+//! releases and refunds share the [`Settlement`] and [`Refund`] account sets in `vault`.
 
 pub mod accept_admin;
 pub mod add_certifier;
 pub mod agent_authority;
+pub mod approve_milestone;
 pub mod attest_stage;
+pub mod cancel_job;
+pub mod close_job;
+pub mod create_job;
+pub mod fund_job;
 pub mod initialize_config;
 pub mod propose_admin;
 pub mod publish_version;
+pub mod refund_expired;
 pub mod register_agent;
+pub mod reject_milestone;
+pub mod release_after_review;
 pub mod remove_certifier;
 pub mod revoke_certification;
 pub mod set_agent_status;
 pub mod set_payout;
+pub mod submit_milestone;
 pub mod transfer_agent_authority;
 pub mod update_agent_metadata;
 pub mod update_config;
+pub mod vault;
 
 pub use accept_admin::*;
 pub use add_certifier::*;
 pub use agent_authority::*;
+pub use approve_milestone::*;
 pub use attest_stage::*;
+pub use cancel_job::*;
+pub use close_job::*;
+pub use create_job::*;
+pub use fund_job::*;
 pub use initialize_config::*;
 pub use propose_admin::*;
 pub use publish_version::*;
+pub use refund_expired::*;
 pub use register_agent::*;
+pub use reject_milestone::*;
+pub use release_after_review::*;
 pub use remove_certifier::*;
 pub use revoke_certification::*;
 pub use set_agent_status::*;
 pub use set_payout::*;
+pub use submit_milestone::*;
 pub use transfer_agent_authority::*;
 pub use update_agent_metadata::*;
 pub use update_config::*;
+pub use vault::*;

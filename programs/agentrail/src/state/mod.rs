@@ -4,9 +4,11 @@ pub mod agent;
 pub mod certification;
 pub mod certifier;
 pub mod config;
+pub mod job;
 pub mod seeds;
 
 pub use agent::*;
 pub use certification::*;
 pub use certifier::*;
 pub use config::*;
+pub use job::*;

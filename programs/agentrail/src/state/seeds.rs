@@ -8,3 +8,7 @@ pub const CERTIFIER: &[u8] = b"certifier";
 pub const AGENT: &[u8] = b"agent";
 /// `[CERTIFICATION, agent, version_seq.to_le_bytes()]`: one agent version's certification.
 pub const CERTIFICATION: &[u8] = b"certification";
+/// `[JOB, poster, nonce.to_le_bytes()]`: a job.
+pub const JOB: &[u8] = b"job";
+/// `[VAULT, job]`: the job's token vault.
+pub const VAULT: &[u8] = b"vault";

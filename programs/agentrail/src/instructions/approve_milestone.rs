@@ -1,0 +1,23 @@
+use anchor_lang::prelude::*;
+
+use crate::{errors::AgentrailError, instructions::vault::*};
+
+/// The poster approves submitted milestone `index`, releasing it.
+#[derive(Accounts)]
+pub struct ApproveMilestone<'info> {
+    pub poster: Signer<'info>,
+    pub settlement: Settlement<'info>,
+}
+
+impl ApproveMilestone<'_> {
+    fn validate(&self, index: u8) -> Result<()> {
+        require_keys_eq!(self.poster.key(), self.settlement.job.poster, AgentrailError::Unauthorized);
+        self.settlement.job.check_approvable(index, Clock::get()?.unix_timestamp)
+    }
+
+    /// Handler.
+    #[access_control(ctx.accounts.validate(index))]
+    pub fn approve_milestone(ctx: Context<Self>, index: u8) -> Result<()> {
+        ctx.accounts.settlement.release(index)
+    }
+}

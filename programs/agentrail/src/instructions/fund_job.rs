@@ -1,0 +1,61 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+
+use crate::{errors::AgentrailError, events::JobFunded, state::*};
+
+/// The poster moves the job's total (milestones plus fees) into its vault. The poster states
+/// the total it expects, so a job that differs from what the poster saw is never funded.
+#[derive(Accounts)]
+pub struct FundJob<'info> {
+    pub poster: Signer<'info>,
+    #[account(seeds = [seeds::CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(
+        mut,
+        seeds = [seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()],
+        bump = job.bump,
+        has_one = poster @ AgentrailError::Unauthorized,
+        has_one = mint,
+        has_one = token_program
+    )]
+    pub job: Box<Account<'info, Job>>,
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
+    pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+impl FundJob<'_> {
+    fn validate(&self, expected_total: u64) -> Result<()> {
+        self.config.require_live()?;
+        require!(self.job.status == JobStatus::Created, AgentrailError::InvalidJobStatus);
+        require!(Clock::get()?.unix_timestamp <= self.job.deadline, AgentrailError::DeadlinePassed);
+        require!(self.job.total() == expected_total, AgentrailError::JobChanged);
+        Ok(())
+    }
+
+    /// Handler.
+    #[access_control(ctx.accounts.validate(expected_total))]
+    pub fn fund_job(ctx: Context<Self>, expected_total: u64) -> Result<()> {
+        let a = ctx.accounts;
+        token_interface::transfer_checked(
+            CpiContext::new(
+                a.token_program.key(),
+                TransferChecked {
+                    from: a.poster_token.to_account_info(),
+                    mint: a.mint.to_account_info(),
+                    to: a.vault.to_account_info(),
+                    authority: a.poster.to_account_info(),
+                },
+            ),
+            expected_total,
+            a.mint.decimals,
+        )?;
+        a.job.funded = expected_total;
+        a.job.status = JobStatus::Funded;
+        emit!(JobFunded { job: a.job.key(), amount: expected_total });
+        Ok(())
+    }
+}

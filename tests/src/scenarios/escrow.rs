@@ -1,0 +1,539 @@
+//! Milestone escrow: funding, submission, approval, rejection, optimistic release, refunds,
+//! closing, and the attacks on each.
+
+use agentrail::errors::AgentrailError;
+use agentrail::instructions::{CreateJobArgs, UpdateConfigArgs};
+use agentrail::state::{Agent, AgentStatus, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
+use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::{instructions as ix, pda};
+use anchor_lang::error::ErrorCode;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+use crate::Chain;
+use crate::env::*;
+use crate::tokens::*;
+
+/// What every escrow scenario starts from: an agent, a poster holding tokens, a keeper, the
+/// token accounts of every party, and a created (not yet funded) job.
+pub struct Fixture {
+    pub env: Env,
+    pub poster: Keypair,
+    pub keeper: Keypair,
+    pub agent_authority: Keypair,
+    pub agent: Pubkey,
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+    pub keys: JobKeys,
+    pub total: u64,
+}
+
+/// Tokens the poster starts with.
+pub const POSTER_TOKENS: u64 = 1_000_000_000;
+/// Default milestones: one released at once, two that need approval.
+pub const SPECS: [(u64, bool); 3] = [(100_000_000, false), (200_000_000, true), (300_000_000, true)];
+/// Default review window.
+pub const REVIEW: i64 = 3_600;
+
+fn specs(list: &[(u64, bool)]) -> Vec<MilestoneSpec> {
+    list.iter().map(|&(amount, requires_approval)| MilestoneSpec { amount, requires_approval }).collect()
+}
+
+impl Fixture {
+    /// A created job over `token_program` with milestones `list`, deadline `T0 + DAY`.
+    pub fn created(chain: Box<dyn Chain>, token_program: Pubkey, list: &[(u64, bool)], min_stage: u8) -> Self {
+        let mut env = Env::new(chain);
+        let (agent_authority, payout, agent) = env.register_agent("solver");
+        for stage in 1..=min_stage {
+            env.attest(&agent, stage, 30 * DAY).unwrap();
+        }
+        let (poster, keeper) = (env.funded(), env.funded());
+        let mint = env.create_mint(token_program, None);
+        let poster_token = env.token_account(&poster.pubkey(), &mint, &token_program);
+        env.token_account(&payout.pubkey(), &mint, &token_program);
+        let treasury = env.treasury.pubkey();
+        env.token_account(&treasury, &mint, &token_program);
+        env.mint_to(&mint, &token_program, &poster_token, POSTER_TOKENS);
+        let args = CreateJobArgs {
+            nonce: 7,
+            milestones: specs(list),
+            keeper: keeper.pubkey(),
+            min_stage,
+            deadline: T0 + DAY,
+            review_window: REVIEW,
+        };
+        let create = escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &token_program, args);
+        env.send(&[create], &[&poster]).expect("create job");
+        let job_key = pda::job(&poster.pubkey(), 7);
+        let job: Job = env.fetch(&job_key);
+        let keys = JobKeys::new(job_key, &job, &env.fetch::<Agent>(&agent), &env.fetch::<Config>(&pda::config()));
+        let total = job.total();
+        Fixture { env, poster, keeper, agent_authority, agent, mint, token_program, keys, total }
+    }
+
+    /// [`Fixture::created`] with the default milestones on classic SPL Token, then funded.
+    pub fn funded(chain: Box<dyn Chain>) -> Self {
+        let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
+        f.fund().expect("fund job");
+        f
+    }
+
+    /// The poster funds the job with its exact total.
+    pub fn fund(&mut self) -> Result<crate::Sent, crate::Failure> {
+        let ix = escrow::fund_job(&self.keys, self.total);
+        self.env.send(&[ix], &[&self.poster])
+    }
+
+    /// The keeper submits milestone `index`.
+    pub fn submit(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
+        let ix = escrow::submit_milestone(&self.keeper.pubkey(), &self.keys, index, [index + 1; 32]);
+        let keeper = self.keeper.insecure_clone();
+        self.env.send(&[ix], &[&keeper])
+    }
+
+    /// The poster approves milestone `index`.
+    pub fn approve(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
+        let poster = self.poster.insecure_clone();
+        self.env.send(&[escrow::approve_milestone(&self.keys, index)], &[&poster])
+    }
+
+    /// The job's current state.
+    pub fn job(&mut self) -> Job {
+        self.env.fetch(&self.keys.job)
+    }
+
+    /// Token balances: (poster, payee, treasury, vault).
+    pub fn balances(&mut self) -> (u64, u64, u64, u64) {
+        let k = self.keys.clone();
+        (
+            self.env.balance(&k.poster_token),
+            self.env.balance(&k.payee_token),
+            self.env.balance(&k.treasury_token),
+            self.env.balance(&k.vault),
+        )
+    }
+
+    /// Checks the job's books against the token balances: nothing created or lost.
+    #[track_caller]
+    pub fn assert_conserved(&mut self) {
+        let job = self.job();
+        assert!(job.balanced(), "job accounting out of balance: {job:?}");
+        let (poster, payee, treasury, vault) = self.balances();
+        assert_eq!(vault, job.outstanding(), "vault holds what the job still owes");
+        assert_eq!(payee, job.released, "payee received exactly the released amounts");
+        assert_eq!(treasury, job.fees_paid, "treasury received exactly the fees");
+        assert_eq!(poster + job.funded, POSTER_TOKENS + job.refunded, "poster paid funded minus refunds");
+    }
+}
+
+fn fee(amount: u64) -> u64 {
+    fee_for(amount, FEE_BPS)
+}
+
+/// The whole happy path to the token unit: instant release, approval, rejection, close.
+pub fn escrow_happy_path(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
+    let job = f.job();
+    assert_eq!(
+        (job.status, job.fee_bps, job.agent_version_seq, job.keeper),
+        (JobStatus::Created, FEE_BPS, 1, f.keeper.pubkey())
+    );
+    let expected: u64 = SPECS.iter().map(|(a, _)| a + fee(*a)).sum();
+    assert_eq!(f.total, expected);
+    f.fund().unwrap();
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected, 0, 0, expected));
+    assert_eq!((f.job().status, f.job().funded), (JobStatus::Funded, expected));
+
+    f.submit(0).unwrap();
+    let (m0, m1, m2) = (SPECS[0].0, SPECS[1].0, SPECS[2].0);
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected, m0, fee(m0), expected - m0 - fee(m0)));
+    assert_eq!(f.job().milestones[0].state, MilestoneState::Released);
+    assert_eq!(f.job().milestones[0].result_hash, [1; 32]);
+    f.assert_conserved();
+
+    f.env.chain.set_time(T0 + 10);
+    f.submit(1).unwrap();
+    let m = f.job().milestones[1];
+    assert_eq!((m.state, m.submitted_at), (MilestoneState::Submitted, T0 + 10));
+    assert_eq!(f.balances().1, m0, "approval milestone waits");
+    f.approve(1).unwrap();
+    assert_eq!(f.balances().1, m0 + m1);
+    f.assert_conserved();
+
+    f.submit(2).unwrap();
+    let poster = f.poster.insecure_clone();
+    f.env.send(&[escrow::reject_milestone(&f.keys, 2, false)], &[&poster]).unwrap();
+    let job = f.job();
+    assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Refunded));
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, fee(m0) + fee(m1), 0));
+    f.assert_conserved();
+
+    let rent = f.env.lamports(&f.keys.job) + f.env.lamports(&f.keys.vault);
+    let before = f.env.lamports(&poster.pubkey());
+    f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
+    assert!(!f.env.exists(&f.keys.job) && !f.env.exists(&f.keys.vault));
+    assert_eq!(f.env.lamports(&poster.pubkey()), before + rent, "all rent returns to the poster");
+}
+
+/// Token-2022 mints without dangerous extensions work end to end.
+pub fn escrow_token_2022(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN_2022, &[(5_000_000, false)], 0);
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    assert_eq!(f.balances().1, 5_000_000);
+    assert_eq!(f.job().status, JobStatus::Completed);
+    f.assert_conserved();
+}
+
+/// Each refused Token-2022 extension is named in the error.
+pub fn escrow_refuses_dangerous_mints(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(1, false)], 0);
+    for (n, ext) in Refused::ALL.into_iter().enumerate() {
+        let mint = f.env.create_mint(TOKEN_2022, Some(ext));
+        let args = CreateJobArgs {
+            nonce: 100 + n as u64,
+            milestones: specs(&[(1_000, false)]),
+            keeper: f.keeper.pubkey(),
+            min_stage: 0,
+            deadline: T0 + DAY,
+            review_window: 0,
+        };
+        let poster = f.poster.insecure_clone();
+        let r = f.env.send(&[escrow::create_job(&poster.pubkey(), &f.agent, 1, &mint, &TOKEN_2022, args)], &[&poster]);
+        let code = match ext {
+            Refused::PermanentDelegate => AgentrailError::MintPermanentDelegate,
+            Refused::TransferHook => AgentrailError::MintTransferHook,
+            Refused::TransferFee => AgentrailError::MintTransferFee,
+            Refused::NonTransferable => AgentrailError::MintNonTransferable,
+            Refused::DefaultFrozen => AgentrailError::MintDefaultFrozen,
+            Refused::ConfidentialTransfer => AgentrailError::MintConfidential,
+            Refused::Pausable => AgentrailError::MintPausable,
+        };
+        assert_code(r, code);
+    }
+}
+
+/// Creation checks: milestone count, zero and overflowing amounts, deadline, review window,
+/// agent status, required certification, protocol pause.
+pub fn escrow_create_guards(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(1, false)], 0);
+    let poster = f.poster.insecure_clone();
+    let base = CreateJobArgs {
+        nonce: 1,
+        milestones: specs(&[(1_000, true)]),
+        keeper: f.keeper.pubkey(),
+        min_stage: 0,
+        deadline: T0 + DAY,
+        review_window: REVIEW,
+    };
+    let try_create = |f: &mut Fixture, args: CreateJobArgs| {
+        let ix = escrow::create_job(&poster.pubkey(), &f.agent, 1, &f.mint, &TOKEN, args);
+        f.env.send(&[ix], &[&poster])
+    };
+    let with = |change: &dyn Fn(&mut CreateJobArgs)| {
+        let mut a = base.clone();
+        change(&mut a);
+        a
+    };
+    assert_code(try_create(&mut f, with(&|a| a.milestones.clear())), AgentrailError::MilestoneCount);
+    assert_code(try_create(&mut f, with(&|a| a.milestones = specs(&[(1, false); 17]))), AgentrailError::MilestoneCount);
+    assert_code(try_create(&mut f, with(&|a| a.milestones = specs(&[(0, false)]))), AgentrailError::ZeroAmount);
+    let half = u64::MAX / 2;
+    assert_code(
+        try_create(&mut f, with(&|a| a.milestones = specs(&[(half, false), (half, false)]))),
+        AgentrailError::Overflow,
+    );
+    assert_code(try_create(&mut f, with(&|a| a.deadline = T0)), AgentrailError::DeadlineInPast);
+    assert_code(try_create(&mut f, with(&|a| a.review_window = -1)), AgentrailError::InvalidReviewWindow);
+    assert_code(try_create(&mut f, with(&|a| a.review_window = 91 * DAY)), AgentrailError::InvalidReviewWindow);
+    // never attested: the certification account does not exist yet
+    assert_code(try_create(&mut f, with(&|a| a.min_stage = 1)), ErrorCode::AccountNotInitialized);
+    f.env.attest(&f.agent, 1, DAY).unwrap();
+    assert_code(try_create(&mut f, with(&|a| a.min_stage = 6)), AgentrailError::InvalidStage);
+    assert_code(try_create(&mut f, with(&|a| a.min_stage = 2)), AgentrailError::CertificationTooLow);
+    let authority = f.agent_authority.insecure_clone();
+    f.env.send(&[ix::set_agent_status(&authority.pubkey(), &f.agent, AgentStatus::Paused)], &[&authority]).unwrap();
+    assert_code(try_create(&mut f, base.clone()), AgentrailError::AgentNotActive);
+    f.env.send(&[ix::set_agent_status(&authority.pubkey(), &f.agent, AgentStatus::Active)], &[&authority]).unwrap();
+    let admin = f.env.admin.pubkey();
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })], &[])
+        .unwrap();
+    assert_code(try_create(&mut f, base.clone()), AgentrailError::ProtocolPaused);
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(false), ..Default::default() })], &[])
+        .unwrap();
+    try_create(&mut f, with(&|a| a.min_stage = 1)).unwrap();
+    // the same nonce cannot be used twice
+    assert_fails(try_create(&mut f, base));
+}
+
+/// Funding: only the poster, only the exact expected total, only once.
+pub fn escrow_fund_guards(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
+    let poster = f.poster.insecure_clone();
+    assert_code(f.env.send(&[escrow::fund_job(&f.keys, f.total - 1)], &[&poster]), AgentrailError::JobChanged);
+    assert_code(f.env.send(&[escrow::fund_job(&f.keys, f.total + 1)], &[&poster]), AgentrailError::JobChanged);
+    let stranger = f.env.funded();
+    let stranger_token = f.env.token_account(&stranger.pubkey(), &f.mint, &TOKEN);
+    f.env.mint_to(&f.mint, &TOKEN, &stranger_token, f.total);
+    let mut keys = f.keys.clone();
+    keys.poster = stranger.pubkey();
+    keys.poster_token = stranger_token;
+    assert_code(f.env.send(&[escrow::fund_job(&keys, f.total)], &[&stranger]), ErrorCode::ConstraintSeeds);
+    assert_code(f.submit(0), AgentrailError::InvalidJobStatus);
+    f.fund().unwrap();
+    assert_code(f.fund(), AgentrailError::InvalidJobStatus);
+    f.assert_conserved();
+}
+
+/// Wrong signer for every role.
+pub fn escrow_wrong_signers(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let stranger = f.env.funded();
+    let submit = escrow::submit_milestone(&stranger.pubkey(), &f.keys, 0, [1; 32]);
+    assert_code(f.env.send(&[submit], &[&stranger]), AgentrailError::Unauthorized);
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    let mut as_stranger = f.keys.clone();
+    as_stranger.poster = stranger.pubkey();
+    assert_code(f.env.send(&[escrow::approve_milestone(&as_stranger, 1)], &[&stranger]), AgentrailError::Unauthorized);
+    assert_code(
+        f.env.send(&[escrow::reject_milestone(&as_stranger, 1, true)], &[&stranger]),
+        AgentrailError::Unauthorized,
+    );
+    assert_code(f.env.send(&[escrow::cancel_job(&as_stranger)], &[&stranger]), AgentrailError::Unauthorized);
+    // the agent itself cannot approve its own work
+    let agent_authority = f.agent_authority.insecure_clone();
+    let mut as_agent = f.keys.clone();
+    as_agent.poster = agent_authority.pubkey();
+    assert_code(
+        f.env.send(&[escrow::approve_milestone(&as_agent, 1)], &[&agent_authority]),
+        AgentrailError::Unauthorized,
+    );
+    assert_eq!(f.job().milestones[1].state, MilestoneState::Submitted);
+    f.assert_conserved();
+}
+
+/// Wrong vault, mint, agent, payee, treasury and refund accounts are refused.
+pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let keeper = f.keeper.insecure_clone();
+    let other_mint = f.env.create_mint(TOKEN, None);
+    let stranger = f.env.funded();
+    let stranger_token = f.env.token_account(&stranger.pubkey(), &f.mint, &TOKEN);
+    let (_, _, other_agent) = f.env.register_agent("other");
+    let other_vault = pda::vault(&pda::job(&f.poster.pubkey(), 8));
+    let cases: Vec<(JobKeys, u32)> = vec![
+        (JobKeys { vault: other_vault, ..f.keys.clone() }, ErrorCode::AccountNotInitialized.into()),
+        (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
+        (JobKeys { mint: other_mint, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
+        (JobKeys { agent: other_agent, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
+        (JobKeys { payee_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { payee_token: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { treasury_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { token_program: TOKEN_2022, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
+    ];
+    for (keys, code) in cases {
+        let r = f.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 0, [1; 32])], &[&keeper]);
+        assert_code(r, code);
+    }
+    f.env.chain.set_time(T0 + DAY + 1);
+    let wrong_refund = JobKeys { poster_token: stranger_token, ..f.keys.clone() };
+    assert_code(f.env.send(&[escrow::refund_expired(&wrong_refund)], &[]), ErrorCode::ConstraintTokenOwner);
+    assert_eq!(f.balances().3, f.total, "nothing left the vault");
+    f.assert_conserved();
+}
+
+/// Double submit, double release, out-of-order submission, release after refund.
+pub fn escrow_no_double_spend(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    assert_code(f.submit(1), AgentrailError::MilestoneOutOfOrder);
+    assert_code(f.submit(9), AgentrailError::InvalidMilestone);
+    f.submit(0).unwrap();
+    assert_code(f.submit(0), AgentrailError::MilestoneNotPending);
+    assert_code(f.approve(0), AgentrailError::MilestoneNotSubmitted);
+    f.submit(1).unwrap();
+    assert_code(f.submit(1), AgentrailError::MilestoneNotPending);
+    f.approve(1).unwrap();
+    assert_code(f.approve(1), AgentrailError::MilestoneNotSubmitted);
+    f.env.chain.set_time(T0 + REVIEW + 10);
+    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]), AgentrailError::MilestoneNotSubmitted);
+    f.submit(2).unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
+    assert_code(f.approve(2), AgentrailError::InvalidJobStatus);
+    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 2)], &[]), AgentrailError::InvalidJobStatus);
+    assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
+    let job = f.job();
+    assert_eq!((job.status, job.released), (JobStatus::Expired, SPECS[0].0 + SPECS[1].0));
+    f.assert_conserved();
+}
+
+/// Refunds: not before the deadline; afterwards anyone, even while paused, with a frozen payee.
+pub fn escrow_refund_after_deadline(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    f.submit(0).unwrap();
+    assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::DeadlineNotReached);
+    f.env.chain.set_time(T0 + DAY);
+    assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::DeadlineNotReached);
+    // everything that could block a release is in place
+    let (mint, payee) = (f.mint, f.keys.payee_token);
+    f.env.freeze(&payee, &mint, &TOKEN);
+    let authority = f.agent_authority.insecure_clone();
+    f.env.send(&[ix::set_agent_status(&authority.pubkey(), &f.agent, AgentStatus::Paused)], &[&authority]).unwrap();
+    let admin = f.env.admin.pubkey();
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })], &[])
+        .unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    assert_code(f.submit(1), AgentrailError::DeadlinePassed);
+    let before = f.balances().0;
+    f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
+    let owed: u64 = SPECS[1..].iter().map(|(a, _)| a + fee(*a)).sum();
+    assert_eq!(f.balances().0, before + owed, "the rest returns, pro rata");
+    assert_eq!(f.job().status, JobStatus::Expired);
+    f.assert_conserved();
+}
+
+/// A frozen payee account blocks only its own release, never the poster's money.
+pub fn escrow_frozen_payee(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let (mint, payee) = (f.mint, f.keys.payee_token);
+    f.env.freeze(&payee, &mint, &TOKEN);
+    assert_fails(f.submit(0));
+    assert_eq!(f.job().milestones[0].state, MilestoneState::Pending, "a failed release changes nothing");
+    let poster = f.poster.insecure_clone();
+    f.env.send(&[escrow::cancel_job(&f.keys)], &[&poster]).unwrap();
+    assert_eq!(f.balances().0, POSTER_TOKENS);
+    f.assert_conserved();
+}
+
+/// The poster's silence through the review window lets anyone release; not a second earlier.
+pub fn escrow_optimistic_release(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    f.submit(0).unwrap();
+    f.env.chain.set_time(T0 + 100);
+    f.submit(1).unwrap();
+    f.env.chain.set_time(T0 + 100 + REVIEW - 1);
+    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]), AgentrailError::ReviewWindowOpen);
+    f.env.chain.set_time(T0 + 100 + REVIEW);
+    f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]).unwrap();
+    assert_eq!(f.balances().1, SPECS[0].0 + SPECS[1].0);
+    // an approval milestone cannot be submitted when its review would outlast the deadline
+    f.env.chain.set_time(T0 + DAY - REVIEW + 1);
+    assert_code(f.submit(2), AgentrailError::ReviewOutlastsDeadline);
+    f.env.chain.set_time(T0 + DAY - REVIEW);
+    f.submit(2).unwrap();
+    f.assert_conserved();
+}
+
+/// The fee recorded at creation applies even after the admin raises it.
+pub fn escrow_fee_fixed_at_creation(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let admin = f.env.admin.pubkey();
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { fee_bps: Some(1_000), ..Default::default() })], &[])
+        .unwrap();
+    f.submit(0).unwrap();
+    assert_eq!(f.balances().2, fee(SPECS[0].0));
+    assert_eq!(f.job().fee_bps, FEE_BPS);
+    f.assert_conserved();
+}
+
+/// No release while the agent is paused or retired or the protocol is paused; refunds work.
+pub fn escrow_release_needs_active_agent(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let authority = f.agent_authority.insecure_clone();
+    let agent = f.agent;
+    let set = |s| ix::set_agent_status(&authority.pubkey(), &agent, s);
+    f.env.send(&[set(AgentStatus::Paused)], &[&authority]).unwrap();
+    assert_code(f.submit(0), AgentrailError::AgentNotActive);
+    f.env.send(&[set(AgentStatus::Active)], &[&authority]).unwrap();
+    let admin = f.env.admin.pubkey();
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })], &[])
+        .unwrap();
+    assert_code(f.submit(0), AgentrailError::ProtocolPaused);
+    f.env
+        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(false), ..Default::default() })], &[])
+        .unwrap();
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    f.env.send(&[set(AgentStatus::Retired)], &[&authority]).unwrap();
+    assert_code(f.approve(1), AgentrailError::AgentNotActive);
+    let poster = f.poster.insecure_clone();
+    f.env.send(&[escrow::reject_milestone(&f.keys, 1, true)], &[&poster]).unwrap();
+    assert_eq!(f.job().status, JobStatus::Cancelled);
+    f.assert_conserved();
+}
+
+/// A revoked pinned certification stops releases; a missing one is refused; refunds work.
+pub fn escrow_revoked_certification(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 1);
+    f.fund().unwrap();
+    let job = f.job();
+    assert_eq!((job.min_stage, job.pinned_stage, job.cert_epoch), (1, 1, 0));
+    let keeper = f.keeper.insecure_clone();
+    let no_cert = JobKeys { certification: None, ..f.keys.clone() };
+    let r = f.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &no_cert, 0, [1; 32])], &[&keeper]);
+    assert_code(r, AgentrailError::CertificationRequired);
+    f.submit(0).unwrap();
+    let certifier = f.env.certifier.insecure_clone();
+    let cert = pda::certification(&f.agent, 1);
+    f.env.send(&[ix::revoke_certification(&certifier.pubkey(), &cert, [4; 32])], &[&certifier]).unwrap();
+    f.env.attest(&f.agent, 1, DAY).unwrap();
+    f.submit(1).unwrap();
+    assert_code(f.approve(1), AgentrailError::CertificationRevoked);
+    f.env.chain.set_time(T0 + REVIEW);
+    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]), AgentrailError::CertificationRevoked);
+    f.env.chain.set_time(T0 + DAY + 1);
+    f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
+    f.assert_conserved();
+}
+
+/// Cancel before any submission only; reject with cancel returns everything left.
+pub fn escrow_cancel_rules(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let poster = f.poster.insecure_clone();
+    f.submit(0).unwrap();
+    assert_code(f.env.send(&[escrow::cancel_job(&f.keys)], &[&poster]), AgentrailError::AlreadyStarted);
+    assert_code(
+        f.env.send(&[escrow::reject_milestone(&f.keys, 1, false)], &[&poster]),
+        AgentrailError::MilestoneNotSubmitted,
+    );
+    f.submit(1).unwrap();
+    f.env.send(&[escrow::reject_milestone(&f.keys, 1, true)], &[&poster]).unwrap();
+    let job = f.job();
+    assert_eq!(job.status, JobStatus::Cancelled);
+    assert!(job.milestones[1..].iter().all(|m| m.state == MilestoneState::Refunded));
+    assert_code(f.submit(2), AgentrailError::InvalidJobStatus);
+    f.assert_conserved();
+}
+
+/// An unfunded job cancels without moving tokens, and closes.
+pub fn escrow_cancel_unfunded(chain: Box<dyn Chain>) {
+    let mut g = Fixture::created(chain, TOKEN, &SPECS, 0);
+    let poster = g.poster.insecure_clone();
+    g.env.send(&[escrow::cancel_job(&g.keys)], &[&poster]).unwrap();
+    assert_eq!((g.job().status, g.job().refunded), (JobStatus::Cancelled, 0));
+    g.env.send(&[escrow::close_job(&g.keys)], &[&poster]).unwrap();
+    assert!(!g.env.exists(&g.keys.job));
+}
+
+/// Closing: only finished jobs, only by the poster; tokens sent to the vault are swept back.
+pub fn escrow_close_rules(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let poster = f.poster.insecure_clone();
+    assert_code(f.env.send(&[escrow::close_job(&f.keys)], &[&poster]), AgentrailError::InvalidJobStatus);
+    f.env.send(&[escrow::cancel_job(&f.keys)], &[&poster]).unwrap();
+    let stranger = f.env.funded();
+    let as_stranger = JobKeys { poster: stranger.pubkey(), ..f.keys.clone() };
+    assert_code(f.env.send(&[escrow::close_job(&as_stranger)], &[&stranger]), ErrorCode::ConstraintSeeds);
+    let (mint, vault) = (f.mint, f.keys.vault);
+    f.env.mint_to(&mint, &TOKEN, &vault, 42);
+    f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
+    assert_eq!(f.balances().0, POSTER_TOKENS + 42);
+    assert!(!f.env.exists(&f.keys.vault));
+}
