@@ -2,6 +2,7 @@
 
 pub mod certification;
 pub mod config;
+pub mod conservation;
 pub mod escrow;
 pub mod registry;
 

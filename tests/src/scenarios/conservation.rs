@@ -1,0 +1,79 @@
+//! Property: under any sequence of escrow instructions, by anyone, at any time, the job's
+//! books balance and match the token balances: funded = released + fees + refunded + vault.
+
+use agentrail::state::JobStatus;
+use agentrail_client::escrow;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::Chain;
+use crate::env::*;
+use crate::scenarios::escrow::{Fixture, REVIEW};
+use crate::tokens::TOKEN;
+
+/// One step a participant may attempt.
+#[derive(Clone, Debug)]
+enum Op {
+    Submit(u8),
+    Approve(u8),
+    Reject(u8, bool),
+    ReleaseAfterReview(u8),
+    Cancel,
+    RefundExpired,
+    Wait(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..5).prop_map(Op::Submit),
+        2 => (0u8..5).prop_map(Op::Approve),
+        1 => (0u8..5, any::<bool>()).prop_map(|(i, c)| Op::Reject(i, c)),
+        2 => (0u8..5).prop_map(Op::ReleaseAfterReview),
+        1 => Just(Op::Cancel),
+        1 => Just(Op::RefundExpired),
+        2 => prop_oneof![Just(REVIEW), Just(DAY / 3), 1i64..600].prop_map(Op::Wait),
+    ]
+}
+
+fn milestones() -> impl Strategy<Value = Vec<(u64, bool)>> {
+    prop::collection::vec((1u64..=200_000_000, any::<bool>()), 1..=4)
+}
+
+/// Runs `cases` random sequences, each on a fresh chain from `start`.
+pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases: u32) {
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let strategy = (milestones(), prop::collection::vec(op(), 1..24));
+    runner
+        .run(&strategy, |(list, ops)| {
+            let mut f = Fixture::created(start(), TOKEN, &list, 0);
+            f.fund().expect("fund");
+            f.assert_conserved();
+            let mut now = T0;
+            for op in ops {
+                let poster = f.poster.insecure_clone();
+                let keys = f.keys.clone();
+                let released_before = f.job().released;
+                let _ = match op {
+                    Op::Submit(i) => f.submit(i),
+                    Op::Approve(i) => f.approve(i),
+                    Op::Reject(i, cancel) => f.env.send(&[escrow::reject_milestone(&keys, i, cancel)], &[&poster]),
+                    Op::ReleaseAfterReview(i) => f.env.send(&[escrow::release_after_review(&keys, i)], &[]),
+                    Op::Cancel => f.env.send(&[escrow::cancel_job(&keys)], &[&poster]),
+                    Op::RefundExpired => f.env.send(&[escrow::refund_expired(&keys)], &[]),
+                    Op::Wait(dt) => {
+                        now += dt;
+                        f.env.chain.set_time(now);
+                        Ok(Default::default())
+                    }
+                };
+                f.assert_conserved();
+                let job = f.job();
+                prop_assert!(job.released >= released_before, "released never decreases");
+                if matches!(job.status, JobStatus::Cancelled | JobStatus::Expired | JobStatus::Completed) {
+                    prop_assert_eq!(job.outstanding(), 0);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
