@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod escrow;
 pub mod instructions;
+pub mod merkle;
 pub mod pda;
 
 pub use agentrail;

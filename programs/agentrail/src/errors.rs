@@ -91,4 +91,18 @@ pub enum AgentrailError {
     MintPausable,
     #[msg("mint data could not be parsed")]
     InvalidMint,
+    #[msg("checkpoint days must strictly increase and not lie in the future")]
+    InvalidCheckpointDay,
+    #[msg("a log's size can never shrink")]
+    LogShrank,
+    #[msg("same size anchored with a different root")]
+    RootChanged,
+    #[msg("this log requires a consistency proof from the previous checkpoint")]
+    ConsistencyProofRequired,
+    #[msg("the consistency proof does not verify")]
+    ConsistencyProofInvalid,
+    #[msg("the inclusion proof does not verify")]
+    InclusionProofInvalid,
+    #[msg("proof is longer than the maximum")]
+    ProofTooLong,
 }

@@ -172,3 +172,22 @@ pub struct JobClosed {
     pub job: Pubkey,
     pub swept: u64,
 }
+
+/// A keeper operator created its receipt log.
+#[event]
+pub struct ReceiptLogCreated {
+    pub log: Pubkey,
+    pub authority: Pubkey,
+    pub require_consistency: bool,
+}
+
+/// A day's checkpoint of a receipt log was anchored.
+#[event]
+pub struct CheckpointAnchored {
+    pub log: Pubkey,
+    pub day: u32,
+    pub size: u64,
+    pub root: [u8; 32],
+    pub previous_day: Option<u32>,
+    pub consistency_verified: bool,
+}

@@ -7,6 +7,7 @@ use anchor_lang::prelude::*;
 pub mod errors;
 pub mod events;
 pub mod instructions;
+pub mod merkle;
 pub mod mint_policy;
 pub mod state;
 
@@ -132,5 +133,20 @@ pub mod agentrail {
     /// Closes a finished job and its vault, returning rent to the poster (poster).
     pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
         CloseJob::close_job(ctx)
+    }
+
+    /// Creates a keeper operator's receipt log (log authority).
+    pub fn create_receipt_log(ctx: Context<CreateReceiptLog>, require_consistency: bool) -> Result<()> {
+        CreateReceiptLog::create_receipt_log(ctx, require_consistency)
+    }
+
+    /// Anchors one UTC day's checkpoint of the receipt log (log authority).
+    pub fn anchor_checkpoint(ctx: Context<AnchorCheckpoint>, args: AnchorCheckpointArgs) -> Result<()> {
+        AnchorCheckpoint::anchor_checkpoint(ctx, args)
+    }
+
+    /// Verifies a receipt's inclusion proof against an anchored checkpoint (anyone, or by CPI).
+    pub fn verify_receipt(ctx: Context<VerifyReceipt>, args: VerifyReceiptArgs) -> Result<()> {
+        VerifyReceipt::verify_receipt(ctx, args)
     }
 }

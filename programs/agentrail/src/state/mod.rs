@@ -5,6 +5,7 @@ pub mod certification;
 pub mod certifier;
 pub mod config;
 pub mod job;
+pub mod receipt_log;
 pub mod seeds;
 
 pub use agent::*;
@@ -12,3 +13,4 @@ pub use certification::*;
 pub use certifier::*;
 pub use config::*;
 pub use job::*;
+pub use receipt_log::*;

@@ -12,3 +12,7 @@ pub const CERTIFICATION: &[u8] = b"certification";
 pub const JOB: &[u8] = b"job";
 /// `[VAULT, job]`: the job's token vault.
 pub const VAULT: &[u8] = b"vault";
+/// `[RECEIPT_LOG, authority]`: a keeper operator's receipt log.
+pub const RECEIPT_LOG: &[u8] = b"receipt_log";
+/// `[CHECKPOINT, log, day.to_le_bytes()]`: one day's anchored checkpoint.
+pub const CHECKPOINT: &[u8] = b"checkpoint";
