@@ -2,10 +2,12 @@
 //! account decoding for the Agentrail program.
 
 pub mod accounts;
+pub mod anchors;
 pub mod escrow;
 pub mod instructions;
 pub mod merkle;
 pub mod pda;
+pub mod receipt;
 
 pub use agentrail;
 pub use agentrail::ID as PROGRAM_ID;

@@ -43,3 +43,13 @@ pub fn vault(job: &Pubkey) -> Pubkey {
 pub fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
     anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)
 }
+
+/// The receipt log of keeper operator `authority`.
+pub fn receipt_log(authority: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::RECEIPT_LOG, authority.as_ref()], &agentrail::ID).0
+}
+
+/// The checkpoint of `log` for UTC day `day`.
+pub fn checkpoint(log: &Pubkey, day: u32) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::CHECKPOINT, log.as_ref(), &day.to_le_bytes()], &agentrail::ID).0
+}

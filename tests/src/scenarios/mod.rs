@@ -1,5 +1,6 @@
 //! Scenarios: each is a `fn(Box<dyn Chain>)` that runs unchanged on every runtime.
 
+pub mod anchors;
 pub mod certification;
 pub mod config;
 pub mod conservation;
@@ -44,6 +45,10 @@ macro_rules! scenario_tests {
             escrow::escrow_cancel_rules,
             escrow::escrow_cancel_unfunded,
             escrow::escrow_close_rules,
+            anchors::anchors_chain_and_verify,
+            anchors::anchors_guards,
+            anchors::anchors_without_required_consistency,
+            anchors::verify_receipt_rejects_forgeries,
         );
     };
     (@each $start:expr; $($module:ident :: $name:ident),* $(,)?) => {

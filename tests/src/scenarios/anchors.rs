@@ -1,0 +1,161 @@
+//! Receipt logs: daily checkpoints (once a day, never shrinking, optionally proven consistent
+//! on-chain) and receipt verification against them.
+
+use agentrail::errors::AgentrailError;
+use agentrail::instructions::{AnchorCheckpointArgs, VerifyReceiptArgs};
+use agentrail::state::{Checkpoint, ReceiptLog};
+use agentrail_client::anchors::{self, utc_day};
+use agentrail_client::merkle::MerkleTree;
+use agentrail_client::pda;
+use anchor_lang::error::ErrorCode;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+use crate::Chain;
+use crate::env::*;
+
+fn grown(tree: &mut MerkleTree, n: u64) {
+    for _ in 0..n {
+        let i = tree.size();
+        tree.append(&i.to_le_bytes());
+    }
+}
+
+fn args(tree: &MerkleTree, day: u32, size: u64, proof_from: Option<u64>) -> AnchorCheckpointArgs {
+    AnchorCheckpointArgs {
+        day,
+        size,
+        root: tree.root_at(size).unwrap(),
+        consistency_proof: proof_from.map(|old| tree.consistency_proof(old, size).unwrap()),
+    }
+}
+
+fn anchor(env: &mut Env, keeper: &Keypair, a: AnchorCheckpointArgs) -> Result<crate::Sent, crate::Failure> {
+    env.send(&[anchors::anchor_checkpoint(&keeper.pubkey(), a)], &[keeper])
+}
+
+/// Daily anchors chain up with on-chain consistency proofs; receipts verify against them.
+pub fn anchors_chain_and_verify(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let keeper = env.funded();
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), true)], &[&keeper]).unwrap();
+    let log = pda::receipt_log(&keeper.pubkey());
+    let day0 = utc_day(T0);
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 5);
+    anchor(&mut env, &keeper, args(&tree, day0, 5, None)).unwrap();
+    grown(&mut tree, 1_000);
+    env.chain.set_time(T0 + DAY);
+    anchor(&mut env, &keeper, args(&tree, day0 + 1, 1_005, Some(5))).unwrap();
+    let cp: Checkpoint = env.fetch(&pda::checkpoint(&log, day0 + 1));
+    assert_eq!((cp.log, cp.day, cp.size, cp.root), (log, day0 + 1, 1_005, tree.root()));
+    assert_eq!(
+        (cp.previous_day, cp.previous_size, cp.consistency_verified, cp.anchored_at),
+        (Some(day0), 5, true, T0 + DAY)
+    );
+    let l: ReceiptLog = env.fetch(&log);
+    assert_eq!((l.size, l.root, l.latest_day, l.checkpoints), (1_005, tree.root(), Some(day0 + 1), 2));
+
+    let checkpoint = pda::checkpoint(&log, day0 + 1);
+    for index in [0u64, 4, 517, 1_004] {
+        let proof = tree.inclusion_proof(index, 1_005).unwrap();
+        let leaf_hash = tree.leaf(index).unwrap();
+        env.send(&[anchors::verify_receipt(&checkpoint, VerifyReceiptArgs { leaf_hash, index, proof })], &[]).unwrap();
+    }
+    // a receipt anchored on day 0 also verifies against day 0's checkpoint
+    let proof = tree.inclusion_proof(3, 5).unwrap();
+    let ix = anchors::verify_receipt(
+        &pda::checkpoint(&log, day0),
+        VerifyReceiptArgs { leaf_hash: tree.leaf(3).unwrap(), index: 3, proof },
+    );
+    env.send(&[ix], &[]).unwrap();
+}
+
+/// Wrong authority, same day twice, days out of order or in the future, shrinking size,
+/// changed root, missing or forged consistency proofs.
+pub fn anchors_guards(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let (keeper, stranger) = (env.funded(), env.funded());
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), true)], &[&keeper]).unwrap();
+    assert_fails(env.send(&[anchors::create_receipt_log(&keeper.pubkey(), false)], &[&keeper]));
+    let log = pda::receipt_log(&keeper.pubkey());
+    let day0 = utc_day(T0);
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 20);
+
+    let mut forged = anchors::anchor_checkpoint(&stranger.pubkey(), args(&tree, day0, 10, None));
+    forged.accounts[1].pubkey = log;
+    forged.accounts[2].pubkey = pda::checkpoint(&log, day0);
+    assert_code(env.send(&[forged], &[&stranger]), ErrorCode::ConstraintSeeds);
+    assert_code(anchor(&mut env, &keeper, args(&tree, day0 + 1, 10, None)), AgentrailError::InvalidCheckpointDay);
+    anchor(&mut env, &keeper, args(&tree, day0, 10, None)).unwrap();
+    assert_fails(anchor(&mut env, &keeper, args(&tree, day0, 12, Some(10))));
+
+    env.chain.set_time(T0 + 3 * DAY);
+    assert_code(anchor(&mut env, &keeper, args(&tree, day0 + 1, 12, None)), AgentrailError::ConsistencyProofRequired);
+    assert_code(anchor(&mut env, &keeper, args(&tree, day0 + 1, 9, Some(9))), AgentrailError::LogShrank);
+    let mut changed = args(&tree, day0 + 1, 10, Some(10));
+    changed.root = [9; 32];
+    assert_code(anchor(&mut env, &keeper, changed), AgentrailError::RootChanged);
+    let mut bad_proof = args(&tree, day0 + 1, 20, Some(10));
+    bad_proof.consistency_proof.as_mut().unwrap()[0][0] ^= 1;
+    assert_code(anchor(&mut env, &keeper, bad_proof), AgentrailError::ConsistencyProofInvalid);
+    // a proof that the old tree is in a *different* new tree fails too
+    let mut other = tree.clone();
+    grown(&mut other, 1);
+    let mut wrong_root = args(&tree, day0 + 1, 20, Some(10));
+    wrong_root.root = other.root();
+    assert_code(anchor(&mut env, &keeper, wrong_root), AgentrailError::ConsistencyProofInvalid);
+    // catching up: day 1 and day 2 may still be anchored in order after downtime
+    anchor(&mut env, &keeper, args(&tree, day0 + 2, 15, Some(10))).unwrap();
+    assert_code(anchor(&mut env, &keeper, args(&tree, day0 + 1, 15, Some(15))), AgentrailError::InvalidCheckpointDay);
+    anchor(&mut env, &keeper, args(&tree, day0 + 3, 20, Some(15))).unwrap();
+    assert_code(anchor(&mut env, &keeper, args(&tree, day0 + 4, 20, Some(20))), AgentrailError::InvalidCheckpointDay);
+    assert_eq!(env.fetch::<ReceiptLog>(&log).checkpoints, 3);
+}
+
+/// Logs created without the consistency requirement may anchor without a proof, and equal
+/// sizes must keep their root.
+pub fn anchors_without_required_consistency(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let keeper = env.funded();
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), false)], &[&keeper]).unwrap();
+    let day0 = utc_day(T0);
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 3);
+    anchor(&mut env, &keeper, args(&tree, day0, 3, Some(0))).unwrap();
+    env.chain.set_time(T0 + DAY);
+    anchor(&mut env, &keeper, args(&tree, day0 + 1, 3, None)).unwrap();
+    let cp: Checkpoint = env.fetch(&pda::checkpoint(&pda::receipt_log(&keeper.pubkey()), day0 + 1));
+    assert_eq!((cp.size, cp.consistency_verified), (3, false));
+}
+
+/// Forged, truncated, over-long and misplaced inclusion proofs are refused.
+pub fn verify_receipt_rejects_forgeries(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let keeper = env.funded();
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), false)], &[&keeper]).unwrap();
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 300);
+    anchor(&mut env, &keeper, args(&tree, utc_day(T0), 300, None)).unwrap();
+    let checkpoint = pda::checkpoint(&pda::receipt_log(&keeper.pubkey()), utc_day(T0));
+    let good = VerifyReceiptArgs {
+        leaf_hash: tree.leaf(42).unwrap(),
+        index: 42,
+        proof: tree.inclusion_proof(42, 300).unwrap(),
+    };
+    let mut send = |a: VerifyReceiptArgs| env.send(&[anchors::verify_receipt(&checkpoint, a)], &[]);
+    send(good.clone()).unwrap();
+    let mut flipped = good.clone();
+    flipped.proof[3][7] ^= 0x10;
+    assert_code(send(flipped), AgentrailError::InclusionProofInvalid);
+    let mut short = good.clone();
+    short.proof.pop();
+    assert_code(send(short), AgentrailError::InclusionProofInvalid);
+    let mut long = good.clone();
+    long.proof.push([0; 32]);
+    assert_code(send(long), AgentrailError::InclusionProofInvalid);
+    assert_code(send(VerifyReceiptArgs { index: 43, ..good.clone() }), AgentrailError::InclusionProofInvalid);
+    assert_code(send(VerifyReceiptArgs { index: 300, ..good.clone() }), AgentrailError::InclusionProofInvalid);
+    assert_code(send(VerifyReceiptArgs { leaf_hash: [1; 32], ..good }), AgentrailError::InclusionProofInvalid);
+}
