@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod anchors;
 pub mod escrow;
+pub mod events;
 pub mod instructions;
 pub mod merkle;
 pub mod pda;

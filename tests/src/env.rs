@@ -20,12 +20,18 @@ pub const T0: i64 = 1_795_305_600;
 /// One day in seconds.
 pub const DAY: i64 = 86_400;
 
-/// A funded keypair.
-pub fn funded(chain: &mut dyn Chain) -> Keypair {
-    let k = Keypair::new();
+/// The `n`th deterministic test keypair: the same keys in every run, so PDA bump searches, and
+/// with them compute units, are reproducible.
+pub fn test_key(n: u64) -> Keypair {
+    let mut seed = [0x5a; 32];
+    seed[..8].copy_from_slice(&n.to_le_bytes());
+    Keypair::new_from_array(seed)
+}
+
+/// Funds `key` from the payer.
+fn fund(chain: &mut dyn Chain, key: &Keypair) {
     let payer = chain.payer().pubkey();
-    chain.send(&[system::transfer(&payer, &k.pubkey(), 10_000_000_000)], &[]).expect("fund keypair");
-    k
+    chain.send(&[system::transfer(&payer, &key.pubkey(), 10_000_000_000)], &[]).expect("fund keypair");
 }
 
 /// Asserts that `result` failed with the custom error `code`.
@@ -49,6 +55,8 @@ pub fn assert_fails(result: Result<Sent, Failure>) {
 /// certifier.
 pub struct Env {
     pub chain: Box<dyn Chain>,
+    /// How many test keys were handed out.
+    keys: u64,
     pub admin: Keypair,
     pub treasury: Keypair,
     pub certifier: Keypair,
@@ -59,18 +67,25 @@ impl Env {
     /// [`T0`], and creates the funded actors. Config is not initialised yet.
     pub fn bare(mut chain: Box<dyn Chain>) -> Self {
         let admin = chain.payer().insecure_clone();
-        let mut data = vec![3, 0, 0, 0];
-        data.extend_from_slice(&0u64.to_le_bytes());
-        data.push(1);
-        data.extend_from_slice(admin.pubkey().as_ref());
-        chain.set_account(
-            &pda::program_data(),
-            AccountState { lamports: 1_000_000_000, owner: bpf_loader_upgradeable::ID, data, executable: false },
-        );
+        // ProgramData metadata: tag 3, deploy slot, Some(upgrade authority). A runtime that
+        // deployed the program keeps its ELF after these 45 bytes.
+        let mut metadata = vec![3, 0, 0, 0];
+        metadata.extend_from_slice(&0u64.to_le_bytes());
+        metadata.push(1);
+        metadata.extend_from_slice(admin.pubkey().as_ref());
+        let mut program_data = chain.account(&pda::program_data()).unwrap_or(AccountState {
+            lamports: 1_000_000_000,
+            owner: bpf_loader_upgradeable::ID,
+            data: vec![0; metadata.len()],
+            executable: false,
+        });
+        program_data.data[..metadata.len()].copy_from_slice(&metadata);
+        chain.set_account(&pda::program_data(), program_data);
         chain.set_time(T0);
-        let treasury = funded(chain.as_mut());
-        let certifier = funded(chain.as_mut());
-        Env { chain, admin, treasury, certifier }
+        let mut env = Env { chain, keys: 0, treasury: test_key(u64::MAX), certifier: test_key(u64::MAX), admin };
+        env.treasury = env.funded();
+        env.certifier = env.funded();
+        env
     }
 
     /// [`Env::bare`] plus an initialised config ([`FEE_BPS`]) and one authorised certifier.
@@ -98,9 +113,17 @@ impl Env {
         self.chain.account(key).is_some()
     }
 
-    /// A funded keypair.
+    /// The next deterministic test keypair.
+    pub fn next_key(&mut self) -> Keypair {
+        self.keys += 1;
+        test_key(self.keys)
+    }
+
+    /// The next deterministic test keypair, funded.
     pub fn funded(&mut self) -> Keypair {
-        funded(self.chain.as_mut())
+        let key = self.next_key();
+        fund(self.chain.as_mut(), &key);
+        key
     }
 
     /// Default registration arguments for an agent called `name` at version 1.0.0.

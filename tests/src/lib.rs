@@ -2,8 +2,10 @@
 //! run by every runtime that implements it (natively with `solana-program-test`, and against the
 //! SBF `.so`).
 
+pub mod compute;
 pub mod env;
 pub mod native;
+pub mod sbf;
 pub mod scenarios;
 pub mod tokens;
 

@@ -10,7 +10,6 @@ use anchor_spl::token_2022::spl_token_2022::{
     state::{AccountState, Mint},
 };
 use solana_sdk::instruction::Instruction;
-use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 use solana_system_interface::instruction as system;
 
@@ -93,7 +92,7 @@ impl Env {
     /// Creates a mint under `token_program` (mint and freeze authority: the admin), with the
     /// given refused Token-2022 extension if any.
     pub fn create_mint(&mut self, token_program: Pubkey, extension: Option<Refused>) -> Pubkey {
-        let mint = Keypair::new();
+        let mint = self.next_key();
         let admin = self.admin.pubkey();
         let extensions: Vec<ExtensionType> = extension.map(Refused::extension_type).into_iter().collect();
         let space = ExtensionType::try_calculate_account_len::<Mint>(&extensions).expect("mint size");

@@ -6,6 +6,7 @@ use crate::state::{AgentStatus, JobStatus, Semver};
 
 /// The config singleton was created.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigInitialized {
     pub admin: Pubkey,
     pub treasury: Pubkey,
@@ -14,6 +15,7 @@ pub struct ConfigInitialized {
 
 /// Treasury, fee or pause switch changed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigUpdated {
     pub treasury: Pubkey,
     pub fee_bps: u16,
@@ -22,6 +24,7 @@ pub struct ConfigUpdated {
 
 /// The admin proposed a successor.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminProposed {
     pub admin: Pubkey,
     pub proposed: Pubkey,
@@ -29,6 +32,7 @@ pub struct AdminProposed {
 
 /// The proposed admin accepted.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminAccepted {
     pub previous: Pubkey,
     pub admin: Pubkey,
@@ -36,18 +40,21 @@ pub struct AdminAccepted {
 
 /// A certifier was authorised.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertifierAdded {
     pub certifier: Pubkey,
 }
 
 /// A certifier's authorisation was withdrawn.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertifierRemoved {
     pub certifier: Pubkey,
 }
 
 /// An agent was registered.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentRegistered {
     pub agent: Pubkey,
     pub id: u64,
@@ -60,6 +67,7 @@ pub struct AgentRegistered {
 
 /// An agent published a new version; its certification starts over.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentVersionPublished {
     pub agent: Pubkey,
     pub version: Semver,
@@ -69,6 +77,7 @@ pub struct AgentVersionPublished {
 
 /// An agent was paused, resumed or retired.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentStatusChanged {
     pub agent: Pubkey,
     pub status: AgentStatus,
@@ -76,6 +85,7 @@ pub struct AgentStatusChanged {
 
 /// An agent's payout wallet changed (the new wallet signed).
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentPayoutChanged {
     pub agent: Pubkey,
     pub payout: Pubkey,
@@ -83,6 +93,7 @@ pub struct AgentPayoutChanged {
 
 /// An agent's authority changed (both signed).
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentAuthorityTransferred {
     pub agent: Pubkey,
     pub previous: Pubkey,
@@ -91,6 +102,7 @@ pub struct AgentAuthorityTransferred {
 
 /// An agent's metadata URI changed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentMetadataUpdated {
     pub agent: Pubkey,
     pub metadata_uri: String,
@@ -98,6 +110,7 @@ pub struct AgentMetadataUpdated {
 
 /// A certifier attested a stage for an agent version.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageAttested {
     pub agent: Pubkey,
     pub version_seq: u32,
@@ -109,6 +122,7 @@ pub struct StageAttested {
 
 /// A certifier revoked an agent version's certification.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificationRevoked {
     pub agent: Pubkey,
     pub version_seq: u32,
@@ -119,6 +133,7 @@ pub struct CertificationRevoked {
 
 /// A job was created (not yet funded).
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobCreated {
     pub job: Pubkey,
     pub poster: Pubkey,
@@ -133,6 +148,7 @@ pub struct JobCreated {
 
 /// The poster moved the job's total into its vault.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFunded {
     pub job: Pubkey,
     pub amount: u64,
@@ -140,6 +156,7 @@ pub struct JobFunded {
 
 /// The keeper reported a milestone done.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MilestoneSubmitted {
     pub job: Pubkey,
     pub index: u8,
@@ -149,6 +166,7 @@ pub struct MilestoneSubmitted {
 
 /// A milestone was paid: `amount` to the agent, `fee` to the treasury.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MilestoneReleased {
     pub job: Pubkey,
     pub index: u8,
@@ -160,6 +178,7 @@ pub struct MilestoneReleased {
 
 /// Funds went back to the poster (rejection, cancellation or expiry).
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MilestonesRefunded {
     pub job: Pubkey,
     pub amount: u64,
@@ -168,6 +187,7 @@ pub struct MilestonesRefunded {
 
 /// A finished job's accounts were closed and their rent returned to the poster.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobClosed {
     pub job: Pubkey,
     pub swept: u64,
@@ -175,6 +195,7 @@ pub struct JobClosed {
 
 /// A keeper operator created its receipt log.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptLogCreated {
     pub log: Pubkey,
     pub authority: Pubkey,
@@ -183,6 +204,7 @@ pub struct ReceiptLogCreated {
 
 /// A day's checkpoint of a receipt log was anchored.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointAnchored {
     pub log: Pubkey,
     pub day: u32,

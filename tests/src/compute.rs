@@ -1,0 +1,213 @@
+//! Compute units of every instruction, measured on the SBF `.so`, and the budget table that
+//! holds them down.
+
+use agentrail::instructions::{
+    AnchorCheckpointArgs, AttestStageArgs, CreateJobArgs, PublishVersionArgs, UpdateConfigArgs, VerifyReceiptArgs,
+};
+use agentrail::state::{
+    Agent, AgentStatus, Certification, Certifier, Checkpoint, Config, Job, MilestoneSpec, ReceiptLog, Semver,
+};
+use agentrail_client::anchors::{self, utc_day};
+use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::events::program_units;
+use agentrail_client::merkle::MerkleTree;
+use agentrail_client::{instructions as ix, pda};
+use anchor_lang::Space;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+use crate::env::*;
+use crate::scenarios::escrow::{Fixture, REVIEW};
+use crate::tokens::TOKEN;
+use crate::{Chain, Sent};
+
+/// The committed budget table: `instruction = max compute units` per line.
+pub const BUDGETS: &str = include_str!("../compute_budgets.txt");
+
+/// One instruction's measured cost.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    pub instruction: &'static str,
+    pub units: u64,
+}
+
+/// Parses [`BUDGETS`] into (instruction, budget) pairs.
+pub fn budgets() -> Vec<(String, u64)> {
+    BUDGETS
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, cu) = l.split_once('=').unwrap_or_else(|| panic!("bad budget line {l:?}"));
+            (name.trim().to_string(), cu.trim().parse().unwrap_or_else(|_| panic!("bad budget {l:?}")))
+        })
+        .collect()
+}
+
+/// Account types and their sizes (8-byte discriminator included) with rent-exempt minimums.
+pub fn account_sizes() -> Vec<(&'static str, usize)> {
+    vec![
+        ("Config", 8 + Config::INIT_SPACE),
+        ("Certifier", 8 + Certifier::INIT_SPACE),
+        ("Agent (max strings)", 8 + Agent::INIT_SPACE),
+        ("Certification", 8 + Certification::INIT_SPACE),
+        ("Job (1 milestone)", Job::space(1)),
+        ("Job (16 milestones)", Job::space(16)),
+        ("ReceiptLog", 8 + ReceiptLog::INIT_SPACE),
+        ("Checkpoint", 8 + Checkpoint::INIT_SPACE),
+    ]
+}
+
+struct Recorder<'a> {
+    env: &'a mut Env,
+    out: Vec<Measurement>,
+}
+
+impl Recorder<'_> {
+    fn run(&mut self, instruction: &'static str, ixs: &[Instruction], signers: &[&Keypair]) -> Sent {
+        let sent = self.env.send(ixs, signers).unwrap_or_else(|f| panic!("{instruction} failed: {}", f.message));
+        let units = program_units(&sent.logs).unwrap_or_else(|| panic!("{instruction}: no compute units in the logs"));
+        self.out.push(Measurement { instruction, units });
+        sent
+    }
+}
+
+/// Runs every instruction once on its happy path, on chains from `start`, and reports what
+/// each consumed.
+pub fn measure(start: fn() -> Box<dyn Chain>) -> Vec<Measurement> {
+    let mut env = Env::bare(start());
+    let admin = env.admin.pubkey();
+    let (treasury, certifier) = (env.treasury.pubkey(), env.certifier.insecure_clone());
+    let mut out = Vec::new();
+    let mut r = Recorder { env: &mut env, out: std::mem::take(&mut out) };
+    r.run("initialize_config", &[ix::initialize_config(&admin, treasury, FEE_BPS)], &[]);
+    r.run(
+        "update_config",
+        &[ix::update_config(&admin, UpdateConfigArgs { fee_bps: Some(FEE_BPS), ..Default::default() })],
+        &[],
+    );
+    r.run("add_certifier", &[ix::add_certifier(&admin, certifier.pubkey())], &[]);
+    let spare = test_key(1_000);
+    r.env.send(&[ix::add_certifier(&admin, spare.pubkey())], &[]).unwrap();
+    r.run("remove_certifier", &[ix::remove_certifier(&admin, &spare.pubkey())], &[]);
+
+    let (authority, payout, next) = (r.env.funded(), r.env.funded(), r.env.funded());
+    let agent = pda::agent(0);
+    r.run(
+        "register_agent",
+        &[ix::register_agent(&authority.pubkey(), &payout.pubkey(), 0, Env::agent_args("solver"))],
+        &[&authority, &payout],
+    );
+    let v = PublishVersionArgs { version: Semver { major: 1, minor: 1, patch: 0 }, manifest_hash: [2; 32] };
+    r.run("publish_version", &[ix::publish_version(&authority.pubkey(), &agent, v)], &[&authority]);
+    r.run("set_agent_status", &[ix::set_agent_status(&authority.pubkey(), &agent, AgentStatus::Paused)], &[&authority]);
+    r.env.send(&[ix::set_agent_status(&authority.pubkey(), &agent, AgentStatus::Active)], &[&authority]).unwrap();
+    r.run(
+        "update_agent_metadata",
+        &[ix::update_agent_metadata(&authority.pubkey(), &agent, "https://a.example/v2".into())],
+        &[&authority],
+    );
+    r.run("set_payout", &[ix::set_payout(&authority.pubkey(), &agent, &payout.pubkey())], &[&authority, &payout]);
+    r.run(
+        "transfer_agent_authority",
+        &[ix::transfer_agent_authority(&authority.pubkey(), &agent, &next.pubkey())],
+        &[&authority, &next],
+    );
+    let attest = |stage| AttestStageArgs { stage, attestation_hash: [stage; 32], expires_at: T0 + DAY };
+    r.run(
+        "attest_stage (first, creates)",
+        &[ix::attest_stage(&certifier.pubkey(), &agent, 2, attest(1))],
+        &[&certifier],
+    );
+    r.run("attest_stage", &[ix::attest_stage(&certifier.pubkey(), &agent, 2, attest(2))], &[&certifier]);
+    let cert = pda::certification(&agent, 2);
+    r.run("revoke_certification", &[ix::revoke_certification(&certifier.pubkey(), &cert, [9; 32])], &[&certifier]);
+    r.run("propose_admin", &[ix::propose_admin(&admin, next.pubkey())], &[]);
+    r.run("accept_admin", &[ix::accept_admin(&next.pubkey())], &[&next]);
+
+    let keeper = r.env.funded();
+    r.run("create_receipt_log", &[anchors::create_receipt_log(&keeper.pubkey(), true)], &[&keeper]);
+    let mut tree = MerkleTree::new();
+    for i in 0..(1u64 << 20) {
+        tree.append(&i.to_le_bytes());
+    }
+    let day = utc_day(T0);
+    let first =
+        AnchorCheckpointArgs { day, size: 1 << 19, root: tree.root_at(1 << 19).unwrap(), consistency_proof: None };
+    r.run("anchor_checkpoint (first)", &[anchors::anchor_checkpoint(&keeper.pubkey(), first)], &[&keeper]);
+    r.env.chain.set_time(T0 + DAY);
+    let size = 1 << 20;
+    let second = AnchorCheckpointArgs {
+        day: day + 1,
+        size,
+        root: tree.root(),
+        consistency_proof: Some(tree.consistency_proof(1 << 19, size).unwrap()),
+    };
+    r.run(
+        "anchor_checkpoint (with consistency proof)",
+        &[anchors::anchor_checkpoint(&keeper.pubkey(), second)],
+        &[&keeper],
+    );
+    let index = 777_777;
+    let proof = tree.inclusion_proof(index, size).unwrap();
+    assert_eq!(proof.len(), 20);
+    let verify = VerifyReceiptArgs { leaf_hash: tree.leaf(index).unwrap(), index, proof };
+    let checkpoint = pda::checkpoint(&pda::receipt_log(&keeper.pubkey()), day + 1);
+    r.run("verify_receipt (depth 20)", &[anchors::verify_receipt(&checkpoint, verify)], &[]);
+    out = std::mem::take(&mut r.out);
+    out.extend(measure_escrow(start()));
+    out
+}
+
+fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
+    let specs = [(10_000_000, false), (20_000_000, true), (30_000_000, true), (40_000_000, true)];
+    let mut f = Fixture::created(chain, TOKEN, &specs, 0);
+    let poster = f.poster.insecure_clone();
+    let keeper = f.keeper.insecure_clone();
+    let keys = f.keys.clone();
+    let mut r = Recorder { env: &mut f.env, out: Vec::new() };
+    r.run("fund_job", &[escrow::fund_job(&keys, f.total)], &[&poster]);
+    r.run("submit_milestone (releases)", &[escrow::submit_milestone(&keeper.pubkey(), &keys, 0, [1; 32])], &[&keeper]);
+    r.run(
+        "submit_milestone (awaits approval)",
+        &[escrow::submit_milestone(&keeper.pubkey(), &keys, 1, [2; 32])],
+        &[&keeper],
+    );
+    r.run("approve_milestone", &[escrow::approve_milestone(&keys, 1)], &[&poster]);
+    r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 2, [3; 32])], &[&keeper]).unwrap();
+    r.env.chain.set_time(T0 + REVIEW);
+    r.run("release_after_review", &[escrow::release_after_review(&keys, 2)], &[]);
+    r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 3, [4; 32])], &[&keeper]).unwrap();
+    r.run("reject_milestone", &[escrow::reject_milestone(&keys, 3, false)], &[&poster]);
+    r.run("close_job", &[escrow::close_job(&keys)], &[&poster]);
+
+    let job_args = |nonce| CreateJobArgs {
+        nonce,
+        milestones: vec![MilestoneSpec { amount: 1_000_000, requires_approval: true }; 16],
+        keeper: keeper.pubkey(),
+        min_stage: 0,
+        deadline: T0 + 2 * DAY,
+        review_window: REVIEW,
+    };
+    let agent = f.agent;
+    let (mint, tp) = (f.mint, f.token_program);
+    let keys_for = |r: &mut Recorder, label, nonce| {
+        r.run(label, &[escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, job_args(nonce))], &[&poster]);
+        let job = pda::job(&poster.pubkey(), nonce);
+        JobKeys { job, vault: pda::vault(&job), ..keys.clone() }
+    };
+    let cancel = keys_for(&mut r, "create_job (16 milestones)", 20);
+    r.env.send(&[escrow::fund_job(&cancel, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
+    r.run("cancel_job", &[escrow::cancel_job(&cancel)], &[&poster]);
+    let expire = JobKeys {
+        job: pda::job(&poster.pubkey(), 21),
+        vault: pda::vault(&pda::job(&poster.pubkey(), 21)),
+        ..keys.clone()
+    };
+    r.env.send(&[escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, job_args(21))], &[&poster]).unwrap();
+    r.env.send(&[escrow::fund_job(&expire, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
+    r.env.chain.set_time(T0 + 2 * DAY + 1);
+    r.run("refund_expired", &[escrow::refund_expired(&expire)], &[]);
+    r.out
+}
