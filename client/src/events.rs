@@ -76,10 +76,10 @@ pub fn program_units<S: AsRef<str>>(logs: &[S]) -> Option<u64> {
         if line.starts_with("Program ") && line.contains(" invoke [") {
             depth += 1;
         }
-        if let Some(rest) = line.strip_prefix(&prefix) {
-            if depth == 1 {
-                return rest.split(' ').next()?.parse().ok();
-            }
+        if let Some(rest) = line.strip_prefix(&prefix)
+            && depth == 1
+        {
+            return rest.split(' ').next()?.parse().ok();
         }
         if line.starts_with("Program ") && (line.ends_with(" success") || line.contains(" failed")) {
             depth = depth.saturating_sub(1);
