@@ -30,7 +30,7 @@ mod sbf_budgets {
             }
         }
         for (name, _) in &budgets {
-            assert!(measured.iter().any(|m| &m.instruction == name), "budget line {name:?} measures nothing");
+            assert!(measured.iter().any(|m| m.instruction == name), "budget line {name:?} measures nothing");
         }
         assert!(over.is_empty(), "compute budgets exceeded:\n{}", over.join("\n"));
     }
