@@ -166,3 +166,112 @@ pub fn close_job(keys: &JobKeys) -> Instruction {
         instruction::CloseJob {},
     )
 }
+
+/// A unix timestamp as RFC 3339 UTC.
+pub fn format_time(unix: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// What can happen next on `job` at `now`, and who may do it, one sentence each.
+pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
+    use agentrail::state::{JobStatus, MilestoneState};
+    let deadline = format_time(job.deadline);
+    match job.status {
+        JobStatus::Created if now > job.deadline => {
+            vec!["anyone may mark the unfunded job expired (refund-expired)".into()]
+        }
+        JobStatus::Created => vec![
+            format!("the poster may fund it with {} base units before {deadline}", job.total()),
+            "the poster may cancel it".into(),
+        ],
+        JobStatus::Funded if now > job.deadline => {
+            vec![format!("the deadline passed: anyone may refund {} base units to the poster", job.outstanding())]
+        }
+        JobStatus::Funded => {
+            let mut steps = Vec::new();
+            if let Some((i, m)) = job.milestones.iter().enumerate().find(|(_, m)| !m.settled()) {
+                match m.state {
+                    MilestoneState::Pending => {
+                        let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
+                        steps.push(format!("keeper {} may submit milestone {i} until {}", job.keeper, format_time(by)));
+                        if job.milestones.iter().all(|m| m.state == MilestoneState::Pending) {
+                            steps.push("the poster may cancel the job".into());
+                        }
+                    }
+                    _ => {
+                        let open_until = m.submitted_at + job.review_window;
+                        steps.push(format!("the poster may approve or reject milestone {i}"));
+                        if now >= open_until {
+                            steps.push(format!("anyone may release milestone {i}: its review window has passed"));
+                        } else {
+                            steps.push(format!("anyone may release milestone {i} from {}", format_time(open_until)));
+                        }
+                    }
+                }
+            }
+            steps.push(format!("after {deadline} anyone may refund what is unreleased"));
+            steps
+        }
+        JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired => {
+            vec!["the poster may close the job to recover its rent".into()]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentrail::state::{JobStatus, MilestoneSpec, MilestoneState};
+
+    fn job() -> Job {
+        let specs = [
+            MilestoneSpec { amount: 100, requires_approval: true },
+            MilestoneSpec { amount: 50, requires_approval: false },
+        ];
+        Job {
+            poster: Pubkey::new_unique(),
+            nonce: 1,
+            agent: Pubkey::new_unique(),
+            agent_version_seq: 1,
+            keeper: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            token_program: Pubkey::new_unique(),
+            fee_bps: 0,
+            min_stage: 0,
+            pinned_stage: 0,
+            cert_epoch: 0,
+            deadline: 10_000,
+            review_window: 1_000,
+            created_at: 0,
+            status: JobStatus::Created,
+            funded: 0,
+            released: 0,
+            fees_paid: 0,
+            refunded: 0,
+            bump: 0,
+            vault_bump: 0,
+            milestones: Job::milestones_from(&specs, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn next_steps_follow_the_lifecycle() {
+        let mut j = job();
+        assert!(next_steps(&j, 0)[0].contains("fund it with 150"));
+        assert!(next_steps(&j, 10_001)[0].contains("expired"));
+        j.status = JobStatus::Funded;
+        j.funded = 150;
+        let s = next_steps(&j, 0);
+        assert!(s[0].contains("may submit milestone 0 until 1970-01-01T02:30:00Z"), "{s:?}");
+        assert!(s[1].contains("cancel"));
+        j.milestones[0].state = MilestoneState::Submitted;
+        j.milestones[0].submitted_at = 100;
+        let s = next_steps(&j, 500);
+        assert!(s[0].contains("approve or reject milestone 0") && s[1].contains("from 1970-01-01T00:18:20Z"), "{s:?}");
+        assert!(next_steps(&j, 1_100)[1].contains("review window has passed"));
+        assert!(next_steps(&j, 10_001)[0].contains("refund 150"));
+        j.status = JobStatus::Completed;
+        assert!(next_steps(&j, 0)[0].contains("close"));
+    }
+}

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod anchors;
+pub mod bundle;
+pub mod errors;
 pub mod escrow;
 pub mod events;
 pub mod instructions;

@@ -1,0 +1,507 @@
+//! `agentrail job`: milestone escrow from the poster's, keeper's or anyone's side.
+
+use agentrail::instructions::CreateJobArgs;
+use agentrail::state::{Agent, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
+use agentrail_client::escrow::{self, JobKeys, format_time, next_steps};
+use agentrail_client::pda;
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use solana_sdk::instruction::Instruction;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signer::Signer;
+
+use crate::amount::{format_ui, parse_ui};
+use crate::context::Ctx;
+use crate::output::{Table, fields, print_json};
+use crate::parse::{self, stage_letter};
+
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+    /// Create a job from a job file or flags (amounts in UI units, e.g. 12.5).
+    Create {
+        /// JSON job file: {agent, mint, keeper, milestones: [{amount, requires_approval}],
+        /// deadline_in, review_window, min_stage, nonce}. Flags override its fields.
+        #[arg(long)]
+        file: Option<String>,
+        /// Agent id or address.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Token mint (SPL Token or Token-2022).
+        #[arg(long)]
+        mint: Option<String>,
+        /// Keeper allowed to report milestones done.
+        #[arg(long)]
+        keeper: Option<String>,
+        /// A milestone: `AMOUNT`, or `AMOUNT:approve` to require the poster's approval. Repeat.
+        #[arg(long = "milestone")]
+        milestones: Vec<String>,
+        /// Time until the deadline, e.g. 7d.
+        #[arg(long)]
+        deadline_in: Option<String>,
+        /// Review window for approval milestones, e.g. 24h.
+        #[arg(long)]
+        review_window: Option<String>,
+        /// Minimum certification stage of the agent (A..E).
+        #[arg(long)]
+        min_stage: Option<String>,
+        /// Job number, unique per poster (default: derived from the clock).
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Fund it in the same transaction.
+        #[arg(long)]
+        fund: bool,
+    },
+    /// Fund a created job with its exact total from your token account.
+    Fund { job: String },
+    /// Approve and release a submitted milestone (poster).
+    Approve { job: String, index: u8 },
+    /// Reject a submitted milestone: its amount returns to you (poster).
+    Reject {
+        job: String,
+        index: u8,
+        /// Also cancel the job, returning everything unreleased.
+        #[arg(long)]
+        cancel: bool,
+    },
+    /// Release a submitted milestone whose review window passed (anyone).
+    Release { job: String, index: u8 },
+    /// Cancel before any submission, returning everything (poster).
+    Cancel { job: String },
+    /// Refund everything unreleased after the deadline (anyone).
+    Refund { job: String },
+    /// Close a finished job and recover its rent (poster).
+    Close { job: String },
+    /// Show a job: milestones, amounts, state, and what can happen next.
+    Show { job: String },
+    /// List jobs by poster, agent or state.
+    List {
+        #[arg(long)]
+        poster: Option<String>,
+        #[arg(long)]
+        agent: Option<String>,
+        /// created, funded, completed, cancelled or expired.
+        #[arg(long)]
+        state: Option<String>,
+    },
+}
+
+/// A job file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct JobFile {
+    agent: Option<String>,
+    mint: Option<String>,
+    keeper: Option<String>,
+    #[serde(default)]
+    milestones: Vec<MilestoneFile>,
+    deadline_in: Option<String>,
+    review_window: Option<String>,
+    min_stage: Option<String>,
+    nonce: Option<u64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct MilestoneFile {
+    amount: String,
+    #[serde(default)]
+    requires_approval: bool,
+}
+
+/// Parses `AMOUNT` or `AMOUNT:approve`.
+fn milestone_flag(s: &str) -> Result<MilestoneFile> {
+    let (amount, approval) = match s.split_once(':') {
+        Some((a, "approve")) => (a, true),
+        Some((_, other)) => bail!("milestone {s:?}: unknown flag {other:?} (use AMOUNT or AMOUNT:approve)"),
+        None => (s, false),
+    };
+    Ok(MilestoneFile { amount: amount.to_string(), requires_approval: approval })
+}
+
+fn status_name(s: JobStatus) -> &'static str {
+    match s {
+        JobStatus::Created => "created",
+        JobStatus::Funded => "funded",
+        JobStatus::Completed => "completed",
+        JobStatus::Cancelled => "cancelled",
+        JobStatus::Expired => "expired",
+    }
+}
+
+fn milestone_name(s: MilestoneState) -> &'static str {
+    match s {
+        MilestoneState::Pending => "pending",
+        MilestoneState::Submitted => "submitted",
+        MilestoneState::Released => "released",
+        MilestoneState::Refunded => "refunded",
+    }
+}
+
+/// Decimals of a mint (same offset for SPL Token and Token-2022) and its token program.
+fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
+    let acc = ctx.raw(mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
+    let decimals = *acc.data.get(44).ok_or_else(|| anyhow!("{mint} is not a token mint"))?;
+    if acc.owner != anchor_spl::token::ID && acc.owner != anchor_spl::token_2022::ID {
+        bail!("{mint} is not a token mint (owner {})", acc.owner);
+    }
+    Ok((decimals, acc.owner))
+}
+
+/// Everything about one job.
+struct Loaded {
+    job: Job,
+    keys: JobKeys,
+    decimals: u8,
+}
+
+fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
+    let key = parse::pubkey("job", job)?;
+    let state: Job = ctx.account(&key, "job")?;
+    let agent: Agent = ctx.account(&state.agent, "agent")?;
+    let config: Config = ctx.account(&pda::config(), "config")?;
+    let (decimals, _) = mint_info(ctx, &state.mint)?;
+    let keys = JobKeys::new(key, &state, &agent, &config);
+    Ok(Loaded { job: state, keys, decimals })
+}
+
+/// Idempotent creation of the associated token accounts a transfer needs.
+fn ensure_atas(ctx: &Ctx, keys: &JobKeys, owners: &[Pubkey]) -> Result<Vec<Instruction>> {
+    let payer = ctx.signer()?.pubkey();
+    Ok(owners
+        .iter()
+        .map(|o| create_associated_token_account_idempotent(&payer, o, &keys.mint, &keys.token_program))
+        .collect())
+}
+
+fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
+    let ui = |v: u64| format_ui(v, decimals);
+    json!({
+        "address": key.to_string(), "poster": j.poster.to_string(), "agent": j.agent.to_string(),
+        "agent_version_seq": j.agent_version_seq, "keeper": j.keeper.to_string(), "mint": j.mint.to_string(),
+        "status": status_name(j.status), "fee_bps": j.fee_bps, "min_stage": stage_letter(j.min_stage),
+        "pinned_stage": stage_letter(j.pinned_stage), "deadline": format_time(j.deadline), "review_window_secs": j.review_window,
+        "total": ui(j.total()), "funded": ui(j.funded), "released": ui(j.released), "fees_paid": ui(j.fees_paid),
+        "refunded": ui(j.refunded), "in_vault": ui(j.outstanding()),
+        "milestones": j.milestones.iter().enumerate().map(|(i, m)| json!({
+            "index": i, "amount": ui(m.amount), "fee": ui(m.fee), "requires_approval": m.requires_approval,
+            "state": milestone_name(m.state), "result_hash": hex::encode(m.result_hash),
+            "submitted_at": (m.submitted_at > 0).then(|| format_time(m.submitted_at)),
+        })).collect::<Vec<_>>(),
+        "next": next_steps(j, now),
+    })
+}
+
+impl JobCmd {
+    pub fn run(self, ctx: &Ctx) -> Result<()> {
+        match self {
+            JobCmd::Create {
+                file,
+                agent,
+                mint,
+                keeper,
+                milestones,
+                deadline_in,
+                review_window,
+                min_stage,
+                nonce,
+                fund,
+            } => {
+                let mut spec: JobFile = match &file {
+                    Some(path) => {
+                        let text =
+                            std::fs::read_to_string(path).with_context(|| format!("cannot read job file {path}"))?;
+                        serde_json::from_str(&text).with_context(|| format!("job file {path} is not a valid job"))?
+                    }
+                    None => JobFile::default(),
+                };
+                spec.agent = agent.or(spec.agent);
+                spec.mint = mint.or(spec.mint);
+                spec.keeper = keeper.or(spec.keeper);
+                spec.deadline_in = deadline_in.or(spec.deadline_in);
+                spec.review_window = review_window.or(spec.review_window);
+                spec.min_stage = min_stage.or(spec.min_stage);
+                spec.nonce = nonce.or(spec.nonce);
+                if !milestones.is_empty() {
+                    spec.milestones = milestones.iter().map(|m| milestone_flag(m)).collect::<Result<_>>()?;
+                }
+                create(ctx, spec, fund)
+            }
+            JobCmd::Fund { job } => {
+                let l = load(ctx, &job)?;
+                let poster = ctx.signer()?.pubkey();
+                if poster != l.job.poster {
+                    bail!("only the poster {} can fund this job", l.job.poster);
+                }
+                let total = l.job.total();
+                let have = token_balance(ctx, &l.keys.poster_token)?;
+                if have < total {
+                    bail!(
+                        "insufficient balance: {} has {} but the job needs {}",
+                        l.keys.poster_token,
+                        format_ui(have, l.decimals),
+                        format_ui(total, l.decimals)
+                    );
+                }
+                ctx.send(
+                    "job fund",
+                    &[escrow::fund_job(&l.keys, total)],
+                    &[],
+                    &[("job", l.keys.job.to_string()), ("amount", format_ui(total, l.decimals))],
+                )
+            }
+            JobCmd::Approve { job, index } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                ixs.push(escrow::approve_milestone(&l.keys, index));
+                ctx.send("job approve", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Release { job, index } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                ixs.push(escrow::release_after_review(&l.keys, index));
+                ctx.send("job release", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Reject { job, index, cancel } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                ixs.push(escrow::reject_milestone(&l.keys, index, cancel));
+                ctx.send("job reject", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Cancel { job } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                ixs.push(escrow::cancel_job(&l.keys));
+                ctx.send("job cancel", &ixs, &[], &[("job", l.keys.job.to_string())])
+            }
+            JobCmd::Refund { job } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                ixs.push(escrow::refund_expired(&l.keys));
+                let amount = format_ui(l.job.outstanding(), l.decimals);
+                ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
+            }
+            JobCmd::Close { job } => {
+                let l = load(ctx, &job)?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                ixs.push(escrow::close_job(&l.keys));
+                ctx.send("job close", &ixs, &[], &[("job", l.keys.job.to_string())])
+            }
+            JobCmd::Show { job } => {
+                let l = load(ctx, &job)?;
+                let now = ctx.now()?;
+                if ctx.json {
+                    print_json(&job_json(&l.keys.job, &l.job, l.decimals, now));
+                    return Ok(());
+                }
+                show(&l, now);
+                Ok(())
+            }
+            JobCmd::List { poster, agent, state } => {
+                let mut filters = Vec::new();
+                if let Some(p) = poster {
+                    filters.push((8, parse::pubkey("poster", &p)?.to_bytes().to_vec()));
+                }
+                if let Some(a) = agent {
+                    filters.push((8 + 32 + 8, parse::agent(&a)?.to_bytes().to_vec()));
+                }
+                let wanted = state.map(|s| s.to_ascii_lowercase());
+                if let Some(w) = &wanted
+                    && !["created", "funded", "completed", "cancelled", "expired"].contains(&w.as_str())
+                {
+                    bail!("unknown state {w:?}: use created, funded, completed, cancelled or expired");
+                }
+                let mut jobs: Vec<(Pubkey, Job)> = ctx
+                    .program_accounts::<Job>(&filters)?
+                    .into_iter()
+                    .filter(|(_, j)| wanted.as_deref().is_none_or(|w| status_name(j.status) == w))
+                    .collect();
+                jobs.sort_by_key(|(_, j)| j.created_at);
+                let now = ctx.now()?;
+                if ctx.json {
+                    let list: Vec<Value> = jobs
+                        .iter()
+                        .map(|(k, j)| job_json(k, j, mint_info(ctx, &j.mint).map_or(0, |m| m.0), now))
+                        .collect();
+                    print_json(&list);
+                    return Ok(());
+                }
+                let mut t = Table::new(&["job", "status", "milestones", "total", "released", "deadline"]);
+                for (k, j) in &jobs {
+                    let d = mint_info(ctx, &j.mint).map_or(0, |m| m.0);
+                    let settled = j.milestones.iter().filter(|m| m.settled()).count();
+                    t.row(vec![
+                        k.to_string(),
+                        status_name(j.status).into(),
+                        format!("{settled}/{} settled", j.milestones.len()),
+                        format_ui(j.total(), d),
+                        format_ui(j.released, d),
+                        format_time(j.deadline),
+                    ]);
+                }
+                println!("{}", t.render());
+                Ok(())
+            }
+        }
+    }
+}
+
+fn payout_of(ctx: &Ctx, l: &Loaded) -> Result<Pubkey> {
+    Ok(ctx.account::<Agent>(&l.job.agent, "agent")?.payout)
+}
+
+fn treasury(ctx: &Ctx) -> Result<Pubkey> {
+    Ok(ctx.account::<Config>(&pda::config(), "config")?.treasury)
+}
+
+fn token_balance(ctx: &Ctx, account: &Pubkey) -> Result<u64> {
+    let acc = ctx
+        .raw(account)?
+        .ok_or_else(|| anyhow!("token account {account} does not exist: create it and fund it first"))?;
+    acc.data
+        .get(64..72)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| anyhow!("{account} is not a token account"))
+}
+
+fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {
+    let need = |v: Option<String>, flag: &str| v.ok_or_else(|| anyhow!("missing {flag} (flag or job file field)"));
+    let agent = parse::agent(&need(spec.agent, "--agent")?)?;
+    let mint = parse::pubkey("mint", &need(spec.mint, "--mint")?)?;
+    let keeper = parse::pubkey("keeper", &need(spec.keeper, "--keeper")?)?;
+    let deadline_in = parse::duration(&need(spec.deadline_in, "--deadline-in")?).map_err(|e| anyhow!(e))?;
+    let review_window = parse::duration(spec.review_window.as_deref().unwrap_or("24h")).map_err(|e| anyhow!(e))?;
+    let min_stage = parse::stage(spec.min_stage.as_deref().unwrap_or("none")).map_err(|e| anyhow!(e))?;
+    if spec.milestones.is_empty() {
+        bail!("a job needs at least one milestone (--milestone AMOUNT[:approve])");
+    }
+    let (decimals, token_program) = mint_info(ctx, &mint)?;
+    let milestones = spec
+        .milestones
+        .iter()
+        .map(|m| Ok(MilestoneSpec { amount: parse_ui(&m.amount, decimals)?, requires_approval: m.requires_approval }))
+        .collect::<Result<Vec<_>>>()?;
+    let a: Agent = ctx.account(&agent, "agent")?;
+    let config: Config = ctx.account(&pda::config(), "config")?;
+    let now = ctx.now()?;
+    let nonce = spec.nonce.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    });
+    let poster = ctx.signer()?.pubkey();
+    let args = CreateJobArgs {
+        nonce,
+        milestones: milestones.clone(),
+        keeper,
+        min_stage,
+        deadline: now + deadline_in,
+        review_window,
+    };
+    let job = pda::job(&poster, nonce);
+    let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
+    let total: u64 = milestones.iter().map(|m| m.amount + fee_for(m.amount, config.fee_bps)).sum();
+    if fund {
+        let keys = JobKeys {
+            job,
+            poster,
+            agent,
+            mint,
+            token_program,
+            vault: pda::vault(&job),
+            certification: None,
+            payee_token: Pubkey::default(),
+            treasury_token: Pubkey::default(),
+            poster_token: pda::ata(&poster, &mint, &token_program),
+        };
+        let have = token_balance(ctx, &keys.poster_token)?;
+        if have < total {
+            bail!(
+                "insufficient balance: {} has {} but the job needs {}",
+                keys.poster_token,
+                format_ui(have, decimals),
+                format_ui(total, decimals)
+            );
+        }
+        ixs.push(escrow::fund_job(&keys, total));
+    }
+    ctx.send(
+        if fund { "job create + fund" } else { "job create" },
+        &ixs,
+        &[],
+        &[
+            ("job", job.to_string()),
+            ("total", format_ui(total, decimals)),
+            ("deadline", format_time(now + deadline_in)),
+        ],
+    )
+}
+
+fn show(l: &Loaded, now: i64) {
+    let (j, d) = (&l.job, l.decimals);
+    let ui = |v: u64| format_ui(v, d);
+    println!(
+        "{}",
+        fields(&[
+            ("job", l.keys.job.to_string()),
+            ("status", status_name(j.status).into()),
+            ("poster", j.poster.to_string()),
+            ("agent", format!("{} (version #{})", j.agent, j.agent_version_seq)),
+            ("keeper", j.keeper.to_string()),
+            ("mint", j.mint.to_string()),
+            (
+                "certification",
+                format!("required {}, pinned {}", stage_letter(j.min_stage), stage_letter(j.pinned_stage))
+            ),
+            ("fee", format!("{} bps", j.fee_bps)),
+            ("deadline", format_time(j.deadline)),
+            (
+                "review window",
+                humantime::format_duration(std::time::Duration::from_secs(j.review_window as u64)).to_string()
+            ),
+            ("total", ui(j.total())),
+            ("released", format!("{} to the agent, {} in fees", ui(j.released), ui(j.fees_paid))),
+            ("refunded", ui(j.refunded)),
+            ("in vault", ui(j.outstanding())),
+        ])
+    );
+    let mut t = Table::new(&["#", "amount", "fee", "approval", "state", "submitted"]);
+    for (i, m) in j.milestones.iter().enumerate() {
+        t.row(vec![
+            i.to_string(),
+            ui(m.amount),
+            ui(m.fee),
+            if m.requires_approval { "yes" } else { "no" }.into(),
+            milestone_name(m.state).into(),
+            if m.submitted_at > 0 { format_time(m.submitted_at) } else { "-".into() },
+        ]);
+    }
+    println!("\n{}\n\nnext:", t.render());
+    for step in next_steps(j, now) {
+        println!("  - {step}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milestone_flags() {
+        let m = milestone_flag("12.5:approve").unwrap();
+        assert_eq!((m.amount.as_str(), m.requires_approval), ("12.5", true));
+        assert!(!milestone_flag("3").unwrap().requires_approval);
+        assert!(milestone_flag("3:maybe").unwrap_err().to_string().contains("unknown flag"));
+    }
+
+    #[test]
+    fn job_files_are_strict() {
+        let ok: JobFile = serde_json::from_str(
+            r#"{"agent":"0","milestones":[{"amount":"1.5","requires_approval":true}],"deadline_in":"3d"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.milestones.len(), 1);
+        assert!(serde_json::from_str::<JobFile>(r#"{"agnet":"0"}"#).is_err(), "typos are errors");
+    }
+}
