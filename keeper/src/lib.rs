@@ -1,0 +1,6 @@
+//! The Agentrail keeper: watches jobs that name it, executes their steps through the agents'
+//! HTTP endpoints, writes signed receipts into its Merkle log, submits and releases milestones,
+//! refunds expired jobs and anchors the log's root once a day. Crash-safe and idempotent:
+//! every transaction is persisted before it is broadcast and reconciled after a restart.
+
+pub mod store;

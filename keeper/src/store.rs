@@ -1,0 +1,336 @@
+//! The keeper's durable state: receipts (the log), transaction intents, step outcomes and
+//! anchored checkpoints. SQLite (embedded, WAL) by default, PostgreSQL for operators who run
+//! several keepers; the same migrations and queries serve both.
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Row};
+
+/// The migrations in the repository's `migrations/` folder.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A stored receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReceipt {
+    pub leaf_index: u64,
+    pub job: String,
+    pub milestone: u8,
+    pub hash: String,
+    /// The canonical encoding.
+    pub body: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// What the keeper meant to do with a transaction, persisted before broadcasting it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intent {
+    /// `job:milestone:action`.
+    pub id: String,
+    pub job: String,
+    pub milestone: u8,
+    pub action: String,
+    /// The signed transaction, base64.
+    pub tx: String,
+    pub signature: String,
+    pub last_valid_block_height: u64,
+    pub status: IntentStatus,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// Where an intent is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntentStatus {
+    /// Signed and possibly broadcast; may still land.
+    Pending,
+    /// Landed and succeeded.
+    Confirmed,
+    /// Landed and failed, or can no longer apply (another keeper won the race).
+    Failed,
+    /// Its blockhash expired without landing; a new intent may replace it.
+    Expired,
+}
+
+impl IntentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::Pending => "pending",
+            IntentStatus::Confirmed => "confirmed",
+            IntentStatus::Failed => "failed",
+            IntentStatus::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => IntentStatus::Pending,
+            "confirmed" => IntentStatus::Confirmed,
+            "failed" => IntentStatus::Failed,
+            "expired" => IntentStatus::Expired,
+            other => anyhow::bail!("unknown intent status {other:?} in the store"),
+        })
+    }
+}
+
+/// The outcome of executing one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub job: String,
+    pub milestone: u8,
+    /// `running`, `done`, `failed` (retrying) or `abandoned` (left to the policy).
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub receipt_index: Option<u64>,
+}
+
+/// An anchored checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub day: u32,
+    pub size: u64,
+    pub root: String,
+    pub signature: String,
+    pub anchored_at: i64,
+}
+
+/// The store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `url`: `sqlite://path` or `postgres://...`, and
+    /// applies the migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let url =
+            if url.starts_with("sqlite:") && !url.contains('?') { format!("{url}?mode=rwc") } else { url.to_string() };
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {url:?}"))?;
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 1 } else { 8 })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the keeper store at {url}"))?;
+        if sqlite {
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA synchronous=FULL").execute(&pool).await?;
+        }
+        MIGRATOR.run(&pool).await.context("applying the store migrations")?;
+        Ok(Store { pool })
+    }
+
+    /// Number of receipts, i.e. the log's size.
+    pub async fn log_size(&self) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM receipts").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+
+    /// Appends a receipt at `leaf_index`, which must be the current size: a second writer that
+    /// raced for the same index fails on the primary key and nothing is half-written.
+    pub async fn append_receipt(&self, r: &StoredReceipt) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO receipts (leaf_index, job, milestone, hash, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.leaf_index as i64)
+        .bind(&r.job)
+        .bind(i64::from(r.milestone))
+        .bind(&r.hash)
+        .bind(hex::encode(&r.body))
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .with_context(|| format!("storing receipt {}", r.leaf_index))?;
+        Ok(())
+    }
+
+    fn receipt_row(row: &sqlx::any::AnyRow) -> Result<StoredReceipt> {
+        Ok(StoredReceipt {
+            leaf_index: row.try_get::<i64, _>("leaf_index")? as u64,
+            job: row.try_get("job")?,
+            milestone: row.try_get::<i64, _>("milestone")? as u8,
+            hash: row.try_get("hash")?,
+            body: hex::decode(row.try_get::<String, _>("body")?).context("receipt body is not hex")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    /// Every receipt in log order (to rebuild the tree at start-up).
+    pub async fn receipts(&self) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query("SELECT * FROM receipts ORDER BY leaf_index").fetch_all(&self.pool).await?;
+        rows.iter().map(Self::receipt_row).collect()
+    }
+
+    /// The receipts of one job.
+    pub async fn receipts_for_job(&self, job: &str) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query("SELECT * FROM receipts WHERE job = $1 ORDER BY leaf_index")
+            .bind(job)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::receipt_row).collect()
+    }
+
+    /// The receipt at `index`.
+    pub async fn receipt(&self, index: u64) -> Result<Option<StoredReceipt>> {
+        let row = sqlx::query("SELECT * FROM receipts WHERE leaf_index = $1")
+            .bind(index as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::receipt_row).transpose()
+    }
+
+    /// The latest receipt of a job's milestone, if one was written.
+    pub async fn receipt_for(&self, job: &str, milestone: u8) -> Result<Option<StoredReceipt>> {
+        let row =
+            sqlx::query("SELECT * FROM receipts WHERE job = $1 AND milestone = $2 ORDER BY leaf_index DESC LIMIT 1")
+                .bind(job)
+                .bind(i64::from(milestone))
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(Self::receipt_row).transpose()
+    }
+
+    /// Records a new intent, or replaces one that expired. Refuses to replace a pending or
+    /// confirmed intent: that is how a transaction is never signed twice while the first may land.
+    pub async fn put_intent(&self, i: &Intent) -> Result<bool> {
+        let result = sqlx::query(
+            "INSERT INTO intents (id, job, milestone, action, tx, signature, last_valid_block_height, status, attempts, error, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET tx = excluded.tx, signature = excluded.signature, \
+             last_valid_block_height = excluded.last_valid_block_height, status = excluded.status, \
+             attempts = intents.attempts + 1, error = NULL, updated_at = excluded.updated_at \
+             WHERE intents.status IN ('expired', 'failed')",
+        )
+        .bind(&i.id)
+        .bind(&i.job)
+        .bind(i64::from(i.milestone))
+        .bind(&i.action)
+        .bind(&i.tx)
+        .bind(&i.signature)
+        .bind(i.last_valid_block_height as i64)
+        .bind(i.status.as_str())
+        .bind(i64::from(i.attempts))
+        .bind(i.error.clone())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Sets an intent's status (and error).
+    pub async fn set_intent_status(&self, id: &str, status: IntentStatus, error: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE intents SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
+            .bind(status.as_str())
+            .bind(error.map(str::to_string))
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn intent_row(row: &sqlx::any::AnyRow) -> Result<Intent> {
+        Ok(Intent {
+            id: row.try_get("id")?,
+            job: row.try_get("job")?,
+            milestone: row.try_get::<i64, _>("milestone")? as u8,
+            action: row.try_get("action")?,
+            tx: row.try_get("tx")?,
+            signature: row.try_get("signature")?,
+            last_valid_block_height: row.try_get::<i64, _>("last_valid_block_height")? as u64,
+            status: IntentStatus::parse(&row.try_get::<String, _>("status")?)?,
+            attempts: row.try_get::<i64, _>("attempts")? as u32,
+            error: row.try_get("error")?,
+        })
+    }
+
+    /// One intent.
+    pub async fn intent(&self, id: &str) -> Result<Option<Intent>> {
+        let row = sqlx::query("SELECT * FROM intents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::intent_row).transpose()
+    }
+
+    /// Every intent that may still land.
+    pub async fn pending_intents(&self) -> Result<Vec<Intent>> {
+        let rows = sqlx::query("SELECT * FROM intents WHERE status = 'pending' ORDER BY updated_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::intent_row).collect()
+    }
+
+    /// Records a step's outcome.
+    pub async fn put_step(&self, s: &Step) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (job, milestone) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, \
+             last_error = excluded.last_error, receipt_index = excluded.receipt_index, updated_at = excluded.updated_at",
+        )
+        .bind(&s.job)
+        .bind(i64::from(s.milestone))
+        .bind(&s.status)
+        .bind(i64::from(s.attempts))
+        .bind(s.last_error.clone())
+        .bind(s.receipt_index.map(|i| i as i64))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A step's outcome so far.
+    pub async fn step(&self, job: &str, milestone: u8) -> Result<Option<Step>> {
+        let row = sqlx::query("SELECT * FROM steps WHERE job = $1 AND milestone = $2")
+            .bind(job)
+            .bind(i64::from(milestone))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| -> Result<Step> {
+            Ok(Step {
+                job: row.try_get("job")?,
+                milestone: row.try_get::<i64, _>("milestone")? as u8,
+                status: row.try_get("status")?,
+                attempts: row.try_get::<i64, _>("attempts")? as u32,
+                last_error: row.try_get("last_error")?,
+                receipt_index: row.try_get::<Option<i64>, _>("receipt_index")?.map(|i| i as u64),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records an anchored checkpoint.
+    pub async fn put_checkpoint(&self, c: &StoredCheckpoint) -> Result<()> {
+        sqlx::query("INSERT INTO checkpoints (day, size, root, signature, anchored_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day) DO NOTHING")
+            .bind(i64::from(c.day))
+            .bind(c.size as i64)
+            .bind(&c.root)
+            .bind(&c.signature)
+            .bind(c.anchored_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every anchored checkpoint, by day.
+    pub async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
+        let rows = sqlx::query("SELECT * FROM checkpoints ORDER BY day").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredCheckpoint {
+                    day: row.try_get::<i64, _>("day")? as u32,
+                    size: row.try_get::<i64, _>("size")? as u64,
+                    root: row.try_get("root")?,
+                    signature: row.try_get("signature")?,
+                    anchored_at: row.try_get("anchored_at")?,
+                })
+            })
+            .collect()
+    }
+}

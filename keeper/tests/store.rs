@@ -1,0 +1,107 @@
+//! The keeper store on SQLite and on a real PostgreSQL server: same migrations, same behaviour.
+
+mod support;
+
+use agentrail_keeper::store::*;
+
+fn receipt(i: u64, job: &str, milestone: u8) -> StoredReceipt {
+    StoredReceipt {
+        leaf_index: i,
+        job: job.into(),
+        milestone,
+        hash: format!("{i:064x}"),
+        body: vec![i as u8; 40],
+        created_at: 1_000 + i as i64,
+    }
+}
+
+fn intent(id: &str, status: IntentStatus) -> Intent {
+    Intent {
+        id: id.into(),
+        job: "J".into(),
+        milestone: 0,
+        action: "submit".into(),
+        tx: "dHg=".into(),
+        signature: format!("sig-{id}"),
+        last_valid_block_height: 100,
+        status,
+        attempts: 1,
+        error: None,
+    }
+}
+
+async fn exercise(store: Store) {
+    // the log: append in order, reject a second writer for the same index
+    assert_eq!(store.log_size().await.unwrap(), 0);
+    for i in 0..5 {
+        store.append_receipt(&receipt(i, if i % 2 == 0 { "A" } else { "B" }, i as u8)).await.unwrap();
+    }
+    assert!(store.append_receipt(&receipt(4, "C", 0)).await.is_err(), "a raced index is refused");
+    assert_eq!(store.log_size().await.unwrap(), 5);
+    assert_eq!(store.receipts().await.unwrap()[3], receipt(3, "B", 3));
+    assert_eq!(store.receipts_for_job("A").await.unwrap().len(), 3);
+    assert_eq!(store.receipt(2).await.unwrap(), Some(receipt(2, "A", 2)));
+    assert_eq!(store.receipt_for("B", 3).await.unwrap(), Some(receipt(3, "B", 3)));
+    assert_eq!(store.receipt(9).await.unwrap(), None);
+
+    // intents: a pending one is never replaced; an expired one is, counting attempts
+    assert!(store.put_intent(&intent("J:0:submit", IntentStatus::Pending)).await.unwrap());
+    let mut again = intent("J:0:submit", IntentStatus::Pending);
+    again.signature = "other".into();
+    assert!(!store.put_intent(&again).await.unwrap(), "pending intents are not replaced");
+    assert_eq!(store.intent("J:0:submit").await.unwrap().unwrap().signature, "sig-J:0:submit");
+    assert_eq!(store.pending_intents().await.unwrap().len(), 1);
+    store.set_intent_status("J:0:submit", IntentStatus::Expired, Some("blockhash expired")).await.unwrap();
+    assert!(store.pending_intents().await.unwrap().is_empty());
+    assert!(store.put_intent(&again).await.unwrap(), "expired intents are replaced");
+    let i = store.intent("J:0:submit").await.unwrap().unwrap();
+    assert_eq!((i.signature.as_str(), i.attempts, i.status, i.error), ("other", 2, IntentStatus::Pending, None));
+    store.set_intent_status("J:0:submit", IntentStatus::Confirmed, None).await.unwrap();
+    assert!(
+        !store.put_intent(&intent("J:0:submit", IntentStatus::Pending)).await.unwrap(),
+        "confirmed intents are final"
+    );
+
+    // steps and checkpoints
+    let step = Step {
+        job: "A".into(),
+        milestone: 0,
+        status: "failed".into(),
+        attempts: 2,
+        last_error: Some("timeout".into()),
+        receipt_index: None,
+    };
+    store.put_step(&step).await.unwrap();
+    let done = Step { status: "done".into(), attempts: 3, last_error: None, receipt_index: Some(4), ..step };
+    store.put_step(&done).await.unwrap();
+    assert_eq!(store.step("A", 0).await.unwrap(), Some(done));
+    assert_eq!(store.step("A", 1).await.unwrap(), None);
+    let cp = StoredCheckpoint { day: 20_779, size: 5, root: "ab".repeat(32), signature: "s".into(), anchored_at: 9 };
+    store.put_checkpoint(&cp).await.unwrap();
+    store.put_checkpoint(&StoredCheckpoint { size: 6, ..cp.clone() }).await.unwrap();
+    assert_eq!(store.checkpoints().await.unwrap(), vec![cp], "a day's checkpoint never changes");
+}
+
+#[tokio::test]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keeper.sqlite").display());
+    exercise(Store::open(&url).await.unwrap()).await;
+    // reopening keeps everything and re-running migrations is harmless
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.log_size().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    let pg = support::Postgres::start();
+    exercise(Store::open(&pg.url()).await.unwrap()).await;
+    let again = Store::open(&pg.url()).await.unwrap();
+    assert_eq!(again.log_size().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn bad_urls_are_named() {
+    let err = Store::open("mysql://nowhere").await.unwrap_err();
+    assert!(format!("{err:#}").contains("mysql://nowhere"), "{err:#}");
+}
