@@ -3,4 +3,13 @@
 //! refunds expired jobs and anchors the log's root once a day. Crash-safe and idempotent:
 //! every transaction is persisted before it is broadcast and reconciled after a restart.
 
+pub mod api;
+pub mod chain;
+pub mod config;
+pub mod executor;
+pub mod guards;
+pub mod log;
+pub mod metrics;
+pub mod sender;
+pub mod service;
 pub mod store;

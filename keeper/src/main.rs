@@ -1,1 +1,169 @@
-fn main() {}
+//! `agentrail-keeper`: the daemon operators run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrail_keeper::config::{Config, duration};
+use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
+use agentrail_keeper::{api, chain::Chain, log::Log, metrics::Metrics, service::Keeper, store::Store};
+use anyhow::{Context, Result};
+use clap::Parser;
+use solana_sdk::signature::read_keypair_file;
+use solana_sdk::signer::Signer;
+use tokio::sync::watch;
+
+/// Executes Agentrail job steps, stores signed receipts, releases and refunds milestones, and
+/// anchors the receipt log once a day.
+#[derive(Parser, Debug)]
+#[command(name = "agentrail-keeper", version)]
+struct Args {
+    /// TOML config file (see README); flags and environment variables override it.
+    #[arg(long, env = "AGENTRAIL_KEEPER_CONFIG")]
+    config: Option<PathBuf>,
+    /// JSON-RPC URL.
+    #[arg(long, env = "AGENTRAIL_KEEPER_RPC_URL")]
+    rpc_url: Option<String>,
+    /// Keeper keypair file (Solana CLI format).
+    #[arg(long, env = "AGENTRAIL_KEEPER_KEYPAIR")]
+    keypair: Option<String>,
+    /// Store: sqlite://PATH (default) or postgres://...
+    #[arg(long, env = "AGENTRAIL_KEEPER_DATABASE")]
+    database: Option<String>,
+    /// Metrics/health/API listen address.
+    #[arg(long, env = "AGENTRAIL_KEEPER_LISTEN")]
+    listen: Option<String>,
+    /// Also anchor the current UTC day (demos and tests).
+    #[arg(long)]
+    anchor_today: bool,
+}
+
+fn load_config(args: &Args) -> Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_toml(
+            &std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?,
+        )?,
+        None => Config::default(),
+    };
+    if let Some(v) = &args.rpc_url {
+        config.rpc_url = v.clone();
+    }
+    if let Some(v) = &args.keypair {
+        config.keypair = v.clone();
+    }
+    if let Some(v) = &args.database {
+        config.database = v.clone();
+    }
+    if let Some(v) = &args.listen {
+        config.listen = v.clone();
+    }
+    config.anchor_today |= args.anchor_today;
+    config.validate()?;
+    Ok(config)
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+async fn shutdown_signal(tx: watch::Sender<bool>) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutdown requested: finishing the current scan");
+    let _ = tx.send(true);
+}
+
+async fn run(args: Args) -> Result<()> {
+    let config = load_config(&args)?;
+    let payer = read_keypair_file(expand_home(&config.keypair))
+        .map_err(|e| anyhow::anyhow!("cannot read keeper keypair {}: {e}", config.keypair))?;
+    let store = Store::open(&config.database).await?;
+    let log = Log::load(store).await?;
+    let retry = RetryPolicy {
+        max_attempts: config.executor.max_attempts,
+        base_delay: duration("executor.base_delay", &config.executor.base_delay)?,
+        max_delay: duration("executor.max_delay", &config.executor.max_delay)?,
+    };
+    let executor =
+        HttpExecutor::new(duration("executor.timeout", &config.executor.timeout)?, config.executor.allow.clone());
+    let poll = duration("poll_interval", &config.poll_interval)?;
+    let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
+    let listen: std::net::SocketAddr = config.listen.parse()?;
+    let keeper = Arc::new(Keeper {
+        chain: Chain::new(&config.rpc_url),
+        config,
+        log,
+        executor: Box::new(executor),
+        retry,
+        payer,
+        metrics: Arc::new(Metrics::default()),
+        jobs: Default::default(),
+    });
+    tracing::info!(keeper = %keeper.payer.pubkey(), rpc = %keeper.config.rpc_url, log_size = keeper.log.size().await, "keeper starting");
+
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let (tx, mut rx) = watch::channel(false);
+    let mut server_rx = rx.clone();
+    let server = axum::serve(listener, api::router(keeper.clone())).with_graceful_shutdown(async move {
+        let _ = server_rx.changed().await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    tokio::spawn(shutdown_signal(tx));
+
+    // never sign anything new before every pending intent is resolved; retry with backoff while
+    // the RPC endpoint is down instead of exiting
+    let mut backoff = Duration::from_millis(500);
+    while let Err(e) = keeper.reconcile().await {
+        keeper.metrics.rpc_errors.inc();
+        tracing::error!(error = %format!("{e:#}"), retry_in = ?backoff, "reconciliation failed");
+        tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = rx.changed() => return Ok(()) }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+    let mut last_anchor = std::time::Instant::now() - anchor_every;
+    let mut backoff = poll;
+    loop {
+        let ok = match keeper.tick().await {
+            Ok(()) => true,
+            Err(e) => {
+                keeper.metrics.rpc_errors.inc();
+                tracing::error!(error = %format!("{e:#}"), "scan failed");
+                false
+            }
+        };
+        if ok && last_anchor.elapsed() >= anchor_every {
+            match keeper.anchor().await {
+                Ok(()) => last_anchor = std::time::Instant::now(),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "anchoring failed; will retry"),
+            }
+        }
+        backoff = if ok { poll } else { (backoff * 2).min(Duration::from_secs(30)) };
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = rx.changed() => break,
+        }
+    }
+    server.await.context("API server task")?.context("API server")?;
+    tracing::info!("keeper stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -21,7 +21,7 @@ fn bin_dir() -> PathBuf {
         .expect("PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)")
 }
 
-fn as_postgres(bin: &PathBuf, tool: &str) -> Command {
+fn as_postgres(bin: &std::path::Path, tool: &str) -> Command {
     let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
     if is_root {
         let mut c = Command::new("runuser");

@@ -1,0 +1,124 @@
+//! The keeper's HTTP server: Prometheus metrics, health, and a read-only API over jobs,
+//! receipts, inclusion proofs and consistency proofs.
+
+use std::sync::Arc;
+
+use agentrail_client::bundle::ReceiptBundle;
+use agentrail_client::receipt::{ReceiptJson, SignedReceipt};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use solana_sdk::signer::Signer;
+
+use crate::service::Keeper;
+
+type Shared = Arc<Keeper>;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn internal(e: anyhow::Error) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+}
+
+/// The routes.
+pub fn router(keeper: Shared) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/jobs/{job}", get(job))
+        .route("/jobs/{job}/receipts", get(job_receipts))
+        .route("/receipts/{index}", get(receipt))
+        .route("/consistency", get(consistency))
+        .with_state(keeper)
+}
+
+async fn health(State(k): State<Shared>) -> Response {
+    let last = k.metrics.last_tick.get();
+    Json(json!({ "ok": true, "keeper": k.payer.pubkey().to_string(), "last_scan": last, "log_size": k.log.size().await })).into_response()
+}
+
+async fn metrics(State(k): State<Shared>) -> Response {
+    ([("content-type", "text/plain; version=0.0.4")], k.metrics.render()).into_response()
+}
+
+async fn job(State(k): State<Shared>, Path(job): Path<String>) -> Response {
+    match k.jobs.read().await.get(&job) {
+        Some(v) => Json(v.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("this keeper does not serve job {job}")),
+    }
+}
+
+async fn job_receipts(State(k): State<Shared>, Path(job): Path<String>) -> Response {
+    let rows = match k.log.store().receipts_for_job(&job).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let list: Vec<_> = rows
+        .iter()
+        .filter_map(|r| {
+            SignedReceipt::decode(&r.body)
+                .ok()
+                .map(|s| json!({ "index": r.leaf_index, "receipt": ReceiptJson::from(&s) }))
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+async fn receipt(State(k): State<Shared>, Path(index): Path<u64>) -> Response {
+    let row = match k.log.store().receipt(index).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no receipt {index}")),
+        Err(e) => return internal(e),
+    };
+    let signed = match SignedReceipt::decode(&row.body) {
+        Ok(s) => s,
+        Err(e) => return internal(anyhow::anyhow!("stored receipt {index}: {e}")),
+    };
+    // prove against the first anchored checkpoint that contains it, else the current tree
+    let checkpoints = match k.log.store().checkpoints().await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let (size, day) = match checkpoints.iter().find(|c| c.size > index) {
+        Some(c) => (c.size, Some(c.day)),
+        None => (k.log.size().await, None),
+    };
+    let (root, proof) = match (k.log.root_at(size).await, k.log.inclusion_proof(index, size).await) {
+        (Ok(r), Ok(p)) => (r, p),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    Json(ReceiptBundle {
+        receipt: ReceiptJson::from(&signed),
+        index,
+        tree_size: size,
+        root: hex::encode(root),
+        proof: proof.iter().map(hex::encode).collect(),
+        log_authority: k.payer.pubkey().to_string(),
+        day,
+    })
+    .into_response()
+}
+
+/// `?from=&to=` sizes of the consistency proof.
+#[derive(Deserialize)]
+struct Range {
+    from: u64,
+    to: u64,
+}
+
+async fn consistency(State(k): State<Shared>, Query(r): Query<Range>) -> Response {
+    match (k.log.consistency_proof(r.from, r.to).await, k.log.root_at(r.from).await, k.log.root_at(r.to).await) {
+        (Ok(p), Ok(a), Ok(b)) => Json(json!({
+            "from": r.from, "to": r.to, "from_root": hex::encode(a), "to_root": hex::encode(b),
+            "proof": p.iter().map(hex::encode).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    }
+}

@@ -1,0 +1,149 @@
+//! Keeper configuration: a TOML file, overridden by flags and environment variables.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// What to do with a step whose retries are exhausted.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailurePolicy {
+    /// Leave the milestone for a human; the job is refunded at its deadline.
+    Leave,
+    /// Try the step again on a later scan.
+    RetryLater,
+}
+
+/// The `[executor]` table.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorConfig {
+    /// Per-request timeout, e.g. "10s".
+    pub timeout: String,
+    pub max_attempts: u32,
+    pub base_delay: String,
+    pub max_delay: String,
+    /// Hosts the keeper may call; empty allows any.
+    pub allow: Vec<String>,
+    pub on_failure: FailurePolicy,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            timeout: "10s".into(),
+            max_attempts: 4,
+            base_delay: "500ms".into(),
+            max_delay: "10s".into(),
+            allow: vec![],
+            on_failure: FailurePolicy::Leave,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub rpc_url: String,
+    pub keypair: String,
+    /// `sqlite://path` (default, embedded) or `postgres://...`.
+    pub database: String,
+    /// Address of the metrics, health and read-only API server.
+    pub listen: String,
+    /// How often to scan the chain, e.g. "2s".
+    pub poll_interval: String,
+    /// How often to check whether a day needs anchoring.
+    pub anchor_interval: String,
+    /// Also anchor the current UTC day (demos and tests); normally only completed days are.
+    pub anchor_today: bool,
+    /// Highest priority fee, micro-lamports per compute unit.
+    pub priority_fee_cap: u64,
+    /// Refund expired jobs this keeper serves.
+    pub refund_expired: bool,
+    pub executor: ExecutorConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rpc_url: "http://127.0.0.1:8899".into(),
+            keypair: "~/.config/solana/id.json".into(),
+            database: "sqlite://agentrail-keeper.sqlite".into(),
+            listen: "127.0.0.1:9464".into(),
+            poll_interval: "2s".into(),
+            anchor_interval: "60s".into(),
+            anchor_today: false,
+            priority_fee_cap: 100_000,
+            refund_expired: true,
+            executor: ExecutorConfig::default(),
+        }
+    }
+}
+
+/// Parses a duration setting, naming it in the error.
+pub fn duration(name: &str, value: &str) -> Result<Duration> {
+    humantime::parse_duration(value)
+        .with_context(|| format!("config `{name}` = {value:?} is not a duration (e.g. 2s, 500ms, 1h)"))
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are errors that name the key.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid keeper config: {e}"))
+    }
+
+    /// Checks every value that can be wrong.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("poll_interval", &self.poll_interval),
+            ("anchor_interval", &self.anchor_interval),
+            ("executor.timeout", &self.executor.timeout),
+            ("executor.base_delay", &self.executor.base_delay),
+            ("executor.max_delay", &self.executor.max_delay),
+        ] {
+            duration(name, v)?;
+        }
+        if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
+            bail!("config `rpc_url` = {:?} must be an http(s) URL", self.rpc_url);
+        }
+        if !(self.database.starts_with("sqlite:")
+            || self.database.starts_with("postgres://")
+            || self.database.starts_with("postgresql://"))
+        {
+            bail!("config `database` = {:?} must be sqlite://PATH or postgres://...", self.database);
+        }
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("config `listen` = {:?} is not HOST:PORT", self.listen))?;
+        if self.executor.max_attempts == 0 {
+            bail!("config `executor.max_attempts` must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_validates() {
+        let c = Config::from_toml(
+            "rpc_url = \"http://127.0.0.1:8899\"\n[executor]\nallow = [\"127.0.0.1\"]\non_failure = \"retry-later\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.executor.allow, ["127.0.0.1"]);
+        assert_eq!(c.executor.on_failure, FailurePolicy::RetryLater);
+        assert_eq!(c.poll_interval, "2s");
+        c.validate().unwrap();
+        assert!(Config::from_toml("rpc_ur = \"x\"").unwrap_err().to_string().contains("rpc_ur"));
+        let bad = Config { poll_interval: "soon".into(), ..Config::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("poll_interval"));
+        let bad = Config { database: "mysql://x".into(), ..Config::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("database"));
+        let bad = Config { listen: "nowhere".into(), ..Config::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("listen"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Prometheus metrics in the text exposition format.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// A monotonically increasing count.
+#[derive(Default, Debug)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Default, Debug)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    /// Current value.
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything the keeper counts.
+#[derive(Default, Debug)]
+pub struct Metrics {
+    pub jobs_seen: Gauge,
+    pub steps_run: Counter,
+    pub steps_failed: Counter,
+    pub submissions: Counter,
+    pub releases: Counter,
+    pub refunds: Counter,
+    pub races_lost: Counter,
+    pub anchors: Counter,
+    pub rpc_errors: Counter,
+    pub pending_intents: Gauge,
+    pub log_size: Gauge,
+    pub anchor_lag_seconds: Gauge,
+    pub last_tick: Gauge,
+}
+
+impl Metrics {
+    /// Renders every metric.
+    pub fn render(&self) -> String {
+        let counters = [
+            ("agentrail_keeper_steps_run_total", "Steps executed successfully.", &self.steps_run),
+            ("agentrail_keeper_steps_failed_total", "Step attempts that failed.", &self.steps_failed),
+            ("agentrail_keeper_submissions_total", "Milestones submitted.", &self.submissions),
+            ("agentrail_keeper_releases_total", "Milestones released after review.", &self.releases),
+            ("agentrail_keeper_refunds_total", "Expired jobs refunded.", &self.refunds),
+            ("agentrail_keeper_races_lost_total", "Actions another party did first.", &self.races_lost),
+            ("agentrail_keeper_anchors_total", "Checkpoints anchored.", &self.anchors),
+            ("agentrail_keeper_rpc_errors_total", "Failed RPC calls.", &self.rpc_errors),
+        ];
+        let gauges = [
+            ("agentrail_keeper_jobs_seen", "Jobs naming this keeper at the last scan.", &self.jobs_seen),
+            ("agentrail_keeper_pending_intents", "Transactions that may still land.", &self.pending_intents),
+            ("agentrail_keeper_log_size", "Receipts in the Merkle log.", &self.log_size),
+            (
+                "agentrail_keeper_anchor_lag_seconds",
+                "Seconds since the last anchored checkpoint.",
+                &self.anchor_lag_seconds,
+            ),
+            ("agentrail_keeper_last_tick_timestamp", "Unix time of the last completed scan.", &self.last_tick),
+        ];
+        let mut out = String::new();
+        for (name, help, c) in counters {
+            out += &format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", c.get());
+        }
+        for (name, help, g) in gauges {
+            out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n", g.get());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.releases.inc();
+        m.releases.inc();
+        m.pending_intents.set(3);
+        let text = m.render();
+        assert!(text.contains("# TYPE agentrail_keeper_releases_total counter\nagentrail_keeper_releases_total 2\n"));
+        assert!(text.contains("agentrail_keeper_pending_intents 3\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.split_once(' ').unwrap();
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            value.parse::<f64>().unwrap();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Sending transactions so that nothing is paid twice and nothing is lost: every signed
+//! transaction is persisted as an intent before it is broadcast; the same bytes are rebroadcast
+//! until they land or their blockhash expires; after a crash every pending intent is resolved
+//! from the chain before anything new is signed.
+
+use std::time::Duration;
+
+use agentrail_client::errors::explain;
+use anyhow::{Context, Result};
+use base64::Engine;
+use solana_commitment_config::CommitmentConfig;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_sdk::{
+    instruction::Instruction, signature::Keypair, signature::Signature, signer::Signer, transaction::Transaction,
+};
+
+use crate::chain::Chain;
+use crate::metrics::Metrics;
+use crate::store::{Intent, IntentStatus, Store};
+
+/// How a send ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Landed and succeeded.
+    Confirmed(String),
+    /// The program refused it (for example another keeper already did it): logged, not retried.
+    Refused(String),
+    /// Its blockhash expired without landing; the next tick rebuilds it.
+    Expired,
+}
+
+/// Signs, persists, broadcasts and confirms.
+pub struct Sender<'a> {
+    pub chain: &'a Chain,
+    pub store: &'a Store,
+    pub payer: &'a Keypair,
+    pub metrics: &'a Metrics,
+    /// Highest priority fee paid, micro-lamports per compute unit.
+    pub fee_cap: u64,
+}
+
+fn custom_code(text: &str) -> Option<u32> {
+    let start = text.find("Custom(")? + "Custom(".len();
+    text[start..].split(')').next()?.parse().ok()
+}
+
+fn describe(err: &str) -> String {
+    custom_code(err).map(explain).unwrap_or_else(|| err.to_string())
+}
+
+impl Sender<'_> {
+    /// Resolves every pending intent from the chain (run before anything else at start-up).
+    pub async fn reconcile(&self) -> Result<()> {
+        let pending = self.store.pending_intents().await?;
+        tracing::info!(count = pending.len(), "reconciling pending intents");
+        for intent in pending {
+            let outcome = self.drive(&intent).await?;
+            tracing::info!(intent = %intent.id, ?outcome, "reconciled");
+        }
+        Ok(())
+    }
+
+    /// Does `action` on `job`/`milestone` with `ixs`, exactly once.
+    pub async fn execute(&self, job: &str, milestone: u8, action: &str, ixs: &[Instruction]) -> Result<Outcome> {
+        let id = format!("{job}:{milestone}:{action}");
+        if let Some(existing) = self.store.intent(&id).await? {
+            match existing.status {
+                IntentStatus::Confirmed => return Ok(Outcome::Confirmed(existing.signature)),
+                IntentStatus::Pending => return self.drive(&existing).await,
+                IntentStatus::Failed | IntentStatus::Expired => {}
+            }
+        }
+        // simulate first: a refusal (lost race, wrong state) costs nothing and is not persisted
+        let payer = self.payer.pubkey();
+        let (blockhash, last_valid) = self
+            .chain
+            .rpc
+            .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+            .await
+            .context("fetching a recent blockhash")?;
+        let mut probe_ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)];
+        probe_ixs.extend_from_slice(ixs);
+        let probe = Transaction::new_signed_with_payer(&probe_ixs, Some(&payer), &[self.payer], blockhash);
+        let sim = self.chain.rpc.simulate_transaction(&probe).await.context("simulating")?.value;
+        if let Some(err) = sim.err {
+            return Ok(Outcome::Refused(describe(&format!("{err:?}"))));
+        }
+        let units = sim.units_consumed.unwrap_or(200_000);
+        let writable: Vec<_> =
+            ixs.iter().flat_map(|i| i.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey)).collect();
+        let price = self.chain.priority_fee(&writable, self.fee_cap).await;
+        let mut all = vec![
+            ComputeBudgetInstruction::set_compute_unit_limit((units as u32).saturating_mul(12) / 10 + 1_000),
+            ComputeBudgetInstruction::set_compute_unit_price(price),
+        ];
+        all.extend_from_slice(ixs);
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer), &[self.payer], blockhash);
+        let bytes = bincode_tx(&tx)?;
+        let intent = Intent {
+            id,
+            job: job.to_string(),
+            milestone,
+            action: action.to_string(),
+            tx: base64::engine::general_purpose::STANDARD.encode(bytes),
+            signature: tx.signatures[0].to_string(),
+            last_valid_block_height: last_valid,
+            status: IntentStatus::Pending,
+            attempts: 1,
+            error: None,
+        };
+        if !self.store.put_intent(&intent).await? {
+            // another writer holds a live intent for the same action: follow that one
+            let existing = self.store.intent(&intent.id).await?.context("intent vanished")?;
+            return self.drive(&existing).await;
+        }
+        self.drive(&intent).await
+    }
+
+    /// Rebroadcasts an intent's own bytes until it lands or expires; records the result.
+    async fn drive(&self, intent: &Intent) -> Result<Outcome> {
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(&intent.tx).context("stored transaction is not base64")?;
+        let tx: Transaction = bincode_untx(&bytes)?;
+        let signature: Signature = intent.signature.parse().context("stored signature")?;
+        let config = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
+        loop {
+            if let Ok(statuses) = self.chain.rpc.get_signature_statuses_with_history(&[signature]).await
+                && let Some(Some(status)) = statuses.value.into_iter().next()
+                && status.satisfies_commitment(CommitmentConfig::confirmed())
+            {
+                return Ok(match status.err {
+                    None => {
+                        self.store.set_intent_status(&intent.id, IntentStatus::Confirmed, None).await?;
+                        Outcome::Confirmed(intent.signature.clone())
+                    }
+                    Some(err) => {
+                        let why = describe(&format!("{err:?}"));
+                        self.store.set_intent_status(&intent.id, IntentStatus::Failed, Some(&why)).await?;
+                        Outcome::Refused(why)
+                    }
+                });
+            }
+            match self.chain.rpc.get_block_height_with_commitment(CommitmentConfig::finalized()).await {
+                Ok(h) if h > intent.last_valid_block_height => {
+                    // finalized past its last valid height and not landed: it never will
+                    self.store.set_intent_status(&intent.id, IntentStatus::Expired, Some("blockhash expired")).await?;
+                    return Ok(Outcome::Expired);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics.rpc_errors.inc();
+                    tracing::warn!(error = %e, "block height unavailable; retrying");
+                }
+            }
+            if let Err(e) = self.chain.rpc.send_transaction_with_config(&tx, config).await {
+                self.metrics.rpc_errors.inc();
+                tracing::debug!(error = %e, "rebroadcast failed");
+            }
+            tokio::time::sleep(Duration::from_millis(800)).await;
+        }
+    }
+}
+
+fn bincode_tx(tx: &Transaction) -> Result<Vec<u8>> {
+    bincode::serialize(tx).context("serialising the transaction")
+}
+
+fn bincode_untx(bytes: &[u8]) -> Result<Transaction> {
+    bincode::deserialize(bytes).context("stored transaction does not decode")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_program_errors() {
+        assert!(describe("InstructionError(2, Custom(6030))").contains("(6030)"));
+        assert_eq!(describe("AccountInUse"), "AccountInUse");
+    }
+}

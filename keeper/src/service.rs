@@ -1,0 +1,332 @@
+//! One keeper: each scan executes due steps, submits them with their receipt hash, releases
+//! milestones whose review window passed, refunds expired jobs and anchors completed days.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use agentrail::instructions::AnchorCheckpointArgs;
+use agentrail::state::{Agent, Certification, Config as ProgramConfig, Job, JobStatus, MilestoneState, ReceiptLog};
+use agentrail_client::anchors::{self, utc_day};
+use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::pda;
+use agentrail_client::receipt::{GuardCheck, Receipt};
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+use anyhow::{Context, Result};
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
+use tokio::sync::RwLock;
+
+use crate::chain::Chain;
+use crate::config::{Config, FailurePolicy};
+use crate::executor::{Executor, RetryPolicy, StepRequest, run_with_retries};
+use crate::guards;
+use crate::log::Log;
+use crate::metrics::Metrics;
+use crate::sender::{Outcome, Sender};
+use crate::store::{Step, StoredCheckpoint};
+
+/// A running keeper.
+pub struct Keeper {
+    pub config: Config,
+    pub chain: Chain,
+    pub log: Log,
+    pub executor: Box<dyn Executor>,
+    pub retry: RetryPolicy,
+    pub payer: Keypair,
+    pub metrics: Arc<Metrics>,
+    /// Latest view of each job, for the API.
+    pub jobs: RwLock<HashMap<String, Value>>,
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+impl Keeper {
+    fn sender(&self) -> Sender<'_> {
+        Sender {
+            chain: &self.chain,
+            store: self.log.store(),
+            payer: &self.payer,
+            metrics: &self.metrics,
+            fee_cap: self.config.priority_fee_cap,
+        }
+    }
+
+    /// The keeper's key as an ed25519 signing key (receipts are signed with it).
+    fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret"))
+    }
+
+    /// Resolves pending intents; run once before the first scan.
+    pub async fn reconcile(&self) -> Result<()> {
+        self.sender().reconcile().await
+    }
+
+    /// One scan of every job naming this keeper, then the anchor check.
+    pub async fn tick(&self) -> Result<()> {
+        let me = self.payer.pubkey();
+        let jobs = self.chain.jobs_for(&me).await?;
+        let now = self.chain.now().await?;
+        self.metrics.jobs_seen.set(jobs.len() as i64);
+        let config: ProgramConfig =
+            self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+        for (key, job) in jobs {
+            if let Err(e) = self.handle_job(&key, &job, &config, now).await {
+                tracing::error!(job = %key, error = %format!("{e:#}"), "job handling failed; will retry");
+            }
+            self.jobs.write().await.insert(key.to_string(), self.view(&key, &job).await);
+        }
+        self.metrics.pending_intents.set(self.log.store().pending_intents().await?.len() as i64);
+        self.metrics.log_size.set(self.log.size().await as i64);
+        self.metrics.last_tick.set(now);
+        Ok(())
+    }
+
+    async fn view(&self, key: &Pubkey, job: &Job) -> Value {
+        let mut milestones = Vec::new();
+        for (i, m) in job.milestones.iter().enumerate() {
+            let step = self.log.store().step(&key.to_string(), i as u8).await.ok().flatten();
+            milestones.push(json!({
+                "index": i, "state": format!("{:?}", m.state).to_lowercase(), "amount": m.amount,
+                "step": step.as_ref().map(|s| s.status.clone()), "attempts": step.as_ref().map(|s| s.attempts),
+                "error": step.and_then(|s| s.last_error),
+            }));
+        }
+        json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
+    }
+
+    async fn handle_job(&self, key: &Pubkey, job: &Job, config: &ProgramConfig, now: i64) -> Result<()> {
+        let open = matches!(job.status, JobStatus::Created | JobStatus::Funded);
+        let agent: Agent = self.chain.account(&job.agent).await?.context("the job's agent is missing")?;
+        let keys = JobKeys::new(*key, job, &agent, config);
+        if open && now > job.deadline {
+            if self.config.refund_expired {
+                let ixs = [self.ata(&keys, &job.poster), escrow::refund_expired(&keys)];
+                if self.act(key, u8::MAX, "refund", &ixs).await? {
+                    self.metrics.refunds.inc();
+                }
+            }
+            return Ok(());
+        }
+        if job.status != JobStatus::Funded {
+            return Ok(());
+        }
+        let Some((i, m)) = job.milestones.iter().enumerate().find(|(_, m)| !m.settled()) else { return Ok(()) };
+        let i = i as u8;
+        let release_atas = [self.ata(&keys, &agent.payout), self.ata(&keys, &config.treasury)];
+        match m.state {
+            MilestoneState::Pending => {
+                let Some(hash) = self.receipt_hash(key, job, i, &agent, now).await? else { return Ok(()) };
+                let mut ixs = release_atas.to_vec();
+                ixs.push(escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash));
+                if self.act(key, i, "submit", &ixs).await? {
+                    self.metrics.submissions.inc();
+                }
+            }
+            MilestoneState::Submitted if m.requires_approval && now >= m.submitted_at + job.review_window => {
+                let mut ixs = release_atas.to_vec();
+                ixs.push(escrow::release_after_review(&keys, i));
+                if self.act(key, i, "release", &ixs).await? {
+                    self.metrics.releases.inc();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn ata(&self, keys: &JobKeys, owner: &Pubkey) -> Instruction {
+        create_associated_token_account_idempotent(&self.payer.pubkey(), owner, &keys.mint, &keys.token_program)
+    }
+
+    /// Sends an action once; `true` when it landed, `false` when another party did it first or
+    /// it must be rebuilt on the next scan.
+    async fn act(&self, job: &Pubkey, milestone: u8, action: &str, ixs: &[Instruction]) -> Result<bool> {
+        match self.sender().execute(&job.to_string(), milestone, action, ixs).await? {
+            Outcome::Confirmed(sig) => {
+                tracing::info!(%job, milestone, action, signature = %sig, "confirmed");
+                Ok(true)
+            }
+            Outcome::Refused(why) => {
+                self.metrics.races_lost.inc();
+                tracing::info!(%job, milestone, action, reason = %why, "not done: refused by the program (another party may have done it)");
+                Ok(false)
+            }
+            Outcome::Expired => {
+                tracing::warn!(%job, milestone, action, "blockhash expired before landing; rebuilding on the next scan");
+                Ok(false)
+            }
+        }
+    }
+
+    /// The receipt hash for milestone `i`: the stored receipt's, or a new one from executing
+    /// the step. `None` when the step failed or its guards refused payment.
+    async fn receipt_hash(&self, key: &Pubkey, job: &Job, i: u8, agent: &Agent, now: i64) -> Result<Option<[u8; 32]>> {
+        let job_s = key.to_string();
+        if let Some(r) = self.log.store().receipt_for(&job_s, i).await? {
+            let hash: [u8; 32] = hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
+            return Ok(Some(hash));
+        }
+        let previous = self.log.store().step(&job_s, i).await?;
+        if previous.as_ref().is_some_and(|s| s.status == "abandoned")
+            && self.config.executor.on_failure == FailurePolicy::Leave
+        {
+            return Ok(None);
+        }
+        let req = StepRequest {
+            job: job_s.clone(),
+            milestone: i,
+            agent: job.agent.to_string(),
+            budget: job.milestones[usize::from(i)].amount,
+            endpoint: agent.metadata_uri.clone(),
+        };
+        let started = Instant::now();
+        let (result, attempts) = run_with_retries(self.executor.as_ref(), &req, &self.retry).await;
+        let attempts = attempts + previous.map_or(0, |s| s.attempts);
+        let output = match result {
+            Ok(o) => o,
+            Err(e) => {
+                self.metrics.steps_failed.inc();
+                tracing::warn!(job = %key, milestone = i, error = %e, attempts, "step failed; no payment");
+                let status =
+                    if self.config.executor.on_failure == FailurePolicy::Leave { "abandoned" } else { "failed" };
+                self.log
+                    .store()
+                    .put_step(&Step {
+                        job: job_s,
+                        milestone: i,
+                        status: status.into(),
+                        attempts,
+                        last_error: Some(e.to_string()),
+                        receipt_index: None,
+                    })
+                    .await?;
+                return Ok(None);
+            }
+        };
+        let certification: Option<Certification> = if job.min_stage > 0 {
+            self.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await?
+        } else {
+            None
+        };
+        let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
+            job,
+            milestone: i,
+            agent,
+            certification: certification.as_ref(),
+            cost: output.cost,
+            now,
+        });
+        if !guards::all_passed(&checks) {
+            let failed: Vec<_> =
+                checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
+            tracing::warn!(job = %key, milestone = i, guards = ?failed, "guards refused payment");
+            self.log
+                .store()
+                .put_step(&Step {
+                    job: job_s,
+                    milestone: i,
+                    status: "abandoned".into(),
+                    attempts,
+                    last_error: Some(format!("guards failed: {}", failed.join(", "))),
+                    receipt_index: None,
+                })
+                .await?;
+            return Ok(None);
+        }
+        let receipt = Receipt {
+            job: *key,
+            milestone: i,
+            agent: job.agent,
+            agent_version_seq: job.agent_version_seq,
+            keeper: self.payer.pubkey(),
+            inputs_hash: sha256(&serde_json::to_vec(&req)?),
+            output_hash: sha256(&output.body),
+            cost: output.cost,
+            guards: checks,
+            tx_signatures: output.tx_signatures,
+            started_at: now,
+            finished_at: now + started.elapsed().as_secs() as i64,
+        }
+        .sign(&self.signing_key())?;
+        let index = self.log.append(&receipt, &job_s, i, now).await?;
+        self.metrics.steps_run.inc();
+        self.log
+            .store()
+            .put_step(&Step {
+                job: job_s,
+                milestone: i,
+                status: "done".into(),
+                attempts,
+                last_error: None,
+                receipt_index: Some(index),
+            })
+            .await?;
+        tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
+        Ok(Some(receipt.hash()))
+    }
+
+    /// Anchors every completed UTC day (and today, when configured) whose log grew.
+    pub async fn anchor(&self) -> Result<()> {
+        let now = self.chain.now().await?;
+        let today = utc_day(now);
+        let me = self.payer.pubkey();
+        let log_key = pda::receipt_log(&me);
+        let onchain: Option<ReceiptLog> = self.chain.account(&log_key).await?;
+        let (mut size, mut latest) = onchain.as_ref().map_or((0, None), |l| (l.size, l.latest_day));
+        if let Some(day) = latest {
+            self.metrics.anchor_lag_seconds.set(now - (i64::from(day) + 1) * 86_400);
+        }
+        let receipts = self.log.store().receipts().await?;
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        if onchain.is_none() && !self.act(&log_key, 0, "create-log", &[anchors::create_receipt_log(&me, true)]).await? {
+            return Ok(());
+        }
+        let last_day = if self.config.anchor_today { today } else { today.saturating_sub(1) };
+        let first_day = latest.map_or(utc_day(receipts[0].created_at), |d| d + 1);
+        for day in first_day..=last_day {
+            let end = (i64::from(day) + 1) * 86_400;
+            let day_size = receipts.iter().take_while(|r| r.created_at < end).count() as u64;
+            if day_size <= size {
+                continue;
+            }
+            let root = self.log.root_at(day_size).await?;
+            let proof = if latest.is_some() {
+                self.log.consistency_proof(size, day_size).await?
+            } else {
+                self.log.consistency_proof(0, day_size).await?
+            };
+            let args = AnchorCheckpointArgs { day, size: day_size, root, consistency_proof: Some(proof) };
+            if !self.act(&log_key, 0, &format!("anchor-{day}"), &[anchors::anchor_checkpoint(&me, args)]).await? {
+                return Ok(());
+            }
+            let signature = self
+                .log
+                .store()
+                .intent(&format!("{log_key}:0:anchor-{day}"))
+                .await?
+                .map(|i| i.signature)
+                .unwrap_or_default();
+            self.log
+                .store()
+                .put_checkpoint(&StoredCheckpoint {
+                    day,
+                    size: day_size,
+                    root: hex::encode(root),
+                    signature,
+                    anchored_at: now,
+                })
+                .await?;
+            self.metrics.anchors.inc();
+            tracing::info!(day, size = day_size, "checkpoint anchored");
+            (size, latest) = (day_size, Some(day));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! The keeper's read-only API over a real store: receipt bundles verify offline, consistency
+//! proofs verify, metrics are Prometheus text, unknown things are 404s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrail_client::bundle::ReceiptBundle;
+use agentrail_client::merkle::verify_consistency;
+use agentrail_client::receipt::{GuardCheck, Receipt};
+use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
+use agentrail_keeper::store::StoredCheckpoint;
+use agentrail_keeper::{api, chain::Chain, config::Config, log::Log, metrics::Metrics, service::Keeper, store::Store};
+use ed25519_dalek::SigningKey;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Keypair;
+use solana_sdk::signer::Signer;
+
+async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("k.sqlite").display())).await.unwrap();
+    let payer = Keypair::new_from_array([9; 32]);
+    let signing = SigningKey::from_bytes(&[9; 32]);
+    let log = Log::load(store).await.unwrap();
+    let job = Pubkey::new_unique();
+    for i in 0..7u8 {
+        let r = Receipt {
+            job,
+            milestone: i,
+            agent: Pubkey::new_unique(),
+            agent_version_seq: 1,
+            keeper: payer.pubkey(),
+            inputs_hash: [i; 32],
+            output_hash: [i + 1; 32],
+            cost: u64::from(i),
+            guards: vec![GuardCheck { name: "budget".into(), passed: true, detail: String::new() }],
+            tx_signatures: vec![],
+            started_at: 10,
+            finished_at: 11,
+        }
+        .sign(&signing)
+        .unwrap();
+        log.append(&r, &job.to_string(), i, 100 + i64::from(i)).await.unwrap();
+    }
+    let root = log.root_at(5).await.unwrap();
+    log.store()
+        .put_checkpoint(&StoredCheckpoint {
+            day: 1,
+            size: 5,
+            root: hex::encode(root),
+            signature: "s".into(),
+            anchored_at: 1,
+        })
+        .await
+        .unwrap();
+    let keeper = Keeper {
+        config: Config::default(),
+        chain: Chain::new("http://127.0.0.1:1"),
+        log,
+        executor: Box::new(HttpExecutor::new(Duration::from_secs(1), vec![])),
+        retry: RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO },
+        payer,
+        metrics: Arc::new(Metrics::default()),
+        jobs: Default::default(),
+    };
+    (Arc::new(keeper), dir)
+}
+
+async fn serve(k: Arc<Keeper>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api::router(k)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn receipts_come_with_proofs_that_verify() {
+    let (k, _dir) = keeper().await;
+    let base = serve(k.clone()).await;
+    let client = reqwest::Client::new();
+    // a receipt inside the anchored checkpoint is proven against it
+    let b: ReceiptBundle = client.get(format!("{base}/receipts/3")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((b.index, b.tree_size, b.day), (3, 5, Some(1)));
+    let v = b.verify_offline().unwrap();
+    assert_eq!(v.root, k.log.root_at(5).await.unwrap());
+    // a newer receipt is proven against the current tree, not yet anchored
+    let b: ReceiptBundle = client.get(format!("{base}/receipts/6")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((b.tree_size, b.day), (7, None));
+    b.verify_offline().unwrap();
+    // tampering with the bundle is caught
+    let mut forged = b.clone();
+    forged.index = 5;
+    assert!(forged.verify_offline().is_err());
+    assert_eq!(client.get(format!("{base}/receipts/70")).send().await.unwrap().status(), 404);
+
+    let c: serde_json::Value =
+        client.get(format!("{base}/consistency?from=5&to=7")).send().await.unwrap().json().await.unwrap();
+    let h = |v: &serde_json::Value| -> [u8; 32] { hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap() };
+    let proof: Vec<[u8; 32]> = c["proof"].as_array().unwrap().iter().map(h).collect();
+    verify_consistency(5, 7, &h(&c["from_root"]), &h(&c["to_root"]), &proof).unwrap();
+    assert_eq!(client.get(format!("{base}/consistency?from=9&to=7")).send().await.unwrap().status(), 400);
+
+    let job_receipts: serde_json::Value =
+        client.get(format!("{base}/jobs/{}/receipts", b.receipt.job)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(job_receipts.as_array().unwrap().len(), 7);
+    assert_eq!(client.get(format!("{base}/jobs/nope")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let (k, _dir) = keeper().await;
+    k.metrics.releases.inc();
+    let base = serve(k).await;
+    let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
+    assert_eq!((health["ok"].as_bool(), health["log_size"].as_u64()), (Some(true), Some(7)));
+    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("agentrail_keeper_releases_total 1"));
+}
+
+#[tokio::test]
+async fn log_survives_restart_and_detects_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.sqlite").display());
+    let store = Store::open(&url).await.unwrap();
+    let log = Log::load(store.clone()).await.unwrap();
+    assert_eq!(log.size().await, 0);
+    store
+        .append_receipt(&agentrail_keeper::store::StoredReceipt {
+            leaf_index: 0,
+            job: "J".into(),
+            milestone: 0,
+            hash: "00".repeat(32),
+            body: vec![1, 2, 3],
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let err = Log::load(Store::open(&url).await.unwrap()).await.err().unwrap();
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
