@@ -6,10 +6,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 toolchain=${SBF_TOOLCHAIN:-$root/../shared/sbf-toolchain}
 [ -f "$toolchain/build.sh" ] || { echo "build-sbf: no SBF toolchain at $toolchain (set SBF_TOOLCHAIN)" >&2; exit 1; }
-so="$root/target/deploy/agentrail.so"
-rm -f "$so"
-cd "$root"
 # The SBF build uses another rustc; its own target dir keeps the host build's cache intact.
-CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}/sbf bash "$toolchain/build.sh" anchor programs/agentrail
-[ -f "$so" ] || { echo "build-sbf: the build finished but $so is missing" >&2; exit 1; }
-echo "built $so ($(stat -c %s "$so") bytes)"
+target=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}/sbf
+cd "$root"
+CARGO_TARGET_DIR="$target" bash "$toolchain/build.sh" anchor programs/agentrail
+# cargo's artifact is current even when nothing was relinked; publish it where anchor build would
+artifact="$target/sbfup-solana-solana/release/libagentrail.so"
+[ -f "$artifact" ] || { echo "build-sbf: the build finished but $artifact is missing" >&2; exit 1; }
+mkdir -p "$root/target/deploy"
+cp "$artifact" "$root/target/deploy/agentrail.so"
+echo "built $root/target/deploy/agentrail.so ($(stat -c %s "$root/target/deploy/agentrail.so") bytes)"

@@ -7,67 +7,67 @@ mod sbf {
     use agentrail_tests::sbf::Sbf;
 
     agentrail_tests::scenario_tests!(Box::new(Sbf::start()));
-}
 
-mod sbf_budgets {
-    use agentrail_tests::compute::{budgets, measure};
-    use agentrail_tests::sbf::Sbf;
+    mod budgets {
+        use agentrail_tests::compute::{budgets, measure};
+        use agentrail_tests::sbf::Sbf;
 
-    /// Every instruction stays within its committed compute budget, and every instruction has one.
-    #[test]
-    fn every_instruction_within_its_compute_budget() {
-        let measured = measure(|| Box::new(Sbf::start()));
-        let budgets = budgets();
-        let mut over = Vec::new();
-        for m in &measured {
-            println!("{:<44} {:>8}", m.instruction, m.units);
-            match budgets.iter().find(|(n, _)| n == m.instruction) {
-                Some((_, budget)) if m.units > *budget => {
-                    over.push(format!("{} used {} > {budget}", m.instruction, m.units))
+        /// Every instruction stays within its committed compute budget, and every instruction has one.
+        #[test]
+        fn every_instruction_within_its_compute_budget() {
+            let measured = measure(|| Box::new(Sbf::start()));
+            let budgets = budgets();
+            let mut over = Vec::new();
+            for m in &measured {
+                println!("{:<44} {:>8}", m.instruction, m.units);
+                match budgets.iter().find(|(n, _)| n == m.instruction) {
+                    Some((_, budget)) if m.units > *budget => {
+                        over.push(format!("{} used {} > {budget}", m.instruction, m.units))
+                    }
+                    Some(_) => {}
+                    None => over.push(format!("{} ({} CU) has no budget line", m.instruction, m.units)),
                 }
-                Some(_) => {}
-                None => over.push(format!("{} ({} CU) has no budget line", m.instruction, m.units)),
             }
+            for (name, _) in &budgets {
+                assert!(measured.iter().any(|m| m.instruction == name), "budget line {name:?} measures nothing");
+            }
+            assert!(over.is_empty(), "compute budgets exceeded:\n{}", over.join("\n"));
         }
-        for (name, _) in &budgets {
-            assert!(measured.iter().any(|m| m.instruction == name), "budget line {name:?} measures nothing");
-        }
-        assert!(over.is_empty(), "compute budgets exceeded:\n{}", over.join("\n"));
     }
-}
 
-mod sbf_events {
-    use agentrail::state::{JobStatus, fee_for};
-    use agentrail_client::events::{Event, from_logs, program_units};
-    use agentrail_tests::env::FEE_BPS;
-    use agentrail_tests::sbf::Sbf;
-    use agentrail_tests::scenarios::escrow::{Fixture, SPECS};
+    mod events {
+        use agentrail::state::{JobStatus, fee_for};
+        use agentrail_client::events::{Event, from_logs, program_units};
+        use agentrail_tests::env::FEE_BPS;
+        use agentrail_tests::sbf::Sbf;
+        use agentrail_tests::scenarios::escrow::{Fixture, SPECS};
 
-    /// The logs of a release carry the instruction name and the events, decodable by clients.
-    #[test]
-    fn release_logs_and_events_decode() {
-        let mut f = Fixture::funded(Box::new(Sbf::start()));
-        let sent = f.submit(0).unwrap();
-        assert!(sent.logs.iter().any(|l| l == "Program log: Instruction: SubmitMilestone"), "{:?}", sent.logs);
-        assert!(program_units(&sent.logs).is_some_and(|u| u > 0));
-        let events = from_logs(&sent.logs);
-        let names: Vec<_> = events.iter().map(Event::name).collect();
-        assert_eq!(names, ["MilestoneSubmitted", "MilestoneReleased"]);
-        match &events[1] {
-            Event::MilestoneReleased(e) => {
-                assert_eq!((e.job, e.index, e.amount), (f.keys.job, 0, SPECS[0].0));
-                assert_eq!(
-                    (e.fee, e.payee, e.status),
-                    (fee_for(SPECS[0].0, FEE_BPS), f.keys.payee_token, JobStatus::Funded)
-                );
+        /// The logs of a release carry the instruction name and the events, decodable by clients.
+        #[test]
+        fn release_logs_and_events_decode() {
+            let mut f = Fixture::funded(Box::new(Sbf::start()));
+            let sent = f.submit(0).unwrap();
+            assert!(sent.logs.iter().any(|l| l == "Program log: Instruction: SubmitMilestone"), "{:?}", sent.logs);
+            assert!(program_units(&sent.logs).is_some_and(|u| u > 0));
+            let events = from_logs(&sent.logs);
+            let names: Vec<_> = events.iter().map(Event::name).collect();
+            assert_eq!(names, ["MilestoneSubmitted", "MilestoneReleased"]);
+            match &events[1] {
+                Event::MilestoneReleased(e) => {
+                    assert_eq!((e.job, e.index, e.amount), (f.keys.job, 0, SPECS[0].0));
+                    assert_eq!(
+                        (e.fee, e.payee, e.status),
+                        (fee_for(SPECS[0].0, FEE_BPS), f.keys.payee_token, JobStatus::Funded)
+                    );
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
-        }
-        match &events[0] {
-            Event::MilestoneSubmitted(e) => {
-                assert_eq!((e.index, e.result_hash, e.requires_approval), (0, [1; 32], false))
+            match &events[0] {
+                Event::MilestoneSubmitted(e) => {
+                    assert_eq!((e.index, e.result_hash, e.requires_approval), (0, [1; 32], false))
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
         }
     }
 }
