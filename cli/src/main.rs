@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    agent::AgentCmd, anchors::AnchorsCmd, cert::CertCmd, config::ConfigCmd, job::JobCmd, receipt::ReceiptCmd,
+    agent::AgentCmd, anchors::AnchorsCmd, cert::CertCmd, config::ConfigCmd, dev::DevCmd, job::JobCmd, receipt::ReceiptCmd,
 };
 
 /// Pay AI agents safely on Solana: agent registry, certification, milestone escrow, receipts.
@@ -62,6 +62,9 @@ enum Command {
     /// Receipts: verify a receipt bundle's signatures, proof and on-chain anchor.
     #[command(subcommand)]
     Receipt(ReceiptCmd),
+    /// Localnet/devnet helpers: airdrop SOL, create a test mint, mint test tokens.
+    #[command(subcommand)]
+    Dev(DevCmd),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -85,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Job(c) => c.run(&ctx),
         Command::Anchors(c) => c.run(&ctx),
         Command::Receipt(c) => c.run(&ctx),
+        Command::Dev(c) => c.run(&ctx),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }
