@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    agent::AgentCmd, anchors::AnchorsCmd, cert::CertCmd, config::ConfigCmd, dev::DevCmd, job::JobCmd, receipt::ReceiptCmd,
+    agent::AgentCmd, anchors::AnchorsCmd, cert::CertCmd, config::ConfigCmd, dev::DevCmd, job::JobCmd,
+    receipt::ReceiptCmd,
 };
 
 /// Pay AI agents safely on Solana: agent registry, certification, milestone escrow, receipts.

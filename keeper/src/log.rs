@@ -23,10 +23,11 @@ impl Log {
         Ok(log)
     }
 
-    /// Appends receipts other writers stored since the tree was last read.
-    async fn sync(&self) -> Result<()> {
+    /// Appends receipts other writers (keepers sharing the store) stored since the tree was
+    /// last read.
+    pub async fn sync(&self) -> Result<()> {
         let mut tree = self.tree.write().await;
-        for r in self.store.receipts().await?.into_iter().skip(tree.size() as usize) {
+        for r in self.store.receipts_from(tree.size()).await? {
             let hash = leaf_hash(&r.body);
             if hex::encode(hash) != r.hash || r.leaf_index != tree.size() {
                 bail!("stored receipt {} is corrupt or out of order", r.leaf_index);

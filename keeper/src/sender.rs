@@ -157,7 +157,21 @@ impl Sender<'_> {
                 self.metrics.rpc_errors.inc();
                 tracing::debug!(error = %e, "rebroadcast failed");
             }
+            hold_if_failpoint(&intent.action);
             tokio::time::sleep(Duration::from_millis(800)).await;
+        }
+    }
+}
+
+/// Crash-test hook: with `AGENTRAIL_KEEPER_FAILPOINT=after-broadcast:ACTION` the keeper stops
+/// dead right after broadcasting ACTION and before recording its outcome, so a test can
+/// `kill -9` it exactly there. Unset in normal operation.
+fn hold_if_failpoint(action: &str) {
+    let Ok(point) = std::env::var("AGENTRAIL_KEEPER_FAILPOINT") else { return };
+    if point.strip_prefix("after-broadcast:") == Some(action) {
+        tracing::warn!(action, "failpoint after-broadcast reached: holding until killed");
+        loop {
+            std::thread::sleep(Duration::from_secs(3_600));
         }
     }
 }

@@ -61,6 +61,15 @@ impl Keeper {
         SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret"))
     }
 
+    /// Seconds after which a step claimed by a keeper that never finished it may be run again:
+    /// longer than every attempt and backoff together.
+    fn step_lease(&self) -> Result<i64> {
+        let e = &self.config.executor;
+        let per_attempt = crate::config::duration("executor.timeout", &e.timeout)?
+            + crate::config::duration("executor.max_delay", &e.max_delay)?;
+        Ok((per_attempt * e.max_attempts).as_secs() as i64 + 60)
+    }
+
     /// Resolves pending intents; run once before the first scan.
     pub async fn reconcile(&self) -> Result<()> {
         self.sender().reconcile().await
@@ -69,6 +78,7 @@ impl Keeper {
     /// One scan of every job naming this keeper, then the anchor check.
     pub async fn tick(&self) -> Result<()> {
         let me = self.payer.pubkey();
+        self.log.sync().await?;
         let jobs = self.chain.jobs_for(&me).await?;
         let now = self.chain.now().await?;
         self.metrics.jobs_seen.set(jobs.len() as i64);
@@ -177,6 +187,10 @@ impl Keeper {
         {
             return Ok(None);
         }
+        if !self.log.store().claim_step(&job_s, i, self.step_lease()?).await? {
+            tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
+            return Ok(None);
+        }
         let req = StepRequest {
             job: job_s.clone(),
             milestone: i,
@@ -272,6 +286,7 @@ impl Keeper {
 
     /// Anchors every completed UTC day (and today, when configured) whose log grew.
     pub async fn anchor(&self) -> Result<()> {
+        self.log.sync().await?;
         let now = self.chain.now().await?;
         let today = utc_day(now);
         let me = self.payer.pubkey();

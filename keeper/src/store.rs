@@ -169,6 +169,15 @@ impl Store {
         rows.iter().map(Self::receipt_row).collect()
     }
 
+    /// The receipts from `index` on, in log order.
+    pub async fn receipts_from(&self, index: u64) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query("SELECT * FROM receipts WHERE leaf_index >= $1 ORDER BY leaf_index")
+            .bind(index as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::receipt_row).collect()
+    }
+
     /// The receipts of one job.
     pub async fn receipts_for_job(&self, job: &str) -> Result<Vec<StoredReceipt>> {
         let rows = sqlx::query("SELECT * FROM receipts WHERE job = $1 ORDER BY leaf_index")
@@ -283,6 +292,26 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Claims a step for execution: `true` when this caller may run it now. A step already
+    /// running elsewhere (a keeper sharing the store) is refused until its claim is older than
+    /// `stale_after_secs`, which covers a keeper that died mid-step.
+    pub async fn claim_step(&self, job: &str, milestone: u8, stale_after_secs: i64) -> Result<bool> {
+        let now = now();
+        let result = sqlx::query(
+            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at) \
+             VALUES ($1, $2, 'running', 0, NULL, NULL, $3) \
+             ON CONFLICT (job, milestone) DO UPDATE SET status = 'running', updated_at = excluded.updated_at \
+             WHERE steps.status IN ('failed', 'abandoned') OR (steps.status = 'running' AND steps.updated_at < $4)",
+        )
+        .bind(job)
+        .bind(i64::from(milestone))
+        .bind(now)
+        .bind(now.saturating_sub(stale_after_secs))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// A step's outcome so far.

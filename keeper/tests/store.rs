@@ -40,6 +40,8 @@ async fn exercise(store: Store) {
     assert_eq!(store.log_size().await.unwrap(), 5);
     assert_eq!(store.receipts().await.unwrap()[3], receipt(3, "B", 3));
     assert_eq!(store.receipts_for_job("A").await.unwrap().len(), 3);
+    let tail: Vec<u64> = store.receipts_from(3).await.unwrap().iter().map(|r| r.leaf_index).collect();
+    assert_eq!(tail, vec![3, 4]);
     assert_eq!(store.receipt(2).await.unwrap(), Some(receipt(2, "A", 2)));
     assert_eq!(store.receipt_for("B", 3).await.unwrap(), Some(receipt(3, "B", 3)));
     assert_eq!(store.receipt(9).await.unwrap(), None);
@@ -76,6 +78,24 @@ async fn exercise(store: Store) {
     store.put_step(&done).await.unwrap();
     assert_eq!(store.step("A", 0).await.unwrap(), Some(done));
     assert_eq!(store.step("A", 1).await.unwrap(), None);
+    // claims: one runner per step; a finished step is not claimed again, a failed or stale one is
+    assert!(store.claim_step("C", 0, 600).await.unwrap(), "the first claim wins");
+    assert!(!store.claim_step("C", 0, 600).await.unwrap(), "a running step is not claimed twice");
+    assert!(store.claim_step("C", 0, -1).await.unwrap(), "a stale claim is taken over");
+    assert!(!store.claim_step("A", 0, -1).await.unwrap(), "a done step is never claimed");
+    store
+        .put_step(&Step {
+            job: "C".into(),
+            milestone: 0,
+            status: "failed".into(),
+            attempts: 1,
+            last_error: None,
+            receipt_index: None,
+        })
+        .await
+        .unwrap();
+    assert!(store.claim_step("C", 0, 600).await.unwrap(), "a failed step may run again");
+    assert_eq!(store.step("C", 0).await.unwrap().unwrap().attempts, 1, "claims keep the attempt count");
     let cp = StoredCheckpoint { day: 20_779, size: 5, root: "ab".repeat(32), signature: "s".into(), anchored_at: 9 };
     store.put_checkpoint(&cp).await.unwrap();
     store.put_checkpoint(&StoredCheckpoint { size: 6, ..cp.clone() }).await.unwrap();

@@ -4,10 +4,12 @@
 
 pub mod compute;
 pub mod env;
+pub mod localnet;
 pub mod native;
 pub mod sbf;
 pub mod scenarios;
 pub mod tokens;
+pub mod world;
 
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::instruction::{AccountMeta, Instruction};

@@ -48,7 +48,8 @@ impl DevCmd {
                     anyhow::bail!("{} exists; refusing to overwrite a keypair", path.display());
                 }
                 let k = Keypair::new();
-                solana_sdk::signature::write_keypair_file(&k, &path).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+                solana_sdk::signature::write_keypair_file(&k, &path)
+                    .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
                 println!("{}", k.pubkey());
                 Ok(())
             }
@@ -57,9 +58,14 @@ impl DevCmd {
                 let owner = parse::pubkey("owner", &owner)?;
                 let acc = ctx.raw(&mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
                 let ata = agentrail_client::pda::ata(&owner, &mint, &acc.owner);
-                let balance = ctx.raw(&ata)?.and_then(|a| a.data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))).unwrap_or(0);
+                let balance = ctx
+                    .raw(&ata)?
+                    .and_then(|a| a.data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))))
+                    .unwrap_or(0);
                 if ctx.json {
-                    crate::output::print_json(&serde_json::json!({ "token_account": ata.to_string(), "amount": balance }));
+                    crate::output::print_json(
+                        &serde_json::json!({ "token_account": ata.to_string(), "amount": balance }),
+                    );
                 } else {
                     println!("{balance}");
                 }
@@ -86,7 +92,13 @@ impl DevCmd {
                 let space = 82;
                 let rent = ctx.rpc.get_minimum_balance_for_rent_exemption(space).map_err(|e| rpc_error(e, url))?;
                 let ixs = [
-                    solana_system_interface::instruction::create_account(&me, &mint.pubkey(), rent, space as u64, &program),
+                    solana_system_interface::instruction::create_account(
+                        &me,
+                        &mint.pubkey(),
+                        rent,
+                        space as u64,
+                        &program,
+                    ),
                     spl_token_2022::instruction::initialize_mint2(&program, &mint.pubkey(), &me, Some(&me), decimals)
                         .map_err(|e| anyhow!("{e}"))?,
                 ];
@@ -102,7 +114,8 @@ impl DevCmd {
                 let ata = agentrail_client::pda::ata(&owner, &mint, &acc.owner);
                 let ixs = [
                     create_associated_token_account_idempotent(&me, &owner, &mint, &acc.owner),
-                    spl_token_2022::instruction::mint_to(&acc.owner, &mint, &ata, &me, &[], units).map_err(|e| anyhow!("{e}"))?,
+                    spl_token_2022::instruction::mint_to(&acc.owner, &mint, &ata, &me, &[], units)
+                        .map_err(|e| anyhow!("{e}"))?,
                 ];
                 ctx.send("dev mint-to", &ixs, &[], &[("token_account", ata.to_string()), ("amount", amount)])
             }

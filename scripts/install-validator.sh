@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs agave's solana-test-validator 4.2.2 (the runtime that runs our SBPF v3 .so) into
+# ~/.cache/agave-4.2.2/bin, once. Building it takes ~35 minutes on 2 cores; its cargo target dir
+# stays in ~/.cache so an interrupted build resumes. Prints the binary's path.
+set -euo pipefail
+version=4.2.2
+root=${AGAVE_HOME:-$HOME/.cache/agave-$version}
+bin="$root/bin/solana-test-validator"
+if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q " $version "; then
+  echo "$bin"
+  exit 0
+fi
+bash "$(dirname "$0")/install-deps.sh" >&2
+echo "building solana-test-validator $version (about 35 minutes on 2 cores, once)" >&2
+CARGO_TARGET_DIR=${AGAVE_TARGET_DIR:-$HOME/.cache/agave-validator-build} \
+  cargo install agave-validator --version "=$version" --bin solana-test-validator --locked --root "$root" >&2
+"$bin" --version >&2
+echo "$bin"

@@ -1,0 +1,371 @@
+//! End-to-end harness: a real `solana-test-validator` (agave 4.2.2) serving JSON-RPC on
+//! loopback with the program's SBF `.so` deployed, and the release binaries of the keeper, the
+//! CLI and the demo agent run as separate processes, as operators and users run them.
+//!
+//! Binaries are found in `AGENTRAIL_BIN_DIR` (default: `$CARGO_TARGET_DIR/release`, else the
+//! workspace's `target/release`); the validator at `SOLANA_TEST_VALIDATOR`, else
+//! `~/.cache/agave-4.2.2/bin`, else `PATH`. `scripts/test.sh` builds and installs both.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use serde_json::Value;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::rpc_client::RpcClient;
+use solana_sdk::native_token::LAMPORTS_PER_SOL;
+use solana_sdk::signature::{Keypair, write_keypair_file};
+use solana_sdk::signer::Signer;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// A release binary of the workspace (`agentrail`, `agentrail-keeper`, `examples/demo_agent`).
+pub fn release_bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("AGENTRAIL_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from).join("release")
+    });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --release -p agentrail-cli -p agentrail-keeper --bins --examples` \
+         (or set AGENTRAIL_BIN_DIR)",
+        path.display()
+    );
+    path
+}
+
+/// The agave 4.2.2 `solana-test-validator` binary.
+pub fn validator_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("SOLANA_TEST_VALIDATOR") {
+        return PathBuf::from(p);
+    }
+    let cached =
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/agave-4.2.2/bin/solana-test-validator"));
+    if let Some(p) = cached.filter(|p| p.exists()) {
+        return p;
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("solana-test-validator")).find(|p| p.exists()))
+        .expect("solana-test-validator not found: run scripts/install-validator.sh (agave 4.2.2)")
+}
+
+/// A child process whose output goes to a log file; killed when dropped, and by the kernel if
+/// the test dies first.
+pub struct Proc {
+    pub name: String,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `cmd`, sending stdout and stderr to `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
+        let out = File::create(&log).expect("create process log");
+        cmd.stdout(out.try_clone().expect("clone log")).stderr(out).stdin(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL this child
+        // when the spawning thread (the test) exits.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc { name: name.into(), child: Some(child), log }
+    }
+
+    /// Everything it has printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until its output contains `needle`.
+    pub fn wait_for_output(&mut self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while !self.output().contains(needle) {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("{} exited ({status}) before printing {needle:?}:\n{}", self.name, tail(&self.output()));
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{} did not print {needle:?} in {timeout:?}:\n{}",
+                self.name,
+                tail(&self.output())
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `kill -9`: no chance to clean up or record anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a graceful exit; returns whether it exited successfully.
+    pub fn terminate(&mut self, timeout: Duration) -> bool {
+        let Some(mut c) = self.child.take() else { return false };
+        // SAFETY: sending a signal to our own child's pid.
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            if start.elapsed() > timeout {
+                let _ = c.kill();
+                let _ = c.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The last lines of a log, for failure messages.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Polls `check` until it returns `Some`, or panics naming `what`.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+static PORT_BLOCK: AtomicU16 = AtomicU16::new(0);
+
+/// A validator on loopback, with its own ledger and key files in a temporary directory.
+pub struct Localnet {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub rpc: RpcClient,
+    /// Upgrade authority of the program and the genesis mint (funds everything).
+    pub admin: PathBuf,
+    pub validator: Proc,
+}
+
+impl Localnet {
+    /// Starts a fresh validator with the program deployed as upgradeable by `admin`, and
+    /// waits until it serves RPC and has produced a few blocks.
+    pub fn start() -> Localnet {
+        let so = workspace().join("target/deploy/agentrail.so");
+        assert!(so.exists(), "{} is missing: run scripts/build-sbf.sh", so.display());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let admin = dir.path().join("admin.json");
+        let admin_key = Keypair::new();
+        write_keypair_file(&admin_key, &admin).expect("write admin key");
+        // a block of ports per validator so tests in parallel never collide
+        let block = 21_000 + (std::process::id() as u16 % 40) * 600 + PORT_BLOCK.fetch_add(1, Ordering::SeqCst) * 150;
+        let rpc_port = block;
+        let mut cmd = Command::new(validator_bin());
+        cmd.current_dir(dir.path()).args([
+            "--ledger",
+            "ledger",
+            "--reset",
+            "--quiet",
+            "--bind-address",
+            "127.0.0.1",
+            "--rpc-port",
+            &rpc_port.to_string(),
+            "--faucet-port",
+            &(block + 2).to_string(),
+            "--gossip-port",
+            &(block + 3).to_string(),
+            "--dynamic-port-range",
+            &format!("{}-{}", block + 10, block + 140),
+            "--mint",
+            &admin_key.pubkey().to_string(),
+            "--upgradeable-program",
+            &agentrail::ID.to_string(),
+            so.to_str().expect("utf-8 path"),
+            admin.to_str().expect("utf-8 path"),
+        ]);
+        let mut validator = Proc::spawn("solana-test-validator", cmd, dir.path().join("validator.log"));
+        let url = format!("http://127.0.0.1:{rpc_port}");
+        let rpc = RpcClient::new_with_commitment(url.clone(), CommitmentConfig::confirmed());
+        let start = Instant::now();
+        while !rpc.get_block_height().is_ok_and(|h| h >= 2) {
+            if start.elapsed() > Duration::from_secs(120) {
+                validator.kill9();
+                panic!("the validator did not serve RPC in 120 s:\n{}", tail(&validator.output()));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Localnet { dir, url, rpc, admin, validator }
+    }
+
+    /// A new keypair file `name.json` holding `sol` SOL from the faucet.
+    pub fn funded_key(&self, name: &str, sol: u64) -> (Pubkey, PathBuf) {
+        let key = Keypair::new();
+        let path = self.dir.path().join(format!("{name}.json"));
+        write_keypair_file(&key, &path).expect("write key");
+        if sol > 0 {
+            let sig = self.rpc.request_airdrop(&key.pubkey(), sol * LAMPORTS_PER_SOL).expect("airdrop");
+            wait_until(&format!("airdrop to {name}"), Duration::from_secs(30), || {
+                self.rpc.confirm_transaction(&sig).ok().filter(|ok| *ok)
+            });
+        }
+        (key.pubkey(), path)
+    }
+
+    /// Runs the CLI as `signer`; returns its output whatever the exit status.
+    pub fn cli_output(&self, signer: &Path, args: &[&str]) -> Output {
+        Command::new(release_bin("agentrail"))
+            .args(["--url", &self.url, "--keypair", signer.to_str().expect("utf-8 path"), "--commitment", "confirmed"])
+            .args(args)
+            .env_remove("AGENTRAIL_URL")
+            .env_remove("AGENTRAIL_KEYPAIR")
+            .output()
+            .expect("run agentrail")
+    }
+
+    /// Runs the CLI with `--json` as `signer`, requires success, and returns the JSON it printed.
+    pub fn cli(&self, signer: &Path, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.cli_output(signer, &all);
+        assert!(
+            out.status.success(),
+            "agentrail {} failed: {}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("agentrail {} printed no JSON ({e}): {}", args.join(" "), String::from_utf8_lossy(&out.stdout))
+        })
+    }
+
+    /// `owner`'s balance of `mint` in base units (0 when the token account does not exist).
+    pub fn token_balance(&self, owner: &Pubkey, mint: &Pubkey) -> u64 {
+        let program = self.rpc.get_account(mint).expect("mint account").owner;
+        let ata = agentrail_client::pda::ata(owner, mint, &program);
+        match self.rpc.get_account_with_commitment(&ata, CommitmentConfig::confirmed()).expect("token account").value {
+            Some(acc) => u64::from_le_bytes(acc.data[64..72].try_into().expect("8 bytes")),
+            None => 0,
+        }
+    }
+
+    /// A decoded program account, `None` when it does not exist (or was closed).
+    pub fn account<T: anchor_lang::AccountDeserialize>(&self, key: &Pubkey) -> Option<T> {
+        let acc =
+            self.rpc.get_account_with_commitment(key, CommitmentConfig::confirmed()).expect("get account").value?;
+        Some(agentrail_client::accounts::decode(&acc.data).expect("decode account"))
+    }
+}
+
+/// How the RPC proxy treats traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward everything.
+    Pass,
+    /// Cut every connection as soon as it sends anything.
+    Drop,
+    /// Hold each request this many milliseconds before forwarding it.
+    Delay(u64),
+}
+
+/// A TCP proxy on loopback in front of the validator's RPC port that can drop or delay
+/// requests on command: the RPC endpoint failing, without faking the RPC API.
+pub struct RpcProxy {
+    pub url: String,
+    fault: Arc<AtomicU64>,
+    /// Connections cut or requests delayed so far.
+    pub faults: Arc<AtomicU64>,
+}
+
+const PASS: u64 = 0;
+const DROP: u64 = u64::MAX;
+
+impl RpcProxy {
+    /// Listens on a free port and forwards to `upstream` (`host:port`).
+    pub fn start(upstream: &str) -> RpcProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
+        let fault = Arc::new(AtomicU64::new(PASS));
+        let faults = Arc::new(AtomicU64::new(0));
+        let (f, n, upstream) = (fault.clone(), faults.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (f, n, upstream) = (f.clone(), n.clone(), upstream.clone());
+                std::thread::spawn(move || proxy_connection(client, &upstream, &f, &n));
+            }
+        });
+        RpcProxy { url, fault, faults }
+    }
+
+    /// Switches how traffic is treated from now on (open connections included).
+    pub fn set(&self, fault: Fault) {
+        self.fault.store(
+            match fault {
+                Fault::Pass => PASS,
+                Fault::Drop => DROP,
+                Fault::Delay(ms) => ms.max(1),
+            },
+            Ordering::SeqCst,
+        );
+    }
+}
+
+fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &AtomicU64, faults: &AtomicU64) {
+    let Ok(mut server) = TcpStream::connect(upstream) else { return };
+    let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone()) else { return };
+    // answers flow back untouched; requests are where faults are injected
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut server, &mut client);
+        let _ = client.shutdown(Shutdown::Both);
+    });
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match client_r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        match fault.load(Ordering::SeqCst) {
+            PASS => {}
+            DROP => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            ms => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+        }
+        if server_w.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = client_r.shutdown(Shutdown::Both);
+    let _ = server_w.shutdown(Shutdown::Both);
+}

@@ -1,0 +1,266 @@
+//! A whole Agentrail deployment on a [`Localnet`], set up through the CLI as its users would:
+//! config and fee, a certifier, a test mint and a funded poster, demo agents registered and
+//! certified, and keeper processes started on demand.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use agentrail::state::{Job, fee_for};
+use anchor_lang::prelude::Pubkey;
+use serde_json::Value;
+
+use crate::localnet::{Localnet, Proc, free_port, release_bin, tail, wait_until};
+
+/// The protocol fee the world runs with, in basis points.
+pub const FEE_BPS: u16 = 250;
+/// Test token decimals.
+pub const DECIMALS: u8 = 6;
+
+/// A demo agent: its HTTP process, registry address and payout wallet.
+pub struct DemoAgent {
+    pub address: Pubkey,
+    pub payout: Pubkey,
+    /// The owner's (authority's) keypair file; the owner is also the payout wallet.
+    pub owner: PathBuf,
+    pub endpoint: String,
+    pub process: Proc,
+}
+
+impl DemoAgent {
+    /// How many times the agent was asked to run `job`'s milestone `index`.
+    pub fn calls(&self, job: &Pubkey, index: u8) -> u64 {
+        let url = self.endpoint.replace("/step", "/stats");
+        let stats: Value = reqwest::blocking::get(url).and_then(|r| r.json()).expect("agent stats");
+        stats[format!("{job}:{index}")].as_u64().unwrap_or(0)
+    }
+}
+
+/// A deployment with its actors.
+pub struct World {
+    pub net: Localnet,
+    pub treasury: Pubkey,
+    pub certifier: (Pubkey, PathBuf),
+    pub poster: (Pubkey, PathBuf),
+    pub keeper: (Pubkey, PathBuf),
+    pub mint: Pubkey,
+    /// Demo agents by mode: `ok`, `garbage` or `timeout`.
+    pub agents: BTreeMap<String, DemoAgent>,
+    nonce: std::cell::Cell<u64>,
+}
+
+/// UI units of the test token.
+pub fn ui(units: u64) -> String {
+    format!("{}.{:06}", units / 1_000_000, units % 1_000_000)
+}
+
+impl World {
+    /// Starts a validator and sets everything up with the CLI; one demo agent per `modes`.
+    pub fn new(modes: &[&str]) -> World {
+        let net = Localnet::start();
+        let admin = net.admin.clone();
+        let (treasury, _) = net.funded_key("treasury", 0);
+        net.cli(&admin, &["config", "init", "--treasury", &treasury.to_string(), "--fee-bps", &FEE_BPS.to_string()]);
+        let certifier = net.funded_key("certifier", 2);
+        net.cli(&admin, &["config", "add-certifier", &certifier.0.to_string()]);
+        let poster = net.funded_key("poster", 10);
+        let mint: Pubkey = net.cli(&poster.1, &["dev", "create-mint", "--decimals", &DECIMALS.to_string()])["mint"]
+            .as_str()
+            .expect("mint address")
+            .parse()
+            .expect("mint pubkey");
+        net.cli(&poster.1, &["dev", "mint-to", &mint.to_string(), &poster.0.to_string(), "1000"]);
+        let keeper = net.funded_key("keeper", 10);
+        let files = net.dir.path();
+        std::fs::write(files.join("manifest.json"), r#"{"capabilities":["demo"],"price":"half the budget"}"#)
+            .expect("manifest");
+        std::fs::write(files.join("evidence.json"), r#"{"stage":"A","review":"static"}"#).expect("evidence");
+        let mut agents = BTreeMap::new();
+        for mode in modes {
+            let port = free_port();
+            let mut cmd = Command::new(release_bin("examples/demo_agent"));
+            cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
+            let mut process = Proc::spawn(&format!("agent-{mode}"), cmd, files.join(format!("agent-{mode}.log")));
+            process.wait_for_output("demo agent on", Duration::from_secs(20));
+            let endpoint = format!("http://127.0.0.1:{port}/step");
+            let (payout, owner_key) = net.funded_key(&format!("owner-{mode}"), 2);
+            let out = net.cli(
+                &owner_key,
+                &[
+                    "agent",
+                    "register",
+                    "--name",
+                    &format!("demo-{mode}"),
+                    "--manifest",
+                    files.join("manifest.json").to_str().expect("utf-8"),
+                    "--uri",
+                    &endpoint,
+                ],
+            );
+            let address: Pubkey = out["agent"].as_str().expect("agent address").parse().expect("agent pubkey");
+            net.cli(
+                &certifier.1,
+                &[
+                    "cert",
+                    "attest",
+                    &address.to_string(),
+                    "--stage",
+                    "A",
+                    "--evidence",
+                    files.join("evidence.json").to_str().expect("utf-8"),
+                    "--expires-in",
+                    "90d",
+                ],
+            );
+            agents.insert(mode.to_string(), DemoAgent { address, payout, owner: owner_key, endpoint, process });
+        }
+        World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }
+    }
+
+    /// The poster creates and funds a job for agent `mode` served by the world's keeper.
+    /// `milestones` are CLI flags: `AMOUNT` or `AMOUNT:approve`, in UI units.
+    pub fn post_job(&self, mode: &str, milestones: &[&str], deadline_in: &str, review_window: &str) -> Pubkey {
+        let nonce = self.nonce.replace(self.nonce.get() + 1).to_string();
+        let agent = self.agents[mode].address.to_string();
+        let (mint, keeper) = (self.mint.to_string(), self.keeper.0.to_string());
+        let mut args = vec!["job", "create", "--agent", &agent, "--mint", &mint, "--keeper", &keeper];
+        for m in milestones {
+            args.extend(["--milestone", m]);
+        }
+        args.extend([
+            "--deadline-in",
+            deadline_in,
+            "--review-window",
+            review_window,
+            "--min-stage",
+            "A",
+            "--nonce",
+            &nonce,
+            "--fund",
+        ]);
+        self.net.cli(&self.poster.1, &args)["job"].as_str().expect("job address").parse().expect("job pubkey")
+    }
+
+    /// The job account, `None` once closed.
+    pub fn job(&self, key: &Pubkey) -> Option<Job> {
+        self.net.account(key)
+    }
+
+    /// Waits until `check` holds for the job's on-chain state.
+    pub fn wait_job(&self, key: &Pubkey, what: &str, timeout: Duration, check: impl Fn(&Job) -> bool) -> Job {
+        wait_until(what, timeout, || self.job(key).filter(|j| check(j)))
+    }
+
+    /// Token balances of the poster, an agent's payout wallet and the treasury.
+    pub fn balances(&self, mode: &str) -> (u64, u64, u64) {
+        let b = |owner: &Pubkey| self.net.token_balance(owner, &self.mint);
+        (b(&self.poster.0), b(&self.agents[mode].payout), b(&self.treasury))
+    }
+
+    /// Starts a keeper process with the world's keeper key.
+    pub fn keeper(&self, name: &str, options: KeeperOptions) -> KeeperProc {
+        KeeperProc::start(self, name, options)
+    }
+}
+
+/// What differs between keeper processes in the tests.
+#[derive(Clone, Debug, Default)]
+pub struct KeeperOptions {
+    /// Store URL (default: a SQLite file named after the keeper).
+    pub database: Option<String>,
+    /// RPC URL (default: the validator's).
+    pub rpc_url: Option<String>,
+    /// `AGENTRAIL_KEEPER_FAILPOINT`.
+    pub failpoint: Option<String>,
+}
+
+/// A running `agentrail-keeper`.
+pub struct KeeperProc {
+    pub process: Proc,
+    pub api: String,
+    pub database: String,
+}
+
+impl KeeperProc {
+    fn start(world: &World, name: &str, o: KeeperOptions) -> KeeperProc {
+        let dir = world.net.dir.path();
+        let database =
+            o.database.unwrap_or_else(|| format!("sqlite://{}", dir.join(format!("{name}.sqlite")).display()));
+        let listen = format!("127.0.0.1:{}", free_port());
+        let config = format!(
+            r#"rpc_url = "{rpc}"
+keypair = "{key}"
+database = "{database}"
+listen = "{listen}"
+poll_interval = "1s"
+anchor_interval = "2s"
+anchor_today = true
+
+[executor]
+timeout = "2s"
+max_attempts = 3
+base_delay = "200ms"
+max_delay = "1s"
+on_failure = "leave"
+"#,
+            rpc = o.rpc_url.unwrap_or_else(|| world.net.url.clone()),
+            key = world.keeper.1.display(),
+        );
+        let config_path = dir.join(format!("{name}.toml"));
+        std::fs::write(&config_path, config).expect("keeper config");
+        let mut cmd = Command::new(release_bin("agentrail-keeper"));
+        cmd.arg("--config").arg(&config_path).env("RUST_LOG", "info,agentrail_keeper=debug");
+        for var in ["AGENTRAIL_KEEPER_RPC_URL", "AGENTRAIL_KEEPER_KEYPAIR", "AGENTRAIL_KEEPER_DATABASE"] {
+            cmd.env_remove(var);
+        }
+        match &o.failpoint {
+            Some(f) => cmd.env("AGENTRAIL_KEEPER_FAILPOINT", f),
+            None => cmd.env_remove("AGENTRAIL_KEEPER_FAILPOINT"),
+        };
+        let mut process = Proc::spawn(name, cmd, dir.join(format!("{name}.log")));
+        process.wait_for_output("keeper starting", Duration::from_secs(30));
+        KeeperProc { process, api: format!("http://{listen}"), database }
+    }
+
+    /// GETs a path of the keeper's API as JSON (`None` on any error: the keeper may be down).
+    pub fn get(&self, path: &str) -> Option<Value> {
+        let r = reqwest::blocking::get(format!("{}{path}", self.api)).ok()?;
+        r.status().is_success().then(|| r.json().ok()).flatten()
+    }
+
+    /// The value of a Prometheus counter or gauge.
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::blocking::get(format!("{}/metrics", self.api)).and_then(|r| r.text()).expect("metrics");
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or_else(|| panic!("metric {name} not exported:\n{text}"))
+    }
+
+    /// The receipts the keeper stored for `job`, as its API lists them.
+    pub fn receipts(&self, job: &Pubkey) -> Vec<Value> {
+        self.get(&format!("/jobs/{job}/receipts")).and_then(|v| v.as_array().cloned()).unwrap_or_default()
+    }
+
+    /// Its log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        tail(&self.process.output())
+    }
+}
+
+/// What a milestone costs the poster in total (amount plus the protocol fee).
+pub fn gross(amount: u64) -> u64 {
+    amount + fee_for(amount, FEE_BPS)
+}
+
+/// The fee on `amount`.
+pub fn fee(amount: u64) -> u64 {
+    fee_for(amount, FEE_BPS)
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_vec_pretty(value).expect("json")).expect("write json");
+}

@@ -1,0 +1,411 @@
+//! End to end on a real `solana-test-validator` (agave 4.2.2) with the program's `.so`: the
+//! keeper, the CLI and demo agents run as separate release processes. Ignored by plain
+//! `cargo test` (they need the validator and release binaries); `scripts/test.sh` builds those
+//! and runs them with `--ignored`.
+
+#[path = "../../keeper/tests/support/mod.rs"]
+mod postgres;
+
+use std::time::Duration;
+
+use agentrail::state::{JobStatus, MilestoneState};
+use agentrail_client::pda;
+use agentrail_keeper::store::{IntentStatus, Store};
+use agentrail_tests::localnet::{Fault, RpcProxy};
+use agentrail_tests::world::{KeeperOptions, World, fee, gross, write_json};
+use anchor_lang::prelude::Pubkey;
+use serde_json::Value;
+
+const UNIT: u64 = 1_000_000;
+const MINUTE: Duration = Duration::from_secs(60);
+
+use MilestoneState::{Pending, Refunded, Released, Submitted};
+
+fn states(w: &World, job: &Pubkey) -> Vec<MilestoneState> {
+    w.job(job).expect("job exists").milestones.iter().map(|m| m.state).collect()
+}
+
+/// Runs `f` on the keeper's store (SQLite file or PostgreSQL) from the test.
+fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async { f(Store::open(url).await.expect("open the keeper store")).await })
+}
+
+/// Receipts per milestone of `job` in the store: each milestone must have at most one.
+fn receipts_per_milestone(url: &str, job: &Pubkey) -> Vec<u8> {
+    with_store(url, async |s| s.receipts_for_job(&job.to_string()).await.expect("receipts"))
+        .iter()
+        .map(|r| r.milestone)
+        .collect()
+}
+
+fn vault_balance(w: &World, job: &Pubkey) -> u64 {
+    let vault = pda::vault(job);
+    w.net.rpc.get_account(&vault).map_or(0, |a| u64::from_le_bytes(a.data[64..72].try_into().expect("amount")))
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
+    let w = World::new(&["ok", "garbage"]);
+    let (p0, a0, t0) = w.balances("ok");
+    let keeper = w.keeper("keeper", KeeperOptions::default());
+
+    // A: auto, approved by the poster, rejected by the poster, auto
+    let a = w.post_job("ok", &["10", "20:approve", "30:approve", "40"], "10m", "60s");
+    // B: auto, then an approval milestone the poster leaves to its review window
+    let b = w.post_job("ok", &["15", "25:approve"], "10m", "3s");
+    // C: the agent answers garbage, nothing is paid, the deadline passes, the keeper refunds
+    let c = w.post_job("garbage", &["12"], "30s", "1s");
+    let funded = [10, 20, 30, 40, 15, 25, 12].map(|m| gross(m * UNIT)).iter().sum::<u64>();
+    assert_eq!(w.balances("ok").0, p0 - funded, "the poster funded every job exactly");
+
+    let poster = w.poster.1.clone();
+    let job = w.wait_job(&a, "A's approval milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
+    assert_eq!(job.milestones[0].state, Released, "a milestone without approval is paid on submission");
+    w.net.cli(&poster, &["job", "approve", &a.to_string(), "1"]);
+    w.wait_job(&a, "A's second approval milestone submitted", MINUTE, |j| j.milestones[2].state == Submitted);
+    w.net.cli(&poster, &["job", "reject", &a.to_string(), "2"]);
+    w.wait_job(&a, "A completed", MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!(states(&w, &a), [Released, Released, Refunded, Released]);
+    let shown = w.net.cli(&poster, &["job", "show", &a.to_string()]);
+    assert_eq!(shown["status"], "completed", "{shown}");
+
+    w.wait_job(&b, "B completed after its review window", MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!(states(&w, &b), [Released, Released]);
+
+    w.wait_job(&c, "C refunded after its deadline", 2 * MINUTE, |j| j.status == JobStatus::Expired);
+    assert_eq!(states(&w, &c), [Refunded]);
+    let view = keeper.get(&format!("/jobs/{c}")).expect("keeper serves job C");
+    assert_eq!(view["milestones"][0]["step"], "abandoned", "{view}");
+    assert_eq!(view["milestones"][0]["attempts"], 3, "{view}");
+    assert_eq!(w.agents["garbage"].calls(&c, 0), 3, "garbage is retried up to the policy's attempts");
+
+    // balances, to the token unit
+    let released = [10, 20, 40, 15, 25].map(|m| m * UNIT);
+    let (p1, a1, t1) = w.balances("ok");
+    assert_eq!(p1, p0 - released.iter().map(|&m| gross(m)).sum::<u64>(), "poster: paid what was released, no more");
+    assert_eq!(a1, a0 + released.iter().sum::<u64>(), "agent: every released amount once");
+    assert_eq!(t1, t0 + released.iter().map(|&m| fee(m)).sum::<u64>(), "treasury: the fee of each release");
+    assert_eq!(w.balances("garbage").1, 0, "nothing paid for garbage");
+    for job in [a, b, c] {
+        assert_eq!(vault_balance(&w, &job), 0, "vault of {job} is empty");
+    }
+
+    // exactly one step execution and one receipt per executed milestone
+    assert_eq!(receipts_per_milestone(&keeper.database, &a), [0, 1, 2, 3]);
+    assert_eq!(receipts_per_milestone(&keeper.database, &b), [0, 1]);
+    assert!(receipts_per_milestone(&keeper.database, &c).is_empty());
+    for i in 0..4 {
+        assert_eq!(w.agents["ok"].calls(&a, i), 1, "A milestone {i} executed once");
+    }
+
+    // the day's checkpoint is anchored; receipt 0 verifies against it with the CLI
+    let bundle = agentrail_tests::localnet::wait_until("receipt 0 anchored", MINUTE, || {
+        keeper.get("/receipts/0").filter(|b| !b["day"].is_null())
+    });
+    let anchors = w.net.cli(&poster, &["anchors", "show", &w.keeper.0.to_string()]);
+    let checkpoint = &anchors["checkpoints"][0];
+    assert_eq!(checkpoint["day"], bundle["day"], "{anchors}");
+    assert_eq!(checkpoint["root"], bundle["root"], "{anchors}");
+    let file = w.net.dir.path().join("receipt-0.json");
+    write_json(&file, &bundle);
+    let verified = w.net.cli(&poster, &["receipt", "verify", file.to_str().expect("utf-8")]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    assert_eq!(verified["anchored"]["day"], bundle["day"], "{verified}");
+
+    // a tampered receipt is refused, naming the problem
+    let mut forged: Value = bundle.clone();
+    forged["receipt"]["cost"] = (forged["receipt"]["cost"].as_u64().expect("cost") + 1).into();
+    write_json(&file, &forged);
+    let out = w.net.cli_output(&poster, &["receipt", "verify", file.to_str().expect("utf-8")]);
+    assert!(!out.status.success(), "a forged receipt must not verify");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not verify"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(keeper.metric("agentrail_keeper_anchors_total") >= 1.0);
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn keeper_killed_between_broadcast_and_record_pays_exactly_once() {
+    let w = World::new(&["ok"]);
+    let (_, a0, _) = w.balances("ok");
+    let job = w.post_job("ok", &["10", "20:approve"], "10m", "2s");
+    let crash = |failpoint: &str, paid: usize, what: &str| {
+        let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some(failpoint.into()), ..Default::default() });
+        k.process.wait_for_output("failpoint after-broadcast reached", 2 * MINUTE);
+        // the transaction is out: wait until it has landed, then kill -9 before it is recorded
+        w.wait_job(&job, what, MINUTE, |j| j.milestones[paid].state == Released);
+        k.process.kill9();
+        let pending = with_store(&k.database, async |s| s.pending_intents().await.expect("intents"));
+        assert_eq!(pending.len(), 1, "the landed transaction is still only an intent in the store");
+        pending[0].id.clone()
+    };
+    // crash 1: right after broadcasting the submission that pays milestone 0
+    let first = crash("after-broadcast:submit", 0, "milestone 0 paid");
+    // crash 2: the restarted keeper resolves it, runs milestone 1, and dies after broadcasting
+    // the release after review
+    let second = crash("after-broadcast:release", 1, "milestone 1 released after review");
+    let k = w.keeper("keeper", KeeperOptions::default());
+    w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
+    agentrail_tests::localnet::wait_until("intents reconciled", MINUTE, || {
+        (k.metric("agentrail_keeper_pending_intents") == 0.0).then_some(())
+    });
+    for id in [first, second] {
+        let intent = with_store(&k.database, async |s| s.intent(&id).await.expect("intent")).expect("intent kept");
+        assert_eq!(intent.status, IntentStatus::Confirmed, "{id} resolved from the chain");
+        assert_eq!(intent.attempts, 1, "{id} was never signed again");
+    }
+    assert_eq!(w.balances("ok").1, a0 + 30 * UNIT, "each milestone paid exactly once");
+    assert_eq!(receipts_per_milestone(&k.database, &job), [0, 1]);
+    assert_eq!((w.agents["ok"].calls(&job, 0), w.agents["ok"].calls(&job, 1)), (1, 1), "no step ran twice");
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2, PostgreSQL and release binaries; run by scripts/test.sh"]
+fn two_keepers_sharing_a_store_pay_each_milestone_once() {
+    let w = World::new(&["ok"]);
+    let (p0, a0, t0) = w.balances("ok");
+    let pg = postgres::Postgres::start();
+    let shared = KeeperOptions { database: Some(pg.url()), ..Default::default() };
+    let k1 = w.keeper("keeper-1", shared.clone());
+    let k2 = w.keeper("keeper-2", shared);
+    let jobs = [
+        (w.post_job("ok", &["3", "4", "5"], "10m", "1s"), vec![3, 4, 5]),
+        (w.post_job("ok", &["6", "7:approve"], "10m", "2s"), vec![6, 7]),
+    ];
+    for (job, amounts) in &jobs {
+        w.wait_job(job, "job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
+        assert!(states(&w, job).iter().all(|s| *s == Released));
+        let expected: Vec<u8> = (0..amounts.len() as u8).collect();
+        assert_eq!(receipts_per_milestone(&pg.url(), job), expected, "one receipt per milestone");
+        for i in 0..amounts.len() as u8 {
+            assert_eq!(w.agents["ok"].calls(job, i), 1, "milestone {i} executed by one keeper only");
+        }
+    }
+    let paid: Vec<u64> = jobs.iter().flat_map(|(_, a)| a.iter().map(|m| m * UNIT)).collect();
+    let (p1, a1, t1) = w.balances("ok");
+    assert_eq!(a1, a0 + paid.iter().sum::<u64>(), "each milestone paid once");
+    assert_eq!(t1, t0 + paid.iter().map(|&m| fee(m)).sum::<u64>());
+    assert_eq!(p1, p0 - paid.iter().map(|&m| gross(m)).sum::<u64>());
+    for k in [&k1, &k2] {
+        assert!(k.get("/health").is_some_and(|h| h["ok"] == true), "{}", k.log_tail());
+    }
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn rpc_outages_and_delays_lose_and_duplicate_nothing() {
+    let w = World::new(&["ok"]);
+    let (_, a0, _) = w.balances("ok");
+    let upstream = w.net.url.trim_start_matches("http://").to_string();
+    let proxy = RpcProxy::start(&upstream);
+    let k = w.keeper("keeper", KeeperOptions { rpc_url: Some(proxy.url.clone()), ..Default::default() });
+    let job = w.post_job("ok", &["5", "6", "7:approve", "8"], "10m", "2s");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let cycle =
+                [(Fault::Drop, 1_500), (Fault::Pass, 1_500), (Fault::Delay(1_200), 2_500), (Fault::Pass, 1_000)];
+            for (fault, ms) in cycle.iter().cycle() {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                proxy.set(*fault);
+                std::thread::sleep(Duration::from_millis(*ms));
+            }
+            proxy.set(Fault::Pass);
+        });
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            w.wait_job(&job, "job completed through the faults", 4 * MINUTE, |j| j.status == JobStatus::Completed)
+        }));
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Err(e) = finished {
+            eprintln!("keeper log:\n{}", k.log_tail());
+            std::panic::resume_unwind(e);
+        }
+    });
+    assert!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst) > 0, "the proxy injected faults");
+    assert!(k.metric("agentrail_keeper_rpc_errors_total") >= 1.0, "the keeper saw the failures");
+    assert_eq!(w.balances("ok").1, a0 + [5, 6, 7, 8].map(|m| m * UNIT).iter().sum::<u64>(), "paid once each");
+    assert_eq!(receipts_per_milestone(&k.database, &job), [0, 1, 2, 3]);
+    for i in 0..4 {
+        assert_eq!(w.agents["ok"].calls(&job, i), 1, "milestone {i} executed once");
+    }
+    agentrail_tests::localnet::wait_until("no pending intents", MINUTE, || {
+        (k.metric("agentrail_keeper_pending_intents") == 0.0).then_some(())
+    });
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn agent_timeouts_are_retried_then_left_unpaid_and_refunded() {
+    let w = World::new(&["timeout"]);
+    let (p0, a0, _) = w.balances("timeout");
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let job = w.post_job("timeout", &["9", "4"], "30s", "1s");
+    let view = agentrail_tests::localnet::wait_until("the step abandoned", MINUTE, || {
+        k.get(&format!("/jobs/{job}")).filter(|v| v["milestones"][0]["step"] == "abandoned")
+    });
+    assert_eq!(view["milestones"][0]["attempts"], 3, "{view}");
+    assert!(view["milestones"][0]["error"].as_str().is_some_and(|e| e.contains("did not answer")), "{view}");
+    assert_eq!(w.agents["timeout"].calls(&job, 0), 3, "each attempt reached the agent");
+    assert_eq!(states(&w, &job), [Pending, Pending], "nothing submitted for a step that never answered");
+    w.wait_job(&job, "refunded after the deadline", 2 * MINUTE, |j| j.status == JobStatus::Expired);
+    assert_eq!(states(&w, &job), [Refunded, Refunded]);
+    let (p1, a1, _) = w.balances("timeout");
+    assert_eq!((p1, a1), (p0, a0), "the poster has everything back, the agent got nothing");
+    assert!(receipts_per_milestone(&k.database, &job).is_empty(), "no receipt for an unanswered step");
+}
+
+/// Runs the CLI expecting failure; returns its error text, which must name the problem without
+/// a panic or a raw RPC dump.
+fn cli_error(w: &World, signer: &std::path::Path, args: &[&str]) -> String {
+    let out = w.net.cli_output(signer, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "agentrail {} should fail", args.join(" "));
+    assert!(stderr.starts_with("error: ") && !stderr.contains("panicked"), "agentrail {}: {stderr}", args.join(" "));
+    stderr
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn cli_operator_flows_and_clear_errors() {
+    let w = World::new(&["ok"]);
+    let dir = w.net.dir.path();
+    let owner = w.agents["ok"].owner.clone();
+    let poster = w.poster.1.clone();
+    let agent = w.agents["ok"].address.to_string();
+
+    // registry: publish a new version, refuse a smaller one, pause/resume, new payout wallet
+    let manifest = dir.join("manifest-2.json");
+    std::fs::write(&manifest, r#"{"capabilities":["demo","swap"]}"#).unwrap();
+    let manifest = manifest.to_str().unwrap();
+    w.net.cli(&owner, &["agent", "publish", &agent, "--manifest", manifest, "--version", "1.1.0"]);
+    let shown = w.net.cli(&owner, &["agent", "show", &agent]);
+    assert_eq!((shown["version"].as_str(), shown["version_seq"].as_u64()), (Some("1.1.0"), Some(2)), "{shown}");
+    assert_eq!(shown["effective_stage"], "-", "a new version starts uncertified: {shown}");
+    let err = cli_error(&w, &owner, &["agent", "publish", &agent, "--manifest", manifest, "--version", "1.0.9"]);
+    assert!(err.to_lowercase().contains("version"), "{err}");
+    w.net.cli(
+        &w.certifier.1,
+        &["cert", "attest", &agent, "--stage", "A", "--evidence", manifest, "--expires-in", "30d"],
+    );
+    w.net.cli(&owner, &["agent", "pause", &agent]);
+    assert_eq!(w.net.cli(&owner, &["agent", "show", &agent])["status"], "paused");
+    let err = cli_error(
+        &w,
+        &poster,
+        &[
+            "job",
+            "create",
+            "--agent",
+            &agent,
+            "--mint",
+            &w.mint.to_string(),
+            "--keeper",
+            &w.keeper.0.to_string(),
+            "--milestone",
+            "1",
+            "--deadline-in",
+            "1h",
+            "--fund",
+        ],
+    );
+    assert!(err.to_lowercase().contains("paused") || err.to_lowercase().contains("not active"), "{err}");
+    w.net.cli(&owner, &["agent", "resume", &agent]);
+    let (payout, payout_key) = w.net.funded_key("payout-2", 1);
+    w.net.cli(&owner, &["agent", "set-payout", &agent, "--payout-keypair", payout_key.to_str().unwrap()]);
+    let shown = w.net.cli(&owner, &["agent", "show", &agent]);
+    assert_eq!(
+        (shown["status"].as_str(), shown["payout"].as_str()),
+        (Some("active"), Some(payout.to_string().as_str()))
+    );
+    assert_eq!(shown["effective_stage"], "A");
+    let listed = w.net.cli(&owner, &["agent", "list"]);
+    assert!(listed.as_array().unwrap().iter().any(|a| a["address"] == agent.as_str()), "{listed}");
+
+    // --dry-run simulates, prints units and fee, and sends nothing
+    let before = w.balances("ok").0;
+    let dry = w.net.cli(
+        &poster,
+        &[
+            "--dry-run",
+            "job",
+            "create",
+            "--agent",
+            &agent,
+            "--mint",
+            &w.mint.to_string(),
+            "--keeper",
+            &w.keeper.0.to_string(),
+            "--milestone",
+            "5",
+            "--deadline-in",
+            "1h",
+            "--nonce",
+            "999",
+            "--fund",
+        ],
+    );
+    assert_eq!((dry["dry_run"].as_bool(), dry["ok"].as_bool()), (Some(true), Some(true)), "{dry}");
+    assert!(dry["compute_units"].as_u64().unwrap() > 0 && dry["fee_lamports"].as_u64().unwrap() > 0, "{dry}");
+    assert_eq!(w.balances("ok").0, before, "a dry run moves nothing");
+
+    // cancel before any work returns everything; close recovers the rent
+    let job = w.post_job("ok", &["5", "6:approve"], "1h", "10m");
+    assert_eq!(w.balances("ok").0, before - gross(5 * UNIT) - gross(6 * UNIT));
+    let err = cli_error(&w, &poster, &["job", "approve", &job.to_string(), "0"]);
+    assert!(err.contains("not awaiting review"), "approving an unsubmitted milestone: {err}");
+    let err = cli_error(&w, &poster, &["job", "refund", &job.to_string()]);
+    assert!(err.contains("deadline"), "refund before the deadline: {err}");
+    let listed = w.net.cli(&poster, &["job", "list", "--poster", &w.poster.0.to_string(), "--state", "funded"]);
+    assert!(listed.as_array().unwrap().iter().any(|j| j["address"] == job.to_string().as_str()), "{listed}");
+    w.net.cli(&poster, &["job", "cancel", &job.to_string()]);
+    assert_eq!(w.job(&job).unwrap().status, JobStatus::Cancelled);
+    assert_eq!(w.balances("ok").0, before, "cancelling returns every unit");
+    let lamports = w.net.rpc.get_balance(&w.poster.0).unwrap();
+    w.net.cli(&poster, &["job", "close", &job.to_string()]);
+    assert!(w.job(&job).is_none(), "closed");
+    assert!(w.net.rpc.get_balance(&w.poster.0).unwrap() > lamports, "the rent came back");
+
+    // revocation: the job's stage requirement can no longer be met
+    w.net.cli(&w.certifier.1, &["cert", "revoke", &agent, "--reason", manifest]);
+    assert_eq!(w.net.cli(&owner, &["agent", "show", &agent])["effective_stage"], "-");
+
+    // bad input: each error names the problem
+    let missing = dir.join("no-such-key.json");
+    let err = cli_error(&w, &missing, &["job", "cancel", &job.to_string()]);
+    assert!(err.contains("no-such-key.json"), "{err}");
+    let err = cli_error(&w, &poster, &["agent", "show", &Pubkey::new_unique().to_string()]);
+    assert!(err.contains("agent"), "{err}");
+    let err = cli_error(
+        &w,
+        &poster,
+        &[
+            "job",
+            "create",
+            "--agent",
+            &w.agents["ok"].address.to_string(),
+            "--mint",
+            &w.mint.to_string(),
+            "--keeper",
+            &w.keeper.0.to_string(),
+            "--milestone",
+            "100000",
+            "--deadline-in",
+            "1h",
+            "--fund",
+        ],
+    );
+    assert!(err.contains("insufficient balance"), "{err}");
+    let out = std::process::Command::new(agentrail_tests::localnet::release_bin("agentrail"))
+        .args(["--url", "http://127.0.0.1:1", "--keypair", poster.to_str().unwrap(), "job", "show", &job.to_string()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("127.0.0.1:1") && !err.contains("panicked"), "{err}");
+}
