@@ -105,6 +105,18 @@ impl Proc {
         }
     }
 
+    /// CPU time (user + system) it has used so far, from `/proc`.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // fields after the parenthesised command name; utime and stime are the 14th and 15th
+        let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        Some(ticks as f64 / per_second as f64)
+    }
+
     /// `kill -9`: no chance to clean up or record anything.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
