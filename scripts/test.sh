@@ -15,11 +15,14 @@ banner() { # title, log file
 }
 
 step "system packages (scripts/install-deps.sh)"
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh || echo "!! installing system packages failed; continuing (what needs them will say so)"
 # the validator takes the longest to build on a fresh machine: start it now, alongside the rest
 validator_log=$(mktemp)
-bash scripts/install-validator.sh >"$validator_log" 2>&1 &
+setsid bash scripts/install-validator.sh >"$validator_log" 2>&1 &
 validator_pid=$!
+# never leave the background build running when this script stops early
+stop_validator_build() { kill -- -"$validator_pid" 2>/dev/null || true; }
+trap stop_validator_build EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -45,10 +48,14 @@ else
   cargo test --workspace --locked -- --skip sbf::
 fi
 
-step "end to end: release binaries"
-cargo build --release --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
-step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"
-if wait "$validator_pid" && [ "$sbf" = 1 ]; then
+if [ "$sbf" = 1 ]; then
+  step "end to end: release binaries"
+  cargo build --release --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+  step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"
+else
+  stop_validator_build
+fi
+if [ "$sbf" = 1 ] && wait "$validator_pid"; then
   export SOLANA_TEST_VALIDATOR; SOLANA_TEST_VALIDATOR=$(tail -n 1 "$validator_log")
   step "end to end: tests on $("$SOLANA_TEST_VALIDATOR" --version)"
   cargo test -p agentrail-tests --test e2e --locked -- --ignored --test-threads=1

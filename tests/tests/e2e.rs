@@ -278,6 +278,17 @@ fn cli_error(w: &World, signer: &std::path::Path, args: &[&str]) -> String {
     stderr
 }
 
+/// `job create` arguments: one funded milestone of `amount` for `agent`, due in an hour.
+fn create_args(w: &World, agent: &str, amount: &str) -> Vec<String> {
+    let (mint, keeper) = (w.mint.to_string(), w.keeper.0.to_string());
+    let args = ["job", "create", "--agent", agent, "--mint", &mint, "--keeper", &keeper, "--milestone", amount];
+    args.iter().chain(&["--deadline-in", "1h", "--fund"]).map(|a| a.to_string()).collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
 fn cli_operator_flows_and_clear_errors() {
@@ -303,25 +314,7 @@ fn cli_operator_flows_and_clear_errors() {
     );
     w.net.cli(&owner, &["agent", "pause", &agent]);
     assert_eq!(w.net.cli(&owner, &["agent", "show", &agent])["status"], "paused");
-    let err = cli_error(
-        &w,
-        &poster,
-        &[
-            "job",
-            "create",
-            "--agent",
-            &agent,
-            "--mint",
-            &w.mint.to_string(),
-            "--keeper",
-            &w.keeper.0.to_string(),
-            "--milestone",
-            "1",
-            "--deadline-in",
-            "1h",
-            "--fund",
-        ],
-    );
+    let err = cli_error(&w, &poster, &strs(&create_args(&w, &agent, "1")));
     assert!(err.to_lowercase().contains("paused") || err.to_lowercase().contains("not active"), "{err}");
     w.net.cli(&owner, &["agent", "resume", &agent]);
     let (payout, payout_key) = w.net.funded_key("payout-2", 1);
@@ -337,27 +330,11 @@ fn cli_operator_flows_and_clear_errors() {
 
     // --dry-run simulates, prints units and fee, and sends nothing
     let before = w.balances("ok").0;
-    let dry = w.net.cli(
-        &poster,
-        &[
-            "--dry-run",
-            "job",
-            "create",
-            "--agent",
-            &agent,
-            "--mint",
-            &w.mint.to_string(),
-            "--keeper",
-            &w.keeper.0.to_string(),
-            "--milestone",
-            "5",
-            "--deadline-in",
-            "1h",
-            "--nonce",
-            "999",
-            "--fund",
-        ],
-    );
+    let dry = {
+        let mut args = vec!["--dry-run".to_string()];
+        args.extend(create_args(&w, &agent, "5"));
+        w.net.cli(&poster, &strs(&args))
+    };
     assert_eq!((dry["dry_run"].as_bool(), dry["ok"].as_bool()), (Some(true), Some(true)), "{dry}");
     assert!(dry["compute_units"].as_u64().unwrap() > 0 && dry["fee_lamports"].as_u64().unwrap() > 0, "{dry}");
     assert_eq!(w.balances("ok").0, before, "a dry run moves nothing");
@@ -389,25 +366,7 @@ fn cli_operator_flows_and_clear_errors() {
     assert!(err.contains("no-such-key.json"), "{err}");
     let err = cli_error(&w, &poster, &["agent", "show", &Pubkey::new_unique().to_string()]);
     assert!(err.contains("agent"), "{err}");
-    let err = cli_error(
-        &w,
-        &poster,
-        &[
-            "job",
-            "create",
-            "--agent",
-            &w.agents["ok"].address.to_string(),
-            "--mint",
-            &w.mint.to_string(),
-            "--keeper",
-            &w.keeper.0.to_string(),
-            "--milestone",
-            "100000",
-            "--deadline-in",
-            "1h",
-            "--fund",
-        ],
-    );
+    let err = cli_error(&w, &poster, &strs(&create_args(&w, &agent, "100000")));
     assert!(err.contains("insufficient balance"), "{err}");
     let out = std::process::Command::new(agentrail_tests::localnet::release_bin("agentrail"))
         .args(["--url", "http://127.0.0.1:1", "--keypair", poster.to_str().unwrap(), "job", "show", &job.to_string()])
