@@ -1,6 +1,6 @@
 //! Instruction builders for the milestone escrow.
 
-use agentrail::instructions::CreateJobArgs;
+use agentrail::instructions::{CreateJobArgs, FailMilestoneArgs};
 use agentrail::state::{Agent, Config, Job};
 use agentrail::{accounts, instruction};
 use anchor_lang::prelude::Pubkey;
@@ -137,6 +137,15 @@ pub fn reject_milestone(keys: &JobKeys, index: u8, cancel: bool) -> Instruction 
     )
 }
 
+/// `fail_milestone`, signed by the job's keeper: gives up on pending milestone `index` and
+/// refunds it (with `cancel`, the whole job) to the poster.
+pub fn fail_milestone(keeper: &Pubkey, keys: &JobKeys, index: u8, cancel: bool, reason_hash: [u8; 32]) -> Instruction {
+    build(
+        accounts::FailMilestone { keeper: *keeper, refund: keys.refund() },
+        instruction::FailMilestone { args: FailMilestoneArgs { index, cancel, reason_hash } },
+    )
+}
+
 /// `release_after_review`, by anyone.
 pub fn release_after_review(keys: &JobKeys, index: u8) -> Instruction {
     build(accounts::ReleaseAfterReview { settlement: keys.settlement() }, instruction::ReleaseAfterReview { index })
@@ -195,6 +204,7 @@ pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
                     MilestoneState::Pending => {
                         let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
                         steps.push(format!("keeper {} may submit milestone {i} until {}", job.keeper, format_time(by)));
+                        steps.push(format!("the keeper may fail milestone {i}, refunding it to the poster"));
                         if job.milestones.iter().all(|m| m.state == MilestoneState::Pending) {
                             steps.push("the poster may cancel the job".into());
                         }
@@ -264,7 +274,8 @@ mod tests {
         j.funded = 150;
         let s = next_steps(&j, 0);
         assert!(s[0].contains("may submit milestone 0 until 1970-01-01T02:30:00Z"), "{s:?}");
-        assert!(s[1].contains("cancel"));
+        assert!(s[1].contains("fail milestone 0"), "{s:?}");
+        assert!(s[2].contains("cancel"));
         j.milestones[0].state = MilestoneState::Submitted;
         j.milestones[0].submitted_at = 100;
         let s = next_steps(&j, 500);

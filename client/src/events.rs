@@ -53,6 +53,7 @@ events!(
     JobFunded,
     MilestoneSubmitted,
     MilestoneReleased,
+    MilestoneFailed,
     MilestonesRefunded,
     JobClosed,
     ReceiptLogCreated,

@@ -200,6 +200,15 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     let cancel = keys_for(&mut r, "create_job (16 milestones)", 20);
     r.env.send(&[escrow::fund_job(&cancel, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
     r.run("cancel_job", &[escrow::cancel_job(&cancel)], &[&poster]);
+    let fail = JobKeys {
+        job: pda::job(&poster.pubkey(), 22),
+        vault: pda::vault(&pda::job(&poster.pubkey(), 22)),
+        ..keys.clone()
+    };
+    r.env.send(&[escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, job_args(22))], &[&poster]).unwrap();
+    r.env.send(&[escrow::fund_job(&fail, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
+    let give_up = escrow::fail_milestone(&keeper.pubkey(), &fail, 0, true, [5; 32]);
+    r.run("fail_milestone (cancels 16)", &[give_up], &[&keeper]);
     let expire = JobKeys {
         job: pda::job(&poster.pubkey(), 21),
         vault: pda::vault(&pda::job(&poster.pubkey(), 21)),

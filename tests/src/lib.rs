@@ -11,9 +11,19 @@ pub mod scenarios;
 pub mod tokens;
 pub mod world;
 
+use std::path::PathBuf;
+
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::instruction::{AccountMeta, Instruction};
 use solana_sdk::signature::Keypair;
+
+/// The workspace root, from the directory cargo runs the tests in. Read at run time, not baked
+/// in with `env!`: clones at other paths share one cached target directory, and a test binary
+/// built for one clone must not read another clone's files.
+pub fn workspace() -> PathBuf {
+    let tests = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR: run the tests with cargo test");
+    PathBuf::from(tests).parent().expect("workspace root").to_path_buf()
+}
 
 /// An account as the tests see it, independent of each runtime's account type.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

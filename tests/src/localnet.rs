@@ -24,14 +24,12 @@ use solana_sdk::native_token::LAMPORTS_PER_SOL;
 use solana_sdk::signature::{Keypair, write_keypair_file};
 use solana_sdk::signer::Signer;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
 /// A release binary of the workspace (`agentrail`, `agentrail-keeper`, `examples/demo_agent`).
 pub fn release_bin(name: &str) -> PathBuf {
     let dir = std::env::var_os("AGENTRAIL_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from).join("release")
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| crate::workspace().join("target"), PathBuf::from)
+            .join("release")
     });
     let path = dir.join(name);
     assert!(
@@ -190,7 +188,7 @@ impl Localnet {
     /// Starts a fresh validator with the program deployed as upgradeable by `admin`, and
     /// waits until it serves RPC and has produced a few blocks.
     pub fn start() -> Localnet {
-        let so = workspace().join("target/deploy/agentrail.so");
+        let so = crate::workspace().join("target/deploy/agentrail.so");
         assert!(so.exists(), "{} is missing: run scripts/build-sbf.sh", so.display());
         let dir = tempfile::tempdir().expect("tempdir");
         let admin = dir.path().join("admin.json");

@@ -21,7 +21,7 @@ use crate::{AccountState, Chain, Failure, Sent, unique_limit};
 pub fn so_path() -> PathBuf {
     std::env::var_os("AGENTRAIL_SO")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/deploy/agentrail.so")))
+        .unwrap_or_else(|| crate::workspace().join("target/deploy/agentrail.so"))
 }
 
 /// `litesvm` running the program's `.so`.

@@ -41,6 +41,7 @@ mod sbf {
         use agentrail_tests::env::FEE_BPS;
         use agentrail_tests::sbf::Sbf;
         use agentrail_tests::scenarios::escrow::{Fixture, SPECS};
+        use solana_sdk::signer::Signer;
 
         /// The logs of a release carry the instruction name and the events, decodable by clients.
         #[test]
@@ -65,6 +66,30 @@ mod sbf {
             match &events[0] {
                 Event::MilestoneSubmitted(e) => {
                     assert_eq!((e.index, e.result_hash, e.requires_approval), (0, [1; 32], false))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+
+        /// A keeper's failed step is visible to indexers: who gave up, why, and what went back.
+        #[test]
+        fn failed_step_events_decode() {
+            let mut f = Fixture::funded(Box::new(Sbf::start()));
+            let sent = f.fail(0, false).unwrap();
+            assert!(sent.logs.iter().any(|l| l == "Program log: Instruction: FailMilestone"), "{:?}", sent.logs);
+            let events = from_logs(&sent.logs);
+            let names: Vec<_> = events.iter().map(Event::name).collect();
+            assert_eq!(names, ["MilestonesRefunded", "MilestoneFailed"]);
+            match (&events[0], &events[1]) {
+                (Event::MilestonesRefunded(r), Event::MilestoneFailed(e)) => {
+                    assert_eq!(
+                        (r.job, r.amount, r.status),
+                        (f.keys.job, SPECS[0].0 + fee_for(SPECS[0].0, FEE_BPS), JobStatus::Funded)
+                    );
+                    assert_eq!(
+                        (e.job, e.index, e.keeper, e.reason_hash, e.cancelled),
+                        (f.keys.job, 0, f.keeper.pubkey(), [9; 32], false)
+                    );
                 }
                 other => panic!("unexpected {other:?}"),
             }

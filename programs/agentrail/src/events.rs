@@ -176,7 +176,19 @@ pub struct MilestoneReleased {
     pub status: JobStatus,
 }
 
-/// Funds went back to the poster (rejection, cancellation or expiry).
+/// The keeper gave up on a milestone's step; its funds (or, with `cancelled`, everything
+/// unreleased) went back to the poster.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneFailed {
+    pub job: Pubkey,
+    pub index: u8,
+    pub keeper: Pubkey,
+    pub reason_hash: [u8; 32],
+    pub cancelled: bool,
+}
+
+/// Funds went back to the poster (rejection, a failed step, cancellation or expiry).
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MilestonesRefunded {

@@ -115,6 +115,11 @@ pub mod agentrail {
         RejectMilestone::reject_milestone(ctx, index, cancel)
     }
 
+    /// Gives up on the current pending milestone, refunding it or the whole job (keeper).
+    pub fn fail_milestone(ctx: Context<FailMilestone>, args: FailMilestoneArgs) -> Result<()> {
+        FailMilestone::fail_milestone(ctx, args)
+    }
+
     /// Releases a submitted milestone whose review window passed in silence (anyone).
     pub fn release_after_review(ctx: Context<ReleaseAfterReview>, index: u8) -> Result<()> {
         ReleaseAfterReview::release_after_review(ctx, index)

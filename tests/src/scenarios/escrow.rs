@@ -92,6 +92,13 @@ impl Fixture {
         self.env.send(&[ix], &[&keeper])
     }
 
+    /// The keeper gives up on milestone `index` (with `cancel`, on the whole job).
+    pub fn fail(&mut self, index: u8, cancel: bool) -> Result<crate::Sent, crate::Failure> {
+        let ix = escrow::fail_milestone(&self.keeper.pubkey(), &self.keys, index, cancel, [9; 32]);
+        let keeper = self.keeper.insecure_clone();
+        self.env.send(&[ix], &[&keeper])
+    }
+
     /// The poster approves milestone `index`.
     pub fn approve(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
         let poster = self.poster.insecure_clone();
@@ -536,4 +543,76 @@ pub fn escrow_close_rules(chain: Box<dyn Chain>) {
     f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
     assert_eq!(f.balances().0, POSTER_TOKENS + 42);
     assert!(!f.env.exists(&f.keys.vault));
+}
+
+/// The keeper gives up on the current pending step: only the job's keeper, only that
+/// milestone, only to the poster's account, never twice, even while paused or after the deadline.
+pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
+    assert_code(f.fail(0, false), AgentrailError::InvalidJobStatus);
+    f.fund().unwrap();
+    let gross = |i: usize| SPECS[i].0 + fee(SPECS[i].0);
+    // wrong signers: a stranger, the poster, the agent
+    let stranger = f.env.funded();
+    let (poster, authority) = (f.poster.insecure_clone(), f.agent_authority.insecure_clone());
+    for who in [&stranger, &poster, &authority] {
+        let ix = escrow::fail_milestone(&who.pubkey(), &f.keys, 0, true, [9; 32]);
+        assert_code(f.env.send(&[ix], &[who]), AgentrailError::Unauthorized);
+    }
+    // wrong accounts: the refund must go to the poster's account for the job's mint
+    let keeper = f.keeper.insecure_clone();
+    let stranger_token = f.env.token_account(&stranger.pubkey(), &f.mint, &TOKEN);
+    let other_mint = f.env.create_mint(TOKEN, None);
+    let cases: Vec<(JobKeys, u32)> = vec![
+        (JobKeys { poster_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { poster_token: f.keys.payee_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { mint: other_mint, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
+        (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintDuplicateMutableAccount.into()),
+        (JobKeys { vault: f.keys.payee_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
+    ];
+    for (keys, code) in cases {
+        let ix = escrow::fail_milestone(&keeper.pubkey(), &keys, 0, false, [9; 32]);
+        assert_code(f.env.send(&[ix], &[&keeper]), code);
+    }
+    // only the milestone being worked on
+    assert_code(f.fail(1, false), AgentrailError::MilestoneOutOfOrder);
+    assert_code(f.fail(9, false), AgentrailError::InvalidMilestone);
+    assert_eq!(f.balances().3, f.total, "nothing left the vault");
+    let (poster_before, ..) = f.balances();
+    f.fail(0, false).unwrap();
+    assert_eq!(f.balances().0, poster_before + gross(0));
+    assert_eq!(f.job().milestones[0].state, MilestoneState::Refunded);
+    // replay, and no submission of a failed milestone
+    assert_code(f.fail(0, false), AgentrailError::MilestoneNotPending);
+    assert_code(f.submit(0), AgentrailError::MilestoneNotPending);
+    // the job goes on with the next step; a submitted milestone is the poster's to reject
+    f.submit(1).unwrap();
+    assert_code(f.fail(1, true), AgentrailError::MilestoneNotPending);
+    f.approve(1).unwrap();
+    // refunds are never blocked: works while the protocol is paused and after the deadline
+    let admin = f.env.admin.pubkey();
+    let pause = |paused| ix::update_config(&admin, UpdateConfigArgs { paused: Some(paused), ..Default::default() });
+    f.env.send(&[pause(true)], &[]).unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    let (poster_before, payee_before, ..) = f.balances();
+    f.fail(2, true).unwrap();
+    let job = f.job();
+    assert_eq!((job.status, job.refunded), (JobStatus::Cancelled, gross(0) + gross(2)));
+    assert_eq!(f.balances(), (poster_before + gross(2), payee_before, f.balances().2, 0));
+    assert_code(f.fail(2, true), AgentrailError::InvalidJobStatus);
+    assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
+    f.assert_conserved();
+}
+
+/// Failing the last pending milestone settles the job: it completes, nothing else moves.
+pub fn escrow_fail_last_milestone_completes(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(100_000_000, false), (50_000_000, false)], 0);
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    let (_, payee_before, ..) = f.balances();
+    f.fail(1, false).unwrap();
+    let job = f.job();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!((job.released, f.balances().1, f.balances().3), (100_000_000, payee_before, 0));
+    f.assert_conserved();
 }

@@ -45,6 +45,8 @@ macro_rules! scenario_tests {
             escrow::escrow_cancel_rules,
             escrow::escrow_cancel_unfunded,
             escrow::escrow_close_rules,
+            escrow::escrow_keeper_fails_milestone,
+            escrow::escrow_fail_last_milestone_completes,
             anchors::anchors_chain_and_verify,
             anchors::anchors_guards,
             anchors::anchors_without_required_consistency,

@@ -9,6 +9,14 @@ use std::process::ExitCode;
 
 use anchor_lang_idl::build::IdlBuilder;
 
+/// The nearest directory at or above the current one whose Cargo.toml declares a workspace.
+fn workspace_root() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|d| std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]")))
+        .map(PathBuf::from)
+}
+
 fn main() -> ExitCode {
     let check = match std::env::args().nth(1).as_deref() {
         None => false,
@@ -18,7 +26,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root");
+    // the workspace `cargo idl` runs in; not `env!`, which a cached build for another clone
+    // at another path would keep pointing at
+    let Some(root) = workspace_root() else {
+        eprintln!("error: run `cargo idl` inside the Agentrail workspace (no Cargo.toml with [workspace] above here)");
+        return ExitCode::from(2);
+    };
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     // SAFETY: single-threaded, before any other thread exists. RUSTUP_TOOLCHAIN is removed
     // because anchor-lang-idl 0.1.4 turns it into a literal `cargo +{toolchain}` argument.

@@ -207,6 +207,16 @@ impl Job {
         Ok(())
     }
 
+    /// Checks that the keeper may give up on milestone `index`: the job is funded and it is the
+    /// pending milestone being worked on (every earlier one settled).
+    pub fn check_failable(&self, index: u8) -> Result<()> {
+        require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
+        require!(self.milestone(index)?.state == MilestoneState::Pending, AgentrailError::MilestoneNotPending);
+        let i = usize::from(index);
+        require!(self.milestones[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
+        Ok(())
+    }
+
     /// Checks that submitted approval milestone `index` may be released by the poster at `now`.
     pub fn check_approvable(&self, index: u8, now: i64) -> Result<()> {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
@@ -346,6 +356,20 @@ mod tests {
         j.check_review_elapsed(1, 1_000).unwrap();
         assert!(j.check_approvable(1, 1_001).is_err());
         assert!(j.submit(5, [0; 32], 10).is_err());
+    }
+
+    #[test]
+    fn only_the_current_pending_milestone_may_fail() {
+        let mut j = job(&[(100, false), (200, true)]);
+        j.check_failable(0).unwrap();
+        assert!(j.check_failable(1).is_err()); // 0 not settled yet
+        assert!(j.check_failable(2).is_err());
+        j.submit(0, [1; 32], 1).unwrap();
+        assert!(j.check_failable(0).is_err()); // submitted, not pending
+        j.release(0).unwrap();
+        j.check_failable(1).unwrap();
+        j.status = JobStatus::Cancelled;
+        assert!(j.check_failable(1).is_err());
     }
 
     #[test]

@@ -1,0 +1,51 @@
+use anchor_lang::prelude::*;
+
+use crate::{errors::AgentrailError, events::MilestoneFailed, instructions::vault::*, state::*};
+
+/// Arguments of `fail_milestone`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FailMilestoneArgs {
+    /// The pending milestone whose step could not be done.
+    pub index: u8,
+    /// Also give up on the rest of the job: every unreleased milestone returns and the job
+    /// is cancelled.
+    pub cancel: bool,
+    /// Hash of the keeper's account of the failure (e.g. the step's last error).
+    pub reason_hash: [u8; 32],
+}
+
+/// The job's keeper gives up on the step of pending milestone `index` (its retries ran out or
+/// its guards refused payment): the milestone's amount and fee return to the poster at once
+/// instead of waiting for the deadline. Nothing can go to the keeper or the agent here.
+#[derive(Accounts)]
+pub struct FailMilestone<'info> {
+    pub keeper: Signer<'info>,
+    pub refund: Refund<'info>,
+}
+
+impl FailMilestone<'_> {
+    fn validate(&self, args: &FailMilestoneArgs) -> Result<()> {
+        let job = &self.refund.job;
+        require_keys_eq!(self.keeper.key(), job.keeper, AgentrailError::Unauthorized);
+        job.check_failable(args.index)
+    }
+
+    /// Handler.
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn fail_milestone(ctx: Context<Self>, args: FailMilestoneArgs) -> Result<()> {
+        let refund = &mut ctx.accounts.refund;
+        if args.cancel {
+            refund.refund(|_, _| true, Some(JobStatus::Cancelled))?;
+        } else {
+            refund.refund(|i, _| i == usize::from(args.index), None)?;
+        }
+        emit!(MilestoneFailed {
+            job: refund.job.key(),
+            index: args.index,
+            keeper: ctx.accounts.keeper.key(),
+            reason_hash: args.reason_hash,
+            cancelled: args.cancel,
+        });
+        Ok(())
+    }
+}
