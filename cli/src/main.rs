@@ -54,7 +54,7 @@ enum Command {
     /// Certification: attest a stage for an agent's current version, or revoke.
     #[command(subcommand)]
     Cert(CertCmd),
-    /// Jobs: create, fund, approve/reject, release, cancel, refund, close, show, list.
+    /// Jobs: create, fund, approve/reject, fail, release, cancel, refund, close, show, list.
     #[command(subcommand)]
     Job(JobCmd),
     /// Receipt logs and their daily checkpoints.
@@ -119,12 +119,21 @@ mod tests {
         assert!(cli.json);
         assert_eq!(cli.url.as_deref(), Some("devnet"));
         assert!(matches!(cli.command, Command::Job(JobCmd::Show { .. })));
+        let cli =
+            Cli::try_parse_from(["agentrail", "job", "fail", "J", "2", "--cancel", "--reason", "timeout"]).unwrap();
+        match cli.command {
+            Command::Job(JobCmd::Fail { index, cancel, reason, .. }) => {
+                assert_eq!((index, cancel, reason.as_str()), (2, true, "timeout"))
+            }
+            other => panic!("parsed {other:?}"),
+        }
     }
 
     #[test]
     fn rejects_bad_arguments() {
         assert!(Cli::try_parse_from(["agentrail", "job", "approve", "J"]).is_err(), "missing milestone index");
         assert!(Cli::try_parse_from(["agentrail", "job", "approve", "J", "x"]).is_err(), "index must be a number");
+        assert!(Cli::try_parse_from(["agentrail", "job", "fail", "J", "256"]).is_err(), "index must fit a u8");
         assert!(
             Cli::try_parse_from([
                 "agentrail",

@@ -1,8 +1,9 @@
 //! A tiny agent for demos and end-to-end tests: answers every step with an output and a cost of
-//! half the budget. `--mode timeout` never answers in time; `--mode garbage` answers nonsense.
+//! half the budget. `--mode timeout` never answers in time; `--mode garbage` answers nonsense;
+//! `--mode fail-first` answers nonsense for milestone 0 only.
 //! `GET /stats` reports how many times each `job:milestone` was called.
 //!
-//!     cargo run -p agentrail-keeper --example demo_agent -- 127.0.0.1:7070 [--mode ok|timeout|garbage]
+//!     cargo run -p agentrail-keeper --example demo_agent -- 127.0.0.1:7070 [--mode ok|timeout|garbage|fail-first]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -18,10 +19,10 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:7070".into());
     let mode = match (args.next().as_deref(), args.next()) {
-        (Some("--mode"), Some(m)) if ["ok", "timeout", "garbage"].contains(&m.as_str()) => m,
+        (Some("--mode"), Some(m)) if ["ok", "timeout", "garbage", "fail-first"].contains(&m.as_str()) => m,
         (None, None) => "ok".into(),
         other => {
-            eprintln!("usage: demo_agent [ADDR] [--mode ok|timeout|garbage], not {other:?}");
+            eprintln!("usage: demo_agent [ADDR] [--mode ok|timeout|garbage|fail-first], not {other:?}");
             std::process::exit(2);
         }
     };
@@ -41,6 +42,7 @@ async fn main() {
                             String::new()
                         }
                         "garbage" => "<html>not a step result</html>".into(),
+                        "fail-first" if req["milestone"] == 0 => "<html>not a step result</html>".into(),
                         _ => {
                             let budget = req["budget"].as_u64().unwrap_or(0);
                             json!({ "output": { "done": req["milestone"], "note": "demo step" }, "cost": budget / 2 })

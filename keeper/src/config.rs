@@ -5,14 +5,32 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-/// What to do with a step whose retries are exhausted.
+/// What to do with a step whose retries are exhausted or whose guards refused payment.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailurePolicy {
-    /// Leave the milestone for a human; the job is refunded at its deadline.
+    /// Leave the milestone for a human (`agentrail job fail`); otherwise the job is refunded
+    /// at its deadline.
     Leave,
     /// Try the step again on a later scan.
     RetryLater,
+    /// Give up on the milestone on-chain (`fail_milestone`): it goes back to the poster now
+    /// and the job moves on to its next milestone.
+    RefundMilestone,
+    /// Give up on the whole job on-chain: everything unreleased goes back to the poster and
+    /// the job is cancelled.
+    RefundJob,
+}
+
+impl FailurePolicy {
+    /// Whether the keeper refunds on-chain, and with `cancel` (the whole job).
+    pub fn refund(self) -> Option<bool> {
+        match self {
+            FailurePolicy::Leave | FailurePolicy::RetryLater => None,
+            FailurePolicy::RefundMilestone => Some(false),
+            FailurePolicy::RefundJob => Some(true),
+        }
+    }
 }
 
 /// The `[executor]` table.
@@ -136,6 +154,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.executor.allow, ["127.0.0.1"]);
         assert_eq!(c.executor.on_failure, FailurePolicy::RetryLater);
+        for (name, policy, refund) in [
+            ("leave", FailurePolicy::Leave, None),
+            ("refund-milestone", FailurePolicy::RefundMilestone, Some(false)),
+            ("refund-job", FailurePolicy::RefundJob, Some(true)),
+        ] {
+            let c = Config::from_toml(&format!("[executor]\non_failure = \"{name}\"\n")).unwrap();
+            assert_eq!((c.executor.on_failure, c.executor.on_failure.refund()), (policy, refund));
+        }
         assert_eq!(c.poll_interval, "2s");
         c.validate().unwrap();
         assert!(Config::from_toml("rpc_ur = \"x\"").unwrap_err().to_string().contains("rpc_ur"));

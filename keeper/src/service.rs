@@ -41,6 +41,16 @@ pub struct Keeper {
     pub jobs: RwLock<HashMap<String, Value>>,
 }
 
+/// Where a pending milestone's step stands for this scan.
+enum StepState {
+    /// Done: submit the milestone with this receipt hash.
+    Done([u8; 32]),
+    /// Given up (retries exhausted or guards refused) and the policy refunds on-chain.
+    GiveUp { reason: String, cancel: bool },
+    /// Nothing to send now: running elsewhere, left for a human, or to retry later.
+    Wait,
+}
+
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
@@ -129,14 +139,27 @@ impl Keeper {
         let i = i as u8;
         let release_atas = [self.ata(&keys, &agent.payout), self.ata(&keys, &config.treasury)];
         match m.state {
-            MilestoneState::Pending => {
-                let Some(hash) = self.receipt_hash(key, job, i, &agent, now).await? else { return Ok(()) };
-                let mut ixs = release_atas.to_vec();
-                ixs.push(escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash));
-                if self.act(key, i, "submit", &ixs).await? {
-                    self.metrics.submissions.inc();
+            MilestoneState::Pending => match self.step(key, job, i, &agent, now).await? {
+                StepState::Done(hash) => {
+                    let mut ixs = release_atas.to_vec();
+                    ixs.push(escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash));
+                    if self.act(key, i, "submit", &ixs).await? {
+                        self.metrics.submissions.inc();
+                    }
                 }
-            }
+                StepState::GiveUp { reason, cancel } => {
+                    let me = self.payer.pubkey();
+                    let ixs = [
+                        self.ata(&keys, &job.poster),
+                        escrow::fail_milestone(&me, &keys, i, cancel, sha256(reason.as_bytes())),
+                    ];
+                    if self.act(key, i, "fail", &ixs).await? {
+                        self.metrics.steps_refunded.inc();
+                        tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
+                    }
+                }
+                StepState::Wait => {}
+            },
             MilestoneState::Submitted if m.requires_approval && now >= m.submitted_at + job.review_window => {
                 let mut ixs = release_atas.to_vec();
                 ixs.push(escrow::release_after_review(&keys, i));
@@ -173,23 +196,30 @@ impl Keeper {
         }
     }
 
-    /// The receipt hash for milestone `i`: the stored receipt's, or a new one from executing
-    /// the step. `None` when the step failed or its guards refused payment.
-    async fn receipt_hash(&self, key: &Pubkey, job: &Job, i: u8, agent: &Agent, now: i64) -> Result<Option<[u8; 32]>> {
+    /// Where milestone `i`'s step stands: its stored receipt, a new one from executing the step,
+    /// or a failure that the operator's policy leaves, retries later or refunds on-chain.
+    async fn step(&self, key: &Pubkey, job: &Job, i: u8, agent: &Agent, now: i64) -> Result<StepState> {
         let job_s = key.to_string();
         if let Some(r) = self.log.store().receipt_for(&job_s, i).await? {
             let hash: [u8; 32] = hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
-            return Ok(Some(hash));
+            return Ok(StepState::Done(hash));
         }
+        let policy = self.config.executor.on_failure;
         let previous = self.log.store().step(&job_s, i).await?;
-        if previous.as_ref().is_some_and(|s| s.status == "abandoned")
-            && self.config.executor.on_failure == FailurePolicy::Leave
-        {
-            return Ok(None);
+        if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned") {
+            match policy.refund() {
+                // given up before: (re)send the refund; the chain refuses a second one
+                Some(cancel) => {
+                    let reason = s.last_error.clone().unwrap_or_else(|| "step abandoned".into());
+                    return Ok(StepState::GiveUp { reason, cancel });
+                }
+                None if policy == FailurePolicy::Leave => return Ok(StepState::Wait),
+                None => {}
+            }
         }
         if !self.log.store().claim_step(&job_s, i, self.step_lease()?).await? {
             tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
-            return Ok(None);
+            return Ok(StepState::Wait);
         }
         let req = StepRequest {
             job: job_s.clone(),
@@ -206,8 +236,8 @@ impl Keeper {
             Err(e) => {
                 self.metrics.steps_failed.inc();
                 tracing::warn!(job = %key, milestone = i, error = %e, attempts, "step failed; no payment");
-                let status =
-                    if self.config.executor.on_failure == FailurePolicy::Leave { "abandoned" } else { "failed" };
+                let reason = format!("step failed after {attempts} attempts: {e}");
+                let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
                 self.log
                     .store()
                     .put_step(&Step {
@@ -215,11 +245,11 @@ impl Keeper {
                         milestone: i,
                         status: status.into(),
                         attempts,
-                        last_error: Some(e.to_string()),
+                        last_error: Some(reason.clone()),
                         receipt_index: None,
                     })
                     .await?;
-                return Ok(None);
+                return Ok(policy.refund().map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }));
             }
         };
         let certification: Option<Certification> = if job.min_stage > 0 {
@@ -239,6 +269,7 @@ impl Keeper {
             let failed: Vec<_> =
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
             tracing::warn!(job = %key, milestone = i, guards = ?failed, "guards refused payment");
+            let reason = format!("guards failed: {}", failed.join(", "));
             self.log
                 .store()
                 .put_step(&Step {
@@ -246,11 +277,11 @@ impl Keeper {
                     milestone: i,
                     status: "abandoned".into(),
                     attempts,
-                    last_error: Some(format!("guards failed: {}", failed.join(", "))),
+                    last_error: Some(reason.clone()),
                     receipt_index: None,
                 })
                 .await?;
-            return Ok(None);
+            return Ok(policy.refund().map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }));
         }
         let receipt = Receipt {
             job: *key,
@@ -281,7 +312,7 @@ impl Keeper {
             })
             .await?;
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
-        Ok(Some(receipt.hash()))
+        Ok(StepState::Done(receipt.hash()))
     }
 
     /// Anchors every completed UTC day (and today, when configured) whose log grew.

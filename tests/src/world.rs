@@ -45,7 +45,7 @@ pub struct World {
     pub poster: (Pubkey, PathBuf),
     pub keeper: (Pubkey, PathBuf),
     pub mint: Pubkey,
-    /// Demo agents by mode: `ok`, `garbage` or `timeout`.
+    /// Demo agents by mode: `ok`, `garbage`, `timeout` or `fail-first`.
     pub agents: BTreeMap<String, DemoAgent>,
     nonce: std::cell::Cell<u64>,
 }
@@ -173,6 +173,8 @@ pub struct KeeperOptions {
     pub rpc_url: Option<String>,
     /// `AGENTRAIL_KEEPER_FAILPOINT`.
     pub failpoint: Option<String>,
+    /// `executor.on_failure` (default `leave`).
+    pub on_failure: Option<&'static str>,
 }
 
 /// A running `agentrail-keeper`.
@@ -202,10 +204,11 @@ timeout = "2s"
 max_attempts = 3
 base_delay = "200ms"
 max_delay = "1s"
-on_failure = "leave"
+on_failure = "{on_failure}"
 "#,
             rpc = o.rpc_url.unwrap_or_else(|| world.net.url.clone()),
             key = world.keeper.1.display(),
+            on_failure = o.on_failure.unwrap_or("leave"),
         );
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");

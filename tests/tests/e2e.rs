@@ -249,23 +249,69 @@ fn rpc_outages_and_delays_lose_and_duplicate_nothing() {
 
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
-fn agent_timeouts_are_retried_then_left_unpaid_and_refunded() {
+fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     let w = World::new(&["timeout"]);
-    let (p0, a0, _) = w.balances("timeout");
+    let (p0, a0, t0) = w.balances("timeout");
     let k = w.keeper("keeper", KeeperOptions::default());
-    let job = w.post_job("timeout", &["9", "4"], "30s", "1s");
+    let job = w.post_job("timeout", &["9", "4"], "10m", "1s");
     let view = agentrail_tests::localnet::wait_until("the step abandoned", MINUTE, || {
         k.get(&format!("/jobs/{job}")).filter(|v| v["milestones"][0]["step"] == "abandoned")
     });
     assert_eq!(view["milestones"][0]["attempts"], 3, "{view}");
     assert!(view["milestones"][0]["error"].as_str().is_some_and(|e| e.contains("did not answer")), "{view}");
     assert_eq!(w.agents["timeout"].calls(&job, 0), 3, "each attempt reached the agent");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.agents["timeout"].calls(&job, 0), 3, "policy `leave`: no further attempts");
     assert_eq!(states(&w, &job), [Pending, Pending], "nothing submitted for a step that never answered");
-    w.wait_job(&job, "refunded after the deadline", 2 * MINUTE, |j| j.status == JobStatus::Expired);
-    assert_eq!(states(&w, &job), [Refunded, Refunded]);
-    let (p1, a1, _) = w.balances("timeout");
-    assert_eq!((p1, a1), (p0, a0), "the poster has everything back, the agent got nothing");
+    // the human: only the keeper may give up, and then everything returns long before the deadline
+    let err = cli_error(&w, &w.poster.1, &["job", "fail", &job.to_string(), "0", "--cancel"]);
+    assert!(err.contains("only the job's keeper"), "{err}");
+    let out =
+        w.net.cli(&w.keeper.1, &["job", "fail", &job.to_string(), "0", "--cancel", "--reason", "agent unreachable"]);
+    assert!(out["signature"].is_string(), "{out}");
+    let j = w.job(&job).expect("job");
+    assert_eq!((j.status, states(&w, &job)), (JobStatus::Cancelled, vec![Refunded, Refunded]));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    assert!(j.deadline > now + 300, "refunded before the deadline, not by it");
+    let (p1, a1, t1) = w.balances("timeout");
+    assert_eq!((p1, a1, t1), (p0, a0, t0), "the poster has everything back, the agent and treasury got nothing");
     assert!(receipts_per_milestone(&k.database, &job).is_empty(), "no receipt for an unanswered step");
+    let err = cli_error(&w, &w.keeper.1, &["job", "fail", &job.to_string(), "1"]);
+    assert!(err.contains("not in a state that allows this"), "replay names the problem: {err}");
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn failed_steps_are_refunded_on_chain_by_policy() {
+    let w = World::new(&["fail-first"]);
+    // refund-milestone: milestone 0 goes back to the poster at once, the job moves on to 1
+    let (p0, a0, t0) = w.balances("fail-first");
+    let k = w.keeper("keeper", KeeperOptions { on_failure: Some("refund-milestone"), ..Default::default() });
+    let job = w.post_job("fail-first", &["9", "4"], "10m", "1s");
+    let j = w.wait_job(&job, "the job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!(states(&w, &job), [Refunded, Released]);
+    assert_eq!(w.agents["fail-first"].calls(&job, 0), 3, "milestone 0 was retried up to the policy's attempts");
+    assert_eq!(w.agents["fail-first"].calls(&job, 1), 1, "milestone 1 ran once");
+    assert_eq!((j.released, j.refunded), (4 * UNIT, gross(9 * UNIT)));
+    let (p1, a1, t1) = w.balances("fail-first");
+    assert_eq!(a1 - a0, 4 * UNIT, "the agent was paid for milestone 1 only");
+    assert_eq!(t1 - t0, fee(4 * UNIT), "the treasury got milestone 1's fee only");
+    assert_eq!(p0 - p1, gross(4 * UNIT), "the poster paid for milestone 1 only");
+    assert_eq!(receipts_per_milestone(&k.database, &job), [1], "a receipt for the executed step only");
+    let view = k.get(&format!("/jobs/{job}")).expect("keeper serves the job");
+    assert!(view["milestones"][0]["error"].as_str().is_some_and(|e| e.contains("after 3 attempts")), "{view}");
+    assert_eq!(k.metric("agentrail_keeper_steps_refunded_total"), 1.0);
+    drop(k);
+
+    // refund-job: the first failed step gives the whole job back and cancels it
+    let k = w.keeper("keeper-2", KeeperOptions { on_failure: Some("refund-job"), ..Default::default() });
+    let job = w.post_job("fail-first", &["9", "4"], "10m", "1s");
+    w.wait_job(&job, "the job cancelled", 2 * MINUTE, |j| j.status == JobStatus::Cancelled);
+    assert_eq!(states(&w, &job), [Refunded, Refunded]);
+    assert_eq!(w.agents["fail-first"].calls(&job, 1), 0, "nothing ran after the job was given up");
+    assert_eq!(w.balances("fail-first"), (p1, a1, t1), "every token of the second job went back");
+    assert_eq!(vault_balance(&w, &job), 0);
+    drop(k);
 }
 
 /// Runs the CLI expecting failure; returns its error text, which must name the problem without

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signer::Signer;
@@ -65,6 +66,17 @@ pub enum JobCmd {
         /// Also cancel the job, returning everything unreleased.
         #[arg(long)]
         cancel: bool,
+    },
+    /// Give up on the pending milestone being worked on: it returns to the poster now (keeper).
+    Fail {
+        job: String,
+        index: u8,
+        /// Also give up on the rest of the job, returning everything unreleased.
+        #[arg(long)]
+        cancel: bool,
+        /// Why; its SHA-256 is recorded on-chain in the MilestoneFailed event.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Release a submitted milestone whose review window passed (anyone).
     Release { job: String, index: u8 },
@@ -269,6 +281,17 @@ impl JobCmd {
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::reject_milestone(&l.keys, index, cancel));
                 ctx.send("job reject", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Fail { job, index, cancel, reason } => {
+                let l = load(ctx, &job)?;
+                let keeper = ctx.signer()?.pubkey();
+                if keeper != l.job.keeper {
+                    bail!("only the job's keeper {} can fail a milestone (you are {keeper})", l.job.keeper);
+                }
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                let reason_hash = Sha256::digest(reason.as_bytes()).into();
+                ixs.push(escrow::fail_milestone(&keeper, &l.keys, index, cancel, reason_hash));
+                ctx.send("job fail", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
             JobCmd::Cancel { job } => {
                 let l = load(ctx, &job)?;
