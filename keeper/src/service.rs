@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentrail::instructions::AnchorCheckpointArgs;
-use agentrail::state::{Agent, Certification, Config as ProgramConfig, Job, JobStatus, MilestoneState, ReceiptLog};
+use agentrail::state::{
+    Agent, Certification, Config as ProgramConfig, Job, JobStatus, MilestoneState, ReceiptLog, SECONDS_PER_DAY,
+};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::pda;
@@ -49,6 +51,26 @@ enum StepState {
     GiveUp { reason: String, cancel: bool },
     /// Nothing to send now: running elsewhere, left for a human, or to retry later.
     Wait,
+}
+
+/// The checkpoints to anchor, oldest first, as `(day, log size)`: one for each UTC day after the
+/// latest anchored one, up to `last_day`, whose end saw the log grow past what is anchored.
+/// `created` holds each receipt's time in log order; a day's size is the longest prefix
+/// created before its end, so a missed day is caught up with exactly its own receipts.
+fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_day: u32) -> Vec<(u32, u64)> {
+    let Some(&first) = created.first() else { return vec![] };
+    let first_day = latest.map_or(utc_day(first), |d| d + 1);
+    let mut size = anchored_size;
+    let mut plan = Vec::new();
+    for day in first_day..=last_day {
+        let end = (i64::from(day) + 1) * SECONDS_PER_DAY;
+        let day_size = created.iter().take_while(|&&t| t < end).count() as u64;
+        if day_size > size {
+            plan.push((day, day_size));
+            size = day_size;
+        }
+    }
+    plan
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -325,7 +347,7 @@ impl Keeper {
         let onchain: Option<ReceiptLog> = self.chain.account(&log_key).await?;
         let (mut size, mut latest) = onchain.as_ref().map_or((0, None), |l| (l.size, l.latest_day));
         if let Some(day) = latest {
-            self.metrics.anchor_lag_seconds.set(now - (i64::from(day) + 1) * 86_400);
+            self.metrics.anchor_lag_seconds.set(now - (i64::from(day) + 1) * SECONDS_PER_DAY);
         }
         let receipts = self.log.store().receipts().await?;
         if receipts.is_empty() {
@@ -335,13 +357,8 @@ impl Keeper {
             return Ok(());
         }
         let last_day = if self.config.anchor_today { today } else { today.saturating_sub(1) };
-        let first_day = latest.map_or(utc_day(receipts[0].created_at), |d| d + 1);
-        for day in first_day..=last_day {
-            let end = (i64::from(day) + 1) * 86_400;
-            let day_size = receipts.iter().take_while(|r| r.created_at < end).count() as u64;
-            if day_size <= size {
-                continue;
-            }
+        let created: Vec<i64> = receipts.iter().map(|r| r.created_at).collect();
+        for (day, day_size) in anchor_plan(&created, size, latest, last_day) {
             let root = self.log.root_at(day_size).await?;
             let proof = if latest.is_some() {
                 self.log.consistency_proof(size, day_size).await?
@@ -374,5 +391,39 @@ impl Keeper {
             (size, latest) = (day_size, Some(day));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = SECONDS_PER_DAY;
+
+    #[test]
+    fn anchor_plan_catches_up_missed_days_and_skips_quiet_ones() {
+        // receipts on day 10 (2), day 11 (1), none on 12, day 13 (3), today 14 (1)
+        let created = [10 * DAY + 5, 10 * DAY + 9, 11 * DAY, 13 * DAY + 1, 13 * DAY + 2, 14 * DAY - 1, 14 * DAY + 7];
+        // never anchored, down since day 10: every completed day with growth, in order
+        assert_eq!(anchor_plan(&created, 0, None, 13), [(10, 2), (11, 3), (13, 6)]);
+        // day 11 anchored already: only what came after it
+        assert_eq!(anchor_plan(&created, 3, Some(11), 13), [(13, 6)]);
+        // up to date
+        assert_eq!(anchor_plan(&created, 6, Some(13), 13), []);
+        // anchoring today too (demos) includes the receipt of day 14
+        assert_eq!(anchor_plan(&created, 6, Some(13), 14), [(14, 7)]);
+        // nothing yet to anchor, and an empty log
+        assert_eq!(anchor_plan(&created, 0, None, 9), []);
+        assert_eq!(anchor_plan(&[], 0, None, 13), []);
+    }
+
+    #[test]
+    fn anchor_plan_never_shrinks_or_skips_a_receipt() {
+        // a receipt recorded out of clock order (two keepers, one store) ends a day's prefix early:
+        // it is anchored the next day, never dropped, and sizes only grow
+        let created = [10 * DAY + 5, 11 * DAY + 1, 10 * DAY + 6, 11 * DAY + 2];
+        let plan = anchor_plan(&created, 0, None, 12);
+        assert_eq!(plan, [(10, 1), (11, 4)]);
+        assert!(plan.windows(2).all(|w| w[0].1 < w[1].1 && w[0].0 < w[1].0));
     }
 }
