@@ -35,10 +35,16 @@ pub struct Native {
 impl Native {
     /// Starts a fresh bank with the program loaded.
     pub fn start() -> Self {
+        Native::start_with(|_| {})
+    }
+
+    /// [`Native::start`] with more programs added by `extra` (e.g. one calling ours by CPI).
+    pub fn start_with(extra: impl FnOnce(&mut ProgramTest)) -> Self {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
         let mut pt = ProgramTest::new("agentrail", agentrail::ID, processor!(shim));
         pt.prefer_bpf(false);
         pt.set_compute_max_units(1_400_000);
+        extra(&mut pt);
         let ctx = rt.block_on(pt.start_with_context());
         Native { rt, ctx, nonce: 0 }
     }
