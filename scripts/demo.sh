@@ -23,7 +23,8 @@ print(d)' "$1"; }
 say "setting up (only what is missing)"
 bash scripts/install-deps.sh
 toolchain=${SBF_TOOLCHAIN:-$root/../shared/sbf-toolchain}
-[ -f target/deploy/agentrail.so ] || { bash "$toolchain/setup.sh" && bash scripts/build-sbf.sh; }
+# always rebuilt (incremental, seconds when current): a .so left from an older checkout must not be deployed
+bash "$toolchain/setup.sh" >/dev/null && bash scripts/build-sbf.sh
 validator=$(bash scripts/install-validator.sh)
 cargo build --release --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
 bin="$CARGO_TARGET_DIR/release"
