@@ -20,6 +20,12 @@ pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
     T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {}: {e}", std::any::type_name::<T>())))
 }
 
+/// The amount held by an SPL Token or Token-2022 account, from its data (`None` when too short
+/// to be one). Both programs lay it out at bytes 64..72, after the mint and the owner.
+pub fn token_amount(data: &[u8]) -> Option<u64> {
+    data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8-byte slice")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +42,13 @@ mod tests {
         let err = decode::<Config>(&data).unwrap_err();
         assert!(err.0.contains("Config"), "{err}");
         assert!(decode::<Certifier>(&data[..4]).is_err());
+    }
+
+    #[test]
+    fn token_amount_reads_the_amount_field() {
+        let mut data = vec![0u8; 165];
+        data[64..72].copy_from_slice(&1_234_567u64.to_le_bytes());
+        assert_eq!(token_amount(&data), Some(1_234_567));
+        assert_eq!(token_amount(&data[..71]), None);
     }
 }

@@ -260,18 +260,7 @@ impl Keeper {
                 tracing::warn!(job = %key, milestone = i, error = %e, attempts, "step failed; no payment");
                 let reason = format!("step failed after {attempts} attempts: {e}");
                 let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
-                self.log
-                    .store()
-                    .put_step(&Step {
-                        job: job_s,
-                        milestone: i,
-                        status: status.into(),
-                        attempts,
-                        last_error: Some(reason.clone()),
-                        receipt_index: None,
-                    })
-                    .await?;
-                return Ok(policy.refund().map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }));
+                return self.unpaid(job_s, i, status, attempts, reason).await;
             }
         };
         let certification: Option<Certification> = if job.min_stage > 0 {
@@ -292,18 +281,7 @@ impl Keeper {
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
             tracing::warn!(job = %key, milestone = i, guards = ?failed, "guards refused payment");
             let reason = format!("guards failed: {}", failed.join(", "));
-            self.log
-                .store()
-                .put_step(&Step {
-                    job: job_s,
-                    milestone: i,
-                    status: "abandoned".into(),
-                    attempts,
-                    last_error: Some(reason.clone()),
-                    receipt_index: None,
-                })
-                .await?;
-            return Ok(policy.refund().map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }));
+            return self.unpaid(job_s, i, "abandoned", attempts, reason).await;
         }
         let receipt = Receipt {
             job: *key,
@@ -335,6 +313,22 @@ impl Keeper {
             .await?;
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
+    }
+
+    /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),
+    /// then says what the operator's policy does with it now: refund on-chain or wait.
+    async fn unpaid(&self, job: String, i: u8, status: &str, attempts: u32, reason: String) -> Result<StepState> {
+        let step = Step {
+            job,
+            milestone: i,
+            status: status.into(),
+            attempts,
+            last_error: Some(reason.clone()),
+            receipt_index: None,
+        };
+        self.log.store().put_step(&step).await?;
+        let refund = self.config.executor.on_failure.refund();
+        Ok(refund.map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }))
     }
 
     /// Anchors every completed UTC day (and today, when configured) whose log grew.

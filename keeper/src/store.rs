@@ -165,8 +165,7 @@ impl Store {
 
     /// Every receipt in log order (to rebuild the tree at start-up).
     pub async fn receipts(&self) -> Result<Vec<StoredReceipt>> {
-        let rows = sqlx::query("SELECT * FROM receipts ORDER BY leaf_index").fetch_all(&self.pool).await?;
-        rows.iter().map(Self::receipt_row).collect()
+        self.receipts_from(0).await
     }
 
     /// The receipts from `index` on, in log order.

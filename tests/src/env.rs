@@ -15,6 +15,16 @@ use crate::{AccountState, Chain, Failure, Sent};
 
 /// Protocol fee used by the default set-up: 2.5%.
 pub const FEE_BPS: u16 = 250;
+
+/// The protocol fee on `amount` at [`FEE_BPS`].
+pub fn fee(amount: u64) -> u64 {
+    agentrail::state::fee_for(amount, FEE_BPS)
+}
+
+/// What a milestone of `amount` costs the poster: the amount plus its fee.
+pub fn gross(amount: u64) -> u64 {
+    amount + fee(amount)
+}
 /// Start of simulated time (2026-11-22T00:00:00Z).
 pub const T0: i64 = 1_795_305_600;
 /// One day in seconds.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use agentrail_client::accounts::token_amount;
 use anchor_lang::prelude::Pubkey;
 use serde_json::Value;
 use solana_commitment_config::CommitmentConfig;
@@ -279,11 +280,13 @@ impl Localnet {
     /// `owner`'s balance of `mint` in base units (0 when the token account does not exist).
     pub fn token_balance(&self, owner: &Pubkey, mint: &Pubkey) -> u64 {
         let program = self.rpc.get_account(mint).expect("mint account").owner;
-        let ata = agentrail_client::pda::ata(owner, mint, &program);
-        match self.rpc.get_account_with_commitment(&ata, CommitmentConfig::confirmed()).expect("token account").value {
-            Some(acc) => u64::from_le_bytes(acc.data[64..72].try_into().expect("8 bytes")),
-            None => 0,
-        }
+        self.token_amount(&agentrail_client::pda::ata(owner, mint, &program))
+    }
+
+    /// The amount in token account `account` (0 when it does not exist).
+    pub fn token_amount(&self, account: &Pubkey) -> u64 {
+        let acc = self.rpc.get_account_with_commitment(account, CommitmentConfig::confirmed()).expect("token account");
+        acc.value.map_or(0, |a| token_amount(&a.data).expect("a token account"))
     }
 
     /// A decoded program account, `None` when it does not exist (or was closed).

@@ -1,6 +1,7 @@
 //! SPL Token and Token-2022 set-up for the scenarios: mints (with extensions), token accounts,
 //! balances, freezing.
 
+use agentrail_client::accounts::token_amount;
 use agentrail_client::pda;
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -138,7 +139,7 @@ impl Env {
 
     /// Token balance of a token account (0 when it does not exist).
     pub fn balance(&mut self, account: &Pubkey) -> u64 {
-        self.chain.account(account).map_or(0, |a| u64::from_le_bytes(a.data[64..72].try_into().expect("token account")))
+        self.chain.account(account).map_or(0, |a| token_amount(&a.data).expect("token account"))
     }
 
     /// Lamports of an account (0 when it does not exist).

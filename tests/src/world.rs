@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use agentrail::state::{Job, fee_for};
+use agentrail::state::Job;
 use anchor_lang::prelude::Pubkey;
 use serde_json::Value;
 
+use crate::env::FEE_BPS;
 use crate::localnet::{Localnet, Proc, free_port, release_bin, tail, wait_until};
 
-/// The protocol fee the world runs with, in basis points.
-pub const FEE_BPS: u16 = 250;
 /// Test token decimals.
 pub const DECIMALS: u8 = 6;
 
@@ -48,11 +47,6 @@ pub struct World {
     /// Demo agents by mode: `ok`, `garbage`, `timeout` or `fail-first`.
     pub agents: BTreeMap<String, DemoAgent>,
     nonce: std::cell::Cell<u64>,
-}
-
-/// UI units of the test token.
-pub fn ui(units: u64) -> String {
-    format!("{}.{:06}", units / 1_000_000, units % 1_000_000)
 }
 
 impl World {
@@ -251,16 +245,6 @@ on_failure = "{on_failure}"
     pub fn log_tail(&self) -> String {
         tail(&self.process.output())
     }
-}
-
-/// What a milestone costs the poster in total (amount plus the protocol fee).
-pub fn gross(amount: u64) -> u64 {
-    amount + fee_for(amount, FEE_BPS)
-}
-
-/// The fee on `amount`.
-pub fn fee(amount: u64) -> u64 {
-    fee_for(amount, FEE_BPS)
 }
 
 /// Writes `value` as pretty JSON to `path`.

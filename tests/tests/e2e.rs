@@ -11,8 +11,9 @@ use std::time::Duration;
 use agentrail::state::{JobStatus, MilestoneState};
 use agentrail_client::pda;
 use agentrail_keeper::store::{IntentStatus, Store};
+use agentrail_tests::env::{fee, gross};
 use agentrail_tests::localnet::{Fault, RpcProxy};
-use agentrail_tests::world::{KeeperOptions, World, fee, gross, write_json};
+use agentrail_tests::world::{KeeperOptions, World, write_json};
 use anchor_lang::prelude::Pubkey;
 use serde_json::Value;
 
@@ -40,8 +41,7 @@ fn receipts_per_milestone(url: &str, job: &Pubkey) -> Vec<u8> {
 }
 
 fn vault_balance(w: &World, job: &Pubkey) -> u64 {
-    let vault = pda::vault(job);
-    w.net.rpc.get_account(&vault).map_or(0, |a| u64::from_le_bytes(a.data[64..72].try_into().expect("amount")))
+    w.net.token_amount(&pda::vault(job))
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `agentrail dev`: localnet and devnet helpers for SOL and test tokens.
 
+use agentrail_client::accounts::token_amount;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anchor_spl::token_2022::spl_token_2022;
 use anyhow::{Result, anyhow};
@@ -9,6 +10,7 @@ use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 
 use crate::amount::parse_ui;
+use crate::commands::job::mint_info;
 use crate::context::{Ctx, rpc_error};
 use crate::parse;
 
@@ -56,12 +58,9 @@ impl DevCmd {
             DevCmd::Balance { mint, owner } => {
                 let mint = parse::pubkey("mint", &mint)?;
                 let owner = parse::pubkey("owner", &owner)?;
-                let acc = ctx.raw(&mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
-                let ata = agentrail_client::pda::ata(&owner, &mint, &acc.owner);
-                let balance = ctx
-                    .raw(&ata)?
-                    .and_then(|a| a.data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))))
-                    .unwrap_or(0);
+                let (_, token_program) = mint_info(ctx, &mint)?;
+                let ata = agentrail_client::pda::ata(&owner, &mint, &token_program);
+                let balance = ctx.raw(&ata)?.and_then(|a| token_amount(&a.data)).unwrap_or(0);
                 if ctx.json {
                     crate::output::print_json(
                         &serde_json::json!({ "token_account": ata.to_string(), "amount": balance }),
@@ -107,14 +106,13 @@ impl DevCmd {
             DevCmd::MintTo { mint, owner, amount } => {
                 let mint = parse::pubkey("mint", &mint)?;
                 let owner = parse::pubkey("owner", &owner)?;
-                let acc = ctx.raw(&mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
-                let decimals = *acc.data.get(44).ok_or_else(|| anyhow!("{mint} is not a mint"))?;
+                let (decimals, token_program) = mint_info(ctx, &mint)?;
                 let units = parse_ui(&amount, decimals)?;
                 let me = ctx.signer()?.pubkey();
-                let ata = agentrail_client::pda::ata(&owner, &mint, &acc.owner);
+                let ata = agentrail_client::pda::ata(&owner, &mint, &token_program);
                 let ixs = [
-                    create_associated_token_account_idempotent(&me, &owner, &mint, &acc.owner),
-                    spl_token_2022::instruction::mint_to(&acc.owner, &mint, &ata, &me, &[], units)
+                    create_associated_token_account_idempotent(&me, &owner, &mint, &token_program),
+                    spl_token_2022::instruction::mint_to(&token_program, &mint, &ata, &me, &[], units)
                         .map_err(|e| anyhow!("{e}"))?,
                 ];
                 ctx.send("dev mint-to", &ixs, &[], &[("token_account", ata.to_string()), ("amount", amount)])

@@ -2,6 +2,7 @@
 
 use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
+use agentrail_client::accounts::token_amount;
 use agentrail_client::escrow::{self, JobKeys, format_time, next_steps};
 use agentrail_client::pda;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -153,7 +154,7 @@ fn milestone_name(s: MilestoneState) -> &'static str {
 }
 
 /// Decimals of a mint (same offset for SPL Token and Token-2022) and its token program.
-fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
+pub(crate) fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
     let acc = ctx.raw(mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
     let decimals = *acc.data.get(44).ok_or_else(|| anyhow!("{mint} is not a token mint"))?;
     if acc.owner != anchor_spl::token::ID && acc.owner != anchor_spl::token_2022::ID {
@@ -383,11 +384,7 @@ fn token_balance(ctx: &Ctx, account: &Pubkey) -> Result<u64> {
     let acc = ctx
         .raw(account)?
         .ok_or_else(|| anyhow!("token account {account} does not exist: create it and fund it first"))?;
-    acc.data
-        .get(64..72)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| anyhow!("{account} is not a token account"))
+    token_amount(&acc.data).ok_or_else(|| anyhow!("{account} is not a token account"))
 }
 
 fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use agentrail::errors::AgentrailError;
 use agentrail::instructions::{CreateJobArgs, UpdateConfigArgs};
-use agentrail::state::{Agent, AgentStatus, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
+use agentrail::state::{Agent, AgentStatus, Config, Job, JobStatus, MilestoneSpec, MilestoneState};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{instructions as ix, pda};
 use anchor_lang::error::ErrorCode;
@@ -132,10 +132,6 @@ impl Fixture {
         assert_eq!(treasury, job.fees_paid, "treasury received exactly the fees");
         assert_eq!(poster + job.funded, POSTER_TOKENS + job.refunded, "poster paid funded minus refunds");
     }
-}
-
-fn fee(amount: u64) -> u64 {
-    fee_for(amount, FEE_BPS)
 }
 
 /// The whole happy path to the token unit: instant release, approval, rejection, close.
@@ -551,7 +547,6 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
     assert_code(f.fail(0, false), AgentrailError::InvalidJobStatus);
     f.fund().unwrap();
-    let gross = |i: usize| SPECS[i].0 + fee(SPECS[i].0);
     // wrong signers: a stranger, the poster, the agent
     let stranger = f.env.funded();
     let (poster, authority) = (f.poster.insecure_clone(), f.agent_authority.insecure_clone());
@@ -580,7 +575,7 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     assert_eq!(f.balances().3, f.total, "nothing left the vault");
     let (poster_before, ..) = f.balances();
     f.fail(0, false).unwrap();
-    assert_eq!(f.balances().0, poster_before + gross(0));
+    assert_eq!(f.balances().0, poster_before + gross(SPECS[0].0));
     assert_eq!(f.job().milestones[0].state, MilestoneState::Refunded);
     // replay, and no submission of a failed milestone
     assert_code(f.fail(0, false), AgentrailError::MilestoneNotPending);
@@ -597,8 +592,8 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     let (poster_before, payee_before, ..) = f.balances();
     f.fail(2, true).unwrap();
     let job = f.job();
-    assert_eq!((job.status, job.refunded), (JobStatus::Cancelled, gross(0) + gross(2)));
-    assert_eq!(f.balances(), (poster_before + gross(2), payee_before, f.balances().2, 0));
+    assert_eq!((job.status, job.refunded), (JobStatus::Cancelled, gross(SPECS[0].0) + gross(SPECS[2].0)));
+    assert_eq!(f.balances(), (poster_before + gross(SPECS[2].0), payee_before, f.balances().2, 0));
     assert_code(f.fail(2, true), AgentrailError::InvalidJobStatus);
     assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
     f.assert_conserved();
