@@ -1,18 +1,46 @@
 #!/usr/bin/env bash
-# Builds the program to an SBPF v3 .so without Solana's platform-tools, using the upstream-rustc
-# toolchain in ../shared/sbf-toolchain (set up once with its setup.sh). People who have the
-# Solana toolchain can use `anchor build` instead: both leave target/deploy/agentrail.so.
+# Builds the program to target/deploy/agentrail.so with one of two toolchains, and says which:
+#   solana   - Solana's platform-tools (`cargo build-sbf`, what `anchor build` runs), when installed;
+#   upstream - tools/sbf-toolchain in this repository (upstream rustc + sbpf-linker, set up once
+#              from Debian and crate-registry packages; needs no platform-tools download).
+# Both emit SBPF v3 (agave 4.2 runs it; agave 3.1 refuses it). AGENTRAIL_SBF=solana|upstream
+# picks one; SBF_ARCH (default v3) is passed to cargo build-sbf.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-toolchain=${SBF_TOOLCHAIN:-$root/../shared/sbf-toolchain}
-[ -f "$toolchain/build.sh" ] || { echo "build-sbf: no SBF toolchain at $toolchain (set SBF_TOOLCHAIN)" >&2; exit 1; }
-# The SBF build uses another rustc; its own target dir keeps the host build's cache intact.
-target=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}/sbf
 cd "$root"
-CARGO_TARGET_DIR="$target" bash "$toolchain/build.sh" anchor programs/agentrail
-# cargo's artifact is current even when nothing was relinked; publish it where anchor build would
-artifact="$target/sbfup-solana-solana/release/libagentrail.so"
-[ -f "$artifact" ] || { echo "build-sbf: the build finished but $artifact is missing" >&2; exit 1; }
+fail() { echo "build-sbf: $*" >&2; exit 1; }
+
+choice=${AGENTRAIL_SBF:-}
+if [ -z "$choice" ]; then
+  if cargo build-sbf --version >/dev/null 2>&1; then choice=solana; else choice=upstream; fi
+fi
+out="$root/target/deploy/agentrail.so"
 mkdir -p "$root/target/deploy"
-cp "$artifact" "$root/target/deploy/agentrail.so"
-echo "built $root/target/deploy/agentrail.so ($(stat -c %s "$root/target/deploy/agentrail.so") bytes)"
+
+case "$choice" in
+solana)
+  echo "build-sbf: using Solana's platform-tools ($(cargo build-sbf --version 2>&1 | head -n1))"
+  cargo build-sbf --manifest-path programs/agentrail/Cargo.toml --arch "${SBF_ARCH:-v3}" \
+    --sbf-out-dir "$root/target/deploy" ||
+    fail "cargo build-sbf failed (see above); AGENTRAIL_SBF=upstream uses tools/sbf-toolchain instead"
+  ;;
+upstream)
+  toolchain="$root/tools/sbf-toolchain"
+  echo "build-sbf: using the in-repo upstream-rustc toolchain (tools/sbf-toolchain; no platform-tools installed)"
+  bash "$toolchain/setup.sh" ||
+    fail "setting up tools/sbf-toolchain failed (see above); it needs root for apt-get and Debian's package mirror"
+  # The SBF build uses another rustc; its own target dir keeps the host build's cache intact.
+  target=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}/sbf
+  CARGO_TARGET_DIR="$target" bash "$toolchain/build.sh" anchor programs/agentrail ||
+    fail "compiling the program with tools/sbf-toolchain failed (see above)"
+  # cargo's artifact is current even when nothing was relinked; publish it where anchor build would
+  artifact="$target/sbfup-solana-solana/release/libagentrail.so"
+  [ -f "$artifact" ] || fail "the build finished but $artifact is missing"
+  cp "$artifact" "$out"
+  ;;
+*) fail "AGENTRAIL_SBF must be 'solana' or 'upstream', not '$choice'" ;;
+esac
+[ -s "$out" ] || fail "no program at $out after the build"
+# mark it newer than every source even when cargo did not relink (the SBF tests compare times)
+touch "$out"
+echo "built $out ($(stat -c %s "$out") bytes, $choice toolchain)"

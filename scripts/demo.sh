@@ -5,29 +5,53 @@
 # admin, certifier, agent owner and poster: register, certify, fund jobs, approve, reject, let a
 # deadline pass, anchor the day and verify a receipt against the chain. Stops everything at the
 # end; logs and keys stay in $DEMO_DIR.
-set -euo pipefail
+set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/steps.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}
 DEMO_DIR=${DEMO_DIR:-$root/.demo}
 RPC_PORT=${RPC_PORT:-8899}
 FAUCET_PORT=${FAUCET_PORT:-9900}
 AGENT_PORT=${AGENT_PORT:-7070}
 KEEPER_PORT=${KEEPER_PORT:-9464}
+# release binaries by default; the test suite runs the demo on the debug ones it already built
+PROFILE=${AGENTRAIL_PROFILE:-release}
 URL="http://127.0.0.1:$RPC_PORT"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."): d=d[int(k)] if k.isdigit() else d[k]
 print(d)' "$1"; }
+# any other failing command stops the demo with the line it was on and where the logs are
+trap 'die "the demo stopped at scripts/demo.sh line $LINENO" "read the output above and the logs in $DEMO_DIR"' ERR
 
 say "setting up (only what is missing)"
-bash scripts/install-deps.sh
-toolchain=${SBF_TOOLCHAIN:-$root/../shared/sbf-toolchain}
+need_tool cargo "install Rust with rustup (https://rustup.rs), then run this again"
+need_tool python3 "apt-get install python3"
+need_tool curl "apt-get install curl"
+must "installing the system packages (scripts/install-deps.sh)" \
+  "run it as root or with sudo; it needs Debian's package mirror" bash scripts/install-deps.sh
 # always rebuilt (incremental, seconds when current): a .so left from an older checkout must not be deployed
-bash "$toolchain/setup.sh" >/dev/null && bash scripts/build-sbf.sh
-validator=$(bash scripts/install-validator.sh)
-cargo build --release --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
-bin="$CARGO_TARGET_DIR/release"
+must "building the program (scripts/build-sbf.sh)" \
+  "read its last lines above; AGENTRAIL_SBF=solana uses Solana's cargo build-sbf if you have it" bash scripts/build-sbf.sh
+validator=$(bash scripts/install-validator.sh) ||
+  die "building solana-test-validator 4.2.2 (scripts/install-validator.sh)" "read its output above; it resumes where it stopped when run again"
+case "$PROFILE" in release) profile_flag=(--release) ;; debug) profile_flag=() ;;
+  *) die "AGENTRAIL_PROFILE is '$PROFILE'" "set it to release or debug" ;; esac
+must "building the CLI, keeper and demo agent" "read the compiler errors above" \
+  cargo build "${profile_flag[@]}" --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+bin="$CARGO_TARGET_DIR/$PROFILE"
+# listening NAME PORT LOG PID: waits until PID accepts connections on PORT, or stops the demo
+listening() {
+  for _ in $(seq 100); do
+    kill -0 "$4" 2>/dev/null || die "the $1 exited at start-up" "read $3 (port $2 in use?)"
+    (: <"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "the $1 did not listen on port $2 within 10 s" "read $3"
+}
+rpc_up() { curl -sf -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' "$URL" | grep -q '"ok"'; }
+if rpc_up; then die "something already serves RPC on $URL" "stop it (another validator or demo?) or set RPC_PORT"; fi
 
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
 pids=()
@@ -49,10 +73,14 @@ say "solana-test-validator (agave 4.2.2) on $URL with the program deployed"
   >"$DEMO_DIR/validator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 120); do
-  curl -sf -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' "$URL" | grep -q '"ok"' && break
+  rpc_up && break
+  kill -0 "${pids[-1]}" 2>/dev/null || die "solana-test-validator exited at start-up" "read $DEMO_DIR/validator.log"
   sleep 1
 done
-for who in certifier owner flaky poster keeper; do as admin dev airdrop 10 --to "${!who}" >/dev/null; done
+rpc_up || die "solana-test-validator did not serve RPC on $URL within 120 s" "read $DEMO_DIR/validator.log"
+for who in certifier owner flaky poster keeper; do
+  must "airdropping SOL to the demo's $who" "read $DEMO_DIR/validator.log" as admin dev airdrop 10 --to "${!who}" >/dev/null
+done
 
 say "protocol config (fee 2.5%) and a certifier, by the upgrade authority"
 as admin config init --treasury "$treasury" --fee-bps 250 >/dev/null
@@ -64,6 +92,8 @@ say "two demo agents: one that works (:$AGENT_PORT), one that answers garbage (:
 pids+=($!)
 "$bin/examples/demo_agent" "127.0.0.1:$((AGENT_PORT + 1))" --mode garbage >"$DEMO_DIR/flaky-agent.log" 2>&1 &
 pids+=($!)
+listening "demo agent" "$AGENT_PORT" "$DEMO_DIR/agent.log" "${pids[-2]}"
+listening "garbage demo agent" "$((AGENT_PORT + 1))" "$DEMO_DIR/flaky-agent.log" "${pids[-1]}"
 echo '{"capabilities":["swap","report"],"price":"half the budget","slo":{"p95_ms":800}}' >"$DEMO_DIR/manifest.json"
 echo '{"stage":"A","reviewer":"demo","findings":[]}' >"$DEMO_DIR/evidence.json"
 agent=$(as owner --json agent register --name demo-agent --manifest "$DEMO_DIR/manifest.json" \
@@ -98,11 +128,27 @@ max_delay = "1s"
 TOML
 "$bin/agentrail-keeper" --config "$DEMO_DIR/keeper.toml" >"$DEMO_DIR/keeper.log" 2>&1 &
 pids+=($!)
+listening "keeper" "$KEEPER_PORT" "$DEMO_DIR/keeper.log" "${pids[-1]}"
 
-say "the poster funds two jobs"
+say "the poster funds two jobs; the first pins its terms (what each milestone's work is)"
+cat >"$DEMO_DIR/terms.json" <<'JSON'
+{
+  "schema": "agentrail.terms/v1",
+  "title": "Rebalance the demo SOL/USDC position",
+  "milestones": [
+    {"title": "Quote", "instructions": "Quote a swap of 10 SOL to USDC", "inputs": {"amount": "10"},
+     "acceptance": ["route and price impact reported"], "max_cost": "1", "amount": "10"},
+    {"title": "Swap", "instructions": "Execute the quoted swap", "acceptance": ["transaction landed"],
+     "amount": "20", "requires_approval": true},
+    {"title": "Hedge", "instructions": "Open the hedge", "acceptance": ["position opened"],
+     "amount": "30", "requires_approval": true},
+    {"title": "Report", "instructions": "Report the final position", "acceptance": ["report delivered"],
+     "amount": "40"}
+  ]
+}
+JSON
 job=$(as poster --json job create --agent "$agent" --mint "$mint" --keeper "$keeper" \
-  --milestone 10 --milestone 20:approve --milestone 30:approve --milestone 40 \
-  --deadline-in 10m --review-window 2m --min-stage A --fund | field job)
+  --terms "$DEMO_DIR/terms.json" --deadline-in 10m --review-window 2m --min-stage A --fund | field job)
 late=$(as poster --json job create --agent "$flaky_agent" --mint "$mint" --keeper "$keeper" \
   --milestone 12 --deadline-in 30s --review-window 5s --fund | field job)
 echo "job $job: 10 on completion, 20 and 30 on approval, 40 on completion"
@@ -113,8 +159,7 @@ wait_state() { # job, dotted field, wanted value
     [ "$(as poster --json job show "$1" | field "$2")" = "$3" ] && return 0
     sleep 1
   done
-  echo "demo: timed out waiting for $2 = $3 on $1 (see $DEMO_DIR/keeper.log)" >&2
-  exit 1
+  die "timed out waiting for $2 = $3 on job $1" "read $DEMO_DIR/keeper.log and $DEMO_DIR/agent.log"
 }
 wait_state "$job" milestones.1.state submitted
 say "milestone 0 was paid on submission; the poster approves milestone 1"

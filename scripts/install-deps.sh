@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the build and tests need, installed only where missing: the C toolchain and
-# libraries agave's validator builds with, and the PostgreSQL server the keeper's store tests use.
+# Debian packages the build, tests and demo need, installed only where missing: the C toolchain
+# and libraries agave's validator builds with, the PostgreSQL server the keeper's store tests use,
+# and the demo's curl and python3.
 set -euo pipefail
-packages=(libssl-dev libudev-dev pkg-config zlib1g-dev clang libclang-dev cmake protobuf-compiler make g++ postgresql)
+packages=(curl python3 git libssl-dev libudev-dev pkg-config zlib1g-dev clang libclang-dev cmake protobuf-compiler make g++ postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,5 +15,8 @@ fi
 echo "system packages: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ -z "$sudo" ] || command -v sudo >/dev/null || { echo "install-deps: not root and no sudo: install ${missing[*]} as root" >&2; exit 1; }
+# wait for another apt (the SBF toolchain setup, a background validator build) instead of failing
+apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+$sudo "${apt[@]}" update -qq
+$sudo "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"

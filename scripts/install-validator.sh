@@ -12,7 +12,10 @@ if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q " $version "; then
 fi
 bash "$(dirname "$0")/install-deps.sh" >&2
 echo "building solana-test-validator $version (about 35 minutes on 2 cores, once)" >&2
+# opt-level 1 (for this build only): the validator is a local test tool, and -O1 roughly halves
+# the compile time of its ~900 crates, the longest step on a fresh machine.
 CARGO_TARGET_DIR=${AGAVE_TARGET_DIR:-$HOME/.cache/agave-validator-build} \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=${AGAVE_OPT_LEVEL:-1} \
   cargo install agave-validator --version "=$version" --bin solana-test-validator --locked --root "$root" >&2
 "$bin" --version >&2
 echo "$bin"

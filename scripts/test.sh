@@ -1,66 +1,65 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, IDL freshness, lints, the SBF build, then every test:
 # unit and property tests, the scenarios natively (solana-program-test) and against the SBF .so
-# (litesvm), the compute budgets, and the end-to-end tests on a real solana-test-validator with
-# the keeper and CLI as separate release processes.
+# (litesvm), the compute budgets, the end-to-end tests on a real solana-test-validator with the
+# keeper and CLI as separate processes, and the demo run from a plain copy of the repository.
+# Every step either passes or stops the run with one line naming what failed and how to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/steps.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}
 export RUST_LOG=${RUST_LOG:-error}
-step() { printf '\n==> %s  [%ss]\n' "$*" "$SECONDS"; }
-banner() { # title, log file
-  printf '\n%s\n!! %s. Exact error:\n' "$(printf '!%.0s' {1..88})" "$1"
-  tail -n 25 "$2" | sed 's/^/!!   /'
-  printf '%s\n' "$(printf '!%.0s' {1..88})"
-}
 
 step "system packages (scripts/install-deps.sh)"
-bash scripts/install-deps.sh || echo "!! installing system packages failed; continuing (what needs them will say so)"
+need_tool cargo "install Rust with rustup (https://rustup.rs)"
+must "installing the system packages" "run scripts/install-deps.sh as root or with sudo" bash scripts/install-deps.sh
 # the validator takes the longest to build on a fresh machine: start it now, alongside the rest
 validator_log=$(mktemp)
 setsid bash scripts/install-validator.sh >"$validator_log" 2>&1 &
 validator_pid=$!
 # never leave the background build running when this script stops early
-stop_validator_build() { kill -- -"$validator_pid" 2>/dev/null || true; }
-trap stop_validator_build EXIT
+trap 'kill -- -"$validator_pid" 2>/dev/null || true' EXIT
 
 step "cargo fmt --check"
-cargo fmt --all -- --check
+must "formatting check" "run cargo fmt --all" cargo fmt --all -- --check
 step "IDL is current (cargo idl --check)"
-cargo idl --check
+must "the IDL check" "run cargo idl and commit idl/agentrail.json" cargo idl --check
 step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+must "clippy" "fix the warnings above" cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "SBF build (scripts/build-sbf.sh)"
-sbf_log=$(mktemp)
-toolchain=${SBF_TOOLCHAIN:-../shared/sbf-toolchain}
-if { [ -f "$toolchain/setup.sh" ] || { echo "no SBF toolchain at $toolchain"; false; }; } >"$sbf_log" 2>&1 \
-   && bash "$toolchain/setup.sh" >>"$sbf_log" 2>&1 && bash scripts/build-sbf.sh >>"$sbf_log" 2>&1; then
-  sbf=1
-  tail -n 1 "$sbf_log"
-  step "tests: native and SBF"
-  cargo test --workspace --locked
-else
-  sbf=0
-  banner "THE SBF PASS DID NOT RUN: the SBF toolchain setup or build failed" "$sbf_log"
-  echo "!! Running the native suite only; tests named sbf::* are skipped, not passed."
-  step "tests: native only"
-  cargo test --workspace --locked -- --skip sbf::
-fi
+must "the SBF build" "read the lines above (scripts/build-sbf.sh names the toolchain it used)" bash scripts/build-sbf.sh
 
-if [ "$sbf" = 1 ]; then
-  step "end to end: release binaries"
-  cargo build --release --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
-  step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"
-else
-  stop_validator_build
+step "tests: unit, property, native and SBF"
+must "the test suite" "read the failing tests above" cargo test --workspace --locked
+
+# The end-to-end tests and the demo run on the debug binaries the tests already built (a release
+# build would add ~14 minutes on a fresh 2-core machine and test nothing more).
+step "end to end: binaries"
+must "building the CLI, keeper and demo agent" "read the compiler errors above" \
+  cargo build --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+export AGENTRAIL_BIN_DIR="$CARGO_TARGET_DIR/debug"
+
+step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"
+if ! wait "$validator_pid"; then
+  tail -n 25 "$validator_log" >&2
+  die "building solana-test-validator 4.2.2 failed" "run bash scripts/install-validator.sh and read its output"
 fi
-if [ "$sbf" = 1 ] && wait "$validator_pid"; then
-  export SOLANA_TEST_VALIDATOR; SOLANA_TEST_VALIDATOR=$(tail -n 1 "$validator_log")
-  step "end to end: tests on $("$SOLANA_TEST_VALIDATOR" --version)"
+export SOLANA_TEST_VALIDATOR; SOLANA_TEST_VALIDATOR=$(tail -n 1 "$validator_log")
+step "end to end: tests on $("$SOLANA_TEST_VALIDATOR" --version)"
+must "the end-to-end tests" "read the failing tests above; each one's logs are in its temp directory" \
   cargo test -p agentrail-tests --test e2e --locked -- --ignored --test-threads=1
-else
-  [ "$sbf" = 1 ] || echo "no .so to deploy" >>"$validator_log"
-  banner "THE END-TO-END TESTS DID NOT RUN: no solana-test-validator 4.2.2 or no SBF build" "$validator_log"
+
+step "the demo from a plain copy of the repository (nothing beside it, as a user clones it)"
+copy=$(mktemp -d)
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$copy"
+[ ! -e "$copy/../shared" ] || die "the demo's copy at $copy has a ../shared beside it" "set TMPDIR elsewhere"
+demo_log="$copy.log"
+if ! AGENTRAIL_PROFILE=debug DEMO_DIR="$copy/.demo" bash "$copy/scripts/demo.sh" >"$demo_log" 2>&1; then
+  tail -n 30 "$demo_log" >&2
+  die "the demo failed from a plain copy (full output in $demo_log)" "run bash scripts/demo.sh and read its error line"
 fi
+grep -qx "valid" "$demo_log" || die "the demo did not verify its receipt (output in $demo_log)" "run bash scripts/demo.sh"
+tail -n 12 "$demo_log"
+rm -rf "$copy" "$demo_log"
 step "done"

@@ -1,6 +1,6 @@
 //! End-to-end harness: a real `solana-test-validator` (agave 4.2.2) serving JSON-RPC on
-//! loopback with the program's SBF `.so` deployed, and the release binaries of the keeper, the
-//! CLI and the demo agent run as separate processes, as operators and users run them.
+//! loopback with the program's SBF `.so` deployed, and the binaries of the keeper, the CLI and
+//! the demo agent run as separate processes, as operators and users run them.
 //!
 //! Binaries are found in `AGENTRAIL_BIN_DIR` (default: `$CARGO_TARGET_DIR/release`, else the
 //! workspace's `target/release`); the validator at `SOLANA_TEST_VALIDATOR`, else
@@ -25,8 +25,9 @@ use solana_sdk::native_token::LAMPORTS_PER_SOL;
 use solana_sdk::signature::{Keypair, write_keypair_file};
 use solana_sdk::signer::Signer;
 
-/// A release binary of the workspace (`agentrail`, `agentrail-keeper`, `examples/demo_agent`).
-pub fn release_bin(name: &str) -> PathBuf {
+/// A binary of the workspace (`agentrail`, `agentrail-keeper`, `examples/demo_agent`), from
+/// `AGENTRAIL_BIN_DIR` (`scripts/test.sh` points it at the debug build), else the release build.
+pub fn workspace_bin(name: &str) -> PathBuf {
     let dir = std::env::var_os("AGENTRAIL_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
         std::env::var_os("CARGO_TARGET_DIR")
             .map_or_else(|| crate::workspace().join("target"), PathBuf::from)
@@ -189,8 +190,7 @@ impl Localnet {
     /// Starts a fresh validator with the program deployed as upgradeable by `admin`, and
     /// waits until it serves RPC and has produced a few blocks.
     pub fn start() -> Localnet {
-        let so = crate::workspace().join("target/deploy/agentrail.so");
-        assert!(so.exists(), "{} is missing: run scripts/build-sbf.sh", so.display());
+        let so = crate::sbf::current_so();
         let dir = tempfile::tempdir().expect("tempdir");
         let admin = dir.path().join("admin.json");
         let admin_key = Keypair::new();
@@ -251,7 +251,7 @@ impl Localnet {
 
     /// Runs the CLI as `signer`; returns its output whatever the exit status.
     pub fn cli_output(&self, signer: &Path, args: &[&str]) -> Output {
-        Command::new(release_bin("agentrail"))
+        Command::new(workspace_bin("agentrail"))
             .args(["--url", &self.url, "--keypair", signer.to_str().expect("utf-8 path"), "--commitment", "confirmed"])
             .args(args)
             .env_remove("AGENTRAIL_URL")
