@@ -20,6 +20,13 @@ pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
     T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {}: {e}", std::any::type_name::<T>())))
 }
 
+/// Byte offset of `Job::poster` in a job account (after the discriminator), for memcmp filters.
+pub const JOB_POSTER_OFFSET: usize = 8;
+/// Byte offset of `Job::agent` (after `poster` and `nonce`).
+pub const JOB_AGENT_OFFSET: usize = JOB_POSTER_OFFSET + 32 + 8;
+/// Byte offset of `Job::keeper` (after `agent` and `agent_version_seq`).
+pub const JOB_KEEPER_OFFSET: usize = JOB_AGENT_OFFSET + 32 + 4;
+
 /// The amount held by an SPL Token or Token-2022 account, from its data (`None` when too short
 /// to be one). Both programs lay it out at bytes 64..72, after the mint and the owner.
 pub fn token_amount(data: &[u8]) -> Option<u64> {
@@ -28,6 +35,46 @@ pub fn token_amount(data: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn job_field_offsets_match_the_layout() {
+        use agentrail::state::{Job, JobStatus};
+        use anchor_lang::prelude::Pubkey;
+        let (poster, agent, keeper) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let job = Job {
+            poster,
+            nonce: 3,
+            agent,
+            agent_version_seq: 2,
+            keeper,
+            mint: Pubkey::new_unique(),
+            token_program: Pubkey::new_unique(),
+            fee_bps: 0,
+            min_stage: 0,
+            pinned_stage: 0,
+            cert_epoch: 0,
+            deadline: 0,
+            review_window: 0,
+            created_at: 0,
+            status: JobStatus::Created,
+            funded: 0,
+            released: 0,
+            fees_paid: 0,
+            refunded: 0,
+            bump: 0,
+            vault_bump: 0,
+            terms_hash: [0; 32],
+            terms_uri: String::new(),
+            step_timeout: 60,
+            milestones: vec![],
+        };
+        let mut data = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
+        let at = |o: usize| &data[o..o + 32];
+        assert_eq!(at(super::JOB_POSTER_OFFSET), poster.as_ref());
+        assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
+        assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
+    }
+
     use super::*;
     use agentrail::state::{Certifier, Config};
     use anchor_lang::{AccountSerialize, prelude::Pubkey};

@@ -40,7 +40,8 @@ pub fn anchor_checkpoint(authority: &Pubkey, args: AnchorCheckpointArgs) -> Inst
     )
 }
 
-/// `verify_receipt` against `checkpoint`.
-pub fn verify_receipt(checkpoint: &Pubkey, args: VerifyReceiptArgs) -> Instruction {
-    build(accounts::VerifyReceipt { checkpoint: *checkpoint }, instruction::VerifyReceipt { args })
+/// `verify_receipt` against the checkpoint of `day` in the log of `args.trusted_authority`.
+pub fn verify_receipt(day: u32, args: VerifyReceiptArgs) -> Instruction {
+    let log = pda::receipt_log(&args.trusted_authority);
+    build(accounts::VerifyReceipt { log, checkpoint: pda::checkpoint(&log, day) }, instruction::VerifyReceipt { args })
 }

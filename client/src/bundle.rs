@@ -43,6 +43,14 @@ impl ReceiptBundle {
     pub fn verify_offline(&self) -> Result<Verified, String> {
         let receipt = SignedReceipt::try_from(&self.receipt).map_err(|e| e.to_string())?;
         receipt.verify().map_err(|e| e.to_string())?;
+        // the log proves something about a keeper only if it is that keeper's own log
+        let keeper = receipt.receipt.keeper.to_string();
+        if self.log_authority != keeper {
+            return Err(format!(
+                "the receipt was signed by keeper {keeper} but the bundle's log belongs to {}; only the keeper's own log counts",
+                self.log_authority
+            ));
+        }
         let root = hex32("root", &self.root)?;
         let proof = self
             .proof

@@ -156,14 +156,23 @@ pub fn cancel_job(keys: &JobKeys) -> Instruction {
     build(accounts::CancelJob { poster: keys.poster, refund: keys.refund() }, instruction::CancelJob {})
 }
 
-/// `refund_expired`, by anyone.
+/// `refund_expired`, by anyone: refunds to the poster's associated token account.
 pub fn refund_expired(keys: &JobKeys) -> Instruction {
-    build(accounts::RefundExpired { refund: keys.refund() }, instruction::RefundExpired {})
+    build(
+        accounts::RefundExpired { refund: keys.refund(), agent: keys.agent, certification: keys.certification },
+        instruction::RefundExpired {},
+    )
 }
 
-/// `close_job`, signed by the poster.
+/// `start_milestone`, signed by the job's keeper before it calls the agent.
+pub fn start_milestone(keeper: &Pubkey, job: &Pubkey, index: u8) -> Instruction {
+    build(accounts::StartMilestone { keeper: *keeper, job: *job }, instruction::StartMilestone { index })
+}
+
+/// `close_job`, signed by the poster. The job account is passed writable: the program turns
+/// it into a tombstone by hand, so its `Accounts` struct declares it read-only.
 pub fn close_job(keys: &JobKeys) -> Instruction {
-    build(
+    let mut ix = build(
         accounts::CloseJob {
             poster: keys.poster,
             job: keys.job,
@@ -173,7 +182,11 @@ pub fn close_job(keys: &JobKeys) -> Instruction {
             token_program: keys.token_program,
         },
         instruction::CloseJob {},
-    )
+    );
+    for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == keys.job) {
+        meta.is_writable = true;
+    }
+    ix
 }
 
 /// A unix timestamp as RFC 3339 UTC.
@@ -182,51 +195,80 @@ pub fn format_time(unix: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-/// What can happen next on `job` at `now`, and who may do it, one sentence each.
+/// What can happen next on `job` at `now`, and who may do it, one sentence each. Every
+/// sentence is offered only when the program's own predicate for that action accepts it.
 pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
     use agentrail::state::{JobStatus, MilestoneState};
     let deadline = format_time(job.deadline);
+    let mut steps = Vec::new();
     match job.status {
-        JobStatus::Created if now > job.deadline => {
-            vec!["anyone may mark the unfunded job expired (refund-expired)".into()]
-        }
-        JobStatus::Created => vec![
-            format!("the poster may fund it with {} base units before {deadline}", job.total()),
-            "the poster may cancel it".into(),
-        ],
-        JobStatus::Funded if now > job.deadline => {
-            vec![format!("the deadline passed: anyone may refund {} base units to the poster", job.outstanding())]
-        }
-        JobStatus::Funded => {
-            let mut steps = Vec::new();
-            if let Some((i, m)) = job.milestones.iter().enumerate().find(|(_, m)| !m.settled()) {
-                match m.state {
-                    MilestoneState::Pending => {
-                        let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
-                        steps.push(format!("keeper {} may submit milestone {i} until {}", job.keeper, format_time(by)));
-                        steps.push(format!("the keeper may fail milestone {i}, refunding it to the poster"));
-                        if job.milestones.iter().all(|m| m.state == MilestoneState::Pending) {
-                            steps.push("the poster may cancel the job".into());
-                        }
-                    }
-                    _ => {
-                        let open_until = m.submitted_at + job.review_window;
-                        steps.push(format!("the poster may approve or reject milestone {i}"));
-                        if now >= open_until {
-                            steps.push(format!("anyone may release milestone {i}: its review window has passed"));
-                        } else {
-                            steps.push(format!("anyone may release milestone {i} from {}", format_time(open_until)));
-                        }
-                    }
-                }
-            }
-            steps.push(format!("after {deadline} anyone may refund what is unreleased"));
-            steps
+        JobStatus::Created if now <= job.deadline => {
+            steps.push(format!("the poster may fund it with {} base units before {deadline}", job.total()))
         }
         JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired => {
-            vec!["the poster may close the job to recover its rent".into()]
+            steps.push("the poster may close the job to recover its rent".into())
+        }
+        _ => {}
+    }
+    if let Some(i) = job.current().filter(|_| job.status == JobStatus::Funded) {
+        let m = &job.milestones[i];
+        let index = i as u8;
+        if m.state == MilestoneState::Pending && now <= job.deadline {
+            let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
+            if m.started_at == 0 {
+                steps.push(format!(
+                    "keeper {} may start milestone {i} and submit it until {}",
+                    job.keeper,
+                    format_time(by)
+                ));
+            } else {
+                steps.push(format!("keeper {} may submit milestone {i} until {}", job.keeper, format_time(by)));
+            }
+        }
+        if job.check_failable(index).is_ok() {
+            steps.push(format!("the keeper may fail milestone {i}, refunding it to the poster"));
+        }
+        if job.check_rejectable(index, now).is_ok() {
+            let until = m.review_end(job.review_window).map(format_time).unwrap_or_default();
+            steps.push(format!("the poster may approve or reject milestone {i} until {until}"));
+        }
+        if job.check_review_elapsed(index, now).is_ok() {
+            steps.push(format!("milestone {i} is owed to the agent: anyone may release it"));
+        } else if m.state == MilestoneState::Submitted {
+            let from = m.review_end(job.review_window).map(format_time).unwrap_or_default();
+            steps.push(format!("anyone may release milestone {i} from {from} unless the poster rejects it"));
         }
     }
+    match job.check_cancellable(now) {
+        Ok(()) => steps.push("the poster may cancel the job".into()),
+        Err(_) if job.milestones.first().is_some_and(|m| m.started_at != 0 && m.state == MilestoneState::Pending) => {
+            let until = job.milestones[0].started_at.saturating_add(job.step_timeout);
+            steps.push(format!(
+                "the poster may cancel from {} if the started step is not submitted",
+                format_time(until)
+            ));
+        }
+        Err(_) => {}
+    }
+    match job.refundable_after_deadline(now, false) {
+        Ok(which) => {
+            let amount: u64 = if job.funded == 0 {
+                0
+            } else {
+                job.milestones.iter().zip(&which).filter(|(_, r)| **r).map(|(m, _)| m.gross()).sum()
+            };
+            if job.funded == 0 {
+                steps.push("the deadline passed: anyone may mark the unfunded job expired (refund-expired)".into());
+            } else {
+                steps.push(format!("the deadline passed: anyone may refund {amount} base units to the poster"));
+            }
+        }
+        Err(_) if matches!(job.status, JobStatus::Created | JobStatus::Funded) && now <= job.deadline => {
+            steps.push(format!("after {deadline} anyone may refund what is not owed to the agent"))
+        }
+        Err(_) => {}
+    }
+    steps
 }
 
 #[cfg(test)]
@@ -261,6 +303,9 @@ mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            terms_hash: [0; 32],
+            terms_uri: String::new(),
+            step_timeout: 600,
             milestones: Job::milestones_from(&specs, 0).unwrap(),
         }
     }
@@ -268,20 +313,26 @@ mod tests {
     #[test]
     fn next_steps_follow_the_lifecycle() {
         let mut j = job();
-        assert!(next_steps(&j, 0)[0].contains("fund it with 150"));
-        assert!(next_steps(&j, 10_001)[0].contains("expired"));
+        let s = next_steps(&j, 0);
+        assert!(s[0].contains("fund it with 150") && s[1].contains("cancel"), "{s:?}");
+        assert!(next_steps(&j, 10_001).iter().any(|s| s.contains("unfunded job expired")), "unfunded, expired");
         j.status = JobStatus::Funded;
         j.funded = 150;
         let s = next_steps(&j, 0);
-        assert!(s[0].contains("may submit milestone 0 until 1970-01-01T02:30:00Z"), "{s:?}");
-        assert!(s[1].contains("fail milestone 0"), "{s:?}");
-        assert!(s[2].contains("cancel"));
+        assert!(s[0].contains("may start milestone 0 and submit it until 1970-01-01T02:30:00Z"), "{s:?}");
+        assert!(s[1].contains("fail milestone 0") && s[2].contains("cancel"), "{s:?}");
+        j.milestones[0].started_at = 50;
+        let s = next_steps(&j, 60);
+        assert!(s.iter().any(|x| x.contains("cancel from 1970-01-01T00:10:50Z")), "{s:?}");
         j.milestones[0].state = MilestoneState::Submitted;
         j.milestones[0].submitted_at = 100;
         let s = next_steps(&j, 500);
-        assert!(s[0].contains("approve or reject milestone 0") && s[1].contains("from 1970-01-01T00:18:20Z"), "{s:?}");
-        assert!(next_steps(&j, 1_100)[1].contains("review window has passed"));
-        assert!(next_steps(&j, 10_001)[0].contains("refund 150"));
+        assert!(s[0].contains("approve or reject milestone 0 until 1970-01-01T00:18:20Z"), "{s:?}");
+        assert!(s[1].contains("from 1970-01-01T00:18:20Z"), "{s:?}");
+        let s = next_steps(&j, 1_100);
+        assert!(s[0].contains("owed to the agent") && !s.iter().any(|x| x.contains("reject")), "{s:?}");
+        let s = next_steps(&j, 10_001);
+        assert!(s.iter().any(|x| x.contains("owed")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
         j.status = JobStatus::Completed;
         assert!(next_steps(&j, 0)[0].contains("close"));
     }

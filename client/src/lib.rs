@@ -11,6 +11,7 @@ pub mod instructions;
 pub mod merkle;
 pub mod pda;
 pub mod receipt;
+pub mod terms;
 
 pub use agentrail;
 pub use agentrail::ID as PROGRAM_ID;

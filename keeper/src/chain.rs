@@ -10,9 +10,6 @@ use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConf
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 use solana_sdk::{pubkey::Pubkey, sysvar};
 
-/// Offset of `Job::keeper` in a job account: discriminator, poster, nonce, agent, version.
-pub const JOB_KEEPER_OFFSET: usize = 8 + 32 + 8 + 32 + 4;
-
 /// The keeper's view of the cluster.
 pub struct Chain {
     pub rpc: RpcClient,
@@ -40,7 +37,10 @@ impl Chain {
         let config = RpcProgramAccountsConfig {
             filters: Some(vec![
                 RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Job::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec())),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                    agentrail_client::accounts::JOB_KEEPER_OFFSET,
+                    keeper.to_bytes().to_vec(),
+                )),
             ]),
             account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
             ..Default::default()

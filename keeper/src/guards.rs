@@ -82,6 +82,9 @@ mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            terms_hash: [0; 32],
+            terms_uri: String::new(),
+            step_timeout: 60,
             milestones: Job::milestones_from(&specs, 0).unwrap(),
         }
     }

@@ -145,23 +145,26 @@ impl Keeper {
         let open = matches!(job.status, JobStatus::Created | JobStatus::Funded);
         let agent: Agent = self.chain.account(&job.agent).await?.context("the job's agent is missing")?;
         let keys = JobKeys::new(*key, job, &agent, config);
-        if open && now > job.deadline {
-            if self.config.refund_expired {
+        if open && now > job.deadline && self.config.refund_expired {
+            let certification = self.pinned_certification(job).await?;
+            let ineligible = job.ineligibility(&agent, certification.as_ref()).is_some();
+            // only when the program would refund something: milestones owed to the agent stay
+            if job.refundable_after_deadline(now, ineligible).is_ok() {
                 let ixs = [self.ata(&keys, &job.poster), escrow::refund_expired(&keys)];
                 if self.act(key, u8::MAX, "refund", &ixs).await? {
                     self.metrics.refunds.inc();
                 }
+                return Ok(());
             }
-            return Ok(());
         }
         if job.status != JobStatus::Funded {
             return Ok(());
         }
-        let Some((i, m)) = job.milestones.iter().enumerate().find(|(_, m)| !m.settled()) else { return Ok(()) };
-        let i = i as u8;
+        let Some(i) = job.current() else { return Ok(()) };
+        let (m, i) = (&job.milestones[i], i as u8);
         let release_atas = [self.ata(&keys, &agent.payout), self.ata(&keys, &config.treasury)];
         match m.state {
-            MilestoneState::Pending => match self.step(key, job, i, &agent, now).await? {
+            MilestoneState::Pending if now <= job.deadline => match self.step(key, job, i, &agent, now).await? {
                 StepState::Done(hash) => {
                     let mut ixs = release_atas.to_vec();
                     ixs.push(escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash));
@@ -182,7 +185,8 @@ impl Keeper {
                 }
                 StepState::Wait => {}
             },
-            MilestoneState::Submitted if m.requires_approval && now >= m.submitted_at + job.review_window => {
+            // owed to the agent (silent review, or submitted while releases were paused)
+            MilestoneState::Submitted if job.check_review_elapsed(i, now).is_ok() && !config.paused => {
                 let mut ixs = release_atas.to_vec();
                 ixs.push(escrow::release_after_review(&keys, i));
                 if self.act(key, i, "release", &ixs).await? {
@@ -192,6 +196,14 @@ impl Keeper {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The job's pinned certification, when it demanded a stage.
+    async fn pinned_certification(&self, job: &Job) -> Result<Option<Certification>> {
+        if job.min_stage == 0 {
+            return Ok(None);
+        }
+        self.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await
     }
 
     fn ata(&self, keys: &JobKeys, owner: &Pubkey) -> Instruction {
@@ -250,6 +262,14 @@ impl Keeper {
             budget: job.milestones[usize::from(i)].amount,
             endpoint: agent.metadata_uri.clone(),
         };
+        // before the first step's agent call, mark it started on-chain: the poster can then not
+        // cancel and take the work for free while the submission is on its way
+        if i == 0 && job.milestones[0].started_at == 0 {
+            let ixs = [escrow::start_milestone(&self.payer.pubkey(), key, 0)];
+            if !self.act(key, 0, "start", &ixs).await? {
+                return Ok(StepState::Wait);
+            }
+        }
         let started = Instant::now();
         let (result, attempts) = run_with_retries(self.executor.as_ref(), &req, &self.retry).await;
         let attempts = attempts + previous.map_or(0, |s| s.attempts);
@@ -263,11 +283,7 @@ impl Keeper {
                 return self.unpaid(job_s, i, status, attempts, reason).await;
             }
         };
-        let certification: Option<Certification> = if job.min_stage > 0 {
-            self.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await?
-        } else {
-            None
-        };
+        let certification = self.pinned_certification(job).await?;
         let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
             job,
             milestone: i,

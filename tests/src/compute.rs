@@ -52,8 +52,8 @@ pub fn account_sizes() -> Vec<(&'static str, usize)> {
         ("Certifier", 8 + Certifier::INIT_SPACE),
         ("Agent (max strings)", 8 + Agent::INIT_SPACE),
         ("Certification", 8 + Certification::INIT_SPACE),
-        ("Job (1 milestone)", Job::space(1)),
-        ("Job (16 milestones)", Job::space(16)),
+        ("Job (1 milestone, 64-byte terms URI)", Job::space(1, 64)),
+        ("Job (16 milestones, 64-byte terms URI)", Job::space(16, 64)),
         ("ReceiptLog", 8 + ReceiptLog::INIT_SPACE),
         ("Checkpoint", 8 + Checkpoint::INIT_SPACE),
     ]
@@ -152,9 +152,9 @@ pub fn measure(start: fn() -> Box<dyn Chain>) -> Vec<Measurement> {
     let index = 777_777;
     let proof = tree.inclusion_proof(index, size).unwrap();
     assert_eq!(proof.len(), 20);
-    let verify = VerifyReceiptArgs { leaf_hash: tree.leaf(index).unwrap(), index, proof };
-    let checkpoint = pda::checkpoint(&pda::receipt_log(&keeper.pubkey()), day + 1);
-    r.run("verify_receipt (depth 20)", &[anchors::verify_receipt(&checkpoint, verify)], &[]);
+    let verify =
+        VerifyReceiptArgs { trusted_authority: keeper.pubkey(), leaf_hash: tree.leaf(index).unwrap(), index, proof };
+    r.run("verify_receipt (depth 20)", &[anchors::verify_receipt(day + 1, verify)], &[]);
     out = std::mem::take(&mut r.out);
     out.extend(measure_escrow(start()));
     out
@@ -168,6 +168,7 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     let keys = f.keys.clone();
     let mut r = Recorder { env: &mut f.env, out: Vec::new() };
     r.run("fund_job", &[escrow::fund_job(&keys, f.total)], &[&poster]);
+    r.run("start_milestone", &[escrow::start_milestone(&keeper.pubkey(), &keys.job, 0)], &[&keeper]);
     r.run("submit_milestone (releases)", &[escrow::submit_milestone(&keeper.pubkey(), &keys, 0, [1; 32])], &[&keeper]);
     r.run(
         "submit_milestone (awaits approval)",
@@ -189,6 +190,9 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         min_stage: 0,
         deadline: T0 + 2 * DAY,
         review_window: REVIEW,
+        terms_hash: [3; 32],
+        terms_uri: "https://terms.example/jobs/16-milestones.json".into(),
+        step_timeout: 600,
     };
     let agent = f.agent;
     let (mint, tp) = (f.mint, f.token_program);

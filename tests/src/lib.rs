@@ -39,6 +39,8 @@ pub struct AccountState {
 pub struct Sent {
     pub compute_units: Option<u64>,
     pub logs: Vec<String>,
+    /// The last instruction's return data (`None` where the runtime does not report it).
+    pub return_data: Option<Vec<u8>>,
 }
 
 /// Why a transaction failed: the custom error code when there is one, and the runtime's text.

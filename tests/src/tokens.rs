@@ -4,6 +4,7 @@
 use agentrail_client::accounts::token_amount;
 use agentrail_client::pda;
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anchor_spl::token_2022::spl_token_2022::{
     self,
@@ -11,6 +12,7 @@ use anchor_spl::token_2022::spl_token_2022::{
     state::{AccountState, Mint},
 };
 use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 use solana_system_interface::instruction as system;
 
@@ -94,12 +96,36 @@ impl Env {
     /// given refused Token-2022 extension if any.
     pub fn create_mint(&mut self, token_program: Pubkey, extension: Option<Refused>) -> Pubkey {
         let mint = self.next_key();
+        self.create_mint_at(&mint, token_program, extension, false);
+        mint.pubkey()
+    }
+
+    /// Creates a mint at `mint`'s address (see [`Env::create_mint`]); with `closable`, a
+    /// Token-2022 mint the admin may close while its supply is zero (`MintCloseAuthority`).
+    pub fn create_mint_at(
+        &mut self,
+        mint: &Keypair,
+        token_program: Pubkey,
+        extension: Option<Refused>,
+        closable: bool,
+    ) {
         let admin = self.admin.pubkey();
-        let extensions: Vec<ExtensionType> = extension.map(Refused::extension_type).into_iter().collect();
+        let mut extensions: Vec<ExtensionType> = extension.map(Refused::extension_type).into_iter().collect();
+        if closable {
+            extensions.push(ExtensionType::MintCloseAuthority);
+        }
         let space = ExtensionType::try_calculate_account_len::<Mint>(&extensions).expect("mint size");
         let rent = self.rent(space);
         let mut ixs = vec![system::create_account(&admin, &mint.pubkey(), rent, space as u64, &token_program)];
         ixs.extend(extension.map(|e| e.init(&mint.pubkey(), &admin)));
+        if closable {
+            let close = spl_token_2022::instruction::initialize_mint_close_authority(
+                &token_program,
+                &mint.pubkey(),
+                Some(&admin),
+            );
+            ixs.push(close.expect("close authority"));
+        }
         ixs.push(
             spl_token_2022::instruction::initialize_mint2(
                 &token_program,
@@ -110,8 +136,45 @@ impl Env {
             )
             .expect("initialize mint"),
         );
-        self.send(&ixs, &[&mint]).expect("create mint");
-        mint.pubkey()
+        self.send(&ixs, &[mint]).expect("create mint");
+    }
+
+    /// Creates a token account of `owner` that is not its associated token account.
+    pub fn other_token_account(&mut self, owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+        let account = self.next_key();
+        let admin = self.admin.pubkey();
+        let space = if *token_program == TOKEN_2022 {
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&[ExtensionType::ImmutableOwner])
+                .expect("account size")
+        } else {
+            spl_token_2022::state::Account::LEN
+        };
+        let rent = self.rent(space);
+        let create = system::create_account(&admin, &account.pubkey(), rent, space as u64, token_program);
+        let mut ixs = vec![create];
+        if *token_program == TOKEN_2022 {
+            ixs.push(
+                spl_token_2022::instruction::initialize_immutable_owner(token_program, &account.pubkey()).unwrap(),
+            );
+        }
+        let init = spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner);
+        ixs.push(init.expect("initialize account"));
+        self.send(&ixs, &[&account]).expect("create token account");
+        account.pubkey()
+    }
+
+    /// `owner` lets `delegate` move up to `amount` from its token `account`.
+    pub fn approve_delegate(&mut self, account: &Pubkey, owner: &Keypair, delegate: &Pubkey, amount: u64) {
+        let ix = spl_token_2022::instruction::approve(&TOKEN, account, delegate, &owner.pubkey(), &[], amount);
+        self.send(&[ix.expect("approve")], &[owner]).expect("approve delegate");
+    }
+
+    /// Closes a Token-2022 mint with zero supply (its close authority is the admin).
+    pub fn close_mint(&mut self, mint: &Pubkey) {
+        let admin = self.admin.pubkey();
+        let ix =
+            spl_token_2022::instruction::close_account(&TOKEN_2022, mint, &admin, &admin, &[]).expect("close mint");
+        self.send(&[ix], &[]).expect("close mint");
     }
 
     /// Creates (idempotently) the associated token account of `owner` and returns it.

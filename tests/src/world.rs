@@ -12,7 +12,7 @@ use anchor_lang::prelude::Pubkey;
 use serde_json::Value;
 
 use crate::env::FEE_BPS;
-use crate::localnet::{Localnet, Proc, free_port, release_bin, tail, wait_until};
+use crate::localnet::{Localnet, Proc, free_port, tail, wait_until, workspace_bin};
 
 /// Test token decimals.
 pub const DECIMALS: u8 = 6;
@@ -73,7 +73,7 @@ impl World {
         let mut agents = BTreeMap::new();
         for mode in modes {
             let port = free_port();
-            let mut cmd = Command::new(release_bin("examples/demo_agent"));
+            let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
             cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
             let mut process = Proc::spawn(&format!("agent-{mode}"), cmd, files.join(format!("agent-{mode}.log")));
             process.wait_for_output("demo agent on", Duration::from_secs(20));
@@ -206,7 +206,7 @@ on_failure = "{on_failure}"
         );
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");
-        let mut cmd = Command::new(release_bin("agentrail-keeper"));
+        let mut cmd = Command::new(workspace_bin("agentrail-keeper"));
         cmd.arg("--config").arg(&config_path).env("RUST_LOG", "info,agentrail_keeper=debug");
         for var in ["AGENTRAIL_KEEPER_RPC_URL", "AGENTRAIL_KEEPER_KEYPAIR", "AGENTRAIL_KEEPER_DATABASE"] {
             cmd.env_remove(var);

@@ -399,7 +399,8 @@ fn cli_operator_flows_and_clear_errors() {
     assert_eq!(w.balances("ok").0, before, "cancelling returns every unit");
     let lamports = w.net.rpc.get_balance(&w.poster.0).unwrap();
     w.net.cli(&poster, &["job", "close", &job.to_string()]);
-    assert!(w.job(&job).is_none(), "closed");
+    let tombstone: Option<agentrail::state::ClosedJob> = w.net.account(&job);
+    assert!(tombstone.is_some(), "closed: the job's address holds a tombstone, never a new job");
     assert!(w.net.rpc.get_balance(&w.poster.0).unwrap() > lamports, "the rent came back");
 
     // revocation: the job's stage requirement can no longer be met
@@ -414,7 +415,7 @@ fn cli_operator_flows_and_clear_errors() {
     assert!(err.contains("agent"), "{err}");
     let err = cli_error(&w, &poster, &strs(&create_args(&w, &agent, "100000")));
     assert!(err.contains("insufficient balance"), "{err}");
-    let out = std::process::Command::new(agentrail_tests::localnet::release_bin("agentrail"))
+    let out = std::process::Command::new(agentrail_tests::localnet::workspace_bin("agentrail"))
         .args(["--url", "http://127.0.0.1:1", "--keypair", poster.to_str().unwrap(), "job", "show", &job.to_string()])
         .output()
         .unwrap();

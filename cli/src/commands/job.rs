@@ -1,10 +1,11 @@
 //! `agentrail job`: milestone escrow from the poster's, keeper's or anyone's side.
 
 use agentrail::instructions::CreateJobArgs;
-use agentrail::state::{Agent, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
-use agentrail_client::accounts::token_amount;
+use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
+use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
 use agentrail_client::escrow::{self, JobKeys, format_time, next_steps};
 use agentrail_client::pda;
+use agentrail_client::terms::{Terms, terms_hash};
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
@@ -23,44 +24,12 @@ use crate::parse::{self, stage_letter};
 #[derive(Subcommand, Debug)]
 pub enum JobCmd {
     /// Create a job from a job file or flags (amounts in UI units, e.g. 12.5).
-    Create {
-        /// JSON job file: {agent, mint, keeper, milestones: [{amount, requires_approval}],
-        /// deadline_in, review_window, min_stage, nonce}. Flags override its fields.
-        #[arg(long)]
-        file: Option<String>,
-        /// Agent id or address.
-        #[arg(long)]
-        agent: Option<String>,
-        /// Token mint (SPL Token or Token-2022).
-        #[arg(long)]
-        mint: Option<String>,
-        /// Keeper allowed to report milestones done.
-        #[arg(long)]
-        keeper: Option<String>,
-        /// A milestone: `AMOUNT`, or `AMOUNT:approve` to require the poster's approval. Repeat.
-        #[arg(long = "milestone")]
-        milestones: Vec<String>,
-        /// Time until the deadline, e.g. 7d.
-        #[arg(long)]
-        deadline_in: Option<String>,
-        /// Review window for approval milestones, e.g. 24h.
-        #[arg(long)]
-        review_window: Option<String>,
-        /// Minimum certification stage of the agent (A..E).
-        #[arg(long)]
-        min_stage: Option<String>,
-        /// Job number, unique per poster (default: derived from the clock).
-        #[arg(long)]
-        nonce: Option<u64>,
-        /// Fund it in the same transaction.
-        #[arg(long)]
-        fund: bool,
-    },
+    Create(Box<CreateCmd>),
     /// Fund a created job with its exact total from your token account.
     Fund { job: String },
     /// Approve and release a submitted milestone (poster).
     Approve { job: String, index: u8 },
-    /// Reject a submitted milestone: its amount returns to you (poster).
+    /// Reject a submitted milestone inside its review window: its amount returns to you (poster).
     Reject {
         job: String,
         index: u8,
@@ -68,6 +37,9 @@ pub enum JobCmd {
         #[arg(long)]
         cancel: bool,
     },
+    /// Mark the first pending step started before calling the agent: the poster cannot cancel
+    /// until the job's step timeout passes without a submission (keeper).
+    Start { job: String, index: u8 },
     /// Give up on the pending milestone being worked on: it returns to the poster now (keeper).
     Fail {
         job: String,
@@ -79,11 +51,11 @@ pub enum JobCmd {
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Release a submitted milestone whose review window passed (anyone).
+    /// Release a milestone owed to the agent: its review window passed in silence (anyone).
     Release { job: String, index: u8 },
-    /// Cancel before any submission, returning everything (poster).
+    /// Cancel before any submission and outside a started step's timeout, returning everything (poster).
     Cancel { job: String },
-    /// Refund everything unreleased after the deadline (anyone).
+    /// Refund everything not owed to the agent after the deadline (anyone).
     Refund { job: String },
     /// Close a finished job and recover its rent (poster).
     Close { job: String },
@@ -101,6 +73,54 @@ pub enum JobCmd {
     },
 }
 
+/// `agentrail job create`: a job file and flags that override it.
+#[derive(clap::Args, Debug)]
+pub struct CreateCmd {
+    /// JSON job file: {agent, mint, keeper, milestones: [{amount, requires_approval}],
+    /// deadline_in, review_window, min_stage, nonce, terms, terms_uri, step_timeout}. Flags
+    /// override its fields.
+    #[arg(long)]
+    pub file: Option<String>,
+    /// Agent id or address.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Token mint (SPL Token or Token-2022).
+    #[arg(long)]
+    pub mint: Option<String>,
+    /// Keeper allowed to report milestones done.
+    #[arg(long)]
+    pub keeper: Option<String>,
+    /// A milestone: `AMOUNT`, or `AMOUNT:approve` to require the poster's approval. Repeat.
+    #[arg(long = "milestone")]
+    pub milestones: Vec<String>,
+    /// Time until the deadline, e.g. 7d.
+    #[arg(long)]
+    pub deadline_in: Option<String>,
+    /// Review window for approval milestones, e.g. 24h.
+    #[arg(long)]
+    pub review_window: Option<String>,
+    /// Minimum certification stage of the agent (A..E).
+    #[arg(long)]
+    pub min_stage: Option<String>,
+    /// Job number, unique per poster (default: derived from the clock).
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// Terms document (JSON, schema agentrail.terms/v1): what each milestone's work is.
+    /// Its SHA-256 is pinned on-chain; its milestones (amount, approval) define the job's
+    /// unless --milestone flags are given, which must then agree with it.
+    #[arg(long)]
+    pub terms: Option<String>,
+    /// Where the terms can be fetched (https://, ipfs://, file://); default: file:// of --terms.
+    #[arg(long)]
+    pub terms_uri: Option<String>,
+    /// How long a started first step shields the job from cancellation (default 1h).
+    #[arg(long)]
+    pub step_timeout: Option<String>,
+    /// Fund it in the same transaction.
+    #[arg(long)]
+    pub fund: bool,
+}
+
 /// A job file.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +134,9 @@ struct JobFile {
     review_window: Option<String>,
     min_stage: Option<String>,
     nonce: Option<u64>,
+    terms: Option<String>,
+    terms_uri: Option<String>,
+    step_timeout: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -203,6 +226,9 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
             "state": milestone_name(m.state), "result_hash": hex::encode(m.result_hash),
             "submitted_at": (m.submitted_at > 0).then(|| format_time(m.submitted_at)),
         })).collect::<Vec<_>>(),
+        "terms_hash": (j.terms_hash != [0; 32]).then(|| hex::encode(j.terms_hash)),
+        "terms_uri": (!j.terms_uri.is_empty()).then(|| j.terms_uri.clone()),
+        "step_timeout_secs": j.step_timeout,
         "next": next_steps(j, now),
     })
 }
@@ -210,18 +236,22 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
 impl JobCmd {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         match self {
-            JobCmd::Create {
-                file,
-                agent,
-                mint,
-                keeper,
-                milestones,
-                deadline_in,
-                review_window,
-                min_stage,
-                nonce,
-                fund,
-            } => {
+            JobCmd::Create(create_cmd) => {
+                let CreateCmd {
+                    file,
+                    agent,
+                    mint,
+                    keeper,
+                    milestones,
+                    deadline_in,
+                    review_window,
+                    min_stage,
+                    nonce,
+                    terms,
+                    terms_uri,
+                    step_timeout,
+                    fund,
+                } = *create_cmd;
                 let mut spec: JobFile = match &file {
                     Some(path) => {
                         let text =
@@ -237,6 +267,9 @@ impl JobCmd {
                 spec.review_window = review_window.or(spec.review_window);
                 spec.min_stage = min_stage.or(spec.min_stage);
                 spec.nonce = nonce.or(spec.nonce);
+                spec.terms = terms.or(spec.terms);
+                spec.terms_uri = terms_uri.or(spec.terms_uri);
+                spec.step_timeout = step_timeout.or(spec.step_timeout);
                 if !milestones.is_empty() {
                     spec.milestones = milestones.iter().map(|m| milestone_flag(m)).collect::<Result<_>>()?;
                 }
@@ -294,6 +327,15 @@ impl JobCmd {
                 ixs.push(escrow::fail_milestone(&keeper, &l.keys, index, cancel, reason_hash));
                 ctx.send("job fail", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
+            JobCmd::Start { job, index } => {
+                let l = load(ctx, &job)?;
+                let keeper = ctx.signer()?.pubkey();
+                if keeper != l.job.keeper {
+                    bail!("only the job's keeper {} can start a step (you are {keeper})", l.job.keeper);
+                }
+                let ix = escrow::start_milestone(&keeper, &l.keys.job, index);
+                ctx.send("job start", &[ix], &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
             JobCmd::Cancel { job } => {
                 let l = load(ctx, &job)?;
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
@@ -304,7 +346,21 @@ impl JobCmd {
                 let l = load(ctx, &job)?;
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::refund_expired(&l.keys));
-                let amount = format_ui(l.job.outstanding(), l.decimals);
+                // what returns: everything unsettled except milestones owed to an eligible agent
+                let agent: Agent = ctx.account(&l.job.agent, "agent")?;
+                let cert: Option<Certification> = match l.keys.certification {
+                    Some(key) => Some(ctx.account(&key, "certification")?),
+                    None => None,
+                };
+                let ineligible = l.job.ineligibility(&agent, cert.as_ref()).is_some();
+                let refunded: u64 = match l.job.refundable_after_deadline(ctx.now()?, ineligible) {
+                    Ok(which) if l.job.funded > 0 => {
+                        l.job.milestones.iter().zip(which).filter(|(_, r)| *r).map(|(m, _)| m.gross()).sum()
+                    }
+                    // nothing, or not yet: the program's refusal names the reason
+                    _ => 0,
+                };
+                let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
             }
             JobCmd::Close { job } => {
@@ -317,7 +373,11 @@ impl JobCmd {
                 let l = load(ctx, &job)?;
                 let now = ctx.now()?;
                 if ctx.json {
-                    print_json(&job_json(&l.keys.job, &l.job, l.decimals, now));
+                    let mut v = job_json(&l.keys.job, &l.job, l.decimals, now);
+                    let (check, terms) = terms_status(&l.job);
+                    v["terms_check"] = json!(check);
+                    v["terms"] = json!(terms);
+                    print_json(&v);
                     return Ok(());
                 }
                 show(&l, now);
@@ -326,10 +386,10 @@ impl JobCmd {
             JobCmd::List { poster, agent, state } => {
                 let mut filters = Vec::new();
                 if let Some(p) = poster {
-                    filters.push((8, parse::pubkey("poster", &p)?.to_bytes().to_vec()));
+                    filters.push((JOB_POSTER_OFFSET, parse::pubkey("poster", &p)?.to_bytes().to_vec()));
                 }
                 if let Some(a) = agent {
-                    filters.push((8 + 32 + 8, parse::agent(&a)?.to_bytes().to_vec()));
+                    filters.push((JOB_AGENT_OFFSET, parse::agent(&a)?.to_bytes().to_vec()));
                 }
                 let wanted = state.map(|s| s.to_ascii_lowercase());
                 if let Some(w) = &wanted
@@ -387,7 +447,7 @@ fn token_balance(ctx: &Ctx, account: &Pubkey) -> Result<u64> {
     token_amount(&acc.data).ok_or_else(|| anyhow!("{account} is not a token account"))
 }
 
-fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {
+fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let need = |v: Option<String>, flag: &str| v.ok_or_else(|| anyhow!("missing {flag} (flag or job file field)"));
     let agent = parse::agent(&need(spec.agent, "--agent")?)?;
     let mint = parse::pubkey("mint", &need(spec.mint, "--mint")?)?;
@@ -395,8 +455,14 @@ fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {
     let deadline_in = parse::duration(&need(spec.deadline_in, "--deadline-in")?).map_err(|e| anyhow!(e))?;
     let review_window = parse::duration(spec.review_window.as_deref().unwrap_or("24h")).map_err(|e| anyhow!(e))?;
     let min_stage = parse::stage(spec.min_stage.as_deref().unwrap_or("none")).map_err(|e| anyhow!(e))?;
+    let step_timeout = parse::duration(spec.step_timeout.as_deref().unwrap_or("1h")).map_err(|e| anyhow!(e))?;
+    let pinned = match &spec.terms {
+        Some(path) => Some(read_terms(path, spec.terms_uri.as_deref(), &mut spec.milestones)?),
+        None if spec.terms_uri.is_some() => bail!("--terms-uri needs --terms (the file whose hash is pinned)"),
+        None => None,
+    };
     if spec.milestones.is_empty() {
-        bail!("a job needs at least one milestone (--milestone AMOUNT[:approve])");
+        bail!("a job needs at least one milestone (--milestone AMOUNT[:approve], or --terms)");
     }
     let (decimals, token_program) = mint_info(ctx, &mint)?;
     let milestones = spec
@@ -418,6 +484,9 @@ fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {
         min_stage,
         deadline: now + deadline_in,
         review_window,
+        terms_hash: pinned.as_ref().map_or([0; 32], |p| p.hash),
+        terms_uri: pinned.as_ref().map_or_else(String::new, |p| p.uri.clone()),
+        step_timeout,
     };
     let job = pda::job(&poster, nonce);
     let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
@@ -446,20 +515,94 @@ fn create(ctx: &Ctx, spec: JobFile, fund: bool) -> Result<()> {
         }
         ixs.push(escrow::fund_job(&keys, total));
     }
-    ctx.send(
-        if fund { "job create + fund" } else { "job create" },
-        &ixs,
-        &[],
-        &[
-            ("job", job.to_string()),
-            ("total", format_ui(total, decimals)),
-            ("deadline", format_time(now + deadline_in)),
-        ],
-    )
+    let mut summary = vec![
+        ("job", job.to_string()),
+        ("total", format_ui(total, decimals)),
+        ("deadline", format_time(now + deadline_in)),
+    ];
+    if let Some(p) = &pinned {
+        summary.push(("terms_hash", hex::encode(p.hash)));
+        summary.push(("terms_uri", p.uri.clone()));
+    }
+    ctx.send(if fund { "job create + fund" } else { "job create" }, &ixs, &[], &summary)
+}
+
+/// A terms file read for pinning: its hash and where it will be fetched from.
+struct PinnedTerms {
+    hash: [u8; 32],
+    uri: String,
+}
+
+/// Reads and checks the terms file at `path`; fills `milestones` from it when none were given
+/// on the command line, or checks that those given agree with it.
+fn read_terms(path: &str, uri: Option<&str>, milestones: &mut Vec<MilestoneFile>) -> Result<PinnedTerms> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read terms file {path}"))?;
+    let terms = Terms::parse(&bytes).with_context(|| format!("terms file {path}"))?;
+    let from_terms: Vec<MilestoneFile> = terms
+        .milestones
+        .iter()
+        .map(|m| MilestoneFile { amount: m.amount.clone(), requires_approval: m.requires_approval })
+        .collect();
+    if milestones.is_empty() {
+        *milestones = from_terms;
+    } else {
+        let same = milestones.len() == from_terms.len()
+            && milestones
+                .iter()
+                .zip(&from_terms)
+                .all(|(a, b)| a.amount == b.amount && a.requires_approval == b.requires_approval);
+        if !same {
+            bail!("the --milestone flags disagree with the milestones of terms file {path} (amount and approval)");
+        }
+    }
+    let uri = match uri {
+        Some(u) => u.to_string(),
+        None => {
+            let abs = std::fs::canonicalize(path).with_context(|| format!("cannot resolve {path}"))?;
+            format!("file://{}", abs.display())
+        }
+    };
+    if uri.len() > agentrail::state::MAX_TERMS_URI_LEN {
+        bail!("terms URI is {} bytes; the limit is {}", uri.len(), agentrail::state::MAX_TERMS_URI_LEN);
+    }
+    Ok(PinnedTerms { hash: terms_hash(&bytes), uri })
+}
+
+/// What `job show` says about a job's terms: fetched from its URI and checked against the hash.
+fn terms_status(j: &Job) -> (String, Option<Terms>) {
+    if j.terms_hash == [0; 32] {
+        return ("none (the job pins no terms)".into(), None);
+    }
+    let hash = hex::encode(j.terms_hash);
+    match fetch_terms(&j.terms_uri) {
+        Err(e) => (format!("{hash} at {} (not fetched: {e:#})", j.terms_uri), None),
+        Ok(bytes) if terms_hash(&bytes) != j.terms_hash => {
+            (format!("{hash} at {}: MISMATCH, the document there has another hash", j.terms_uri), None)
+        }
+        Ok(bytes) => match Terms::parse(&bytes) {
+            Ok(t) => (format!("{hash} at {} (matches)", j.terms_uri), Some(t)),
+            Err(e) => (format!("{hash} at {} (matches, but {e})", j.terms_uri), None),
+        },
+    }
+}
+
+/// Fetches a terms document from a `file://`, `http://` or `https://` URI.
+fn fetch_terms(uri: &str) -> Result<Vec<u8>> {
+    if let Some(path) = uri.strip_prefix("file://") {
+        return std::fs::read(path).with_context(|| format!("cannot read {path}"));
+    }
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+        let resp = client.get(uri).send()?.error_for_status()?;
+        let bytes = resp.bytes()?;
+        return Ok(bytes.to_vec());
+    }
+    bail!("cannot fetch {uri:?}: only file://, http:// and https:// are supported")
 }
 
 fn show(l: &Loaded, now: i64) {
     let (j, d) = (&l.job, l.decimals);
+    let (terms_line, terms) = terms_status(j);
     let ui = |v: u64| format_ui(v, d);
     println!(
         "{}",
@@ -484,12 +627,15 @@ fn show(l: &Loaded, now: i64) {
             ("released", format!("{} to the agent, {} in fees", ui(j.released), ui(j.fees_paid))),
             ("refunded", ui(j.refunded)),
             ("in vault", ui(j.outstanding())),
+            ("terms", terms_line),
         ])
     );
-    let mut t = Table::new(&["#", "amount", "fee", "approval", "state", "submitted"]);
+    let mut t = Table::new(&["#", "work", "amount", "fee", "approval", "state", "submitted"]);
     for (i, m) in j.milestones.iter().enumerate() {
+        let work = terms.as_ref().and_then(|t| t.milestones.get(i)).map_or_else(|| "-".into(), |m| m.title.clone());
         t.row(vec![
             i.to_string(),
+            work,
             ui(m.amount),
             ui(m.fee),
             if m.requires_approval { "yes" } else { "no" }.into(),

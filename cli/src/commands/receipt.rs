@@ -1,6 +1,6 @@
 //! `agentrail receipt`: check a receipt bundle offline and against the chain.
 
-use agentrail::state::Checkpoint;
+use agentrail::state::{Checkpoint, Job};
 use agentrail_client::bundle::ReceiptBundle;
 use agentrail_client::pda;
 use anyhow::{Context, Result, bail};
@@ -51,12 +51,14 @@ impl ReceiptCmd {
             }
             Some((key, day))
         };
+        let on_chain = if offline { None } else { Some(check_result_hash(ctx, &v)?) };
         let r = &v.receipt.receipt;
         if ctx.json {
             print_json(&json!({
                 "valid": true, "hash": hex::encode(v.leaf), "job": r.job.to_string(), "milestone": r.milestone,
                 "keeper": r.keeper.to_string(), "vendor_cosigned": v.receipt.vendor.is_some(), "index": b.index,
                 "tree_size": b.tree_size, "root": b.root, "anchored": anchored.map(|(k, d)| json!({"checkpoint": k.to_string(), "day": d})),
+                "result_hash": on_chain,
             }));
             return Ok(());
         }
@@ -74,9 +76,44 @@ impl ReceiptCmd {
                     "anchored",
                     anchored.map_or("not checked (--offline)".into(), |(k, d)| format!("day {d} in checkpoint {k}"))
                 ),
+                ("result hash", on_chain.unwrap_or_else(|| "not checked (--offline)".into())),
             ])
         );
         println!("valid");
         Ok(())
     }
+}
+
+/// Where the receipt's job still exists, its milestone's on-chain result hash must be this
+/// receipt's hash: the receipt is the one the keeper submitted, not another it also signed.
+/// Returns what was checked, for the output.
+fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Result<String> {
+    let r = &v.receipt.receipt;
+    let Some(raw) = ctx.raw(&r.job)? else {
+        return Ok(format!("job {} is closed; its result hash cannot be compared", r.job));
+    };
+    let Ok(job) = agentrail_client::accounts::decode::<Job>(&raw.data) else {
+        return Ok(format!("job {} is closed; its result hash cannot be compared", r.job));
+    };
+    let m = job
+        .milestones
+        .get(usize::from(r.milestone))
+        .with_context(|| format!("job {} has no milestone {}", r.job, r.milestone))?;
+    if m.state == agentrail::state::MilestoneState::Pending {
+        bail!(
+            "job {} milestone {} has not been submitted yet; its receipt is not the on-chain result",
+            r.job,
+            r.milestone
+        );
+    }
+    if m.result_hash != v.leaf {
+        bail!(
+            "job {} milestone {} was submitted with result hash {}, not this receipt's {}",
+            r.job,
+            r.milestone,
+            hex::encode(m.result_hash),
+            hex::encode(v.leaf)
+        );
+    }
+    Ok(format!("job {} milestone {} was submitted with this receipt", r.job, r.milestone))
 }

@@ -105,4 +105,22 @@ pub enum AgentrailError {
     InclusionProofInvalid,
     #[msg("proof is longer than the maximum")]
     ProofTooLong,
+    #[msg("the poster's review window has closed: the milestone is owed to the agent")]
+    ReviewWindowClosed,
+    #[msg("the first step was started and its timeout has not passed: the agent may be working")]
+    StepInProgress,
+    #[msg("nothing is refundable: every open milestone is owed to the agent")]
+    NothingToRefund,
+    #[msg("the checkpoint does not belong to a log of the authority the caller trusts")]
+    UntrustedLog,
+    #[msg("permissionless payouts go only to the owner's associated token account")]
+    NotCanonicalAccount,
+    #[msg("step timeout must be between 60 seconds and 7 days")]
+    InvalidStepTimeout,
+    #[msg("terms URI is longer than the maximum")]
+    TermsUriLength,
+    #[msg("an approval milestone needs a review window that is positive and ends before the deadline")]
+    ApprovalNeverSubmittable,
+    #[msg("the job's books do not balance: funded != released + fees + refunded + outstanding")]
+    AccountingBroken,
 }

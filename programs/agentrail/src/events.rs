@@ -144,6 +144,7 @@ pub struct JobCreated {
     pub fee_bps: u16,
     pub milestones: u8,
     pub deadline: i64,
+    pub terms_hash: [u8; 32],
 }
 
 /// The poster moved the job's total into its vault.
@@ -152,6 +153,15 @@ pub struct JobCreated {
 pub struct JobFunded {
     pub job: Pubkey,
     pub amount: u64,
+}
+
+/// The keeper marked a milestone's step started (before calling the agent).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneStarted {
+    pub job: Pubkey,
+    pub index: u8,
+    pub started_at: i64,
 }
 
 /// The keeper reported a milestone done.

@@ -16,6 +16,17 @@ use state::AgentStatus;
 
 declare_id!("4GM9wBrrJvAXEw3J4amxKgkSfqXAraNZLKBgvsyM7Srj");
 
+// Who to tell about a vulnerability, readable from the deployed binary (`query-security-txt`).
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "Agentrail",
+    project_url: "https://github.com/agentrail/agentrail",
+    contacts: "email:security@agentrail.dev",
+    policy: "https://github.com/agentrail/agentrail/blob/main/SECURITY.md",
+    source_code: "https://github.com/agentrail/agentrail",
+    auditors: "Independent review of 32e484d (program-audit.md); findings closed in this release"
+}
+
 #[program]
 pub mod agentrail {
     use super::*;
@@ -57,17 +68,17 @@ pub mod agentrail {
 
     /// Publishes a strictly greater version with a new manifest hash (agent authority).
     pub fn publish_version(ctx: Context<AgentAuthority>, args: PublishVersionArgs) -> Result<()> {
-        instructions::publish_version(ctx, args)
+        AgentAuthority::publish_version(ctx, args)
     }
 
     /// Pauses, resumes or retires an agent (agent authority).
     pub fn set_agent_status(ctx: Context<AgentAuthority>, status: AgentStatus) -> Result<()> {
-        instructions::set_agent_status(ctx, status)
+        AgentAuthority::set_agent_status(ctx, status)
     }
 
     /// Replaces an agent's metadata URI (agent authority).
     pub fn update_agent_metadata(ctx: Context<AgentAuthority>, metadata_uri: String) -> Result<()> {
-        instructions::update_agent_metadata(ctx, metadata_uri)
+        AgentAuthority::update_agent_metadata(ctx, metadata_uri)
     }
 
     /// Changes an agent's payout wallet (agent authority and the new wallet sign).
@@ -110,7 +121,8 @@ pub mod agentrail {
         ApproveMilestone::approve_milestone(ctx, index)
     }
 
-    /// Rejects a submitted milestone, refunding it, optionally cancelling the job (poster).
+    /// Rejects a submitted approval milestone inside its review window, refunding it,
+    /// optionally cancelling the job (poster).
     pub fn reject_milestone(ctx: Context<RejectMilestone>, index: u8, cancel: bool) -> Result<()> {
         RejectMilestone::reject_milestone(ctx, index, cancel)
     }
@@ -120,22 +132,32 @@ pub mod agentrail {
         FailMilestone::fail_milestone(ctx, args)
     }
 
-    /// Releases a submitted milestone whose review window passed in silence (anyone).
+    /// Marks the first pending step started before the agent is called; shields it from
+    /// cancellation for the job's step timeout (keeper).
+    pub fn start_milestone(ctx: Context<StartMilestone>, index: u8) -> Result<()> {
+        StartMilestone::start_milestone(ctx, index)
+    }
+
+    /// Releases a submitted milestone owed to the agent: its review window passed in silence
+    /// (anyone, to the payout's associated token account).
     pub fn release_after_review(ctx: Context<ReleaseAfterReview>, index: u8) -> Result<()> {
         ReleaseAfterReview::release_after_review(ctx, index)
     }
 
-    /// Cancels a job before any submission, refunding everything (poster).
+    /// Cancels a job before any submission and outside a started step's timeout, refunding
+    /// everything (poster).
     pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
         CancelJob::cancel_job(ctx)
     }
 
-    /// Refunds everything unreleased after the deadline (anyone).
+    /// Refunds everything not owed to the agent after the deadline (anyone, to the poster's
+    /// associated token account).
     pub fn refund_expired(ctx: Context<RefundExpired>) -> Result<()> {
         RefundExpired::refund_expired(ctx)
     }
 
-    /// Closes a finished job and its vault, returning rent to the poster (poster).
+    /// Closes a finished job's vault and turns the job into a tombstone, returning rent to the
+    /// poster (poster).
     pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
         CloseJob::close_job(ctx)
     }
@@ -150,8 +172,9 @@ pub mod agentrail {
         AnchorCheckpoint::anchor_checkpoint(ctx, args)
     }
 
-    /// Verifies a receipt's inclusion proof against an anchored checkpoint (anyone, or by CPI).
-    pub fn verify_receipt(ctx: Context<VerifyReceipt>, args: VerifyReceiptArgs) -> Result<()> {
+    /// Verifies a receipt's inclusion proof against a checkpoint of the log of the authority
+    /// the caller trusts; returns what it proved (anyone, or by CPI).
+    pub fn verify_receipt(ctx: Context<VerifyReceipt>, args: VerifyReceiptArgs) -> Result<VerifiedReceipt> {
         VerifyReceipt::verify_receipt(ctx, args)
     }
 }

@@ -2,11 +2,12 @@
 //! on-chain) and receipt verification against them.
 
 use agentrail::errors::AgentrailError;
-use agentrail::instructions::{AnchorCheckpointArgs, VerifyReceiptArgs};
+use agentrail::instructions::{AnchorCheckpointArgs, VerifiedReceipt, VerifyReceiptArgs};
 use agentrail::state::{Checkpoint, ReceiptLog};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::merkle::MerkleTree;
 use agentrail_client::pda;
+use anchor_lang::AnchorDeserialize;
 use anchor_lang::error::ErrorCode;
 use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
@@ -56,17 +57,18 @@ pub fn anchors_chain_and_verify(chain: Box<dyn Chain>) {
     let l: ReceiptLog = env.fetch(&log);
     assert_eq!((l.size, l.root, l.latest_day, l.checkpoints), (1_005, tree.root(), Some(day0 + 1), 2));
 
-    let checkpoint = pda::checkpoint(&log, day0 + 1);
+    let trusted_authority = keeper.pubkey();
     for index in [0u64, 4, 517, 1_004] {
         let proof = tree.inclusion_proof(index, 1_005).unwrap();
         let leaf_hash = tree.leaf(index).unwrap();
-        env.send(&[anchors::verify_receipt(&checkpoint, VerifyReceiptArgs { leaf_hash, index, proof })], &[]).unwrap();
+        let args = VerifyReceiptArgs { trusted_authority, leaf_hash, index, proof };
+        env.send(&[anchors::verify_receipt(day0 + 1, args)], &[]).unwrap();
     }
     // a receipt anchored on day 0 also verifies against day 0's checkpoint
     let proof = tree.inclusion_proof(3, 5).unwrap();
     let ix = anchors::verify_receipt(
-        &pda::checkpoint(&log, day0),
-        VerifyReceiptArgs { leaf_hash: tree.leaf(3).unwrap(), index: 3, proof },
+        day0,
+        VerifyReceiptArgs { trusted_authority, leaf_hash: tree.leaf(3).unwrap(), index: 3, proof },
     );
     env.send(&[ix], &[]).unwrap();
 }
@@ -138,13 +140,14 @@ pub fn verify_receipt_rejects_forgeries(chain: Box<dyn Chain>) {
     let mut tree = MerkleTree::new();
     grown(&mut tree, 300);
     anchor(&mut env, &keeper, args(&tree, utc_day(T0), 300, None)).unwrap();
-    let checkpoint = pda::checkpoint(&pda::receipt_log(&keeper.pubkey()), utc_day(T0));
     let good = VerifyReceiptArgs {
+        trusted_authority: keeper.pubkey(),
         leaf_hash: tree.leaf(42).unwrap(),
         index: 42,
         proof: tree.inclusion_proof(42, 300).unwrap(),
     };
-    let mut send = |a: VerifyReceiptArgs| env.send(&[anchors::verify_receipt(&checkpoint, a)], &[]);
+    let day = utc_day(T0);
+    let mut send = |a: VerifyReceiptArgs| env.send(&[anchors::verify_receipt(day, a)], &[]);
     send(good.clone()).unwrap();
     let mut flipped = good.clone();
     flipped.proof[3][7] ^= 0x10;
@@ -158,4 +161,66 @@ pub fn verify_receipt_rejects_forgeries(chain: Box<dyn Chain>) {
     assert_code(send(VerifyReceiptArgs { index: 43, ..good.clone() }), AgentrailError::InclusionProofInvalid);
     assert_code(send(VerifyReceiptArgs { index: 300, ..good.clone() }), AgentrailError::InclusionProofInvalid);
     assert_code(send(VerifyReceiptArgs { leaf_hash: [1; 32], ..good }), AgentrailError::InclusionProofInvalid);
+}
+
+/// Audit 1: `verify_receipt` names whom it trusts. An attacker's own log with a root of its
+/// choosing proves nothing to a caller trusting the honest keeper; a checkpoint of another log
+/// is refused; the instruction returns what it proved.
+pub fn verify_receipt_names_whom_it_trusts(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let (keeper, attacker) = (env.funded(), env.funded());
+    for who in [&keeper, &attacker] {
+        env.send(&[anchors::create_receipt_log(&who.pubkey(), true)], &[who]).unwrap();
+    }
+    let day = utc_day(T0);
+    let mut honest = MerkleTree::new();
+    grown(&mut honest, 5);
+    anchor(&mut env, &keeper, args(&honest, day, 5, None)).unwrap();
+    let mut forged = MerkleTree::new();
+    forged.append(b"forged receipt: keeper K finished job J milestone 0");
+    anchor(&mut env, &attacker, args(&forged, day, 1, None)).unwrap();
+    let forged_leaf = VerifyReceiptArgs {
+        trusted_authority: keeper.pubkey(),
+        leaf_hash: forged.leaf(0).unwrap(),
+        index: 0,
+        proof: vec![],
+    };
+    // the attacker's checkpoint passed under the honest keeper's name
+    let attacker_cp = pda::checkpoint(&pda::receipt_log(&attacker.pubkey()), day);
+    let mut ix = anchors::verify_receipt(day, forged_leaf.clone());
+    ix.accounts[1].pubkey = attacker_cp;
+    assert_code(env.send(&[ix], &[]), AgentrailError::UntrustedLog);
+    // the attacker's log named as the keeper's
+    let mut ix = anchors::verify_receipt(day, forged_leaf.clone());
+    ix.accounts[0].pubkey = pda::receipt_log(&attacker.pubkey());
+    ix.accounts[1].pubkey = attacker_cp;
+    assert_code(env.send(&[ix], &[]), ErrorCode::ConstraintSeeds);
+    // against the keeper's own checkpoint the forged leaf is not included
+    assert_code(
+        env.send(&[anchors::verify_receipt(day, forged_leaf.clone())], &[]),
+        AgentrailError::InclusionProofInvalid,
+    );
+    // whoever trusts the attacker gets exactly that, and is told so
+    let trusting_attacker = VerifyReceiptArgs { trusted_authority: attacker.pubkey(), ..forged_leaf };
+    env.send(&[anchors::verify_receipt(day, trusting_attacker)], &[]).unwrap();
+    let good = VerifyReceiptArgs {
+        trusted_authority: keeper.pubkey(),
+        leaf_hash: honest.leaf(3).unwrap(),
+        index: 3,
+        proof: honest.inclusion_proof(3, 5).unwrap(),
+    };
+    let sent = env.send(&[anchors::verify_receipt(day, good)], &[]).unwrap();
+    if let Some(data) = sent.return_data {
+        let proved = VerifiedReceipt::deserialize(&mut data.as_slice()).expect("return data");
+        let log = pda::receipt_log(&keeper.pubkey());
+        let expected = VerifiedReceipt {
+            log,
+            authority: keeper.pubkey(),
+            day,
+            size: 5,
+            root: honest.root(),
+            consistency_verified: false,
+        };
+        assert_eq!(proved, expected);
+    }
 }

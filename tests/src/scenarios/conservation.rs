@@ -1,7 +1,9 @@
-//! Property: under any sequence of escrow instructions, by anyone, at any time, the job's
-//! books balance and match the token balances: funded = released + fees + refunded + vault.
+//! Properties: under any sequence of escrow instructions, by anyone, at any time, with the
+//! protocol paused and resumed, the job's books balance and match the token balances
+//! (funded = released + fees + refunded + vault), and a milestone owed to the (eligible) agent
+//! is never refunded.
 
-use agentrail::state::JobStatus;
+use agentrail::state::{JobStatus, MilestoneState};
 use agentrail_client::escrow;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -21,6 +23,8 @@ enum Op {
     ReleaseAfterReview(u8),
     Cancel,
     RefundExpired,
+    Start(u8),
+    Pause(bool),
     Wait(i64),
 }
 
@@ -33,6 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..5).prop_map(Op::ReleaseAfterReview),
         1 => Just(Op::Cancel),
         1 => Just(Op::RefundExpired),
+        1 => (0u8..5).prop_map(Op::Start),
+        1 => any::<bool>().prop_map(Op::Pause),
         2 => prop_oneof![Just(REVIEW), Just(DAY / 3), 1i64..600].prop_map(Op::Wait),
     ]
 }
@@ -54,8 +60,11 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
             for op in ops {
                 let poster = f.poster.insecure_clone();
                 let keys = f.keys.clone();
-                let released_before = f.job().released;
-                let _ = match op {
+                let before = f.job();
+                let released_before = before.released;
+                let owed_before: Vec<bool> =
+                    before.milestones.iter().map(|m| m.owed(before.review_window, now)).collect();
+                let _ = match op.clone() {
                     Op::Submit(i) => f.submit(i),
                     Op::Approve(i) => f.approve(i),
                     Op::Reject(i, cancel) => f.env.send(&[escrow::reject_milestone(&keys, i, cancel)], &[&poster]),
@@ -63,6 +72,11 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                     Op::ReleaseAfterReview(i) => f.env.send(&[escrow::release_after_review(&keys, i)], &[]),
                     Op::Cancel => f.env.send(&[escrow::cancel_job(&keys)], &[&poster]),
                     Op::RefundExpired => f.env.send(&[escrow::refund_expired(&keys)], &[]),
+                    Op::Start(i) => f.start(i),
+                    Op::Pause(paused) => {
+                        f.pause(paused);
+                        Ok(Default::default())
+                    }
                     Op::Wait(dt) => {
                         now += dt;
                         f.env.chain.set_time(now);
@@ -72,6 +86,9 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 f.assert_conserved();
                 let job = f.job();
                 prop_assert!(job.released >= released_before, "released never decreases");
+                for (m, owed) in job.milestones.iter().zip(&owed_before) {
+                    prop_assert!(!*owed || m.state != MilestoneState::Refunded, "owed pay refunded by {op:?}");
+                }
                 if matches!(job.status, JobStatus::Cancelled | JobStatus::Expired | JobStatus::Completed) {
                     prop_assert_eq!(job.outstanding(), 0);
                 }

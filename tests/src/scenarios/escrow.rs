@@ -2,10 +2,11 @@
 //! closing, and the attacks on each.
 
 use agentrail::errors::AgentrailError;
-use agentrail::instructions::{CreateJobArgs, UpdateConfigArgs};
-use agentrail::state::{Agent, AgentStatus, Config, Job, JobStatus, MilestoneSpec, MilestoneState};
+use agentrail::instructions::{CreateJobArgs, PublishVersionArgs, UpdateConfigArgs};
+use agentrail::state::{Agent, AgentStatus, ClosedJob, Config, Job, JobStatus, MilestoneSpec, MilestoneState, Semver};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{instructions as ix, pda};
+use anchor_lang::Discriminator;
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::Keypair;
@@ -35,9 +36,29 @@ pub const POSTER_TOKENS: u64 = 1_000_000_000;
 pub const SPECS: [(u64, bool); 3] = [(100_000_000, false), (200_000_000, true), (300_000_000, true)];
 /// Default review window.
 pub const REVIEW: i64 = 3_600;
+/// Default step timeout: how long a started first step shields the job from cancellation.
+pub const STEP_TIMEOUT: i64 = 600;
+/// The terms every fixture job pins.
+pub const TERMS_HASH: [u8; 32] = [0x7e; 32];
 
 fn specs(list: &[(u64, bool)]) -> Vec<MilestoneSpec> {
     list.iter().map(|&(amount, requires_approval)| MilestoneSpec { amount, requires_approval }).collect()
+}
+
+/// `create_job` arguments: milestones `list`, deadline `T0 + DAY`, the default review window,
+/// step timeout and terms.
+pub fn job_args(nonce: u64, list: &[(u64, bool)], keeper: Pubkey, min_stage: u8) -> CreateJobArgs {
+    CreateJobArgs {
+        nonce,
+        milestones: specs(list),
+        keeper,
+        min_stage,
+        deadline: T0 + DAY,
+        review_window: REVIEW,
+        terms_hash: TERMS_HASH,
+        terms_uri: format!("https://terms.example/jobs/{nonce}.json"),
+        step_timeout: STEP_TIMEOUT,
+    }
 }
 
 impl Fixture {
@@ -55,14 +76,7 @@ impl Fixture {
         let treasury = env.treasury.pubkey();
         env.token_account(&treasury, &mint, &token_program);
         env.mint_to(&mint, &token_program, &poster_token, POSTER_TOKENS);
-        let args = CreateJobArgs {
-            nonce: 7,
-            milestones: specs(list),
-            keeper: keeper.pubkey(),
-            min_stage,
-            deadline: T0 + DAY,
-            review_window: REVIEW,
-        };
+        let args = job_args(7, list, keeper.pubkey(), min_stage);
         let create = escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &token_program, args);
         env.send(&[create], &[&poster]).expect("create job");
         let job_key = pda::job(&poster.pubkey(), 7);
@@ -97,6 +111,42 @@ impl Fixture {
         let ix = escrow::fail_milestone(&self.keeper.pubkey(), &self.keys, index, cancel, [9; 32]);
         let keeper = self.keeper.insecure_clone();
         self.env.send(&[ix], &[&keeper])
+    }
+
+    /// The keeper marks milestone `index`'s step started.
+    pub fn start(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
+        let ix = escrow::start_milestone(&self.keeper.pubkey(), &self.keys.job, index);
+        let keeper = self.keeper.insecure_clone();
+        self.env.send(&[ix], &[&keeper])
+    }
+
+    /// The poster rejects milestone `index`.
+    pub fn reject(&mut self, index: u8, cancel: bool) -> Result<crate::Sent, crate::Failure> {
+        let poster = self.poster.insecure_clone();
+        self.env.send(&[escrow::reject_milestone(&self.keys, index, cancel)], &[&poster])
+    }
+
+    /// The poster cancels the job.
+    pub fn cancel(&mut self) -> Result<crate::Sent, crate::Failure> {
+        let poster = self.poster.insecure_clone();
+        self.env.send(&[escrow::cancel_job(&self.keys)], &[&poster])
+    }
+
+    /// Anyone releases milestone `index` after its review.
+    pub fn release(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
+        self.env.send(&[escrow::release_after_review(&self.keys, index)], &[])
+    }
+
+    /// Anyone refunds after the deadline.
+    pub fn refund(&mut self) -> Result<crate::Sent, crate::Failure> {
+        self.env.send(&[escrow::refund_expired(&self.keys)], &[])
+    }
+
+    /// The admin pauses or resumes the protocol.
+    pub fn pause(&mut self, paused: bool) {
+        let admin = self.env.admin.pubkey();
+        let ix = ix::update_config(&admin, UpdateConfigArgs { paused: Some(paused), ..Default::default() });
+        self.env.send(&[ix], &[]).expect("pause switch");
     }
 
     /// The poster approves milestone `index`.
@@ -172,11 +222,13 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
     assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, fee(m0) + fee(m1), 0));
     f.assert_conserved();
 
-    let rent = f.env.lamports(&f.keys.job) + f.env.lamports(&f.keys.vault);
+    let tombstone_rent = f.env.rent(ClosedJob::SPACE);
+    let rent = f.env.lamports(&f.keys.job) + f.env.lamports(&f.keys.vault) - tombstone_rent;
     let before = f.env.lamports(&poster.pubkey());
     f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
-    assert!(!f.env.exists(&f.keys.job) && !f.env.exists(&f.keys.vault));
-    assert_eq!(f.env.lamports(&poster.pubkey()), before + rent, "all rent returns to the poster");
+    assert!(!f.env.exists(&f.keys.vault));
+    assert_eq!(f.env.lamports(&poster.pubkey()), before + rent, "all rent but the tombstone's returns to the poster");
+    assert_tombstone(&mut f);
 }
 
 /// Token-2022 mints without dangerous extensions work end to end.
@@ -194,14 +246,7 @@ pub fn escrow_refuses_dangerous_mints(chain: Box<dyn Chain>) {
     let mut f = Fixture::created(chain, TOKEN, &[(1, false)], 0);
     for (n, ext) in Refused::ALL.into_iter().enumerate() {
         let mint = f.env.create_mint(TOKEN_2022, Some(ext));
-        let args = CreateJobArgs {
-            nonce: 100 + n as u64,
-            milestones: specs(&[(1_000, false)]),
-            keeper: f.keeper.pubkey(),
-            min_stage: 0,
-            deadline: T0 + DAY,
-            review_window: 0,
-        };
+        let args = job_args(100 + n as u64, &[(1_000, false)], f.keeper.pubkey(), 0);
         let poster = f.poster.insecure_clone();
         let r = f.env.send(&[escrow::create_job(&poster.pubkey(), &f.agent, 1, &mint, &TOKEN_2022, args)], &[&poster]);
         let code = match ext {
@@ -222,14 +267,7 @@ pub fn escrow_refuses_dangerous_mints(chain: Box<dyn Chain>) {
 pub fn escrow_create_guards(chain: Box<dyn Chain>) {
     let mut f = Fixture::created(chain, TOKEN, &[(1, false)], 0);
     let poster = f.poster.insecure_clone();
-    let base = CreateJobArgs {
-        nonce: 1,
-        milestones: specs(&[(1_000, true)]),
-        keeper: f.keeper.pubkey(),
-        min_stage: 0,
-        deadline: T0 + DAY,
-        review_window: REVIEW,
-    };
+    let base = job_args(1, &[(1_000, true)], f.keeper.pubkey(), 0);
     let try_create = |f: &mut Fixture, args: CreateJobArgs| {
         let ix = escrow::create_job(&poster.pubkey(), &f.agent, 1, &f.mint, &TOKEN, args);
         f.env.send(&[ix], &[&poster])
@@ -250,6 +288,18 @@ pub fn escrow_create_guards(chain: Box<dyn Chain>) {
     assert_code(try_create(&mut f, with(&|a| a.deadline = T0)), AgentrailError::DeadlineInPast);
     assert_code(try_create(&mut f, with(&|a| a.review_window = -1)), AgentrailError::InvalidReviewWindow);
     assert_code(try_create(&mut f, with(&|a| a.review_window = 91 * DAY)), AgentrailError::InvalidReviewWindow);
+    // audit 8: an approval milestone that could never be submitted, or whose approval is void
+    assert_code(try_create(&mut f, with(&|a| a.review_window = 0)), AgentrailError::ApprovalNeverSubmittable);
+    assert_code(try_create(&mut f, with(&|a| a.review_window = DAY)), AgentrailError::ApprovalNeverSubmittable);
+    assert_code(
+        try_create(&mut f, with(&|a| (a.deadline, a.review_window) = (T0 + 100, REVIEW))),
+        AgentrailError::ApprovalNeverSubmittable,
+    );
+    // ... while a job without approval milestones needs no window at all
+    try_create(&mut f, with(&|a| (a.nonce, a.milestones, a.review_window) = (2, specs(&[(5, false)]), 0))).unwrap();
+    assert_code(try_create(&mut f, with(&|a| a.step_timeout = 59)), AgentrailError::InvalidStepTimeout);
+    assert_code(try_create(&mut f, with(&|a| a.step_timeout = 7 * DAY + 1)), AgentrailError::InvalidStepTimeout);
+    assert_code(try_create(&mut f, with(&|a| a.terms_uri = "u".repeat(201))), AgentrailError::TermsUriLength);
     // never attested: the certification account does not exist yet
     assert_code(try_create(&mut f, with(&|a| a.min_stage = 1)), ErrorCode::AccountNotInitialized);
     f.env.attest(&f.agent, 1, DAY).unwrap();
@@ -364,13 +414,15 @@ pub fn escrow_no_double_spend(chain: Box<dyn Chain>) {
     f.env.chain.set_time(T0 + REVIEW + 10);
     assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]), AgentrailError::MilestoneNotSubmitted);
     f.submit(2).unwrap();
+    // its review window ends in silence long before the deadline: owed, never refunded
     f.env.chain.set_time(T0 + DAY + 1);
-    f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
+    assert_code(f.refund(), AgentrailError::NothingToRefund);
+    f.release(2).unwrap();
+    assert_code(f.release(2), AgentrailError::InvalidJobStatus);
     assert_code(f.approve(2), AgentrailError::InvalidJobStatus);
-    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 2)], &[]), AgentrailError::InvalidJobStatus);
-    assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
+    assert_code(f.refund(), AgentrailError::InvalidJobStatus);
     let job = f.job();
-    assert_eq!((job.status, job.released), (JobStatus::Expired, SPECS[0].0 + SPECS[1].0));
+    assert_eq!((job.status, job.released), (JobStatus::Completed, SPECS.iter().map(|s| s.0).sum()));
     f.assert_conserved();
 }
 
@@ -391,7 +443,7 @@ pub fn escrow_refund_after_deadline(chain: Box<dyn Chain>) {
         .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })], &[])
         .unwrap();
     f.env.chain.set_time(T0 + DAY + 1);
-    assert_code(f.submit(1), AgentrailError::DeadlinePassed);
+    assert_code(f.submit(1), AgentrailError::AgentNotActive);
     let before = f.balances().0;
     f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
     let owed: u64 = SPECS[1..].iter().map(|(a, _)| a + fee(*a)).sum();
@@ -454,15 +506,14 @@ pub fn escrow_release_needs_active_agent(chain: Box<dyn Chain>) {
     f.env.send(&[set(AgentStatus::Paused)], &[&authority]).unwrap();
     assert_code(f.submit(0), AgentrailError::AgentNotActive);
     f.env.send(&[set(AgentStatus::Active)], &[&authority]).unwrap();
-    let admin = f.env.admin.pubkey();
-    f.env
-        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })], &[])
-        .unwrap();
-    assert_code(f.submit(0), AgentrailError::ProtocolPaused);
-    f.env
-        .send(&[ix::update_config(&admin, UpdateConfigArgs { paused: Some(false), ..Default::default() })], &[])
-        .unwrap();
+    // while paused the work is recorded (owed) but nothing moves; anyone releases it afterwards
+    f.pause(true);
     f.submit(0).unwrap();
+    assert_eq!((f.job().milestones[0].state, f.balances().1), (MilestoneState::Submitted, 0));
+    assert_code(f.release(0), AgentrailError::ProtocolPaused);
+    f.pause(false);
+    f.release(0).unwrap();
+    assert_eq!(f.balances().1, SPECS[0].0);
     f.submit(1).unwrap();
     f.env.send(&[set(AgentStatus::Retired)], &[&authority]).unwrap();
     assert_code(f.approve(1), AgentrailError::AgentNotActive);
@@ -487,12 +538,11 @@ pub fn escrow_revoked_certification(chain: Box<dyn Chain>) {
     let cert = pda::certification(&f.agent, 1);
     f.env.send(&[ix::revoke_certification(&certifier.pubkey(), &cert, [4; 32])], &[&certifier]).unwrap();
     f.env.attest(&f.agent, 1, DAY).unwrap();
-    f.submit(1).unwrap();
-    assert_code(f.approve(1), AgentrailError::CertificationRevoked);
-    f.env.chain.set_time(T0 + REVIEW);
-    assert_code(f.env.send(&[escrow::release_after_review(&f.keys, 1)], &[]), AgentrailError::CertificationRevoked);
+    // re-certified under a new epoch: the job's pin stays broken, no work is accepted
+    assert_code(f.submit(1), AgentrailError::CertificationRevoked);
     f.env.chain.set_time(T0 + DAY + 1);
-    f.env.send(&[escrow::refund_expired(&f.keys)], &[]).unwrap();
+    f.refund().unwrap();
+    assert_eq!(f.job().status, JobStatus::Expired);
     f.assert_conserved();
 }
 
@@ -522,7 +572,7 @@ pub fn escrow_cancel_unfunded(chain: Box<dyn Chain>) {
     g.env.send(&[escrow::cancel_job(&g.keys)], &[&poster]).unwrap();
     assert_eq!((g.job().status, g.job().refunded), (JobStatus::Cancelled, 0));
     g.env.send(&[escrow::close_job(&g.keys)], &[&poster]).unwrap();
-    assert!(!g.env.exists(&g.keys.job));
+    assert_tombstone(&mut g);
 }
 
 /// Closing: only finished jobs, only by the poster; tokens sent to the vault are swept back.
@@ -539,6 +589,15 @@ pub fn escrow_close_rules(chain: Box<dyn Chain>) {
     f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
     assert_eq!(f.balances().0, POSTER_TOKENS + 42);
     assert!(!f.env.exists(&f.keys.vault));
+    assert_tombstone(&mut f);
+    assert_fails(f.env.send(&[escrow::close_job(&f.keys)], &[&poster]));
+}
+
+/// A closed job's account is a [`ClosedJob`] tombstone: the discriminator alone.
+#[track_caller]
+fn assert_tombstone(f: &mut Fixture) {
+    let account = f.env.chain.account(&f.keys.job).expect("the tombstone stays");
+    assert_eq!((account.owner, account.data.as_slice()), (agentrail::ID, ClosedJob::DISCRIMINATOR));
 }
 
 /// The keeper gives up on the current pending step: only the job's keeper, only that
@@ -610,4 +669,242 @@ pub fn escrow_fail_last_milestone_completes(chain: Box<dyn Chain>) {
     assert_eq!(job.status, JobStatus::Completed);
     assert_eq!((job.released, f.balances().1, f.balances().3), (100_000_000, payee_before, 0));
     f.assert_conserved();
+}
+
+// ---- the program audit's findings (shared/reviews/program-audit.md), one scenario each ----
+
+/// Audit 2: the review window binds the poster. No rejection once it ended in silence; a
+/// milestone accepted by silence is paid even when nobody cranked it before the deadline, and
+/// one submitted at the last allowed moment still has a release window (it has no end).
+pub fn escrow_review_window_binds_the_poster(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    f.submit(0).unwrap();
+    f.env.chain.set_time(T0 + 10);
+    f.submit(1).unwrap();
+    f.env.chain.set_time(T0 + 10 + REVIEW);
+    assert_code(f.reject(1, false), AgentrailError::ReviewWindowClosed);
+    assert_code(f.reject(1, true), AgentrailError::ReviewWindowClosed);
+    f.approve(1).unwrap();
+    // submitted at the last moment the deadline allows, then nobody cranks before the deadline
+    f.env.chain.set_time(T0 + DAY - REVIEW);
+    f.submit(2).unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    assert_code(f.reject(2, false), AgentrailError::ReviewWindowClosed);
+    assert_code(f.refund(), AgentrailError::NothingToRefund);
+    f.env.chain.set_time(T0 + 30 * DAY);
+    f.release(2).unwrap();
+    let job = f.job();
+    assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Released));
+    assert_eq!(f.balances().1, SPECS.iter().map(|s| s.0).sum::<u64>(), "the agent is paid for all three");
+    f.assert_conserved();
+}
+
+/// Audit 2, the rejection inside the window still works and refunds at once.
+pub fn escrow_reject_inside_the_window(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    f.env.chain.set_time(T0 + REVIEW - 1);
+    let before = f.balances().0;
+    f.reject(1, false).unwrap();
+    assert_eq!(f.balances().0, before + gross(SPECS[1].0));
+    assert_code(f.reject(1, false), AgentrailError::MilestoneNotSubmitted);
+    f.assert_conserved();
+}
+
+/// Audit 3: started work is protected. Once the keeper marked the first step started, the
+/// poster cannot cancel until the step timeout passes without a submission; only the keeper
+/// starts, only the current milestone, once, before the deadline.
+pub fn escrow_started_step_blocks_cancel(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(100_000_000, false)], 0);
+    assert_code(f.start(0), AgentrailError::InvalidJobStatus);
+    f.fund().unwrap();
+    let stranger = f.env.funded();
+    let poster = f.poster.insecure_clone();
+    for who in [&stranger, &poster] {
+        let ix = escrow::start_milestone(&who.pubkey(), &f.keys.job, 0);
+        assert_code(f.env.send(&[ix], &[who]), AgentrailError::Unauthorized);
+    }
+    assert_code(f.start(1), AgentrailError::InvalidMilestone);
+    f.env.chain.set_time(T0 + 5);
+    f.start(0).unwrap();
+    assert_eq!(f.job().milestones[0].started_at, T0 + 5);
+    assert_code(f.start(0), AgentrailError::AlreadyStarted);
+    // the poster watches the step finish and tries to cancel before the submission lands
+    assert_code(f.cancel(), AgentrailError::StepInProgress);
+    f.env.chain.set_time(T0 + 5 + STEP_TIMEOUT - 1);
+    assert_code(f.cancel(), AgentrailError::StepInProgress);
+    f.submit(0).unwrap();
+    assert_eq!(f.balances().1, 100_000_000, "the agent is paid for the step");
+    f.assert_conserved();
+}
+
+/// Audit 3, the other side: a started step that never gets submitted does not trap the poster.
+pub fn escrow_cancel_after_step_timeout(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    f.start(0).unwrap();
+    f.env.chain.set_time(T0 + STEP_TIMEOUT);
+    f.cancel().unwrap();
+    assert_eq!((f.job().status, f.balances().0), (JobStatus::Cancelled, POSTER_TOKENS));
+}
+
+/// No step starts after the deadline, nor out of order.
+pub fn escrow_no_start_after_deadline(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    assert_code(f.start(1), AgentrailError::MilestoneOutOfOrder);
+    f.env.chain.set_time(T0 + DAY + 1);
+    assert_code(f.start(0), AgentrailError::DeadlinePassed);
+}
+
+/// Audit 4: the mint policy is checked again at funding: a Token-2022 mint closed and
+/// re-created with a permanent delegate after `create_job` is refused.
+pub fn escrow_mint_recreated_before_funding(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(1, false)], 0);
+    let mint = f.env.next_key();
+    f.env.create_mint_at(&mint, TOKEN_2022, None, true);
+    let poster = f.poster.insecure_clone();
+    let args = job_args(50, &[(1_000, false)], f.keeper.pubkey(), 0);
+    let create = escrow::create_job(&poster.pubkey(), &f.agent, 1, &mint.pubkey(), &TOKEN_2022, args);
+    f.env.send(&[create], &[&poster]).unwrap();
+    f.env.close_mint(&mint.pubkey());
+    f.env.create_mint_at(&mint, TOKEN_2022, Some(Refused::PermanentDelegate), false);
+    let poster_token = f.env.token_account(&poster.pubkey(), &mint.pubkey(), &TOKEN_2022);
+    f.env.mint_to(&mint.pubkey(), &TOKEN_2022, &poster_token, 10_000);
+    let job_key = pda::job(&poster.pubkey(), 50);
+    let job: Job = f.env.fetch(&job_key);
+    let keys = JobKeys::new(job_key, &job, &f.env.fetch::<Agent>(&f.agent), &f.env.fetch::<Config>(&pda::config()));
+    let r = f.env.send(&[escrow::fund_job(&keys, job.total())], &[&poster]);
+    assert_code(r, AgentrailError::MintPermanentDelegate);
+    assert_eq!(f.env.balance(&poster_token), 10_000, "nothing moved");
+}
+
+/// Audit 5: work is accepted only while the required certification is in force; work accepted
+/// before it lapsed is still paid.
+pub fn escrow_expiry_judged_at_submission(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 1);
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    // the attestation is renewed with a short life and lapses while milestone 1 awaits review
+    f.env.attest(&f.agent, 1, 100).unwrap();
+    f.env.chain.set_time(T0 + 200);
+    f.approve(1).unwrap();
+    assert_code(f.submit(2), AgentrailError::CertificationTooLow);
+    f.assert_conserved();
+}
+
+/// Audit 5: releases enforce the pinned agent version: a new version ends payments on jobs
+/// pinned to the old one, and their owed work returns to the poster after the deadline.
+pub fn escrow_version_pin(chain: Box<dyn Chain>) {
+    let mut g = Fixture::funded(chain);
+    g.submit(0).unwrap();
+    g.submit(1).unwrap();
+    let authority = g.agent_authority.insecure_clone();
+    let args = PublishVersionArgs { version: Semver { major: 2, minor: 0, patch: 0 }, manifest_hash: [2; 32] };
+    g.env.send(&[ix::publish_version(&authority.pubkey(), &g.agent, args)], &[&authority]).unwrap();
+    assert_code(g.approve(1), AgentrailError::WrongAgentVersion);
+    g.env.chain.set_time(T0 + REVIEW);
+    assert_code(g.release(1), AgentrailError::WrongAgentVersion);
+    g.env.chain.set_time(T0 + DAY + 1);
+    let before = g.balances().0;
+    g.refund().unwrap();
+    assert_eq!(g.balances().0, before + gross(SPECS[1].0) + gross(SPECS[2].0));
+    assert_eq!(g.job().status, JobStatus::Expired);
+    g.assert_conserved();
+}
+
+/// Audit 5: no new work from an agent that moved to another version.
+pub fn escrow_no_submission_after_new_version(chain: Box<dyn Chain>) {
+    let mut g = Fixture::funded(chain);
+    let authority = g.agent_authority.insecure_clone();
+    let args = PublishVersionArgs { version: Semver { major: 1, minor: 1, patch: 0 }, manifest_hash: [3; 32] };
+    g.env.send(&[ix::publish_version(&authority.pubkey(), &g.agent, args)], &[&authority]).unwrap();
+    assert_code(g.submit(0), AgentrailError::WrongAgentVersion);
+}
+
+/// Audit 6: permissionless payouts go only to associated token accounts. A delegate the poster
+/// once approved on another account cannot route the refund there and drain it.
+pub fn escrow_permissionless_payouts_use_atas(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let poster = f.poster.insecure_clone();
+    let delegate = f.env.funded();
+    let side = f.env.other_token_account(&poster.pubkey(), &f.mint, &TOKEN);
+    f.env.approve_delegate(&side, &poster, &delegate.pubkey(), u64::MAX);
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    let owner = f.env.fetch::<Agent>(&f.agent).payout;
+    let payee_side = f.env.other_token_account(&owner, &f.mint, &TOKEN);
+    f.env.chain.set_time(T0 + REVIEW);
+    let to_side = JobKeys { payee_token: payee_side, ..f.keys.clone() };
+    assert_code(f.env.send(&[escrow::release_after_review(&to_side, 1)], &[]), ErrorCode::ConstraintAssociated);
+    f.release(1).unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    let refund_to_side = JobKeys { poster_token: side, ..f.keys.clone() };
+    assert_code(f.env.send(&[escrow::refund_expired(&refund_to_side)], &[]), AgentrailError::NotCanonicalAccount);
+    let keeper = f.keeper.insecure_clone();
+    let fail = escrow::fail_milestone(&keeper.pubkey(), &refund_to_side, 2, false, [0; 32]);
+    assert_code(f.env.send(&[fail], &[&keeper]), AgentrailError::NotCanonicalAccount);
+    f.refund().unwrap();
+    assert_eq!(f.env.balance(&side), 0, "the refund went to the poster's associated account");
+}
+
+/// Audit 6, the other side: the poster may send its own refund to any account it owns when it
+/// signs (cancel, reject).
+pub fn escrow_poster_signed_refund_to_own_account(chain: Box<dyn Chain>) {
+    let mut g = Fixture::funded(chain);
+    let poster = g.poster.insecure_clone();
+    let side = g.env.other_token_account(&poster.pubkey(), &g.mint, &TOKEN);
+    g.env.send(&[escrow::cancel_job(&JobKeys { poster_token: side, ..g.keys.clone() })], &[&poster]).unwrap();
+    assert_eq!(g.env.balance(&side), g.total);
+}
+
+/// Audit 7: a protocol pause cannot turn money owed to an agent into a refund. Work submitted
+/// during the pause is recorded; milestones accepted before or during it survive the deadline
+/// and are released once the pause ends. Refunds of the rest still work while paused.
+pub fn escrow_pause_keeps_owed_pay(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(100_000_000, true), (50_000_000, false), (30_000_000, false)], 0);
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    f.pause(true);
+    assert_code(f.approve(0), AgentrailError::ProtocolPaused);
+    f.env.chain.set_time(T0 + REVIEW);
+    assert_code(f.release(0), AgentrailError::ProtocolPaused);
+    // the keeper cannot submit milestone 1 (0 is not settled) and the deadline passes paused
+    f.env.chain.set_time(T0 + DAY + 1);
+    let before = f.balances().0;
+    f.refund().unwrap();
+    assert_eq!(f.balances().0, before + gross(50_000_000) + gross(30_000_000), "only unstarted work returns");
+    assert_eq!((f.job().status, f.job().milestones[0].state), (JobStatus::Funded, MilestoneState::Submitted));
+    assert_code(f.refund(), AgentrailError::NothingToRefund);
+    f.pause(false);
+    f.release(0).unwrap();
+    assert_eq!((f.job().status, f.balances().1), (JobStatus::Completed, 100_000_000));
+    f.assert_conserved();
+}
+
+/// Audit 9: a closed job's address is never reused: the same poster and nonce cannot create a
+/// new job there, so nothing off-chain can mistake a new job for the old one.
+pub fn escrow_closed_job_address_not_reused(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &[(1_000, false)], 0);
+    f.cancel().unwrap();
+    let poster = f.poster.insecure_clone();
+    f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
+    assert_tombstone(&mut f);
+    let args = job_args(7, &[(1_000, false)], f.keeper.pubkey(), 0);
+    let again = escrow::create_job(&poster.pubkey(), &f.agent, 1, &f.mint, &TOKEN, args);
+    assert_fails(f.env.send(&[again], &[&poster]));
+    assert_tombstone(&mut f);
+}
+
+/// The terms are pinned at creation and never change.
+pub fn escrow_terms_pinned(chain: Box<dyn Chain>) {
+    let mut f = Fixture::funded(chain);
+    let job = f.job();
+    assert_eq!((job.terms_hash, job.terms_uri.as_str()), (TERMS_HASH, "https://terms.example/jobs/7.json"));
+    assert_eq!(job.step_timeout, STEP_TIMEOUT);
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    f.approve(1).unwrap();
+    let after = f.job();
+    assert_eq!((after.terms_hash, after.terms_uri), (job.terms_hash, job.terms_uri));
 }

@@ -1,18 +1,20 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, instructions::vault::*};
+use crate::{errors::AgentrailError, instructions::settlement::*};
 
 /// The poster approves submitted milestone `index`, releasing it.
 #[derive(Accounts)]
 pub struct ApproveMilestone<'info> {
+    /// The job's poster.
     pub poster: Signer<'info>,
+    /// The job and the accounts a release touches.
     pub settlement: Settlement<'info>,
 }
 
 impl ApproveMilestone<'_> {
     fn validate(&self, index: u8) -> Result<()> {
         require_keys_eq!(self.poster.key(), self.settlement.job.poster, AgentrailError::Unauthorized);
-        self.settlement.job.check_approvable(index, Clock::get()?.unix_timestamp)
+        self.settlement.job.check_approvable(index)
     }
 
     /// Handler.

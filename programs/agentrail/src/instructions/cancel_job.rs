@@ -1,11 +1,15 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, instructions::vault::*, state::*};
+use crate::{errors::AgentrailError, instructions::settlement::*, state::*};
 
 /// The poster cancels a job before any milestone was submitted; everything funded returns.
+/// Once the keeper marked the first step started (`start_milestone`), cancelling waits until
+/// the job's step timeout passes without a submission: the agent may be doing that work.
 #[derive(Accounts)]
 pub struct CancelJob<'info> {
+    /// The job's poster.
     pub poster: Signer<'info>,
+    /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
 }
 
@@ -13,9 +17,7 @@ impl CancelJob<'_> {
     fn validate(&self) -> Result<()> {
         let job = &self.refund.job;
         require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
-        require!(matches!(job.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
-        require!(job.milestones.iter().all(|m| m.state == MilestoneState::Pending), AgentrailError::AlreadyStarted);
-        Ok(())
+        job.check_cancellable(Clock::get()?.unix_timestamp)
     }
 
     /// Handler.

@@ -4,14 +4,18 @@ use anchor_spl::token_interface::{self, CloseAccount, Mint, TokenAccount, TokenI
 use crate::{errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
 
 /// The poster closes a finished job: tokens anyone sent to the vault beyond the job's
-/// accounting go to the poster, then the vault and the job close and their rent returns.
+/// accounting go to the poster, the vault closes, and the job account shrinks to a
+/// [`ClosedJob`] tombstone (its discriminator only). The rent above the tombstone's returns to
+/// the poster; the tombstone keeps the address taken, so the same poster and nonce can never
+/// create a new job there that anything off-chain could mistake for the old one.
 #[derive(Accounts)]
 pub struct CloseJob<'info> {
+    /// The job's poster; receives the swept tokens and the rent.
     #[account(mut)]
     pub poster: Signer<'info>,
+    /// The finished job. Not written through Anchor (it becomes a tombstone in the handler), so
+    /// it is declared read-only here and must be passed writable.
     #[account(
-        mut,
-        close = poster,
         seeds = [seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()],
         bump = job.bump,
         has_one = poster @ AgentrailError::Unauthorized,
@@ -19,17 +23,22 @@ pub struct CloseJob<'info> {
         has_one = token_program
     )]
     pub job: Box<Account<'info, Job>>,
+    /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The job's vault; closed here.
     #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives anything left in the vault: a token account the poster owns.
     #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 impl CloseJob<'_> {
     fn validate(&self) -> Result<()> {
         require!(self.job.finished(), AgentrailError::InvalidJobStatus);
+        require!(self.job.to_account_info().is_writable, ErrorCode::ConstraintMut);
         Ok(())
     }
 
@@ -52,7 +61,16 @@ impl CloseJob<'_> {
             },
             &[seeds],
         ))?;
-        emit!(JobClosed { job: a.job.key(), swept });
+        // the job becomes a tombstone: discriminator only, rent-exempt at that size
+        let job = a.job.to_account_info();
+        job.resize(ClosedJob::SPACE)?;
+        job.try_borrow_mut_data()?.copy_from_slice(ClosedJob::DISCRIMINATOR);
+        let keep = Rent::get()?.minimum_balance(ClosedJob::SPACE);
+        let back = job.lamports().checked_sub(keep).ok_or(AgentrailError::Overflow)?;
+        **job.try_borrow_mut_lamports()? = keep;
+        let poster = a.poster.to_account_info();
+        **poster.try_borrow_mut_lamports()? = poster.lamports().checked_add(back).ok_or(AgentrailError::Overflow)?;
+        emit!(JobClosed { job: job.key(), swept });
         Ok(())
     }
 }

@@ -16,8 +16,15 @@ pub struct CreateJobArgs {
     pub min_stage: u8,
     /// Unix seconds after which nothing is released and anyone may refund.
     pub deadline: i64,
-    /// Seconds the poster has to review each approval milestone.
+    /// Seconds the poster has to review each approval milestone: positive, and short enough
+    /// that an approval milestone can still be submitted (`now + review_window < deadline`).
     pub review_window: i64,
+    /// SHA-256 of the job's terms document (the work of each milestone).
+    pub terms_hash: [u8; 32],
+    /// Where the terms document can be fetched; at most 200 bytes.
+    pub terms_uri: String,
+    /// Seconds a started first step shields the job from cancellation (60 s to 7 days).
+    pub step_timeout: i64,
 }
 
 /// Creates a job for an active agent, pinning its version, its certification and the protocol
@@ -25,25 +32,31 @@ pub struct CreateJobArgs {
 #[derive(Accounts)]
 #[instruction(args: CreateJobArgs)]
 pub struct CreateJob<'info> {
+    /// Pays for the job and its vault and will fund it.
     #[account(mut)]
     pub poster: Signer<'info>,
+    /// The protocol config: pause switch and the fee recorded for this job.
     #[account(seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
+    /// The agent hired; its current version is pinned.
     #[account(seeds = [seeds::AGENT, &agent.id.to_le_bytes()], bump = agent.bump)]
     pub agent: Box<Account<'info, Agent>>,
     /// The agent's current version's certification; required when `min_stage > 0`.
     #[account(seeds = [seeds::CERTIFICATION, agent.key().as_ref(), &agent.version_seq.to_le_bytes()], bump = certification.bump)]
     pub certification: Option<Box<Account<'info, Certification>>>,
+    /// The payment mint; Token-2022 mints with extensions that endanger escrow are refused.
     #[account(mint::token_program = token_program)]
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The new job. Its address can never be used again, even after `close_job`.
     #[account(
         init,
         payer = poster,
-        space = Job::space(args.milestones.len().min(MAX_MILESTONES)),
+        space = Job::space(args.milestones.len().min(MAX_MILESTONES), args.terms_uri.len().min(MAX_TERMS_URI_LEN)),
         seeds = [seeds::JOB, poster.key().as_ref(), &args.nonce.to_le_bytes()],
         bump
     )]
     pub job: Box<Account<'info, Job>>,
+    /// The job's empty vault, owned by the job.
     #[account(
         init,
         payer = poster,
@@ -54,7 +67,9 @@ pub struct CreateJob<'info> {
         token::token_program = token_program
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The mint's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
+    /// Creates the job and vault accounts.
     pub system_program: Program<'info, System>,
 }
 
@@ -64,6 +79,20 @@ impl CreateJob<'_> {
         require!(self.agent.status == AgentStatus::Active, AgentrailError::AgentNotActive);
         require!(args.deadline > now, AgentrailError::DeadlineInPast);
         require!((0..=MAX_REVIEW_WINDOW).contains(&args.review_window), AgentrailError::InvalidReviewWindow);
+        require!(
+            (MIN_STEP_TIMEOUT..=MAX_STEP_TIMEOUT).contains(&args.step_timeout),
+            AgentrailError::InvalidStepTimeout
+        );
+        require!(args.terms_uri.len() <= MAX_TERMS_URI_LEN, AgentrailError::TermsUriLength);
+        if args.milestones.iter().any(|m| m.requires_approval) {
+            // an approval milestone must be submittable (its window fits before the deadline)
+            // and its approval must mean something (a zero window would release at once)
+            let latest_review_end = now.checked_add(args.review_window).ok_or(AgentrailError::Overflow)?;
+            require!(
+                args.review_window > 0 && latest_review_end < args.deadline,
+                AgentrailError::ApprovalNeverSubmittable
+            );
+        }
         require!(usize::from(args.min_stage) <= STAGE_COUNT, AgentrailError::InvalidStage);
         check_mint(&self.mint.to_account_info())?;
         let effective = self.certification.as_ref().map_or(0, |c| c.effective_stage(now));
@@ -100,6 +129,9 @@ impl CreateJob<'_> {
             refunded: 0,
             bump: ctx.bumps.job,
             vault_bump: ctx.bumps.vault,
+            terms_hash: args.terms_hash,
+            terms_uri: args.terms_uri,
+            step_timeout: args.step_timeout,
             milestones,
         };
         emit!(JobCreated {
@@ -112,6 +144,7 @@ impl CreateJob<'_> {
             fee_bps,
             milestones: job.milestones.len() as u8,
             deadline: job.deadline,
+            terms_hash: job.terms_hash,
         });
         ctx.accounts.job.set_inner(job);
         Ok(())

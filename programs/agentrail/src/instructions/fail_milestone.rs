@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, events::MilestoneFailed, instructions::vault::*, state::*};
+use crate::{errors::AgentrailError, events::MilestoneFailed, instructions::settlement::*, state::*};
 
 /// Arguments of `fail_milestone`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -16,10 +16,13 @@ pub struct FailMilestoneArgs {
 
 /// The job's keeper gives up on the step of pending milestone `index` (its retries ran out or
 /// its guards refused payment): the milestone's amount and fee return to the poster at once
-/// instead of waiting for the deadline. Nothing can go to the keeper or the agent here.
+/// instead of waiting for the deadline. Nothing can go to the keeper or the agent here, and the
+/// refund goes to the poster's associated token account (the keeper does not pick it).
 #[derive(Accounts)]
 pub struct FailMilestone<'info> {
+    /// The job's keeper.
     pub keeper: Signer<'info>,
+    /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
 }
 
@@ -27,6 +30,7 @@ impl FailMilestone<'_> {
     fn validate(&self, args: &FailMilestoneArgs) -> Result<()> {
         let job = &self.refund.job;
         require_keys_eq!(self.keeper.key(), job.keeper, AgentrailError::Unauthorized);
+        self.refund.require_canonical_destination()?;
         job.check_failable(args.index)
     }
 

@@ -1,15 +1,23 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
-use crate::{errors::AgentrailError, events::JobFunded, state::*};
+use crate::{
+    errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved, mint_policy::check_mint,
+    state::*,
+};
 
 /// The poster moves the job's total (milestones plus fees) into its vault. The poster states
-/// the total it expects, so a job that differs from what the poster saw is never funded.
+/// the total it expects, so a job that differs from what the poster saw is never funded. The
+/// mint policy is checked again: a Token-2022 mint closed and re-created with a refused extension
+/// since `create_job` is refused here.
 #[derive(Accounts)]
 pub struct FundJob<'info> {
+    /// The job's poster, paying from its token account.
     pub poster: Signer<'info>,
+    /// The protocol config: its pause switch.
     #[account(seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
+    /// The job being funded.
     #[account(
         mut,
         seeds = [seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()],
@@ -19,11 +27,15 @@ pub struct FundJob<'info> {
         has_one = token_program
     )]
     pub job: Box<Account<'info, Job>>,
+    /// The job's mint, checked against the mint policy again.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The poster's token account paying the total.
     #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The job's vault.
     #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
@@ -33,7 +45,7 @@ impl FundJob<'_> {
         require!(self.job.status == JobStatus::Created, AgentrailError::InvalidJobStatus);
         require!(Clock::get()?.unix_timestamp <= self.job.deadline, AgentrailError::DeadlinePassed);
         require!(self.job.total() == expected_total, AgentrailError::JobChanged);
-        Ok(())
+        check_mint(&self.mint.to_account_info())
     }
 
     /// Handler.
@@ -55,6 +67,7 @@ impl FundJob<'_> {
         )?;
         a.job.funded = expected_total;
         a.job.status = JobStatus::Funded;
+        check_conserved(&a.job, &mut a.vault)?;
         emit!(JobFunded { job: a.job.key(), amount: expected_total });
         Ok(())
     }

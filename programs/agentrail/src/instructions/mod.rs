@@ -1,5 +1,5 @@
 //! One module per instruction; owner-only agent instructions share [`AgentAuthority`], and
-//! releases and refunds share the [`Settlement`] and [`Refund`] account sets in `vault`.
+//! releases and refunds share the [`Settlement`] and [`Refund`] account sets in `settlement`.
 
 pub mod accept_admin;
 pub mod add_certifier;
@@ -24,11 +24,12 @@ pub mod remove_certifier;
 pub mod revoke_certification;
 pub mod set_agent_status;
 pub mod set_payout;
+pub mod settlement;
+pub mod start_milestone;
 pub mod submit_milestone;
 pub mod transfer_agent_authority;
 pub mod update_agent_metadata;
 pub mod update_config;
-pub mod vault;
 pub mod verify_receipt;
 
 pub use accept_admin::*;
@@ -52,11 +53,10 @@ pub use reject_milestone::*;
 pub use release_after_review::*;
 pub use remove_certifier::*;
 pub use revoke_certification::*;
-pub use set_agent_status::*;
 pub use set_payout::*;
+pub use settlement::*;
+pub use start_milestone::*;
 pub use submit_milestone::*;
 pub use transfer_agent_authority::*;
-pub use update_agent_metadata::*;
 pub use update_config::*;
-pub use vault::*;
 pub use verify_receipt::*;

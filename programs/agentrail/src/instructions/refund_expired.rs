@@ -1,26 +1,40 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, instructions::vault::*, state::*};
+use crate::{instructions::settlement::*, state::*};
 
-/// After the deadline anyone returns everything not yet released to the poster. Nothing the
-/// agent, the keeper or a payee account does can block it, and it works while paused.
+/// After the deadline anyone returns everything not owed to the agent to the poster's
+/// associated token account. Nothing the agent, the keeper or a payee account does can block
+/// it, and it works while paused. Milestones the agent is owed (accepted on submission or by the
+/// poster's silent review) stay for `release_after_review`, unless the agent may no longer be
+/// paid (not active, another version, certification revoked): then they return too.
 #[derive(Accounts)]
 pub struct RefundExpired<'info> {
+    /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
+    /// The job's agent, to tell whether owed milestones can still be paid.
+    #[account(address = refund.job.agent)]
+    pub agent: Box<Account<'info, Agent>>,
+    /// The pinned certification; required when the job demanded a stage.
+    pub certification: Option<Box<Account<'info, Certification>>>,
 }
 
 impl RefundExpired<'_> {
-    fn validate(&self) -> Result<()> {
+    /// Which milestones return: see [`Job::refundable_after_deadline`].
+    fn validate(&self, now: i64) -> Result<Vec<bool>> {
+        self.refund.require_canonical_destination()?;
         let job = &self.refund.job;
-        require!(matches!(job.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
-        require!(Clock::get()?.unix_timestamp > job.deadline, AgentrailError::DeadlineNotReached);
-        Ok(())
+        let cert = job.pinned_certification(self.certification.as_deref().map(|c| &**c))?;
+        job.refundable_after_deadline(now, job.ineligibility(&self.agent, cert).is_some())
     }
 
     /// Handler.
-    #[access_control(ctx.accounts.validate())]
     pub fn refund_expired(ctx: Context<Self>) -> Result<()> {
-        ctx.accounts.refund.refund(|_, _| true, Some(JobStatus::Expired))?;
+        let refundable = ctx.accounts.validate(Clock::get()?.unix_timestamp)?;
+        let job = &ctx.accounts.refund.job;
+        // the job ends here only when nothing owed stays behind for release_after_review
+        let ends = job.milestones.iter().zip(&refundable).all(|(m, r)| m.settled() || *r);
+        let status = ends.then_some(JobStatus::Expired);
+        ctx.accounts.refund.refund(|i, _| refundable[i], status)?;
         Ok(())
     }
 }

@@ -1,12 +1,15 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, instructions::vault::*, state::*};
+use crate::{errors::AgentrailError, instructions::settlement::*, state::*};
 
-/// The poster rejects submitted milestone `index`: its amount and fee return to the poster.
-/// With `cancel`, every other unreleased milestone returns too and the job is cancelled.
+/// The poster rejects submitted approval milestone `index` while its review window is open:
+/// its amount and fee return to the poster. With `cancel`, every other unreleased milestone
+/// returns too and the job is cancelled. After the window the milestone is owed to the agent.
 #[derive(Accounts)]
 pub struct RejectMilestone<'info> {
+    /// The job's poster.
     pub poster: Signer<'info>,
+    /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
 }
 
@@ -14,9 +17,7 @@ impl RejectMilestone<'_> {
     fn validate(&self, index: u8) -> Result<()> {
         let job = &self.refund.job;
         require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
-        require!(job.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
-        require!(job.milestone(index)?.state == MilestoneState::Submitted, AgentrailError::MilestoneNotSubmitted);
-        Ok(())
+        job.check_rejectable(index, Clock::get()?.unix_timestamp)
     }
 
     /// Handler.

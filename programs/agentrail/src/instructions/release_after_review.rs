@@ -1,11 +1,14 @@
 use anchor_lang::prelude::*;
 
-use crate::instructions::vault::*;
+use crate::instructions::settlement::*;
 
-/// Anyone releases submitted milestone `index` once the poster stayed silent for the whole
-/// review window (optimistic settlement).
+/// Anyone releases submitted milestone `index` once it is owed: the poster stayed silent for
+/// the whole review window (optimistic settlement), or it needed no approval and was submitted
+/// while releases were paused. No deadline applies; pay goes to the payout wallet's associated
+/// token account only.
 #[derive(Accounts)]
 pub struct ReleaseAfterReview<'info> {
+    /// The job and the accounts a release touches.
     pub settlement: Settlement<'info>,
 }
 

@@ -1,29 +1,36 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, events::MilestoneSubmitted, instructions::vault::*};
+use crate::{errors::AgentrailError, events::MilestoneSubmitted, instructions::settlement::*};
 
 /// The job's keeper reports milestone `index` done with the hash of its receipt. Milestones
-/// without approval are released at once; the others wait for the poster.
+/// without approval are released at once; the others wait for the poster. While the protocol is
+/// paused the submission is still recorded (the milestone is then owed to the agent and released
+/// by anyone once the pause ends), so a pause never turns finished work into a refund.
 #[derive(Accounts)]
 pub struct SubmitMilestone<'info> {
+    /// The job's keeper.
     pub keeper: Signer<'info>,
+    /// The job and the accounts a release touches.
     pub settlement: Settlement<'info>,
 }
 
 impl SubmitMilestone<'_> {
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, now: i64) -> Result<()> {
         require_keys_eq!(self.keeper.key(), self.settlement.job.keeper, AgentrailError::Unauthorized);
-        Ok(())
+        // work is accepted only from an agent that may be paid and is certified right now
+        let cert = self.settlement.check_payable()?;
+        self.settlement.job.check_certified_at(cert, now)
     }
 
     /// Handler.
-    #[access_control(ctx.accounts.validate())]
     pub fn submit_milestone(ctx: Context<Self>, index: u8, result_hash: [u8; 32]) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        ctx.accounts.validate(now)?;
         let settlement = &mut ctx.accounts.settlement;
-        settlement.job.submit(index, result_hash, Clock::get()?.unix_timestamp)?;
+        settlement.job.submit(index, result_hash, now)?;
         let requires_approval = settlement.job.milestone(index)?.requires_approval;
         emit!(MilestoneSubmitted { job: settlement.job.key(), index, result_hash, requires_approval });
-        if !requires_approval {
+        if !requires_approval && !settlement.config.paused {
             settlement.release(index)?;
         }
         Ok(())

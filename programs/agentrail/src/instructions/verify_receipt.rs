@@ -9,6 +9,10 @@ use crate::{
 /// Arguments of `verify_receipt`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct VerifyReceiptArgs {
+    /// The log authority (keeper operator) the caller trusts; the checkpoint must belong to its
+    /// receipt log. Anyone can anchor a log of their own, so a proof against an unnamed log
+    /// proves nothing.
+    pub trusted_authority: Pubkey,
     /// The receipt's leaf hash: `SHA-256(0x00 || receipt bytes)`.
     pub leaf_hash: [u8; 32],
     /// Its index in the log.
@@ -17,18 +21,55 @@ pub struct VerifyReceiptArgs {
     pub proof: Vec<[u8; 32]>,
 }
 
-/// Succeeds only if the receipt is in the anchored checkpoint; other programs call it by CPI.
+/// What a successful `verify_receipt` proved, returned to the caller (CPI return data): the leaf
+/// is in this log of this authority, in the tree of `size` leaves anchored for `day`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    /// The receipt log.
+    pub log: Pubkey,
+    /// Its authority (the trusted authority the caller named).
+    pub authority: Pubkey,
+    /// The checkpoint's UTC day.
+    pub day: u32,
+    /// The anchored tree size.
+    pub size: u64,
+    /// The anchored root.
+    pub root: [u8; 32],
+    /// Whether that checkpoint was proven consistent with the one before it on-chain.
+    pub consistency_verified: bool,
+}
+
+/// Succeeds only if the receipt is in a checkpoint anchored by the log of the authority the
+/// caller trusts; returns what it proved. Other programs call it by CPI.
 #[derive(Accounts)]
+#[instruction(args: VerifyReceiptArgs)]
 pub struct VerifyReceipt<'info> {
+    /// The trusted authority's receipt log.
+    #[account(
+        seeds = [seeds::RECEIPT_LOG, args.trusted_authority.as_ref()],
+        bump = log.bump,
+        constraint = log.authority == args.trusted_authority @ AgentrailError::UntrustedLog
+    )]
+    pub log: Account<'info, ReceiptLog>,
+    /// One of that log's anchored checkpoints.
+    #[account(has_one = log @ AgentrailError::UntrustedLog)]
     pub checkpoint: Account<'info, Checkpoint>,
 }
 
 impl VerifyReceipt<'_> {
     /// Handler.
-    pub fn verify_receipt(ctx: Context<Self>, args: VerifyReceiptArgs) -> Result<()> {
+    pub fn verify_receipt(ctx: Context<Self>, args: VerifyReceiptArgs) -> Result<VerifiedReceipt> {
         require!(args.proof.len() <= MAX_PROOF_LEN, AgentrailError::ProofTooLong);
         let cp = &ctx.accounts.checkpoint;
         merkle::verify_inclusion(args.index, cp.size, &args.leaf_hash, &args.proof, &cp.root)
-            .map_err(|_| error!(AgentrailError::InclusionProofInvalid))
+            .map_err(|_| error!(AgentrailError::InclusionProofInvalid))?;
+        Ok(VerifiedReceipt {
+            log: ctx.accounts.log.key(),
+            authority: ctx.accounts.log.authority,
+            day: cp.day,
+            size: cp.size,
+            root: cp.root,
+            consistency_verified: cp.consistency_verified,
+        })
     }
 }

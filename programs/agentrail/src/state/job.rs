@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::errors::AgentrailError;
+use crate::state::{Agent, AgentStatus, Certification};
 
 /// Most milestones a job can have.
 pub const MAX_MILESTONES: usize = 16;
@@ -8,6 +9,12 @@ pub const MAX_MILESTONES: usize = 16;
 pub const MAX_REVIEW_WINDOW: i64 = 90 * 86_400;
 /// Basis points in one whole.
 const BPS: u128 = 10_000;
+/// Longest terms URI, in bytes.
+pub const MAX_TERMS_URI_LEN: usize = 200;
+/// Shortest step timeout: how long a started first step shields the job from cancellation.
+pub const MIN_STEP_TIMEOUT: i64 = 60;
+/// Longest step timeout: 7 days.
+pub const MAX_STEP_TIMEOUT: i64 = 7 * 86_400;
 
 /// What a poster asks for in one milestone.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +53,8 @@ pub struct Milestone {
     pub result_hash: [u8; 32],
     /// When it was submitted (unix seconds; 0 before).
     pub submitted_at: i64,
+    /// When the keeper marked its step started (unix seconds; 0 when never).
+    pub started_at: i64,
 }
 
 impl Milestone {
@@ -58,6 +67,20 @@ impl Milestone {
     /// Whether it is released or refunded.
     pub fn settled(&self) -> bool {
         matches!(self.state, MilestoneState::Released | MilestoneState::Refunded)
+    }
+
+    /// When the poster's right to reject it ends: its submission plus the review window for an
+    /// approval milestone, its submission for the others (they are accepted on submission).
+    pub fn review_end(&self, review_window: i64) -> Result<i64> {
+        let window = if self.requires_approval { review_window } else { 0 };
+        Ok(self.submitted_at.checked_add(window).ok_or(AgentrailError::Overflow)?)
+    }
+
+    /// Whether it is owed to the agent at `now`: submitted, and accepted by submission (no
+    /// approval needed) or by the poster's silence through the whole review window. Owed
+    /// milestones are never refunded by a deadline; only an ineligible agent loses them.
+    pub fn owed(&self, review_window: i64, now: i64) -> bool {
+        self.state == MilestoneState::Submitted && self.review_end(review_window).is_ok_and(|end| now >= end)
     }
 }
 
@@ -122,9 +145,27 @@ pub struct Job {
     pub bump: u8,
     /// Vault PDA bump.
     pub vault_bump: u8,
+    /// SHA-256 of the job's terms document (what each milestone's work is); never changes.
+    pub terms_hash: [u8; 32],
+    /// Where the terms document can be fetched (https, ipfs, ...); never changes.
+    #[max_len(MAX_TERMS_URI_LEN)]
+    pub terms_uri: String,
+    /// Seconds a started first step shields the job from the poster's cancellation.
+    pub step_timeout: i64,
     /// The milestones, in order.
     #[max_len(MAX_MILESTONES)]
     pub milestones: Vec<Milestone>,
+}
+
+/// What a closed job's account becomes: its discriminator only, so its address (poster and
+/// nonce) can never hold a job again.
+#[account]
+#[derive(Debug)]
+pub struct ClosedJob {}
+
+impl ClosedJob {
+    /// Account size: the discriminator.
+    pub const SPACE: usize = 8;
 }
 
 /// Computes the fee on `amount` at `fee_bps`, rounded down.
@@ -134,9 +175,9 @@ pub fn fee_for(amount: u64, fee_bps: u16) -> u64 {
 }
 
 impl Job {
-    /// Account size for a job with `milestones` milestones.
-    pub fn space(milestones: usize) -> usize {
-        8 + Job::INIT_SPACE - (MAX_MILESTONES - milestones) * Milestone::INIT_SPACE
+    /// Account size for a job with `milestones` milestones and a terms URI of `terms_uri` bytes.
+    pub fn space(milestones: usize, terms_uri: usize) -> usize {
+        8 + Job::INIT_SPACE - (MAX_MILESTONES - milestones) * Milestone::INIT_SPACE - (MAX_TERMS_URI_LEN - terms_uri)
     }
 
     /// Builds milestones from the poster's specs, checking count, amounts and the total.
@@ -155,6 +196,7 @@ impl Job {
                 state: MilestoneState::Pending,
                 result_hash: [0; 32],
                 submitted_at: 0,
+                started_at: 0,
             });
         }
         Ok(out)
@@ -186,17 +228,29 @@ impl Job {
         self.milestones.get(usize::from(index)).ok_or_else(|| error!(AgentrailError::InvalidMilestone))
     }
 
+    /// Index of the milestone being worked on: the first unsettled one, when every earlier
+    /// one is settled (milestones settle in order).
+    pub fn current(&self) -> Option<usize> {
+        self.milestones.iter().position(|m| !m.settled())
+    }
+
+    /// Checks that `index` is the pending milestone being worked on in a funded job.
+    fn check_current_pending(&self, index: u8) -> Result<usize> {
+        require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
+        require!(self.milestone(index)?.state == MilestoneState::Pending, AgentrailError::MilestoneNotPending);
+        let i = usize::from(index);
+        require!(self.milestones[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
+        Ok(i)
+    }
+
     /// Marks milestone `index` submitted at `now` with `result_hash`. Milestones are submitted
     /// in order, each after every earlier one settled, before the deadline, and approval
     /// milestones only when their whole review window fits before the deadline.
     pub fn submit(&mut self, index: u8, result_hash: [u8; 32], now: i64) -> Result<()> {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
-        let m = *self.milestone(index)?;
-        require!(m.state == MilestoneState::Pending, AgentrailError::MilestoneNotPending);
-        let i = usize::from(index);
-        require!(self.milestones[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
-        if m.requires_approval {
+        let i = self.check_current_pending(index)?;
+        if self.milestones[i].requires_approval {
             let review_end = now.checked_add(self.review_window).ok_or(AgentrailError::Overflow)?;
             require!(review_end <= self.deadline, AgentrailError::ReviewOutlastsDeadline);
         }
@@ -207,32 +261,100 @@ impl Job {
         Ok(())
     }
 
+    /// Marks the step of pending milestone `index` started at `now` (keeper, before it calls
+    /// the agent): from then until `step_timeout` passes, the poster cannot cancel the job.
+    pub fn start(&mut self, index: u8, now: i64) -> Result<()> {
+        require!(now <= self.deadline, AgentrailError::DeadlinePassed);
+        let i = self.check_current_pending(index)?;
+        require!(self.milestones[i].started_at == 0, AgentrailError::AlreadyStarted);
+        self.milestones[i].started_at = now;
+        Ok(())
+    }
+
+    /// Checks that the poster may cancel at `now`: nothing submitted or settled yet, and no
+    /// started first step still inside its timeout (the agent may be doing that work).
+    pub fn check_cancellable(&self, now: i64) -> Result<()> {
+        require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
+        require!(self.milestones.iter().all(|m| m.state == MilestoneState::Pending), AgentrailError::AlreadyStarted);
+        let started_at = self.milestones.first().map_or(0, |m| m.started_at);
+        if started_at != 0 {
+            let shielded_until = started_at.checked_add(self.step_timeout).ok_or(AgentrailError::Overflow)?;
+            require!(now >= shielded_until, AgentrailError::StepInProgress);
+        }
+        Ok(())
+    }
+
     /// Checks that the keeper may give up on milestone `index`: the job is funded and it is the
     /// pending milestone being worked on (every earlier one settled).
     pub fn check_failable(&self, index: u8) -> Result<()> {
-        require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
-        require!(self.milestone(index)?.state == MilestoneState::Pending, AgentrailError::MilestoneNotPending);
-        let i = usize::from(index);
-        require!(self.milestones[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
-        Ok(())
+        self.check_current_pending(index).map(|_| ())
     }
 
     /// Checks that submitted approval milestone `index` may be released by the poster at `now`.
-    pub fn check_approvable(&self, index: u8, now: i64) -> Result<()> {
+    /// The poster may approve at any time while it is submitted: after its review window it is
+    /// owed anyway.
+    pub fn check_approvable(&self, index: u8) -> Result<()> {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
-        require!(now <= self.deadline, AgentrailError::DeadlinePassed);
-        let m = self.milestone(index)?;
-        require!(m.state == MilestoneState::Submitted, AgentrailError::MilestoneNotSubmitted);
+        require!(self.milestone(index)?.state == MilestoneState::Submitted, AgentrailError::MilestoneNotSubmitted);
         Ok(())
     }
 
-    /// Checks that milestone `index` may be released by anyone at `now` because the poster
-    /// stayed silent through the review window.
-    pub fn check_review_elapsed(&self, index: u8, now: i64) -> Result<()> {
-        self.check_approvable(index, now)?;
+    /// Checks that the poster may reject milestone `index` at `now`: a submitted approval
+    /// milestone whose review window is still open. After the window the milestone is owed.
+    pub fn check_rejectable(&self, index: u8, now: i64) -> Result<()> {
+        self.check_approvable(index)?;
         let m = self.milestone(index)?;
-        let review_end = m.submitted_at.checked_add(self.review_window).ok_or(AgentrailError::Overflow)?;
-        require!(now >= review_end, AgentrailError::ReviewWindowOpen);
+        require!(m.requires_approval && now < m.review_end(self.review_window)?, AgentrailError::ReviewWindowClosed);
+        Ok(())
+    }
+
+    /// Checks that milestone `index` may be released by anyone at `now` because it is owed:
+    /// the poster stayed silent through the review window (or it needed no approval and was
+    /// submitted while releases were paused). No deadline applies: owed pay is never lost to one.
+    pub fn check_review_elapsed(&self, index: u8, now: i64) -> Result<()> {
+        self.check_approvable(index)?;
+        require!(self.milestone(index)?.owed(self.review_window, now), AgentrailError::ReviewWindowOpen);
+        Ok(())
+    }
+
+    /// Why the agent may not be paid on this job now, if anything: it is not active, it is not
+    /// the pinned version any more, or (when the job demanded a stage) the pinned certification
+    /// was revoked. `cert` must be the pinned certification ([`Job::pinned_certification`]).
+    /// Expiry is judged when the work is submitted ([`Job::check_certified_at`]), not later, so
+    /// a certificate lapsing during review never voids accepted work.
+    pub fn ineligibility(&self, agent: &Agent, cert: Option<&Certification>) -> Option<AgentrailError> {
+        if agent.status != AgentStatus::Active {
+            return Some(AgentrailError::AgentNotActive);
+        }
+        if agent.version_seq != self.agent_version_seq {
+            return Some(AgentrailError::WrongAgentVersion);
+        }
+        match cert {
+            Some(cert) if cert.epoch != self.cert_epoch => Some(AgentrailError::CertificationRevoked),
+            _ => None,
+        }
+    }
+
+    /// The certification a job that demanded a stage must be shown: the one pinned at creation
+    /// (its agent and version). `None` when the job demanded none.
+    pub fn pinned_certification<'a>(&self, cert: Option<&'a Certification>) -> Result<Option<&'a Certification>> {
+        if self.min_stage == 0 {
+            return Ok(None);
+        }
+        let cert = cert.ok_or(AgentrailError::CertificationRequired)?;
+        require!(
+            cert.agent == self.agent && cert.version_seq == self.agent_version_seq,
+            AgentrailError::CertificationRequired
+        );
+        Ok(Some(cert))
+    }
+
+    /// Checks that the pinned certification holds the job's minimum stage at `now` (not
+    /// expired): work is only accepted from an agent certified when it reports it.
+    pub fn check_certified_at(&self, cert: Option<&Certification>, now: i64) -> Result<()> {
+        if let Some(cert) = cert {
+            require!(cert.effective_stage(now) >= self.min_stage, AgentrailError::CertificationTooLow);
+        }
         Ok(())
     }
 
@@ -245,6 +367,22 @@ impl Job {
         self.milestones[usize::from(index)].state = MilestoneState::Released;
         self.complete_if_settled();
         Ok((m.amount, m.fee))
+    }
+
+    /// Checks that anyone may refund after the deadline at `now`, and returns which milestones
+    /// go back: every unsettled one except those owed to an agent still eligible to be paid
+    /// (`agent_ineligible` is [`Job::ineligibility`]'s verdict). Owed milestones stay for
+    /// `release_after_review`, whenever releases are possible again.
+    pub fn refundable_after_deadline(&self, now: i64, agent_ineligible: bool) -> Result<Vec<bool>> {
+        require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
+        require!(now > self.deadline, AgentrailError::DeadlineNotReached);
+        let refundable: Vec<bool> = self
+            .milestones
+            .iter()
+            .map(|m| !m.settled() && (agent_ineligible || !m.owed(self.review_window, now)))
+            .collect();
+        require!(refundable.iter().any(|r| *r), AgentrailError::NothingToRefund);
+        Ok(refundable)
     }
 
     /// Records the refund of every unsettled milestone whose index and state match `which`;
@@ -305,6 +443,9 @@ mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            terms_hash: [7; 32],
+            terms_uri: "https://terms.example/1".into(),
+            step_timeout: 300,
             milestones,
         };
         job.funded = job.total();
@@ -338,7 +479,7 @@ mod tests {
         let j = job(&[(10, false), (20, true)]);
         let mut data = Vec::new();
         anchor_lang::AccountSerialize::try_serialize(&j, &mut data).unwrap();
-        assert_eq!(data.len(), Job::space(2));
+        assert_eq!(data.len(), Job::space(2, j.terms_uri.len()));
     }
 
     #[test]
@@ -353,8 +494,12 @@ mod tests {
         assert!(j.submit(1, [2; 32], 901).is_err()); // review would outlast the deadline
         j.submit(1, [2; 32], 900).unwrap();
         assert!(j.check_review_elapsed(1, 999).is_err());
+        j.check_rejectable(1, 999).unwrap();
         j.check_review_elapsed(1, 1_000).unwrap();
-        assert!(j.check_approvable(1, 1_001).is_err());
+        // the window closed in silence: owed, even after the deadline, and no longer rejectable
+        assert!(j.check_rejectable(1, 1_000).is_err());
+        j.check_review_elapsed(1, 5_000).unwrap();
+        j.check_approvable(1).unwrap();
         assert!(j.submit(5, [0; 32], 10).is_err());
     }
 
@@ -370,6 +515,35 @@ mod tests {
         j.check_failable(1).unwrap();
         j.status = JobStatus::Cancelled;
         assert!(j.check_failable(1).is_err());
+    }
+
+    #[test]
+    fn owed_milestones_survive_the_deadline() {
+        let mut j = job(&[(100, false), (200, true), (300, true)]);
+        j.submit(0, [1; 32], 10).unwrap();
+        j.release(0).unwrap();
+        j.submit(1, [2; 32], 20).unwrap();
+        assert!(j.refundable_after_deadline(1_000, false).is_err(), "not before the deadline");
+        // milestone 1's window ended in silence: it stays for the agent, 2 returns
+        assert_eq!(j.refundable_after_deadline(1_001, false).unwrap(), vec![false, false, true]);
+        // an agent that may no longer be paid loses it
+        assert_eq!(j.refundable_after_deadline(1_001, true).unwrap(), vec![false, true, true]);
+        j.refund_where(|i, _| i == 2).unwrap();
+        assert_eq!(j.refundable_after_deadline(1_001, false).unwrap_err(), error!(AgentrailError::NothingToRefund));
+    }
+
+    #[test]
+    fn a_started_first_step_shields_the_job_from_cancel() {
+        let mut j = job(&[(100, false), (200, true)]);
+        j.check_cancellable(5).unwrap();
+        assert!(j.start(1, 5).is_err(), "only the current milestone");
+        j.start(0, 10).unwrap();
+        assert!(j.start(0, 11).is_err(), "once");
+        assert_eq!(j.check_cancellable(309).unwrap_err(), error!(AgentrailError::StepInProgress));
+        j.check_cancellable(310).unwrap();
+        j.submit(0, [1; 32], 311).unwrap();
+        assert!(j.check_cancellable(10_000).is_err(), "never after a submission");
+        assert!(j.start(0, 1_001).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Moving tokens out of a job's vault, signed by the job PDA, and the accounts shared by every
-//! instruction that releases or refunds.
+//! Moving tokens out of a job's vault, signed by the job PDA, and the account sets shared by
+//! every instruction that releases ([`Settlement`]) or refunds ([`Refund`]).
 
 use anchor_lang::prelude::*;
+use anchor_spl::associated_token::get_associated_token_address_with_program_id;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::{
@@ -37,11 +38,28 @@ pub fn pay_from_vault<'info>(
     )
 }
 
-/// Accounts to release a milestone: the agent's payout token account and the treasury's.
+/// Checks the conservation invariant after money moved: the job's books balance and its vault
+/// (re-read after the transfers) still holds everything the job owes.
+pub fn check_conserved<'info>(job: &Job, vault: &mut InterfaceAccount<'info, TokenAccount>) -> Result<()> {
+    require!(job.balanced(), AgentrailError::AccountingBroken);
+    vault.reload()?;
+    require!(vault.amount >= job.outstanding(), AgentrailError::AccountingBroken);
+    Ok(())
+}
+
+/// The certification account a job's release or refund was shown, as plain state.
+fn as_certification<'a>(cert: &'a Option<Box<Account<'_, Certification>>>) -> Option<&'a Certification> {
+    cert.as_deref().map(|c| &**c)
+}
+
+/// Accounts to release a milestone: the agent's and the treasury's associated token accounts
+/// (never an account the caller picks).
 #[derive(Accounts)]
 pub struct Settlement<'info> {
+    /// The protocol config: its pause switch and treasury.
     #[account(seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
+    /// The job being settled.
     #[account(
         mut,
         seeds = [seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()],
@@ -51,34 +69,51 @@ pub struct Settlement<'info> {
         has_one = token_program
     )]
     pub job: Box<Account<'info, Job>>,
+    /// The job's agent: its status, version and payout wallet.
     pub agent: Box<Account<'info, Agent>>,
     /// The pinned certification; required when the job demanded a stage.
     pub certification: Option<Box<Account<'info, Certification>>>,
+    /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The job's vault, holding everything not yet settled.
     #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mut, token::mint = mint, token::authority = agent.payout, token::token_program = token_program)]
+    /// Receives the milestone's amount: the payout wallet's associated token account.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = agent.payout,
+        associated_token::token_program = token_program
+    )]
     pub payee_token: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mut, token::mint = mint, token::authority = config.treasury, token::token_program = token_program)]
+    /// Receives the milestone's fee: the treasury's associated token account.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = config.treasury,
+        associated_token::token_program = token_program
+    )]
     pub treasury_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 impl<'info> Settlement<'info> {
+    /// Checks that the agent may be paid on this job now (active, the pinned version, the
+    /// pinned certification not revoked); returns the pinned certification.
+    pub fn check_payable(&self) -> Result<Option<&Certification>> {
+        let cert = self.job.pinned_certification(as_certification(&self.certification))?;
+        if let Some(refusal) = self.job.ineligibility(&self.agent, cert) {
+            return Err(refusal.into());
+        }
+        Ok(cert)
+    }
+
     /// Releases submitted milestone `index`: its amount to the agent, its fee to the treasury.
-    /// Refused while the protocol is paused, the agent is not active, or the pinned
-    /// certification was revoked.
+    /// Refused while the protocol is paused or the agent may not be paid ([`Self::check_payable`]).
     pub fn release(&mut self, index: u8) -> Result<()> {
         self.config.require_live()?;
-        require!(self.agent.status == AgentStatus::Active, AgentrailError::AgentNotActive);
-        if self.job.min_stage > 0 {
-            let cert = self.certification.as_ref().ok_or(AgentrailError::CertificationRequired)?;
-            require!(
-                cert.agent == self.job.agent && cert.version_seq == self.job.agent_version_seq,
-                AgentrailError::CertificationRequired
-            );
-            require!(cert.epoch == self.job.cert_epoch, AgentrailError::CertificationRevoked);
-        }
+        self.check_payable()?;
         let (amount, fee) = self.job.release(index)?;
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
@@ -86,6 +121,7 @@ impl<'info> Settlement<'info> {
             let treasury = self.treasury_token.to_account_info();
             pay_from_vault(&self.job, &self.vault, &self.mint, treasury, &self.token_program, fee)?;
         }
+        check_conserved(&self.job, &mut self.vault)?;
         emit!(MilestoneReleased {
             job: self.job.key(),
             index,
@@ -98,10 +134,12 @@ impl<'info> Settlement<'info> {
     }
 }
 
-/// Accounts to return funds to the poster: any token account of the poster's for the mint,
-/// so no frozen or closed payee account can block a refund.
+/// Accounts to return funds to the poster: a token account of the poster's for the mint, so no
+/// frozen or closed payee account can block a refund. Instructions the poster does not sign
+/// require the poster's associated token account ([`Refund::require_canonical_destination`]).
 #[derive(Accounts)]
 pub struct Refund<'info> {
+    /// The job being refunded.
     #[account(
         mut,
         seeds = [seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()],
@@ -110,15 +148,28 @@ pub struct Refund<'info> {
         has_one = token_program
     )]
     pub job: Box<Account<'info, Job>>,
+    /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The job's vault.
     #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the refund: a token account the poster owns for the job's mint.
     #[account(mut, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 impl<'info> Refund<'info> {
+    /// Requires the poster's associated token account as the destination: whoever calls a
+    /// refund the poster does not sign must not pick an account (one with a delegate, say).
+    pub fn require_canonical_destination(&self) -> Result<()> {
+        let ata =
+            get_associated_token_address_with_program_id(&self.job.poster, &self.mint.key(), &self.token_program.key());
+        require_keys_eq!(self.poster_token.key(), ata, AgentrailError::NotCanonicalAccount);
+        Ok(())
+    }
+
     /// Refunds every unsettled milestone matching `which`, moves the job to `status` when
     /// given, and emits the outcome. Returns what went back to the poster.
     pub fn refund(&mut self, which: impl Fn(usize, &Milestone) -> bool, status: Option<JobStatus>) -> Result<u64> {
@@ -131,6 +182,7 @@ impl<'info> Refund<'info> {
             let to = self.poster_token.to_account_info();
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;
         }
+        check_conserved(&self.job, &mut self.vault)?;
         emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.status });
         Ok(amount)
     }
