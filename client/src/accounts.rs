@@ -37,36 +37,9 @@ pub fn token_amount(data: &[u8]) -> Option<u64> {
 mod tests {
     #[test]
     fn job_field_offsets_match_the_layout() {
-        use agentrail::state::{Job, JobStatus};
         use anchor_lang::prelude::Pubkey;
         let (poster, agent, keeper) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
-        let job = Job {
-            poster,
-            nonce: 3,
-            agent,
-            agent_version_seq: 2,
-            keeper,
-            mint: Pubkey::new_unique(),
-            token_program: Pubkey::new_unique(),
-            fee_bps: 0,
-            min_stage: 0,
-            pinned_stage: 0,
-            cert_epoch: 0,
-            deadline: 0,
-            review_window: 0,
-            created_at: 0,
-            status: JobStatus::Created,
-            funded: 0,
-            released: 0,
-            fees_paid: 0,
-            refunded: 0,
-            bump: 0,
-            vault_bump: 0,
-            terms_hash: [0; 32],
-            terms_uri: String::new(),
-            step_timeout: 60,
-            milestones: vec![],
-        };
+        let job = agentrail::state::Job { poster, agent, keeper, ..crate::escrow::tests::job() };
         let mut data = Vec::new();
         anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
         let at = |o: usize| &data[o..o + 32];

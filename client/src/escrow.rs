@@ -272,11 +272,12 @@ pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use agentrail::state::{JobStatus, MilestoneSpec, MilestoneState};
 
-    fn job() -> Job {
+    /// A created two-milestone job (one approval milestone) for unit tests in this crate.
+    pub(crate) fn job() -> Job {
         let specs = [
             MilestoneSpec { amount: 100, requires_approval: true },
             MilestoneSpec { amount: 50, requires_approval: false },

@@ -72,6 +72,16 @@ mod cpi {
 
     const PARTNER: Pubkey = Pubkey::new_from_array([7; 32]);
 
+    /// A chain with the partner program loaded, and the trusted keeper funded.
+    fn with_partner() -> (Env, Keypair) {
+        let chain = Native::start_with(|pt| pt.add_program("partner", PARTNER, processor!(partner)));
+        let mut env = Env::new(Box::new(chain));
+        let keeper = trusted_keeper();
+        let fund = solana_system_interface::instruction::transfer(&env.admin.pubkey(), &keeper.pubkey(), 1_000_000_000);
+        env.send(&[fund], &[]).unwrap();
+        (env, keeper)
+    }
+
     fn claim(log: &Pubkey, checkpoint: &Pubkey, args: &VerifyReceiptArgs) -> Instruction {
         let claim = Claim { leaf_hash: args.leaf_hash, index: args.index, proof: args.proof.clone() };
         Instruction {
@@ -93,14 +103,7 @@ mod cpi {
     /// partner that trusts the honest keeper, however the accounts are arranged.
     #[test]
     fn partner_must_not_accept_an_attackers_own_log() {
-        let chain = Native::start_with(|pt| pt.add_program("partner", PARTNER, processor!(partner)));
-        let mut env = Env::new(Box::new(chain));
-        let keeper = trusted_keeper();
-        env.send(
-            &[solana_system_interface::instruction::transfer(&env.admin.pubkey(), &keeper.pubkey(), 1_000_000_000)],
-            &[],
-        )
-        .unwrap();
+        let (mut env, keeper) = with_partner();
         let attacker = env.funded();
         let day = utc_day(T0);
         for who in [&keeper, &attacker] {
@@ -134,14 +137,7 @@ mod cpi {
     /// that Agentrail does not own fail the calling program's instruction.
     #[test]
     fn partner_program_verifies_receipts_by_cpi() {
-        let chain = Native::start_with(|pt| pt.add_program("partner", PARTNER, processor!(partner)));
-        let mut env = Env::new(Box::new(chain));
-        let keeper = trusted_keeper();
-        env.send(
-            &[solana_system_interface::instruction::transfer(&env.admin.pubkey(), &keeper.pubkey(), 1_000_000_000)],
-            &[],
-        )
-        .unwrap();
+        let (mut env, keeper) = with_partner();
         env.send(&[anchors::create_receipt_log(&keeper.pubkey(), true)], &[&keeper]).unwrap();
         let mut tree = MerkleTree::new();
         for i in 0u64..37 {
