@@ -403,6 +403,37 @@ fn cli_operator_flows_and_clear_errors() {
     assert!(tombstone.is_some(), "closed: the job's address holds a tombstone, never a new job");
     assert!(w.net.rpc.get_balance(&w.poster.0).unwrap() > lamports, "the rent came back");
 
+    // terms: pinned by hash at creation, shown with a check against the document at the URI
+    let terms = dir.join("terms.json");
+    let doc = r#"{"schema":"agentrail.terms/v1","title":"Rebalance","milestones":[
+        {"title":"Quote","instructions":"quote 10 SOL","acceptance":["fresh quote"],"amount":"2"},
+        {"title":"Swap","instructions":"swap it","acceptance":["landed"],"amount":"3","requires_approval":true}]}"#;
+    std::fs::write(&terms, doc).unwrap();
+    let terms_path = terms.to_str().unwrap();
+    let (mint, keeper) = (w.mint.to_string(), w.keeper.0.to_string());
+    let with_terms = |extra: &[&str]| {
+        let mut args = vec!["job", "create", "--agent", &agent, "--mint", &mint, "--keeper", &keeper];
+        args.extend(["--terms", terms_path, "--deadline-in", "1h", "--review-window", "10m"]);
+        args.extend(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let err = cli_error(&w, &poster, &strs(&with_terms(&["--milestone", "2"])));
+    assert!(err.contains("disagree"), "flags that contradict the terms: {err}");
+    let created = w.net.cli(&poster, &strs(&with_terms(&["--fund"])));
+    let hash = created["terms_hash"].as_str().expect("terms hash printed").to_string();
+    let job = created["job"].as_str().unwrap().to_string();
+    let shown = w.net.cli(&poster, &["job", "show", &job]);
+    assert_eq!(shown["terms_hash"].as_str(), Some(hash.as_str()), "{shown}");
+    assert!(shown["terms_check"].as_str().unwrap().ends_with("(matches)"), "{shown}");
+    assert_eq!(shown["terms"]["milestones"][1]["title"], "Swap", "{shown}");
+    assert_eq!(w.job(&job.parse().unwrap()).unwrap().milestones.len(), 2, "milestones come from the terms");
+    std::fs::write(&terms, doc.replace("quote 10 SOL", "quote 1000 SOL")).unwrap();
+    let shown = w.net.cli(&poster, &["job", "show", &job]);
+    assert!(shown["terms_check"].as_str().unwrap().contains("MISMATCH"), "{shown}");
+    std::fs::write(&terms, doc.replace(r#""acceptance":["landed"],"#, "")).unwrap();
+    let err = cli_error(&w, &poster, &strs(&with_terms(&[])));
+    assert!(err.contains("terms") && err.contains("acceptance"), "a terms file missing a field: {err}");
+
     // revocation: the job's stage requirement can no longer be met
     w.net.cli(&w.certifier.1, &["cert", "revoke", &agent, "--reason", manifest]);
     assert_eq!(w.net.cli(&owner, &["agent", "show", &agent])["effective_stage"], "-");
