@@ -263,6 +263,10 @@ fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(w.agents["timeout"].calls(&job, 0), 3, "policy `leave`: no further attempts");
     assert_eq!(states(&w, &job), [Pending, Pending], "nothing submitted for a step that never answered");
+    // the keeper marked the step started before calling the agent: the poster cannot cancel now
+    assert!(w.job(&job).unwrap().milestones[0].started_at > 0, "started on-chain before the first call");
+    let err = cli_error(&w, &w.poster.1, &["job", "cancel", &job.to_string()]);
+    assert!(err.contains("StepInProgress"), "cancel while the agent may be working: {err}");
     // the human: only the keeper may give up, and then everything returns long before the deadline
     let err = cli_error(&w, &w.poster.1, &["job", "fail", &job.to_string(), "0", "--cancel"]);
     assert!(err.contains("only the job's keeper"), "{err}");
