@@ -183,6 +183,9 @@ done
 as poster anchors show "$keeper"
 as poster receipt verify "$DEMO_DIR/receipt-0.json"
 
+say "the agent's track record: written only by settlements (3 released, 1 rejected)"
+as poster agent show "$agent"
+
 say "balances (base units; 6 decimals)"
 for who in poster owner treasury; do
   printf '%-9s %s\n' "$who" "$(as poster dev balance "$mint" "${!who}")"

@@ -25,6 +25,8 @@ pub struct JobKeys {
     pub payee_token: Pubkey,
     pub treasury_token: Pubkey,
     pub poster_token: Pubkey,
+    /// The agent's track record in the job's mint.
+    pub track_record: Pubkey,
 }
 
 impl JobKeys {
@@ -42,6 +44,7 @@ impl JobKeys {
             payee_token: pda::ata(&agent.payout, &mint, &tp),
             treasury_token: pda::ata(&config.treasury, &mint, &tp),
             poster_token: pda::ata(&state.poster, &mint, &tp),
+            track_record: pda::track_record(&state.agent, &mint),
         }
     }
 
@@ -56,6 +59,7 @@ impl JobKeys {
             payee_token: self.payee_token,
             treasury_token: self.treasury_token,
             token_program: self.token_program,
+            track_record: self.track_record,
         }
     }
 
@@ -66,6 +70,7 @@ impl JobKeys {
             vault: self.vault,
             poster_token: self.poster_token,
             token_program: self.token_program,
+            track_record: self.track_record,
         }
     }
 }
@@ -90,6 +95,7 @@ pub fn create_job(
             mint: *mint,
             job,
             vault: pda::vault(&job),
+            track_record: pda::track_record(agent, mint),
             token_program: *token_program,
             system_program: system_program::ID,
         },
@@ -108,6 +114,7 @@ pub fn fund_job(keys: &JobKeys, expected_total: u64) -> Instruction {
             poster_token: keys.poster_token,
             vault: keys.vault,
             token_program: keys.token_program,
+            track_record: keys.track_record,
         },
         instruction::FundJob { expected_total },
     )

@@ -39,6 +39,11 @@ pub fn vault(job: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).0
 }
 
+/// An agent's track record in one mint.
+pub fn track_record(agent: &Pubkey, mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::TRACK_RECORD, agent.as_ref(), mint.as_ref()], &agentrail::ID).0
+}
+
 /// The associated token account of `owner` for `mint` under `token_program`.
 pub fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
     anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)

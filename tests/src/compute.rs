@@ -5,7 +5,8 @@ use agentrail::instructions::{
     AnchorCheckpointArgs, AttestStageArgs, CreateJobArgs, PublishVersionArgs, UpdateConfigArgs, VerifyReceiptArgs,
 };
 use agentrail::state::{
-    Agent, AgentStatus, Certification, Certifier, Checkpoint, Config, Job, MilestoneSpec, ReceiptLog, Semver,
+    Agent, AgentStatus, Certification, Certifier, Checkpoint, ClosedJob, Config, Job, MilestoneSpec, ReceiptLog,
+    Semver, TrackRecord,
 };
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
@@ -56,6 +57,8 @@ pub fn account_sizes() -> Vec<(&'static str, usize)> {
         ("Job (16 milestones, 64-byte terms URI)", Job::space(16, 64)),
         ("ReceiptLog", 8 + ReceiptLog::INIT_SPACE),
         ("Checkpoint", 8 + Checkpoint::INIT_SPACE),
+        ("TrackRecord", 8 + TrackRecord::INIT_SPACE),
+        ("ClosedJob (tombstone)", ClosedJob::SPACE),
     ]
 }
 

@@ -76,6 +76,16 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 
     w.wait_job(&c, "C refunded after its deadline", 2 * MINUTE, |j| j.status == JobStatus::Expired);
     assert_eq!(states(&w, &c), [Refunded]);
+    // the track records, written only by settlements: A and B for the working agent, C for the other
+    let ok = w.net.cli(&poster, &["agent", "show", &w.agents["ok"].address.to_string()]);
+    let r = &ok["track_record"][0];
+    let counts = ["jobs_funded", "released", "rejected", "failed", "refunded"].map(|k| r[k].as_u64().unwrap_or(99));
+    assert_eq!(counts, [2, 5, 1, 0, 0], "{ok}");
+    assert_eq!(r["volume_base_units"], (110 * UNIT).to_string(), "{ok}");
+    let garbage = w.net.cli(&poster, &["agent", "show", &w.agents["garbage"].address.to_string()]);
+    let r = &garbage["track_record"][0];
+    let counts = ["jobs_funded", "released", "rejected", "failed", "refunded"].map(|k| r[k].as_u64().unwrap_or(99));
+    assert_eq!(counts, [1, 0, 0, 0, 1], "expired, no verdict: {garbage}");
     let view = keeper.get(&format!("/jobs/{c}")).expect("keeper serves job C");
     assert_eq!(view["milestones"][0]["step"], "abandoned", "{view}");
     assert_eq!(view["milestones"][0]["attempts"], 3, "{view}");

@@ -1,7 +1,7 @@
 //! `agentrail agent`: the registry.
 
 use agentrail::instructions::{PublishVersionArgs, RegisterAgentArgs};
-use agentrail::state::{Agent, AgentStatus, Certification, Config};
+use agentrail::state::{Agent, AgentStatus, Certification, Config, TrackRecord};
 use agentrail_client::{instructions as ix, pda};
 use anyhow::{Result, anyhow};
 use clap::Subcommand;
@@ -10,6 +10,7 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::read_keypair_file;
 use solana_sdk::signer::Signer;
 
+use crate::amount::format_ui;
 use crate::context::Ctx;
 use crate::output::{Table, fields, print_json};
 use crate::parse::{self, semver_string, stage_letter};
@@ -182,8 +183,20 @@ impl AgentCmd {
                 let a: Agent = ctx.account(&key, "agent")?;
                 let now = ctx.now()?;
                 let (stage, epoch) = effective_stage(ctx, &key, &a, now)?;
+                // the track record: one account per mint the agent was hired in
+                let mut records = ctx.program_accounts::<TrackRecord>(&[(8, key.to_bytes().to_vec())])?;
+                records.sort_by_key(|(_, r)| std::cmp::Reverse(r.released));
+                let record_json = |r: &TrackRecord| {
+                    json!({
+                        "mint": r.mint.to_string(), "jobs_funded": r.jobs, "released": r.released,
+                        "rejected": r.rejected, "failed": r.failed, "refunded": r.refunded,
+                        "volume_base_units": r.volume.to_string(),
+                    })
+                };
                 if ctx.json {
-                    print_json(&agent_json(&key, &a, stage));
+                    let mut v = agent_json(&key, &a, stage);
+                    v["track_record"] = records.iter().map(|(_, r)| record_json(r)).collect();
+                    print_json(&v);
                     return Ok(());
                 }
                 println!(
@@ -200,6 +213,27 @@ impl AgentCmd {
                         ("metadata", if a.metadata_uri.is_empty() { "-".into() } else { a.metadata_uri.clone() }),
                     ])
                 );
+                // written only by the program when milestones settle: paid work, not reviews
+                let mut t = Table::new(&["mint", "jobs", "released", "rejected", "failed", "refunded", "volume"]);
+                for (_, r) in &records {
+                    let decimals = crate::commands::job::mint_info(ctx, &r.mint).map_or(0, |m| m.0);
+                    let volume =
+                        u64::try_from(r.volume).map_or_else(|_| r.volume.to_string(), |v| format_ui(v, decimals));
+                    t.row(vec![
+                        r.mint.to_string(),
+                        r.jobs.to_string(),
+                        r.released.to_string(),
+                        r.rejected.to_string(),
+                        r.failed.to_string(),
+                        r.refunded.to_string(),
+                        volume,
+                    ]);
+                }
+                if records.is_empty() {
+                    println!("\ntrack record: no funded work yet");
+                } else {
+                    println!("\ntrack record (milestones; volume released in the mint's units):\n{}", t.render());
+                }
                 Ok(())
             }
             AgentCmd::List { authority } => {

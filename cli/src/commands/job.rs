@@ -503,6 +503,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
             payee_token: Pubkey::default(),
             treasury_token: Pubkey::default(),
             poster_token: pda::ata(&poster, &mint, &token_program),
+            track_record: pda::track_record(&agent, &mint),
         };
         let have = token_balance(ctx, &keys.poster_token)?;
         if have < total {

@@ -86,6 +86,12 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 f.assert_conserved();
                 let job = f.job();
                 prop_assert!(job.released >= released_before, "released never decreases");
+                // the track record counts exactly the settled milestones of this (funded) job
+                let (_, released, rejected, failed, refunded, volume) = f.record();
+                let settled = |st: MilestoneState| job.milestones.iter().filter(|m| m.state == st).count() as u64;
+                prop_assert_eq!(released, settled(MilestoneState::Released));
+                prop_assert_eq!(rejected + failed + refunded, settled(MilestoneState::Refunded));
+                prop_assert_eq!(volume, u128::from(job.released));
                 for (m, owed) in job.milestones.iter().zip(&owed_before) {
                     prop_assert!(!*owed || m.state != MilestoneState::Refunded, "owed pay refunded by {op:?}");
                 }

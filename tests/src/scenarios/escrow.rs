@@ -3,7 +3,9 @@
 
 use agentrail::errors::AgentrailError;
 use agentrail::instructions::{CreateJobArgs, PublishVersionArgs, UpdateConfigArgs};
-use agentrail::state::{Agent, AgentStatus, ClosedJob, Config, Job, JobStatus, MilestoneSpec, MilestoneState, Semver};
+use agentrail::state::{
+    Agent, AgentStatus, ClosedJob, Config, Job, JobStatus, MilestoneSpec, MilestoneState, Semver, TrackRecord,
+};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{instructions as ix, pda};
 use anchor_lang::Discriminator;
@@ -155,6 +157,13 @@ impl Fixture {
         self.env.send(&[escrow::approve_milestone(&self.keys, index)], &[&poster])
     }
 
+    /// The agent's track record in the job's mint: (jobs, released, rejected, failed, refunded, volume).
+    pub fn record(&mut self) -> (u64, u64, u64, u64, u64, u128) {
+        let r: TrackRecord = self.env.fetch(&self.keys.track_record);
+        assert_eq!((r.agent, r.mint), (self.agent, self.mint));
+        (r.jobs, r.released, r.rejected, r.failed, r.refunded, r.volume)
+    }
+
     /// The job's current state.
     pub fn job(&mut self) -> Job {
         self.env.fetch(&self.keys.job)
@@ -221,6 +230,8 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
     assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Refunded));
     assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, fee(m0) + fee(m1), 0));
     f.assert_conserved();
+    // the agent's track record: one funded job, two milestones paid, one rejected
+    assert_eq!(f.record(), (1, 2, 1, 0, 0, u128::from(m0 + m1)));
 
     let tombstone_rent = f.env.rent(ClosedJob::SPACE);
     let rent = f.env.lamports(&f.keys.job) + f.env.lamports(&f.keys.vault) - tombstone_rent;
@@ -378,6 +389,18 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
     let stranger_token = f.env.token_account(&stranger.pubkey(), &f.mint, &TOKEN);
     let (_, _, other_agent) = f.env.register_agent("other");
     let other_vault = pda::vault(&pda::job(&f.poster.pubkey(), 8));
+    // a real track record of another agent in the same mint, created by a job with it
+    let poster = f.poster.insecure_clone();
+    let other = escrow::create_job(
+        &poster.pubkey(),
+        &other_agent,
+        1,
+        &f.mint,
+        &TOKEN,
+        job_args(9, &[(1, false)], keeper.pubkey(), 0),
+    );
+    f.env.send(&[other], &[&poster]).unwrap();
+    let other_record = pda::track_record(&other_agent, &f.mint);
     let cases: Vec<(JobKeys, u32)> = vec![
         (JobKeys { vault: other_vault, ..f.keys.clone() }, ErrorCode::AccountNotInitialized.into()),
         (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
@@ -387,6 +410,12 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         (JobKeys { payee_token: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
         (JobKeys { treasury_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
         (JobKeys { token_program: TOKEN_2022, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
+        // another agent's record, or the job's agent in another mint: never written by this job
+        (JobKeys { track_record: other_record, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
+        (
+            JobKeys { track_record: pda::track_record(&f.agent, &other_mint), ..f.keys.clone() },
+            ErrorCode::AccountNotInitialized.into(),
+        ),
     ];
     for (keys, code) in cases {
         let r = f.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 0, [1; 32])], &[&keeper]);
@@ -450,6 +479,7 @@ pub fn escrow_refund_after_deadline(chain: Box<dyn Chain>) {
     assert_eq!(f.balances().0, before + owed, "the rest returns, pro rata");
     assert_eq!(f.job().status, JobStatus::Expired);
     f.assert_conserved();
+    assert_eq!(f.record(), (1, 1, 0, 0, 2, u128::from(SPECS[0].0)), "expiry is no verdict on the work");
 }
 
 /// A frozen payee account blocks only its own release, never the poster's money.
@@ -571,6 +601,7 @@ pub fn escrow_cancel_unfunded(chain: Box<dyn Chain>) {
     let poster = g.poster.insecure_clone();
     g.env.send(&[escrow::cancel_job(&g.keys)], &[&poster]).unwrap();
     assert_eq!((g.job().status, g.job().refunded), (JobStatus::Cancelled, 0));
+    assert_eq!(g.record(), (0, 0, 0, 0, 0, 0), "an unfunded job writes no record");
     g.env.send(&[escrow::close_job(&g.keys)], &[&poster]).unwrap();
     assert_tombstone(&mut g);
 }
@@ -656,6 +687,7 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     assert_code(f.fail(2, true), AgentrailError::InvalidJobStatus);
     assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
     f.assert_conserved();
+    assert_eq!(f.record(), (1, 1, 0, 2, 0, u128::from(SPECS[1].0)), "two steps given up on, one paid");
 }
 
 /// Failing the last pending milestone settles the job: it completes, nothing else moves.

@@ -23,7 +23,7 @@ impl CancelJob<'_> {
     /// Handler.
     #[access_control(ctx.accounts.validate())]
     pub fn cancel_job(ctx: Context<Self>) -> Result<()> {
-        ctx.accounts.refund.refund(|_, _| true, Some(JobStatus::Cancelled))?;
+        ctx.accounts.refund.refund(|_, _| true, Some(JobStatus::Cancelled), RefundCause::NoVerdict)?;
         Ok(())
     }
 }

@@ -67,6 +67,16 @@ pub struct CreateJob<'info> {
         token::token_program = token_program
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The agent's track record in this mint, created with its first job here (the poster pays
+    /// its rent once); every settlement of the job counts in it.
+    #[account(
+        init_if_needed,
+        payer = poster,
+        space = 8 + TrackRecord::INIT_SPACE,
+        seeds = [seeds::TRACK_RECORD, agent.key().as_ref(), mint.key().as_ref()],
+        bump
+    )]
+    pub track_record: Box<Account<'info, TrackRecord>>,
     /// The mint's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// Creates the job and vault accounts.
@@ -147,6 +157,13 @@ impl CreateJob<'_> {
             terms_hash: job.terms_hash,
         });
         ctx.accounts.job.set_inner(job);
+        let record = &mut ctx.accounts.track_record;
+        if record.agent == Pubkey::default() {
+            // first job of this agent in this mint: the record starts here
+            record.agent = ctx.accounts.agent.key();
+            record.mint = ctx.accounts.mint.key();
+            record.bump = ctx.bumps.track_record;
+        }
         Ok(())
     }
 }

@@ -39,9 +39,9 @@ impl FailMilestone<'_> {
     pub fn fail_milestone(ctx: Context<Self>, args: FailMilestoneArgs) -> Result<()> {
         let refund = &mut ctx.accounts.refund;
         if args.cancel {
-            refund.refund(|_, _| true, Some(JobStatus::Cancelled))?;
+            refund.refund(|_, _| true, Some(JobStatus::Cancelled), RefundCause::Failed(args.index))?;
         } else {
-            refund.refund(|i, _| i == usize::from(args.index), None)?;
+            refund.refund(|i, _| i == usize::from(args.index), None, RefundCause::Failed(args.index))?;
         }
         emit!(MilestoneFailed {
             job: refund.job.key(),

@@ -37,6 +37,9 @@ pub struct FundJob<'info> {
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
+    /// The agent's track record in the job's mint: it counts funded jobs.
+    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
 impl FundJob<'_> {
@@ -68,6 +71,7 @@ impl FundJob<'_> {
         a.job.funded = expected_total;
         a.job.status = JobStatus::Funded;
         check_conserved(&a.job, &mut a.vault)?;
+        a.track_record.jobs = a.track_record.jobs.saturating_add(1);
         emit!(JobFunded { job: a.job.key(), amount: expected_total });
         Ok(())
     }

@@ -34,7 +34,7 @@ impl RefundExpired<'_> {
         // the job ends here only when nothing owed stays behind for release_after_review
         let ends = job.milestones.iter().zip(&refundable).all(|(m, r)| m.settled() || *r);
         let status = ends.then_some(JobStatus::Expired);
-        ctx.accounts.refund.refund(|i, _| refundable[i], status)?;
+        ctx.accounts.refund.refund(|i, _| refundable[i], status, RefundCause::NoVerdict)?;
         Ok(())
     }
 }

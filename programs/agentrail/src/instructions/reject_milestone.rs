@@ -25,9 +25,9 @@ impl RejectMilestone<'_> {
     pub fn reject_milestone(ctx: Context<Self>, index: u8, cancel: bool) -> Result<()> {
         let refund = &mut ctx.accounts.refund;
         if cancel {
-            refund.refund(|_, _| true, Some(JobStatus::Cancelled))?;
+            refund.refund(|_, _| true, Some(JobStatus::Cancelled), RefundCause::Rejected(index))?;
         } else {
-            refund.refund(|i, _| i == usize::from(index), None)?;
+            refund.refund(|i, _| i == usize::from(index), None, RefundCause::Rejected(index))?;
         }
         Ok(())
     }

@@ -96,6 +96,9 @@ pub struct Settlement<'info> {
     pub treasury_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
+    /// The agent's track record in the job's mint: the release counts in it.
+    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
 impl<'info> Settlement<'info> {
@@ -122,6 +125,7 @@ impl<'info> Settlement<'info> {
             pay_from_vault(&self.job, &self.vault, &self.mint, treasury, &self.token_program, fee)?;
         }
         check_conserved(&self.job, &mut self.vault)?;
+        self.track_record.record_release(amount);
         emit!(MilestoneReleased {
             job: self.job.key(),
             index,
@@ -158,6 +162,9 @@ pub struct Refund<'info> {
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
+    /// The agent's track record in the job's mint: refunds of funded work count in it.
+    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
 impl<'info> Refund<'info> {
@@ -171,9 +178,19 @@ impl<'info> Refund<'info> {
     }
 
     /// Refunds every unsettled milestone matching `which`, moves the job to `status` when
-    /// given, and emits the outcome. Returns what went back to the poster.
-    pub fn refund(&mut self, which: impl Fn(usize, &Milestone) -> bool, status: Option<JobStatus>) -> Result<u64> {
-        let amount = self.job.refund_where(which)?;
+    /// given, counts the refunds of a funded job in the track record as `cause`, and emits the
+    /// outcome. Returns what went back to the poster.
+    pub fn refund(
+        &mut self,
+        which: impl Fn(usize, &Milestone) -> bool,
+        status: Option<JobStatus>,
+        cause: RefundCause,
+    ) -> Result<u64> {
+        let (amount, indices) = self.job.refund_indices(which)?;
+        // an unfunded job put nothing at stake: it writes no record
+        if self.job.funded > 0 {
+            self.track_record.record_refunds(&indices, cause);
+        }
         match status {
             Some(status) => self.job.status = status,
             None => self.job.complete_if_settled(),

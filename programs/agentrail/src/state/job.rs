@@ -388,16 +388,23 @@ impl Job {
     /// Records the refund of every unsettled milestone whose index and state match `which`;
     /// returns the total to return to the poster (0 for an unfunded job).
     pub fn refund_where(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<u64> {
+        self.refund_indices(which).map(|(total, _)| total)
+    }
+
+    /// [`Job::refund_where`], also returning the indices refunded (for the track record).
+    pub fn refund_indices(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<(u64, Vec<u8>)> {
         let mut total: u64 = 0;
+        let mut indices = Vec::new();
         let funded = self.funded > 0;
-        for (_, m) in self.milestones.iter_mut().enumerate().filter(|(i, m)| !m.settled() && which(*i, m)) {
+        for (i, m) in self.milestones.iter_mut().enumerate().filter(|(i, m)| !m.settled() && which(*i, m)) {
             if funded {
                 total = total.checked_add(m.gross()).ok_or(AgentrailError::Overflow)?;
             }
             m.state = MilestoneState::Refunded;
+            indices.push(i as u8);
         }
         self.refunded = self.refunded.checked_add(total).ok_or(AgentrailError::Overflow)?;
-        Ok(total)
+        Ok((total, indices))
     }
 
     /// Moves to `Completed` once every milestone is settled.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod job;
 pub mod receipt_log;
 pub mod seeds;
+pub mod track_record;
 
 pub use agent::*;
 pub use certification::*;
@@ -14,3 +15,4 @@ pub use certifier::*;
 pub use config::*;
 pub use job::*;
 pub use receipt_log::*;
+pub use track_record::*;
