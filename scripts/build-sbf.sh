@@ -19,6 +19,8 @@ mkdir -p "$root/target/deploy"
 
 case "$choice" in
 solana)
+  cargo build-sbf --version >/dev/null 2>&1 ||
+    fail "AGENTRAIL_SBF=solana but cargo build-sbf is not installed; install Solana's CLI tools or use AGENTRAIL_SBF=upstream"
   echo "build-sbf: using Solana's platform-tools ($(cargo build-sbf --version 2>&1 | head -n1))"
   cargo build-sbf --manifest-path programs/agentrail/Cargo.toml --arch "${SBF_ARCH:-v3}" \
     --sbf-out-dir "$root/target/deploy" ||
