@@ -55,8 +55,15 @@ if rpc_up; then die "something already serves RPC on $URL" "stop it (another val
 
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
 pids=()
+# stops what the demo started, newest first (the keeper before the validator it talks to), and
+# never waits forever: whatever has not exited 10 s after SIGTERM is killed
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || continue
+    for _ in $(seq 100); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "${pids[i]}" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT

@@ -55,9 +55,11 @@ copy=$(mktemp -d)
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$copy"
 [ ! -e "$copy/../shared" ] || die "the demo's copy at $copy has a ../shared beside it" "set TMPDIR elsewhere"
 demo_log="$copy.log"
-if ! AGENTRAIL_PROFILE=debug DEMO_DIR="$copy/.demo" bash "$copy/scripts/demo.sh" >"$demo_log" 2>&1; then
+# bounded: a demo that hangs must fail this run with its output, not run into CI's time limit
+if ! AGENTRAIL_PROFILE=debug DEMO_DIR="$copy/.demo" timeout 1200 bash "$copy/scripts/demo.sh" >"$demo_log" 2>&1; then
   tail -n 30 "$demo_log" >&2
-  die "the demo failed from a plain copy (full output in $demo_log)" "run bash scripts/demo.sh and read its error line"
+  die "the demo failed or did not finish in 20 min from a plain copy (full output in $demo_log)" \
+    "run bash scripts/demo.sh and read its error line"
 fi
 grep -qx "valid" "$demo_log" || die "the demo did not verify its receipt (output in $demo_log)" "run bash scripts/demo.sh"
 tail -n 12 "$demo_log"
