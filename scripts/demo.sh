@@ -31,15 +31,24 @@ need_tool python3 "apt-get install python3"
 need_tool curl "apt-get install curl"
 must "installing the system packages (scripts/install-deps.sh)" \
   "run it as root or with sudo; it needs Debian's package mirror" bash scripts/install-deps.sh
+case "$PROFILE" in release) profile_flag=(--release) ;; debug) profile_flag=() ;;
+  *) die "AGENTRAIL_PROFILE is '$PROFILE'" "set it to release or debug" ;; esac
+# the validator takes longest on a first run: build it in the background alongside the rest
+validator_log=$(mktemp)
+setsid bash scripts/install-validator.sh >"$validator_log" 2>&1 &
+validator_build=$!
+trap 'kill -- -"$validator_build" 2>/dev/null || true' EXIT
 # always rebuilt (incremental, seconds when current): a .so left from an older checkout must not be deployed
 must "building the program (scripts/build-sbf.sh)" \
   "read its last lines above; AGENTRAIL_SBF=solana uses Solana's cargo build-sbf if you have it" bash scripts/build-sbf.sh
-validator=$(bash scripts/install-validator.sh) ||
-  die "building solana-test-validator 4.2.2 (scripts/install-validator.sh)" "read its output above; it resumes where it stopped when run again"
-case "$PROFILE" in release) profile_flag=(--release) ;; debug) profile_flag=() ;;
-  *) die "AGENTRAIL_PROFILE is '$PROFILE'" "set it to release or debug" ;; esac
 must "building the CLI, keeper and demo agent" "read the compiler errors above" \
   cargo build "${profile_flag[@]}" --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+if ! wait "$validator_build"; then
+  tail -n 20 "$validator_log" >&2
+  die "building solana-test-validator 4.2.2 (scripts/install-validator.sh)" \
+    "read $validator_log; run the demo again and the build resumes where it stopped"
+fi
+validator=$(tail -n 1 "$validator_log")
 bin="$CARGO_TARGET_DIR/$PROFILE"
 # listening NAME PORT LOG PID: waits until PID accepts connections on PORT, or stops the demo
 listening() {
