@@ -149,9 +149,12 @@ impl Keeper {
             let certification = self.pinned_certification(job).await?;
             let ineligible = job.ineligibility(&agent, certification.as_ref()).is_some();
             // only when the program would refund something: milestones owed to the agent stay
-            if job.refundable_after_deadline(now, ineligible).is_ok() {
+            if let Ok(which) = job.refundable_after_deadline(now, ineligible) {
                 let ixs = [self.ata(&keys, &job.poster), escrow::refund_expired(&keys)];
-                if self.act(key, u8::MAX, "refund", &ixs).await? {
+                // keyed by the first milestone it returns: a later refund of owed milestones (the
+                // agent became ineligible) is another intent, not a replay of this one
+                let first = which.iter().position(|r| *r).unwrap_or(0) as u8;
+                if self.act(key, first, "refund", &ixs).await? {
                     self.metrics.refunds.inc();
                 }
                 return Ok(());
