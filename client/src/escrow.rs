@@ -202,6 +202,15 @@ pub fn format_time(unix: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// Base units a refund of the milestones marked in `which` returns to the poster (as from
+/// [`Job::refundable_after_deadline`]); 0 for an unfunded job, which holds nothing.
+pub fn refund_amount(job: &Job, which: &[bool]) -> u64 {
+    if job.funded == 0 {
+        return 0;
+    }
+    job.milestones.iter().zip(which).filter(|(_, r)| **r).map(|(m, _)| m.gross()).sum()
+}
+
 /// What can happen next on `job` at `now`, and who may do it, one sentence each. Every
 /// sentence is offered only when the program's own predicate for that action accepts it.
 pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
@@ -259,11 +268,7 @@ pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
     }
     match job.refundable_after_deadline(now, false) {
         Ok(which) => {
-            let amount: u64 = if job.funded == 0 {
-                0
-            } else {
-                job.milestones.iter().zip(&which).filter(|(_, r)| **r).map(|(m, _)| m.gross()).sum()
-            };
+            let amount = refund_amount(job, &which);
             if job.funded == 0 {
                 steps.push("the deadline passed: anyone may mark the unfunded job expired (refund-expired)".into());
             } else {

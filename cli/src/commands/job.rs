@@ -3,7 +3,7 @@
 use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
 use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
-use agentrail_client::escrow::{self, JobKeys, format_time, next_steps};
+use agentrail_client::escrow::{self, JobKeys, format_time, next_steps, refund_amount};
 use agentrail_client::pda;
 use agentrail_client::terms::{Terms, terms_hash};
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -353,13 +353,11 @@ impl JobCmd {
                     None => None,
                 };
                 let ineligible = l.job.ineligibility(&agent, cert.as_ref()).is_some();
-                let refunded: u64 = match l.job.refundable_after_deadline(ctx.now()?, ineligible) {
-                    Ok(which) if l.job.funded > 0 => {
-                        l.job.milestones.iter().zip(which).filter(|(_, r)| *r).map(|(m, _)| m.gross()).sum()
-                    }
-                    // nothing, or not yet: the program's refusal names the reason
-                    _ => 0,
-                };
+                // nothing, or not yet: 0, and the program's refusal names the reason
+                let refunded = l
+                    .job
+                    .refundable_after_deadline(ctx.now()?, ineligible)
+                    .map_or(0, |which| refund_amount(&l.job, &which));
                 let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
             }

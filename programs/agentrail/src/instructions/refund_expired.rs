@@ -23,7 +23,7 @@ impl RefundExpired<'_> {
     fn validate(&self, now: i64) -> Result<Vec<bool>> {
         self.refund.require_canonical_destination()?;
         let job = &self.refund.job;
-        let cert = job.pinned_certification(self.certification.as_deref().map(|c| &**c))?;
+        let cert = job.pinned_certification(as_certification(&self.certification))?;
         job.refundable_after_deadline(now, job.ineligibility(&self.agent, cert).is_some())
     }
 

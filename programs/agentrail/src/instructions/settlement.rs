@@ -48,7 +48,7 @@ pub fn check_conserved<'info>(job: &Job, vault: &mut InterfaceAccount<'info, Tok
 }
 
 /// The certification account a job's release or refund was shown, as plain state.
-fn as_certification<'a>(cert: &'a Option<Box<Account<'_, Certification>>>) -> Option<&'a Certification> {
+pub(crate) fn as_certification<'a>(cert: &'a Option<Box<Account<'_, Certification>>>) -> Option<&'a Certification> {
     cert.as_deref().map(|c| &**c)
 }
 
