@@ -61,6 +61,26 @@ pub fn duration(s: &str) -> Result<i64, String> {
         .and_then(|d| i64::try_from(d.as_secs()).map_err(|_| format!("duration {s:?} is too long")))
 }
 
+/// Parses a share of a milestone for the agent: `agent` (all), `poster` (none), or a
+/// percentage with up to two decimals (`40%`, `33.33%`); returns basis points.
+pub fn share(s: &str) -> Result<u16, String> {
+    match s.trim() {
+        "agent" => return Ok(10_000),
+        "poster" => return Ok(0),
+        _ => {}
+    }
+    let bad = || format!("invalid share {s:?}: use agent, poster or a percentage such as 40% or 33.33%");
+    let pct = s.trim().strip_suffix('%').ok_or_else(bad)?;
+    let (whole, frac) = pct.split_once('.').unwrap_or((pct, ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u32 = whole.parse().map_err(|_| bad())?;
+    let frac: u32 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    let bps = whole.checked_mul(100).and_then(|w| w.checked_add(frac)).filter(|b| *b <= 10_000);
+    bps.map(|b| b as u16).ok_or_else(|| format!("invalid share {s:?}: at most 100%"))
+}
+
 /// SHA-256 of a file's bytes.
 pub fn file_hash(path: &str) -> Result<[u8; 32]> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
@@ -73,6 +93,19 @@ pub fn file_hash(path: &str) -> Result<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares() {
+        assert_eq!(share("agent"), Ok(10_000));
+        assert_eq!(share("poster"), Ok(0));
+        assert_eq!(share("40%"), Ok(4_000));
+        assert_eq!(share("33.33%"), Ok(3_333));
+        assert_eq!(share("0.5%"), Ok(50));
+        assert_eq!(share("100%"), Ok(10_000));
+        for bad in ["101%", "40", "1.234%", "%", "-5%", "x%", "99999999999%"] {
+            assert!(share(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn agents_by_id_or_address() {

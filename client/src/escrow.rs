@@ -63,6 +63,10 @@ impl JobKeys {
         }
     }
 
+    fn dispute(&self) -> accounts::DisputeSettlement {
+        accounts::DisputeSettlement { settlement: self.settlement(), poster_token: self.poster_token }
+    }
+
     fn refund(&self) -> accounts::Refund {
         accounts::Refund {
             job: self.job,
@@ -158,6 +162,29 @@ pub fn release_after_review(keys: &JobKeys, index: u8) -> Instruction {
     build(accounts::ReleaseAfterReview { settlement: keys.settlement() }, instruction::ReleaseAfterReview { index })
 }
 
+/// `concede_dispute`, signed by the agent's authority: accepts the rejection of disputed
+/// milestone `index`, refunding it to the poster's associated token account.
+pub fn concede_dispute(authority: &Pubkey, keys: &JobKeys, index: u8) -> Instruction {
+    build(
+        accounts::ConcedeDispute { authority: *authority, refund: keys.refund(), agent: keys.agent },
+        instruction::ConcedeDispute { index },
+    )
+}
+
+/// `decide_dispute`, signed by the job's arbiter: `agent_bps` of disputed milestone `index` to
+/// the agent, the rest to the poster.
+pub fn decide_dispute(arbiter: &Pubkey, keys: &JobKeys, index: u8, agent_bps: u16) -> Instruction {
+    build(
+        accounts::DecideDispute { arbiter: *arbiter, dispute: keys.dispute() },
+        instruction::DecideDispute { index, agent_bps },
+    )
+}
+
+/// `apply_dispute_default`, by anyone once the arbiter's window ended in silence.
+pub fn apply_dispute_default(keys: &JobKeys, index: u8) -> Instruction {
+    build(accounts::ApplyDisputeDefault { dispute: keys.dispute() }, instruction::ApplyDisputeDefault { index })
+}
+
 /// `cancel_job`, signed by the poster.
 pub fn cancel_job(keys: &JobKeys) -> Instruction {
     build(accounts::CancelJob { poster: keys.poster, refund: keys.refund() }, instruction::CancelJob {})
@@ -200,6 +227,12 @@ pub fn close_job(keys: &JobKeys) -> Instruction {
 pub fn format_time(unix: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A share in basis points as a percentage (`2500` → `25%`, `3333` → `33.33%`).
+pub fn format_bps(bps: u16) -> String {
+    let (whole, frac) = (bps / 100, bps % 100);
+    if frac == 0 { format!("{whole}%") } else { format!("{whole}.{frac:02}%").trim_end_matches('0').to_string() }
 }
 
 /// Base units a refund of the milestones marked in `which` returns to the poster (as from
@@ -246,7 +279,23 @@ pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
         }
         if job.check_rejectable(index, now).is_ok() {
             let until = m.review_end(job.review_window).map(format_time).unwrap_or_default();
-            steps.push(format!("the poster may approve or reject milestone {i} until {until}"));
+            let reject = match job.arbiter() {
+                Some(arbiter) => format!("reject (arbiter {arbiter} then decides)"),
+                None => "reject".into(),
+            };
+            steps.push(format!("the poster may approve or {reject} milestone {i} until {until}"));
+        }
+        if job.check_disputed(index).is_ok() {
+            steps.push(format!("the agent may concede disputed milestone {i}, refunding it to the poster"));
+            let until = m.dispute_end(job.dispute_window).map(format_time).unwrap_or_default();
+            if job.check_decidable(index, now).is_ok() {
+                steps.push(format!("arbiter {} may decide milestone {i} until {until}", job.arbiter));
+            } else if job.check_default_applies(index, now).is_ok() {
+                steps.push(format!(
+                    "the arbiter stayed silent: anyone may apply the default rule to milestone {i} ({} to the agent)",
+                    format_bps(job.dispute_default_bps)
+                ));
+            }
         }
         if job.check_review_elapsed(index, now).is_ok() {
             steps.push(format!("milestone {i} is owed to the agent: anyone may release it"));
@@ -316,6 +365,9 @@ pub(crate) mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            arbiter: Pubkey::default(),
+            dispute_window: 0,
+            dispute_default_bps: 0,
             terms_hash: [0; 32],
             terms_uri: String::new(),
             step_timeout: 600,
@@ -348,5 +400,30 @@ pub(crate) mod tests {
         assert!(s.iter().any(|x| x.contains("owed")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
         j.status = JobStatus::Completed;
         assert!(next_steps(&j, 0)[0].contains("close"));
+    }
+
+    #[test]
+    fn next_steps_follow_a_dispute() {
+        let mut j = job();
+        j.arbiter = Pubkey::new_unique();
+        j.dispute_window = 3_600;
+        j.dispute_default_bps = 2_500;
+        j.status = JobStatus::Funded;
+        j.funded = 150;
+        j.submit(0, [1; 32], 100).unwrap();
+        let s = next_steps(&j, 500);
+        assert!(s[0].contains(&format!("reject (arbiter {} then decides)", j.arbiter)), "{s:?}");
+        j.dispute(0, 500).unwrap();
+        let s = next_steps(&j, 600);
+        assert!(s[0].contains("concede disputed milestone 0"), "{s:?}");
+        assert!(s[1].contains("may decide milestone 0 until 1970-01-01T01:08:20Z"), "{s:?}");
+        let s = next_steps(&j, 4_100);
+        assert!(s[1].contains("default rule to milestone 0 (25% to the agent)"), "{s:?}");
+        // after the deadline the dispute is still decided, not refunded
+        let s = next_steps(&j, 20_000);
+        assert!(s.iter().any(|x| x.contains("default rule")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
+        assert_eq!(format_bps(3_333), "33.33%");
+        assert_eq!(format_bps(2_550), "25.5%");
+        assert_eq!(format_bps(10_000), "100%");
     }
 }

@@ -43,6 +43,8 @@ pub struct Metrics {
     pub submissions: Counter,
     pub releases: Counter,
     pub refunds: Counter,
+    /// Disputes decided by the job's default rule after the arbiter stayed silent.
+    pub disputes_defaulted: Counter,
     pub steps_refunded: Counter,
     pub races_lost: Counter,
     pub anchors: Counter,
@@ -62,6 +64,11 @@ impl Metrics {
             ("agentrail_keeper_submissions_total", "Milestones submitted.", &self.submissions),
             ("agentrail_keeper_releases_total", "Milestones released after review.", &self.releases),
             ("agentrail_keeper_refunds_total", "Expired jobs refunded.", &self.refunds),
+            (
+                "agentrail_keeper_disputes_defaulted_total",
+                "Disputes settled by the job's default rule after the arbiter's window.",
+                &self.disputes_defaulted,
+            ),
             (
                 "agentrail_keeper_steps_refunded_total",
                 "Failed steps given up on-chain, refunding the poster.",

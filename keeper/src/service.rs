@@ -196,6 +196,18 @@ impl Keeper {
                     self.metrics.releases.inc();
                 }
             }
+            // the arbiter stayed silent through its window: the job's default rule decides; a
+            // share for the agent is a release, which waits while releases are paused
+            MilestoneState::Disputed
+                if job.check_default_applies(i, now).is_ok() && !(config.paused && job.dispute_default_bps > 0) =>
+            {
+                let mut ixs = release_atas.to_vec();
+                ixs.push(self.ata(&keys, &job.poster));
+                ixs.push(escrow::apply_dispute_default(&keys, i));
+                if self.act(key, i, "settle-dispute", &ixs).await? {
+                    self.metrics.disputes_defaulted.inc();
+                }
+            }
             _ => {}
         }
         Ok(())

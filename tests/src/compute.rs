@@ -160,7 +160,36 @@ pub fn measure(start: fn() -> Box<dyn Chain>) -> Vec<Measurement> {
     r.run("verify_receipt (depth 20)", &[anchors::verify_receipt(day + 1, verify)], &[]);
     out = std::mem::take(&mut r.out);
     out.extend(measure_escrow(start()));
+    out.extend(measure_disputes(start()));
     out
+}
+
+/// The dispute instructions on a job with an arbiter and three approval milestones.
+fn measure_disputes(chain: Box<dyn Chain>) -> Vec<Measurement> {
+    let specs = [(10_000_000, true), (20_000_000, true), (30_000_000, true)];
+    let mut f = Fixture::arbitrated(chain, &specs, 2 * REVIEW, 2_500);
+    let (poster, keeper, arbiter) = (f.poster.insecure_clone(), f.keeper.insecure_clone(), f.arbiter.take().unwrap());
+    let authority = f.agent_authority.insecure_clone();
+    let keys = f.keys.clone();
+    let mut r = Recorder { env: &mut f.env, out: Vec::new() };
+    let dispute = |r: &mut Recorder, index: u8, label: Option<&'static str>| {
+        let submit = escrow::submit_milestone(&keeper.pubkey(), &keys, index, [index; 32]);
+        r.env.send(&[submit], &[&keeper]).unwrap();
+        let reject = escrow::reject_milestone(&keys, index, false);
+        match label {
+            Some(label) => drop(r.run(label, &[reject], &[&poster])),
+            None => drop(r.env.send(&[reject], &[&poster]).unwrap()),
+        }
+    };
+    dispute(&mut r, 0, Some("reject_milestone (opens a dispute)"));
+    let decide = escrow::decide_dispute(&arbiter.pubkey(), &keys, 0, 6_000);
+    r.run("decide_dispute (split)", &[decide], &[&arbiter]);
+    dispute(&mut r, 1, None);
+    r.run("concede_dispute", &[escrow::concede_dispute(&authority.pubkey(), &keys, 1)], &[&authority]);
+    dispute(&mut r, 2, None);
+    r.env.chain.set_time(T0 + 2 * REVIEW);
+    r.run("apply_dispute_default (split)", &[escrow::apply_dispute_default(&keys, 2)], &[]);
+    r.out
 }
 
 fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
@@ -196,6 +225,9 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         terms_hash: [3; 32],
         terms_uri: "https://terms.example/jobs/16-milestones.json".into(),
         step_timeout: 600,
+        arbiter: None,
+        dispute_window: 0,
+        dispute_default_bps: 0,
     };
     let agent = f.agent;
     let (mint, tp) = (f.mint, f.token_program);

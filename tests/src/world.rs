@@ -44,13 +44,15 @@ pub struct World {
     pub poster: (Pubkey, PathBuf),
     pub keeper: (Pubkey, PathBuf),
     pub mint: Pubkey,
-    /// Demo agents by mode: `ok`, `garbage`, `timeout` or `fail-first`.
+    /// Demo agents by name: their mode (`ok`, `garbage`, `timeout` or `fail-first`), or the
+    /// name given as `name:mode` to [`World::new`].
     pub agents: BTreeMap<String, DemoAgent>,
     nonce: std::cell::Cell<u64>,
 }
 
 impl World {
-    /// Starts a validator and sets everything up with the CLI; one demo agent per `modes`.
+    /// Starts a validator and sets everything up with the CLI; one demo agent per `modes`
+    /// (a mode, or `name:mode` for a second agent of one mode).
     pub fn new(modes: &[&str]) -> World {
         let net = Localnet::start();
         let admin = net.admin.clone();
@@ -71,21 +73,23 @@ impl World {
             .expect("manifest");
         std::fs::write(files.join("evidence.json"), r#"{"stage":"A","review":"static"}"#).expect("evidence");
         let mut agents = BTreeMap::new();
-        for mode in modes {
+        for entry in modes {
+            // `name:mode` registers another agent of a mode under its own name
+            let (name, mode) = entry.split_once(':').unwrap_or((entry, entry));
             let port = free_port();
             let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
             cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
-            let mut process = Proc::spawn(&format!("agent-{mode}"), cmd, files.join(format!("agent-{mode}.log")));
+            let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
             process.wait_for_output("demo agent on", Duration::from_secs(20));
             let endpoint = format!("http://127.0.0.1:{port}/step");
-            let (payout, owner_key) = net.funded_key(&format!("owner-{mode}"), 2);
+            let (payout, owner_key) = net.funded_key(&format!("owner-{name}"), 2);
             let out = net.cli(
                 &owner_key,
                 &[
                     "agent",
                     "register",
                     "--name",
-                    &format!("demo-{mode}"),
+                    &format!("demo-{name}"),
                     "--manifest",
                     files.join("manifest.json").to_str().expect("utf-8"),
                     "--uri",
@@ -107,7 +111,7 @@ impl World {
                     "90d",
                 ],
             );
-            agents.insert(mode.to_string(), DemoAgent { address, payout, owner: owner_key, endpoint, process });
+            agents.insert(name.to_string(), DemoAgent { address, payout, owner: owner_key, endpoint, process });
         }
         World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }
     }
@@ -115,6 +119,18 @@ impl World {
     /// The poster creates and funds a job for agent `mode` served by the world's keeper.
     /// `milestones` are CLI flags: `AMOUNT` or `AMOUNT:approve`, in UI units.
     pub fn post_job(&self, mode: &str, milestones: &[&str], deadline_in: &str, review_window: &str) -> Pubkey {
+        self.post_job_with(mode, milestones, deadline_in, review_window, &[])
+    }
+
+    /// [`World::post_job`] with more `job create` flags (`--arbiter ...`).
+    pub fn post_job_with(
+        &self,
+        mode: &str,
+        milestones: &[&str],
+        deadline_in: &str,
+        review_window: &str,
+        extra: &[&str],
+    ) -> Pubkey {
         let nonce = self.nonce.replace(self.nonce.get() + 1).to_string();
         let agent = self.agents[mode].address.to_string();
         let (mint, keeper) = (self.mint.to_string(), self.keeper.0.to_string());
@@ -133,6 +149,7 @@ impl World {
             &nonce,
             "--fund",
         ]);
+        args.extend(extra);
         self.net.cli(&self.poster.1, &args)["job"].as_str().expect("job address").parse().expect("job pubkey")
     }
 

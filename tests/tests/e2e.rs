@@ -20,7 +20,7 @@ use serde_json::Value;
 const UNIT: u64 = 1_000_000;
 const MINUTE: Duration = Duration::from_secs(60);
 
-use MilestoneState::{Pending, Refunded, Released, Submitted};
+use MilestoneState::{Disputed, Pending, Refunded, Released, Split, Submitted};
 
 fn states(w: &World, job: &Pubkey) -> Vec<MilestoneState> {
     w.job(job).expect("job exists").milestones.iter().map(|m| m.state).collect()
@@ -47,7 +47,7 @@ fn vault_balance(w: &World, job: &Pubkey) -> u64 {
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
 fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
-    let w = World::new(&["ok", "garbage"]);
+    let w = World::new(&["ok", "garbage", "disputed:ok"]);
     let (p0, a0, t0) = w.balances("ok");
     let keeper = w.keeper("keeper", KeeperOptions::default());
 
@@ -61,6 +61,11 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     assert_eq!(w.balances("ok").0, p0 - funded, "the poster funded every job exactly");
 
     let poster = w.poster.1.clone();
+    // D: a job with an arbiter; the first rejection is split by the arbiter, the agent concedes the second
+    let (arbiter, arbiter_key) = w.net.funded_key("arbiter", 1);
+    let arbiter_s = arbiter.to_string();
+    let dispute = ["--arbiter", arbiter_s.as_str(), "--dispute-window", "1h", "--dispute-default", "poster"];
+    let d = w.post_job_with("disputed", &["10:approve", "20:approve"], "10m", "60s", &dispute);
     let job = w.wait_job(&a, "A's approval milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
     assert_eq!(job.milestones[0].state, Released, "a milestone without approval is paid on submission");
     w.net.cli(&poster, &["job", "approve", &a.to_string(), "1"]);
@@ -70,6 +75,8 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     assert_eq!(states(&w, &a), [Released, Released, Refunded, Released]);
     let shown = w.net.cli(&poster, &["job", "show", &a.to_string()]);
     assert_eq!(shown["status"], "completed", "{shown}");
+
+    disputes_through_the_cli(&w, &d, &arbiter_key);
 
     w.wait_job(&b, "B completed after its review window", MINUTE, |j| j.status == JobStatus::Completed);
     assert_eq!(states(&w, &b), [Released, Released]);
@@ -94,11 +101,16 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     // balances, to the token unit
     let released = [10, 20, 40, 15, 25].map(|m| m * UNIT);
     let (p1, a1, t1) = w.balances("ok");
-    assert_eq!(p1, p0 - released.iter().map(|&m| gross(m)).sum::<u64>(), "poster: paid what was released, no more");
+    // D cost the poster the arbiter's 60% of milestone 0 and of its fee, nothing else
+    let (d_agent, d_fee) = (6 * UNIT, fee(10 * UNIT) * 6 / 10);
+    let paid = released.iter().map(|&m| gross(m)).sum::<u64>() + d_agent + d_fee;
+    assert_eq!(p1, p0 - paid, "poster: paid what was released, no more");
     assert_eq!(a1, a0 + released.iter().sum::<u64>(), "agent: every released amount once");
-    assert_eq!(t1, t0 + released.iter().map(|&m| fee(m)).sum::<u64>(), "treasury: the fee of each release");
+    assert_eq!(w.balances("disputed").1, d_agent, "the disputed agent: the arbiter's share only");
+    let fees = released.iter().map(|&m| fee(m)).sum::<u64>() + d_fee;
+    assert_eq!(t1, t0 + fees, "treasury: the fee of each release and of the share");
     assert_eq!(w.balances("garbage").1, 0, "nothing paid for garbage");
-    for job in [a, b, c] {
+    for job in [a, b, c, d] {
         assert_eq!(vault_balance(&w, &job), 0, "vault of {job} is empty");
     }
 
@@ -139,10 +151,47 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 
     // reported, not asserted: the keeper's CPU per milestone it settled, idle polling included
     let cpu = keeper.process.cpu_seconds().expect("keeper CPU time");
-    eprintln!("keeper CPU: {:.3} s for 8 settled milestones, {:.1} ms each", cpu, cpu * 1e3 / 8.0);
+    eprintln!("keeper CPU: {:.3} s for 10 settled milestones, {:.1} ms each", cpu, cpu * 1e3 / 10.0);
     let mut keeper = keeper;
     assert!(keeper.process.terminate(Duration::from_secs(30)), "SIGTERM stops the keeper cleanly");
     assert!(keeper.process.output().contains("keeper stopped"), "{}", keeper.log_tail());
+}
+
+/// Job `d` (agent `disputed`, two approval milestones of 10 and 20, arbiter `arbiter_key`,
+/// default share to the poster): the poster rejects milestone 0 and the arbiter gives the
+/// agent 60% with `job decide`; the poster rejects milestone 1 and the agent concedes with
+/// `job concede`. Each refusal names who may act; the track record counts how each ended.
+fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path) {
+    let (poster, owner) = (w.poster.1.clone(), w.agents["disputed"].owner.clone());
+    let d_s = d.to_string();
+    w.wait_job(d, "D's first milestone submitted", MINUTE, |j| j.milestones[0].state == Submitted);
+    w.net.cli(&poster, &["job", "reject", &d_s, "0"]);
+    assert_eq!(states(w, d)[0], Disputed, "a rejection with an arbiter is a dispute");
+    let shown = w.net.cli(&poster, &["job", "show", &d_s]);
+    assert_eq!(shown["milestones"][0]["state"], "disputed", "{shown}");
+    assert!(shown["next"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("may decide")), "{shown}");
+    let err = cli_error(w, &poster, &["job", "decide", &d_s, "0", "--agent-share", "60%"]);
+    assert!(err.contains("only the job's arbiter"), "{err}");
+    let err = cli_error(w, arbiter_key, &["job", "decide", &d_s, "0", "--agent-share", "160%"]);
+    assert!(err.contains("at most 100%"), "{err}");
+    let decided = w.net.cli(arbiter_key, &["job", "decide", &d_s, "0", "--agent-share", "60%"]);
+    assert_eq!(decided["to_agent"], "6", "{decided}");
+    let j = w.job(d).unwrap();
+    assert_eq!((j.milestones[0].state, j.milestones[0].agent_bps), (Split, 6_000));
+    w.wait_job(d, "D's second milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
+    w.net.cli(&poster, &["job", "reject", &d_s, "1"]);
+    let err = cli_error(w, &poster, &["job", "concede", &d_s, "1"]);
+    assert!(err.contains("only the agent's authority"), "{err}");
+    w.net.cli(&owner, &["job", "concede", &d_s, "1"]);
+    w.wait_job(d, "D completed", MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!(states(w, d), [Split, Refunded]);
+    let shown = w.net.cli(&poster, &["agent", "show", &w.agents["disputed"].address.to_string()]);
+    let r = &shown["track_record"][0];
+    let disputes = ["opened", "conceded", "for_agent", "for_poster", "split", "decided_by_default"]
+        .map(|k| r["disputes"][k].as_u64().unwrap_or(99));
+    assert_eq!(disputes, [2, 1, 0, 0, 1, 0], "{shown}");
+    assert_eq!((r["rejected"].as_u64(), r["released"].as_u64()), (Some(2), Some(0)), "{shown}");
+    assert_eq!(r["volume_base_units"], (6 * UNIT).to_string(), "{shown}");
 }
 
 #[test]

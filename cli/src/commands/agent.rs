@@ -191,6 +191,11 @@ impl AgentCmd {
                         "mint": r.mint.to_string(), "jobs_funded": r.jobs, "released": r.released,
                         "rejected": r.rejected, "failed": r.failed, "refunded": r.refunded,
                         "volume_base_units": r.volume.to_string(),
+                        "disputes": {
+                            "opened": r.disputed, "conceded": r.disputes_conceded,
+                            "for_agent": r.disputes_for_agent, "for_poster": r.disputes_for_poster,
+                            "split": r.disputes_split, "decided_by_default": r.disputes_defaulted,
+                        },
                     })
                 };
                 if ctx.json {
@@ -214,7 +219,8 @@ impl AgentCmd {
                     ])
                 );
                 // written only by the program when milestones settle: paid work, not reviews
-                let mut t = Table::new(&["mint", "jobs", "released", "rejected", "failed", "refunded", "volume"]);
+                let mut t =
+                    Table::new(&["mint", "jobs", "released", "rejected", "failed", "refunded", "disputes", "volume"]);
                 for (_, r) in &records {
                     let decimals = crate::commands::job::mint_info(ctx, &r.mint).map_or(0, |m| m.0);
                     let volume =
@@ -226,6 +232,7 @@ impl AgentCmd {
                         r.rejected.to_string(),
                         r.failed.to_string(),
                         r.refunded.to_string(),
+                        disputes_cell(r),
                         volume,
                     ]);
                 }
@@ -233,6 +240,7 @@ impl AgentCmd {
                     println!("\ntrack record: no funded work yet");
                 } else {
                     println!("\ntrack record (milestones; volume released in the mint's units):\n{}", t.render());
+                    println!("disputes: opened (conceded / for the agent / for the poster / split; by default rule)");
                 }
                 Ok(())
             }
@@ -268,4 +276,20 @@ impl AgentCmd {
             }
         }
     }
+}
+
+/// A track record's disputes in one cell: `opened (conceded/agent/poster/split; default)`.
+fn disputes_cell(r: &TrackRecord) -> String {
+    if r.disputed == 0 {
+        return "0".into();
+    }
+    format!(
+        "{} ({}/{}/{}/{}; {})",
+        r.disputed,
+        r.disputes_conceded,
+        r.disputes_for_agent,
+        r.disputes_for_poster,
+        r.disputes_split,
+        r.disputes_defaulted
+    )
 }

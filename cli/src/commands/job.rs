@@ -29,7 +29,8 @@ pub enum JobCmd {
     Fund { job: String },
     /// Approve and release a submitted milestone (poster).
     Approve { job: String, index: u8 },
-    /// Reject a submitted milestone inside its review window: its amount returns to you (poster).
+    /// Reject a submitted milestone inside its review window: its amount returns to you, or,
+    /// when the job names an arbiter, the milestone goes into dispute (poster).
     Reject {
         job: String,
         index: u8,
@@ -37,6 +38,21 @@ pub enum JobCmd {
         #[arg(long)]
         cancel: bool,
     },
+    /// Accept the poster's rejection of a disputed milestone: it returns to the poster now
+    /// (agent authority).
+    Concede { job: String, index: u8 },
+    /// Decide a disputed milestone inside its dispute window (arbiter).
+    Decide {
+        job: String,
+        index: u8,
+        /// The agent's share: `agent`, `poster`, or a percentage such as 60% or 33.33%; the
+        /// treasury's fee follows the agent's share and the poster receives the rest.
+        #[arg(long = "agent-share")]
+        agent_share: String,
+    },
+    /// Apply the job's default rule to a dispute the arbiter left undecided through its
+    /// window (anyone).
+    SettleDispute { job: String, index: u8 },
     /// Mark the first pending step started before calling the agent: the poster cannot cancel
     /// until the job's step timeout passes without a submission (keeper).
     Start { job: String, index: u8 },
@@ -77,8 +93,8 @@ pub enum JobCmd {
 #[derive(clap::Args, Debug)]
 pub struct CreateCmd {
     /// JSON job file: {agent, mint, keeper, milestones: [{amount, requires_approval}],
-    /// deadline_in, review_window, min_stage, nonce, terms, terms_uri, step_timeout}. Flags
-    /// override its fields.
+    /// deadline_in, review_window, min_stage, nonce, terms, terms_uri, step_timeout, arbiter,
+    /// dispute_window, dispute_default}. Flags override its fields.
     #[arg(long)]
     pub file: Option<String>,
     /// Agent id or address.
@@ -116,6 +132,17 @@ pub struct CreateCmd {
     /// How long a started first step shields the job from cancellation (default 1h).
     #[arg(long)]
     pub step_timeout: Option<String>,
+    /// Who decides a rejected milestone (any key: a person, a multisig, a DAO; not the poster).
+    /// Without one, a rejection refunds at once.
+    #[arg(long)]
+    pub arbiter: Option<String>,
+    /// How long the arbiter has to decide, from the rejection (1h to 90d; default 7d).
+    #[arg(long)]
+    pub dispute_window: Option<String>,
+    /// The agent's share when the arbiter stays silent: `agent`, `poster` or a percentage
+    /// (default 50%).
+    #[arg(long)]
+    pub dispute_default: Option<String>,
     /// Fund it in the same transaction.
     #[arg(long)]
     pub fund: bool,
@@ -137,6 +164,9 @@ struct JobFile {
     terms: Option<String>,
     terms_uri: Option<String>,
     step_timeout: Option<String>,
+    arbiter: Option<String>,
+    dispute_window: Option<String>,
+    dispute_default: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -173,6 +203,8 @@ fn milestone_name(s: MilestoneState) -> &'static str {
         MilestoneState::Submitted => "submitted",
         MilestoneState::Released => "released",
         MilestoneState::Refunded => "refunded",
+        MilestoneState::Disputed => "disputed",
+        MilestoneState::Split => "split",
     }
 }
 
@@ -225,7 +257,13 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
             "index": i, "amount": ui(m.amount), "fee": ui(m.fee), "requires_approval": m.requires_approval,
             "state": milestone_name(m.state), "result_hash": hex::encode(m.result_hash),
             "submitted_at": (m.submitted_at > 0).then(|| format_time(m.submitted_at)),
+            "disputed_at": (m.disputed_at > 0).then(|| format_time(m.disputed_at)),
+            "decide_by": (m.disputed_at > 0).then(|| m.dispute_end(j.dispute_window).map(format_time).ok()),
+            "agent_bps": (m.disputed_at > 0 && m.settled()).then_some(m.agent_bps),
         })).collect::<Vec<_>>(),
+        "arbiter": j.arbiter().map(|a| a.to_string()),
+        "dispute_window_secs": j.dispute_window,
+        "dispute_default_bps": j.dispute_default_bps,
         "terms_hash": (j.terms_hash != [0; 32]).then(|| hex::encode(j.terms_hash)),
         "terms_uri": (!j.terms_uri.is_empty()).then(|| j.terms_uri.clone()),
         "step_timeout_secs": j.step_timeout,
@@ -250,6 +288,9 @@ impl JobCmd {
                     terms,
                     terms_uri,
                     step_timeout,
+                    arbiter,
+                    dispute_window,
+                    dispute_default,
                     fund,
                 } = *create_cmd;
                 let mut spec: JobFile = match &file {
@@ -270,6 +311,9 @@ impl JobCmd {
                 spec.terms = terms.or(spec.terms);
                 spec.terms_uri = terms_uri.or(spec.terms_uri);
                 spec.step_timeout = step_timeout.or(spec.step_timeout);
+                spec.arbiter = arbiter.or(spec.arbiter);
+                spec.dispute_window = dispute_window.or(spec.dispute_window);
+                spec.dispute_default = dispute_default.or(spec.dispute_default);
                 if !milestones.is_empty() {
                     spec.milestones = milestones.iter().map(|m| milestone_flag(m)).collect::<Result<_>>()?;
                 }
@@ -315,6 +359,37 @@ impl JobCmd {
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::reject_milestone(&l.keys, index, cancel));
                 ctx.send("job reject", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Concede { job, index } => {
+                let l = load(ctx, &job)?;
+                let authority = ctx.signer()?.pubkey();
+                let agent: Agent = ctx.account(&l.job.agent, "agent")?;
+                if authority != agent.authority {
+                    bail!("only the agent's authority {} can concede (you are {authority})", agent.authority);
+                }
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                ixs.push(escrow::concede_dispute(&authority, &l.keys, index));
+                let m = l.job.milestone(index).map_err(|_| anyhow!("job has no milestone {index}"))?;
+                let refunded = format_ui(m.gross(), l.decimals);
+                let fields =
+                    [("job", l.keys.job.to_string()), ("milestone", index.to_string()), ("refunded", refunded)];
+                ctx.send("job concede", &ixs, &[], &fields)
+            }
+            JobCmd::Decide { job, index, agent_share } => {
+                let l = load(ctx, &job)?;
+                let bps = parse::share(&agent_share).map_err(|e| anyhow!(e))?;
+                let arbiter = ctx.signer()?.pubkey();
+                match l.job.arbiter() {
+                    None => bail!("job {} has no arbiter: its rejections refund at once", l.keys.job),
+                    Some(a) if a != arbiter => bail!("only the job's arbiter {a} can decide (you are {arbiter})"),
+                    Some(_) => {}
+                }
+                decide(ctx, &l, index, bps, escrow::decide_dispute(&arbiter, &l.keys, index, bps), "job decide")
+            }
+            JobCmd::SettleDispute { job, index } => {
+                let l = load(ctx, &job)?;
+                let bps = l.job.dispute_default_bps;
+                decide(ctx, &l, index, bps, escrow::apply_dispute_default(&l.keys, index), "job settle-dispute")
             }
             JobCmd::Fail { job, index, cancel, reason } => {
                 let l = load(ctx, &job)?;
@@ -430,6 +505,26 @@ impl JobCmd {
     }
 }
 
+/// Sends a dispute decision `ix` giving `bps` of milestone `index` to the agent, creating the
+/// three associated token accounts the shares go to, and reports the shares.
+fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &str) -> Result<()> {
+    let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, l)?, treasury(ctx)?, l.job.poster])?;
+    ixs.push(ix);
+    // the program's own arithmetic, on a copy, names the shares (or the refusal)
+    let mut after = l.job.clone();
+    let shares = after.decide(index, bps).map_err(|e| anyhow!("milestone {index} cannot be decided: {e}"))?;
+    let ui = |v: u64| format_ui(v, l.decimals);
+    let fields = [
+        ("job", l.keys.job.to_string()),
+        ("milestone", index.to_string()),
+        ("agent_share", escrow::format_bps(bps)),
+        ("to_agent", ui(shares.to_agent)),
+        ("fee", ui(shares.fee)),
+        ("to_poster", ui(shares.to_poster)),
+    ];
+    ctx.send(what, &ixs, &[], &fields)
+}
+
 fn payout_of(ctx: &Ctx, l: &Loaded) -> Result<Pubkey> {
     Ok(ctx.account::<Agent>(&l.job.agent, "agent")?.payout)
 }
@@ -454,6 +549,17 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let review_window = parse::duration(spec.review_window.as_deref().unwrap_or("24h")).map_err(|e| anyhow!(e))?;
     let min_stage = parse::stage(spec.min_stage.as_deref().unwrap_or("none")).map_err(|e| anyhow!(e))?;
     let step_timeout = parse::duration(spec.step_timeout.as_deref().unwrap_or("1h")).map_err(|e| anyhow!(e))?;
+    let (arbiter, dispute_window, dispute_default_bps) = match &spec.arbiter {
+        Some(a) => (
+            Some(parse::pubkey("arbiter", a)?),
+            parse::duration(spec.dispute_window.as_deref().unwrap_or("7d")).map_err(|e| anyhow!(e))?,
+            parse::share(spec.dispute_default.as_deref().unwrap_or("50%")).map_err(|e| anyhow!(e))?,
+        ),
+        None if spec.dispute_window.is_some() || spec.dispute_default.is_some() => {
+            bail!("--dispute-window and --dispute-default need --arbiter (who decides the disputes)")
+        }
+        None => (None, 0, 0),
+    };
     let pinned = match &spec.terms {
         Some(path) => Some(read_terms(path, spec.terms_uri.as_deref(), &mut spec.milestones)?),
         None if spec.terms_uri.is_some() => bail!("--terms-uri needs --terms (the file whose hash is pinned)"),
@@ -485,6 +591,9 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         terms_hash: pinned.as_ref().map_or([0; 32], |p| p.hash),
         terms_uri: pinned.as_ref().map_or_else(String::new, |p| p.uri.clone()),
         step_timeout,
+        arbiter,
+        dispute_window,
+        dispute_default_bps,
     };
     let job = pda::job(&poster, nonce);
     let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
@@ -519,6 +628,10 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         ("total", format_ui(total, decimals)),
         ("deadline", format_time(now + deadline_in)),
     ];
+    if let Some(a) = arbiter {
+        summary.push(("arbiter", a.to_string()));
+        summary.push(("dispute_default", format!("{} to the agent", escrow::format_bps(dispute_default_bps))));
+    }
     if let Some(p) = &pinned {
         summary.push(("terms_hash", hex::encode(p.hash)));
         summary.push(("terms_uri", p.uri.clone()));
@@ -627,9 +740,28 @@ fn show(l: &Loaded, now: i64) {
             ("refunded", ui(j.refunded)),
             ("in vault", ui(j.outstanding())),
             ("terms", terms_line),
+            (
+                "arbiter",
+                match j.arbiter() {
+                    Some(a) => format!(
+                        "{a}: decides within {} of a rejection, else {} to the agent",
+                        humantime::format_duration(std::time::Duration::from_secs(j.dispute_window as u64)),
+                        escrow::format_bps(j.dispute_default_bps)
+                    ),
+                    None => "none (a rejection refunds at once)".into(),
+                }
+            ),
         ])
     );
     let mut t = Table::new(&["#", "work", "amount", "fee", "approval", "state", "submitted"]);
+    let state = |m: &agentrail::state::Milestone| match m.state {
+        MilestoneState::Disputed => {
+            let by = m.dispute_end(j.dispute_window).map(format_time).unwrap_or_default();
+            format!("disputed (decide by {by})")
+        }
+        _ if m.disputed_at > 0 => format!("{} ({} to agent)", milestone_name(m.state), escrow::format_bps(m.agent_bps)),
+        other => milestone_name(other).into(),
+    };
     for (i, m) in j.milestones.iter().enumerate() {
         let work = terms.as_ref().and_then(|t| t.milestones.get(i)).map_or_else(|| "-".into(), |m| m.title.clone());
         t.row(vec![
@@ -638,7 +770,7 @@ fn show(l: &Loaded, now: i64) {
             ui(m.amount),
             ui(m.fee),
             if m.requires_approval { "yes" } else { "no" }.into(),
-            milestone_name(m.state).into(),
+            state(m),
             if m.submitted_at > 0 { format_time(m.submitted_at) } else { "-".into() },
         ]);
     }

@@ -123,4 +123,18 @@ pub enum AgentrailError {
     ApprovalNeverSubmittable,
     #[msg("the job's books do not balance: funded != released + fees + refunded + outstanding")]
     AccountingBroken,
+    #[msg("the arbiter must be a third party: not the poster")]
+    InvalidArbiter,
+    #[msg("dispute window must be between 1 hour and 90 days with an arbiter, 0 without")]
+    InvalidDisputeWindow,
+    #[msg("a share is at most 10000 basis points")]
+    InvalidShare,
+    #[msg("the job has no arbiter")]
+    NoArbiter,
+    #[msg("milestone is not in dispute")]
+    MilestoneNotDisputed,
+    #[msg("the dispute window has closed: the job's default rule decides")]
+    DisputeWindowClosed,
+    #[msg("the dispute window is still open: only the arbiter decides")]
+    DisputeWindowOpen,
 }

@@ -145,6 +145,7 @@ pub struct JobCreated {
     pub milestones: u8,
     pub deadline: i64,
     pub terms_hash: [u8; 32],
+    pub arbiter: Option<Pubkey>,
 }
 
 /// The poster moved the job's total into its vault.
@@ -204,6 +205,32 @@ pub struct MilestoneFailed {
 pub struct MilestonesRefunded {
     pub job: Pubkey,
     pub amount: u64,
+    pub status: JobStatus,
+}
+
+/// The poster rejected a milestone of a job with an arbiter: it is held in dispute until
+/// `decide_by`, after which the job's default rule decides.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneDisputed {
+    pub job: Pubkey,
+    pub index: u8,
+    pub arbiter: Pubkey,
+    pub decide_by: i64,
+}
+
+/// A disputed milestone was divided: `to_agent` to the agent, `fee` to the treasury,
+/// `to_poster` back to the poster, by the arbiter or (`by_default`) by the job's default rule.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeDecided {
+    pub job: Pubkey,
+    pub index: u8,
+    pub agent_bps: u16,
+    pub to_agent: u64,
+    pub fee: u64,
+    pub to_poster: u64,
+    pub by_default: bool,
     pub status: JobStatus,
 }
 

@@ -121,10 +121,27 @@ pub mod agentrail {
         ApproveMilestone::approve_milestone(ctx, index)
     }
 
-    /// Rejects a submitted approval milestone inside its review window, refunding it,
-    /// optionally cancelling the job (poster).
+    /// Rejects a submitted approval milestone inside its review window: refunds it, or puts it
+    /// in dispute when the job has an arbiter; optionally cancels the rest (poster).
     pub fn reject_milestone(ctx: Context<RejectMilestone>, index: u8, cancel: bool) -> Result<()> {
         RejectMilestone::reject_milestone(ctx, index, cancel)
+    }
+
+    /// Accepts the poster's rejection of a disputed milestone, refunding it (agent authority).
+    pub fn concede_dispute(ctx: Context<ConcedeDispute>, index: u8) -> Result<()> {
+        ConcedeDispute::concede_dispute(ctx, index)
+    }
+
+    /// Divides a disputed milestone within its dispute window: `agent_bps` to the agent, the
+    /// rest to the poster (arbiter).
+    pub fn decide_dispute(ctx: Context<DecideDispute>, index: u8, agent_bps: u16) -> Result<()> {
+        DecideDispute::decide_dispute(ctx, index, agent_bps)
+    }
+
+    /// Applies the job's default rule to a dispute the arbiter left undecided through its
+    /// window (anyone, to associated token accounts).
+    pub fn apply_dispute_default(ctx: Context<ApplyDisputeDefault>, index: u8) -> Result<()> {
+        ApplyDisputeDefault::apply_dispute_default(ctx, index)
     }
 
     /// Gives up on the current pending milestone, refunding it or the whole job (keeper).

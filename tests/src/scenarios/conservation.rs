@@ -1,12 +1,14 @@
 //! Properties: under any sequence of escrow instructions, by anyone, at any time, with the
-//! protocol paused and resumed, the job's books balance and match the token balances
-//! (funded = released + fees + refunded + vault), and a milestone owed to the (eligible) agent
-//! is never refunded.
+//! protocol paused and resumed, with or without an arbiter and its disputes, the job's books
+//! balance and match the token balances (funded = released + fees + refunded + vault), a
+//! milestone owed to the (eligible) agent is never refunded, a disputed one leaves its dispute
+//! only by a concession or a decision, and the track record counts exactly what settled.
 
-use agentrail::state::{JobStatus, MilestoneState};
+use agentrail::state::{JobStatus, MilestoneState, TrackRecord};
 use agentrail_client::escrow;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use solana_sdk::signer::Signer;
 
 use crate::Chain;
 use crate::env::*;
@@ -26,6 +28,9 @@ enum Op {
     Start(u8),
     Pause(bool),
     Wait(i64),
+    Concede(u8),
+    Decide(u8, u16),
+    ApplyDefault(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,6 +45,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..5).prop_map(Op::Start),
         1 => any::<bool>().prop_map(Op::Pause),
         2 => prop_oneof![Just(REVIEW), Just(DAY / 3), 1i64..600].prop_map(Op::Wait),
+        1 => (0u8..5).prop_map(Op::Concede),
+        1 => (0u8..5, prop_oneof![Just(0u16), Just(10_000), 0u16..=10_001]).prop_map(|(i, b)| Op::Decide(i, b)),
+        1 => (0u8..5).prop_map(Op::ApplyDefault),
     ]
 }
 
@@ -50,11 +58,19 @@ fn milestones() -> impl Strategy<Value = Vec<(u64, bool)>> {
 /// Runs `cases` random sequences, each on a fresh chain from `start`.
 pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases: u32) {
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let strategy = (milestones(), prop::collection::vec(op(), 1..24));
+    // half the jobs name an arbiter (two-hour window, a random default share)
+    let arbiter = prop::option::of(prop_oneof![Just(0u16), Just(10_000), 0u16..=10_000]);
+    let strategy = (milestones(), prop::collection::vec(op(), 1..24), arbiter);
     runner
-        .run(&strategy, |(list, ops)| {
-            let mut f = Fixture::created(start(), TOKEN, &list, 0);
-            f.fund().expect("fund");
+        .run(&strategy, |(list, ops, arbiter)| {
+            let mut f = match arbiter {
+                Some(default_bps) => Fixture::arbitrated(start(), &list, 2 * REVIEW, default_bps),
+                None => {
+                    let mut f = Fixture::created(start(), TOKEN, &list, 0);
+                    f.fund().expect("fund");
+                    f
+                }
+            };
             f.assert_conserved();
             let mut now = T0;
             for op in ops {
@@ -82,18 +98,49 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                         f.env.chain.set_time(now);
                         Ok(Default::default())
                     }
+                    Op::Concede(i) => {
+                        let authority = f.agent_authority.insecure_clone();
+                        f.env.send(&[escrow::concede_dispute(&authority.pubkey(), &keys, i)], &[&authority])
+                    }
+                    // without an arbiter the poster signs in its place: refused, and harmless
+                    Op::Decide(i, bps) => {
+                        let arbiter = f.arbiter.as_ref().unwrap_or(&poster).insecure_clone();
+                        f.env.send(&[escrow::decide_dispute(&arbiter.pubkey(), &keys, i, bps)], &[&arbiter])
+                    }
+                    Op::ApplyDefault(i) => f.env.send(&[escrow::apply_dispute_default(&keys, i)], &[]),
                 };
                 f.assert_conserved();
                 let job = f.job();
                 prop_assert!(job.released >= released_before, "released never decreases");
                 // the track record counts exactly the settled milestones of this (funded) job
-                let (_, released, rejected, failed, refunded, volume) = f.record();
-                let settled = |st: MilestoneState| job.milestones.iter().filter(|m| m.state == st).count() as u64;
-                prop_assert_eq!(released, settled(MilestoneState::Released));
-                prop_assert_eq!(rejected + failed + refunded, settled(MilestoneState::Refunded));
-                prop_assert_eq!(volume, u128::from(job.released));
-                for (m, owed) in job.milestones.iter().zip(&owed_before) {
+                let r: TrackRecord = f.env.fetch(&f.keys.track_record);
+                let count = |st: MilestoneState| job.milestones.iter().filter(|m| m.state == st).count() as u64;
+                prop_assert_eq!(r.released + r.disputes_for_agent, count(MilestoneState::Released));
+                // `rejected` counts every rejection; those that opened a dispute end elsewhere
+                let plain_rejections = r.rejected - r.disputed;
+                prop_assert_eq!(
+                    plain_rejections + r.failed + r.refunded + r.disputes_conceded + r.disputes_for_poster,
+                    count(MilestoneState::Refunded)
+                );
+                prop_assert_eq!(r.disputes_split, count(MilestoneState::Split));
+                prop_assert_eq!(
+                    r.disputed,
+                    count(MilestoneState::Disputed)
+                        + r.disputes_conceded
+                        + r.disputes_for_agent
+                        + r.disputes_for_poster
+                        + r.disputes_split
+                );
+                prop_assert_eq!(r.volume, u128::from(job.released));
+                prop_assert!(arbiter.is_some() || r.disputed == 0, "no dispute without an arbiter");
+                for ((m, owed), was) in job.milestones.iter().zip(&owed_before).zip(&before.milestones) {
                     prop_assert!(!*owed || m.state != MilestoneState::Refunded, "owed pay refunded by {op:?}");
+                    // the agent stays eligible here: only its concession or a decision ends a dispute
+                    let decided = matches!(op, Op::Concede(_) | Op::Decide(..) | Op::ApplyDefault(_));
+                    prop_assert!(
+                        was.state != MilestoneState::Disputed || m.state == MilestoneState::Disputed || decided,
+                        "a dispute ended by {op:?}"
+                    );
                 }
                 if matches!(job.status, JobStatus::Cancelled | JobStatus::Expired | JobStatus::Completed) {
                     prop_assert_eq!(job.outstanding(), 0);

@@ -30,6 +30,8 @@ pub struct Fixture {
     pub token_program: Pubkey,
     pub keys: JobKeys,
     pub total: u64,
+    /// The job's arbiter, when it named one ([`Fixture::arbitrated`]).
+    pub arbiter: Option<Keypair>,
 }
 
 /// Tokens the poster starts with.
@@ -60,12 +62,35 @@ pub fn job_args(nonce: u64, list: &[(u64, bool)], keeper: Pubkey, min_stage: u8)
         terms_hash: TERMS_HASH,
         terms_uri: format!("https://terms.example/jobs/{nonce}.json"),
         step_timeout: STEP_TIMEOUT,
+        arbiter: None,
+        dispute_window: 0,
+        dispute_default_bps: 0,
     }
 }
 
 impl Fixture {
     /// A created job over `token_program` with milestones `list`, deadline `T0 + DAY`.
     pub fn created(chain: Box<dyn Chain>, token_program: Pubkey, list: &[(u64, bool)], min_stage: u8) -> Self {
+        Fixture::created_with(chain, token_program, list, min_stage, None)
+    }
+
+    /// A funded job on classic SPL Token with milestones `list` that names an arbiter, who has
+    /// `window` seconds to decide a dispute, after which the agent gets `default_bps`.
+    pub fn arbitrated(chain: Box<dyn Chain>, list: &[(u64, bool)], window: i64, default_bps: u16) -> Self {
+        let mut f = Fixture::created_with(chain, TOKEN, list, 0, Some((window, default_bps)));
+        f.fund().expect("fund job");
+        f
+    }
+
+    /// [`Fixture::created`]; with `dispute` = (window, default share in bps), the job names a
+    /// fresh arbiter.
+    pub fn created_with(
+        chain: Box<dyn Chain>,
+        token_program: Pubkey,
+        list: &[(u64, bool)],
+        min_stage: u8,
+        dispute: Option<(i64, u16)>,
+    ) -> Self {
         let mut env = Env::new(chain);
         let (agent_authority, payout, agent) = env.register_agent("solver");
         for stage in 1..=min_stage {
@@ -78,14 +103,20 @@ impl Fixture {
         let treasury = env.treasury.pubkey();
         env.token_account(&treasury, &mint, &token_program);
         env.mint_to(&mint, &token_program, &poster_token, POSTER_TOKENS);
-        let args = job_args(7, list, keeper.pubkey(), min_stage);
+        let mut args = job_args(7, list, keeper.pubkey(), min_stage);
+        let arbiter = dispute.map(|(window, default_bps)| {
+            let arbiter = env.next_key();
+            (args.arbiter, args.dispute_window, args.dispute_default_bps) =
+                (Some(arbiter.pubkey()), window, default_bps);
+            arbiter
+        });
         let create = escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &token_program, args);
         env.send(&[create], &[&poster]).expect("create job");
         let job_key = pda::job(&poster.pubkey(), 7);
         let job: Job = env.fetch(&job_key);
         let keys = JobKeys::new(job_key, &job, &env.fetch::<Agent>(&agent), &env.fetch::<Config>(&pda::config()));
         let total = job.total();
-        Fixture { env, poster, keeper, agent_authority, agent, mint, token_program, keys, total }
+        Fixture { env, poster, keeper, agent_authority, agent, mint, token_program, keys, total, arbiter }
     }
 
     /// [`Fixture::created`] with the default milestones on classic SPL Token, then funded.

@@ -4,6 +4,7 @@ pub mod anchors;
 pub mod certification;
 pub mod config;
 pub mod conservation;
+pub mod disputes;
 pub mod escrow;
 pub mod registry;
 
@@ -61,6 +62,13 @@ macro_rules! scenario_tests {
             escrow::escrow_pause_keeps_owed_pay,
             escrow::escrow_closed_job_address_not_reused,
             escrow::escrow_terms_pinned,
+            disputes::dispute_the_agent_concedes,
+            disputes::dispute_the_arbiter_splits,
+            disputes::dispute_default_rule_after_silence,
+            disputes::dispute_at_the_deadline,
+            disputes::dispute_agent_may_no_longer_be_paid,
+            disputes::dispute_reject_with_cancel,
+            disputes::dispute_create_guards,
             anchors::anchors_chain_and_verify,
             anchors::anchors_guards,
             anchors::anchors_without_required_consistency,

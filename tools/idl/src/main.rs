@@ -46,6 +46,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let undocumented = undocumented_accounts(&idl);
+    if !undocumented.is_empty() {
+        eprintln!("error: every instruction account needs a doc comment (clients read them); missing:");
+        for slot in undocumented {
+            eprintln!("  {slot}");
+        }
+        return ExitCode::FAILURE;
+    }
     let json = serde_json::to_string_pretty(&idl).expect("IDL serialises") + "\n";
     let path = root.join("idl/agentrail.json");
     if check {
@@ -60,4 +68,23 @@ fn main() -> ExitCode {
         println!("wrote {}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// `instruction.account` for every account slot of the IDL without docs (composites flattened).
+fn undocumented_accounts(idl: &anchor_lang_idl::types::Idl) -> Vec<String> {
+    use anchor_lang_idl::types::IdlInstructionAccountItem as Item;
+    fn walk(prefix: &str, items: &[Item], out: &mut Vec<String>) {
+        for item in items {
+            match item {
+                Item::Single(a) if a.docs.is_empty() => out.push(format!("{prefix}.{}", a.name)),
+                Item::Single(_) => {}
+                Item::Composite(c) => walk(&format!("{prefix}.{}", c.name), &c.accounts, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ix in &idl.instructions {
+        walk(&ix.name, &ix.accounts, &mut out);
+    }
+    out
 }

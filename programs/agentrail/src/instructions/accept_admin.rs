@@ -5,7 +5,9 @@ use crate::{errors::AgentrailError, events::AdminAccepted, state::*};
 /// Step two of an admin transfer: the proposed admin signs to take over.
 #[derive(Accounts)]
 pub struct AcceptAdmin<'info> {
+    /// The proposed admin, accepting.
     pub new_admin: Signer<'info>,
+    /// The protocol config; its admin changes.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Account<'info, Config>,
 }

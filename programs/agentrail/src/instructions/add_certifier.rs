@@ -6,10 +6,13 @@ use crate::{errors::AgentrailError, events::CertifierAdded, state::*};
 #[derive(Accounts)]
 #[instruction(certifier: Pubkey)]
 pub struct AddCertifier<'info> {
+    /// The protocol admin; pays for the certifier account.
     #[account(mut)]
     pub admin: Signer<'info>,
+    /// The protocol config naming the admin.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
+    /// The new certifier authorisation for `certifier`.
     #[account(
         init,
         payer = admin,
@@ -18,6 +21,7 @@ pub struct AddCertifier<'info> {
         bump
     )]
     pub certifier_account: Account<'info, Certifier>,
+    /// Creates the certifier account.
     pub system_program: Program<'info, System>,
 }
 

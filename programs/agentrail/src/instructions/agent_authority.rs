@@ -7,7 +7,9 @@ use crate::{errors::AgentrailError, state::*};
 /// An agent and its authority's signature.
 #[derive(Accounts)]
 pub struct AgentAuthority<'info> {
+    /// The agent's authority.
     pub authority: Signer<'info>,
+    /// The agent it owns.
     #[account(
         mut,
         seeds = [seeds::AGENT, &agent.id.to_le_bytes()],

@@ -26,8 +26,10 @@ pub struct AnchorCheckpointArgs {
 #[derive(Accounts)]
 #[instruction(args: AnchorCheckpointArgs)]
 pub struct AnchorCheckpoint<'info> {
+    /// The log authority (the keeper operator); pays for the checkpoint.
     #[account(mut)]
     pub authority: Signer<'info>,
+    /// The authority's receipt log; its latest size and root move forward.
     #[account(
         mut,
         seeds = [seeds::RECEIPT_LOG, authority.key().as_ref()],
@@ -35,6 +37,7 @@ pub struct AnchorCheckpoint<'info> {
         has_one = authority @ AgentrailError::Unauthorized
     )]
     pub log: Account<'info, ReceiptLog>,
+    /// The new checkpoint of one UTC day: size and root.
     #[account(
         init,
         payer = authority,
@@ -43,6 +46,7 @@ pub struct AnchorCheckpoint<'info> {
         bump
     )]
     pub checkpoint: Account<'info, Checkpoint>,
+    /// Creates the checkpoint account.
     pub system_program: Program<'info, System>,
 }
 

@@ -16,12 +16,16 @@ pub struct AttestStageArgs {
 /// An authorised certifier attests a stage for the agent's current version.
 #[derive(Accounts)]
 pub struct AttestStage<'info> {
+    /// An authorised certifier; pays for a new certification account.
     #[account(mut)]
     pub certifier: Signer<'info>,
+    /// The certifier's authorisation, proving it is one.
     #[account(seeds = [seeds::CERTIFIER, certifier.key().as_ref()], bump = certifier_account.bump)]
     pub certifier_account: Account<'info, Certifier>,
+    /// The agent whose current version is certified.
     #[account(seeds = [seeds::AGENT, &agent.id.to_le_bytes()], bump = agent.bump)]
     pub agent: Account<'info, Agent>,
+    /// The certification of the agent's current version, created with its first stage.
     #[account(
         init_if_needed,
         payer = certifier,
@@ -30,6 +34,7 @@ pub struct AttestStage<'info> {
         bump
     )]
     pub certification: Account<'info, Certification>,
+    /// Creates the certification account.
     pub system_program: Program<'info, System>,
 }
 

@@ -25,6 +25,15 @@ pub struct CreateJobArgs {
     pub terms_uri: String,
     /// Seconds a started first step shields the job from cancellation (60 s to 7 days).
     pub step_timeout: i64,
+    /// Who decides disputed milestones (a person, a multisig, a DAO), never the poster. `None`:
+    /// a rejection refunds at once.
+    pub arbiter: Option<Pubkey>,
+    /// Seconds the arbiter has to decide, from the rejection: 1 hour to 90 days with an
+    /// arbiter, 0 without.
+    pub dispute_window: i64,
+    /// The agent's share, in basis points (0 to 10000), when the arbiter stays silent through
+    /// the window: 0 refunds the poster, 10000 pays the agent. 0 without an arbiter.
+    pub dispute_default_bps: u16,
 }
 
 /// Creates a job for an active agent, pinning its version, its certification and the protocol
@@ -94,6 +103,21 @@ impl CreateJob<'_> {
             AgentrailError::InvalidStepTimeout
         );
         require!(args.terms_uri.len() <= MAX_TERMS_URI_LEN, AgentrailError::TermsUriLength);
+        match args.arbiter {
+            Some(arbiter) => {
+                // the poster as arbiter would decide its own rejections: no third party at all
+                require!(arbiter != self.poster.key() && arbiter != Pubkey::default(), AgentrailError::InvalidArbiter);
+                require!(
+                    (MIN_DISPUTE_WINDOW..=MAX_DISPUTE_WINDOW).contains(&args.dispute_window),
+                    AgentrailError::InvalidDisputeWindow
+                );
+                require!(args.dispute_default_bps <= MAX_SHARE_BPS, AgentrailError::InvalidShare);
+            }
+            None => {
+                require!(args.dispute_window == 0, AgentrailError::InvalidDisputeWindow);
+                require!(args.dispute_default_bps == 0, AgentrailError::InvalidShare);
+            }
+        }
         if args.milestones.iter().any(|m| m.requires_approval) {
             // an approval milestone must be submittable (its window fits before the deadline)
             // and its approval must mean something (a zero window would release at once)
@@ -139,6 +163,9 @@ impl CreateJob<'_> {
             refunded: 0,
             bump: ctx.bumps.job,
             vault_bump: ctx.bumps.vault,
+            arbiter: args.arbiter.unwrap_or_default(),
+            dispute_window: args.dispute_window,
+            dispute_default_bps: args.dispute_default_bps,
             terms_hash: args.terms_hash,
             terms_uri: args.terms_uri,
             step_timeout: args.step_timeout,
@@ -155,6 +182,7 @@ impl CreateJob<'_> {
             milestones: job.milestones.len() as u8,
             deadline: job.deadline,
             terms_hash: job.terms_hash,
+            arbiter: args.arbiter,
         });
         ctx.accounts.job.set_inner(job);
         let record = &mut ctx.accounts.track_record;

@@ -5,8 +5,10 @@ use crate::{events::ReceiptLogCreated, state::*};
 /// A keeper operator creates its receipt log.
 #[derive(Accounts)]
 pub struct CreateReceiptLog<'info> {
+    /// The log authority (the keeper operator); pays for the log.
     #[account(mut)]
     pub authority: Signer<'info>,
+    /// The new receipt log, one per authority.
     #[account(
         init,
         payer = authority,
@@ -15,6 +17,7 @@ pub struct CreateReceiptLog<'info> {
         bump
     )]
     pub log: Account<'info, ReceiptLog>,
+    /// Creates the log account.
     pub system_program: Program<'info, System>,
 }
 

@@ -16,13 +16,16 @@ pub struct InitializeConfigArgs {
 /// front-run the deployment and seize the protocol.
 #[derive(Accounts)]
 pub struct InitializeConfig<'info> {
+    /// The program's upgrade authority, which becomes the first admin; pays for the config.
     #[account(mut)]
     pub admin: Signer<'info>,
+    /// The new config singleton.
     #[account(init, payer = admin, space = 8 + Config::INIT_SPACE, seeds = [seeds::CONFIG], bump)]
     pub config: Account<'info, Config>,
     /// This program's ProgramData (owner-checked by `Account`, address-checked by the seeds).
     #[account(seeds = [crate::ID.as_ref()], bump, seeds::program = bpf_loader_upgradeable::ID)]
     pub program_data: Account<'info, ProgramData>,
+    /// Creates the config account.
     pub system_program: Program<'info, System>,
 }
 

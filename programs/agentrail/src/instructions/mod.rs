@@ -1,16 +1,20 @@
 //! One module per instruction; owner-only agent instructions share [`AgentAuthority`], and
-//! releases and refunds share the [`Settlement`] and [`Refund`] account sets in `settlement`.
+//! releases, refunds and dispute decisions share the [`Settlement`], [`Refund`] and
+//! [`DisputeSettlement`] account sets in `settlement`.
 
 pub mod accept_admin;
 pub mod add_certifier;
 pub mod agent_authority;
 pub mod anchor_checkpoint;
+pub mod apply_dispute_default;
 pub mod approve_milestone;
 pub mod attest_stage;
 pub mod cancel_job;
 pub mod close_job;
+pub mod concede_dispute;
 pub mod create_job;
 pub mod create_receipt_log;
+pub mod decide_dispute;
 pub mod fail_milestone;
 pub mod fund_job;
 pub mod initialize_config;
@@ -36,12 +40,15 @@ pub use accept_admin::*;
 pub use add_certifier::*;
 pub use agent_authority::*;
 pub use anchor_checkpoint::*;
+pub use apply_dispute_default::*;
 pub use approve_milestone::*;
 pub use attest_stage::*;
 pub use cancel_job::*;
 pub use close_job::*;
+pub use concede_dispute::*;
 pub use create_job::*;
 pub use create_receipt_log::*;
+pub use decide_dispute::*;
 pub use fail_milestone::*;
 pub use fund_job::*;
 pub use initialize_config::*;

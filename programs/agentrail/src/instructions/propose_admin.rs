@@ -6,7 +6,9 @@ use crate::{errors::AgentrailError, events::AdminProposed, state::*};
 /// admin's own key). Nothing changes until the successor accepts.
 #[derive(Accounts)]
 pub struct ProposeAdmin<'info> {
+    /// The current admin.
     pub admin: Signer<'info>,
+    /// The protocol config; records the proposed admin.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
 }

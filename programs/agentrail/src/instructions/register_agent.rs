@@ -15,11 +15,15 @@ pub struct RegisterAgentArgs {
 /// Registers an agent under the next sequential id. The payout wallet signs to prove control.
 #[derive(Accounts)]
 pub struct RegisterAgent<'info> {
+    /// Owns the agent from now on; pays for its account.
     #[account(mut)]
     pub authority: Signer<'info>,
+    /// The wallet the agent is paid to; signs so no one registers a wallet they do not control.
     pub payout: Signer<'info>,
+    /// The protocol config: the pause switch and the agent counter that numbers the agent.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Account<'info, Config>,
+    /// The new agent account, addressed by its number.
     #[account(
         init,
         payer = authority,
@@ -28,6 +32,7 @@ pub struct RegisterAgent<'info> {
         bump
     )]
     pub agent: Account<'info, Agent>,
+    /// Creates the agent account.
     pub system_program: Program<'info, System>,
 }
 

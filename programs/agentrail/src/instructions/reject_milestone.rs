@@ -1,10 +1,12 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, instructions::settlement::*, state::*};
+use crate::{errors::AgentrailError, events::MilestoneDisputed, instructions::settlement::*, state::*};
 
-/// The poster rejects submitted approval milestone `index` while its review window is open:
-/// its amount and fee return to the poster. With `cancel`, every other unreleased milestone
-/// returns too and the job is cancelled. After the window the milestone is owed to the agent.
+/// The poster rejects submitted approval milestone `index` while its review window is open.
+/// Without an arbiter its amount and fee return to the poster at once; with one it goes into
+/// dispute (the agent may concede, the arbiter decides, or the job's default rule does). With
+/// `cancel`, every other unreleased milestone returns too: the job is cancelled, or, while a
+/// dispute is open, ends when the dispute does. After the window the milestone is owed.
 #[derive(Accounts)]
 pub struct RejectMilestone<'info> {
     /// The job's poster.
@@ -14,20 +16,31 @@ pub struct RejectMilestone<'info> {
 }
 
 impl RejectMilestone<'_> {
-    fn validate(&self, index: u8) -> Result<()> {
+    fn validate(&self, index: u8, now: i64) -> Result<()> {
         let job = &self.refund.job;
         require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
-        job.check_rejectable(index, Clock::get()?.unix_timestamp)
+        job.check_rejectable(index, now)
     }
 
     /// Handler.
-    #[access_control(ctx.accounts.validate(index))]
     pub fn reject_milestone(ctx: Context<Self>, index: u8, cancel: bool) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        ctx.accounts.validate(index, now)?;
         let refund = &mut ctx.accounts.refund;
-        if cancel {
+        let index_usize = usize::from(index);
+        if let Some(arbiter) = refund.job.arbiter() {
+            refund.job.dispute(index, now)?;
+            refund.track_record.record_dispute();
+            let decide_by = refund.job.milestone(index)?.dispute_end(refund.job.dispute_window)?;
+            emit!(MilestoneDisputed { job: refund.job.key(), index, arbiter, decide_by });
+            if cancel {
+                // the disputed milestone stays for its dispute; the job ends when that does
+                refund.refund(|i, _| i != index_usize, None, RefundCause::NoVerdict)?;
+            }
+        } else if cancel {
             refund.refund(|_, _| true, Some(JobStatus::Cancelled), RefundCause::Rejected(index))?;
         } else {
-            refund.refund(|i, _| i == usize::from(index), None, RefundCause::Rejected(index))?;
+            refund.refund(|i, _| i == index_usize, None, RefundCause::Rejected(index))?;
         }
         Ok(())
     }

@@ -6,10 +6,13 @@ use crate::{errors::AgentrailError, events::CertifierRemoved, state::*};
 /// Attestations it already made stand until they expire or are revoked.
 #[derive(Accounts)]
 pub struct RemoveCertifier<'info> {
+    /// The protocol admin; receives the certifier account's rent.
     #[account(mut)]
     pub admin: Signer<'info>,
+    /// The protocol config naming the admin.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
+    /// The authorisation withdrawn and closed.
     #[account(
         mut,
         close = admin,

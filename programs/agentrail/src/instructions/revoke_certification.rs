@@ -6,9 +6,12 @@ use crate::{events::CertificationRevoked, state::*};
 /// the hash of its reason. Jobs pinned to it stop releasing; refunds still work.
 #[derive(Accounts)]
 pub struct RevokeCertification<'info> {
+    /// An authorised certifier.
     pub certifier: Signer<'info>,
+    /// The certifier's authorisation, proving it is one.
     #[account(seeds = [seeds::CERTIFIER, certifier.key().as_ref()], bump = certifier_account.bump)]
     pub certifier_account: Account<'info, Certifier>,
+    /// The certification revoked; its revocation epoch moves so jobs pinned to it stop releasing.
     #[account(
         mut,
         seeds = [seeds::CERTIFICATION, certification.agent.as_ref(), &certification.version_seq.to_le_bytes()],

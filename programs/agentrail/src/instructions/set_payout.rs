@@ -5,8 +5,11 @@ use crate::{errors::AgentrailError, events::AgentPayoutChanged, state::*};
 /// Changes the payout wallet. The new wallet signs, proving its owner controls it.
 #[derive(Accounts)]
 pub struct SetPayout<'info> {
+    /// The agent's authority.
     pub authority: Signer<'info>,
+    /// The new payout wallet; signs so no one names a wallet they do not control.
     pub new_payout: Signer<'info>,
+    /// The agent whose payout changes.
     #[account(
         mut,
         seeds = [seeds::AGENT, &agent.id.to_le_bytes()],

@@ -1,5 +1,6 @@
 //! Moving tokens out of a job's vault, signed by the job PDA, and the account sets shared by
-//! every instruction that releases ([`Settlement`]) or refunds ([`Refund`]).
+//! every instruction that releases ([`Settlement`]), refunds ([`Refund`]) or divides a
+//! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
 use anchor_spl::associated_token::get_associated_token_address_with_program_id;
@@ -7,7 +8,7 @@ use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, Tran
 
 use crate::{
     errors::AgentrailError,
-    events::{MilestoneReleased, MilestonesRefunded},
+    events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
 };
 
@@ -133,6 +134,66 @@ impl<'info> Settlement<'info> {
             fee,
             payee: self.payee_token.key(),
             status: self.job.status,
+        });
+        Ok(())
+    }
+}
+
+/// Accounts to divide a disputed milestone between the agent and the poster: a release's
+/// accounts and the poster's associated token account (no decision is signed by the poster, so
+/// the destination is never one a caller picks).
+#[derive(Accounts)]
+pub struct DisputeSettlement<'info> {
+    /// The job and the accounts that pay the agent's and the treasury's shares.
+    pub settlement: Settlement<'info>,
+    /// Receives the poster's share: the poster's associated token account for the mint.
+    #[account(
+        mut,
+        associated_token::mint = settlement.mint,
+        associated_token::authority = settlement.job.poster,
+        associated_token::token_program = settlement.token_program
+    )]
+    pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+}
+
+impl<'info> DisputeSettlement<'info> {
+    /// Divides disputed milestone `index` as `decider` ruled: `agent_bps` to the agent. Paying
+    /// the agent anything is a release, so it needs releases live and an agent that may be paid;
+    /// the arbiter is told when it may not, while the default rule (which nobody may block)
+    /// then gives the agent's share to the poster, as a refund after the deadline would.
+    pub fn decide(&mut self, index: u8, agent_bps: u16, decider: Decider) -> Result<()> {
+        let s = &mut self.settlement;
+        let mut agent_bps = agent_bps;
+        if agent_bps > 0 && decider == Decider::DefaultRule {
+            let cert = s.job.pinned_certification(as_certification(&s.certification))?;
+            if s.job.ineligibility(&s.agent, cert).is_some() {
+                agent_bps = 0;
+            }
+        }
+        if agent_bps > 0 {
+            s.config.require_live()?;
+            s.check_payable()?;
+        }
+        let shares = s.job.decide(index, agent_bps)?;
+        let payments = [
+            (s.payee_token.to_account_info(), shares.to_agent),
+            (s.treasury_token.to_account_info(), shares.fee),
+            (self.poster_token.to_account_info(), shares.to_poster),
+        ];
+        for (to, amount) in payments.into_iter().filter(|(_, amount)| *amount > 0) {
+            pay_from_vault(&s.job, &s.vault, &s.mint, to, &s.token_program, amount)?;
+        }
+        check_conserved(&s.job, &mut s.vault)?;
+        s.track_record.record_decision(agent_bps, shares.to_agent, decider);
+        emit!(DisputeDecided {
+            job: s.job.key(),
+            index,
+            agent_bps,
+            to_agent: shares.to_agent,
+            fee: shares.fee,
+            to_poster: shares.to_poster,
+            by_default: decider == Decider::DefaultRule,
+            status: s.job.status,
         });
         Ok(())
     }

@@ -5,8 +5,11 @@ use crate::{errors::AgentrailError, events::AgentAuthorityTransferred, state::*}
 /// Hands an agent to a new authority. Both sign, so control can never go to a key nobody holds.
 #[derive(Accounts)]
 pub struct TransferAgentAuthority<'info> {
+    /// The agent's current authority.
     pub authority: Signer<'info>,
+    /// The new authority, accepting in the same transaction.
     pub new_authority: Signer<'info>,
+    /// The agent handed over.
     #[account(
         mut,
         seeds = [seeds::AGENT, &agent.id.to_le_bytes()],

@@ -13,7 +13,9 @@ pub struct UpdateConfigArgs {
 /// Changes treasury, fee or pause switch. Existing jobs keep the fee recorded at creation.
 #[derive(Accounts)]
 pub struct UpdateConfig<'info> {
+    /// The protocol admin.
     pub admin: Signer<'info>,
+    /// The protocol config changed.
     #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
 }

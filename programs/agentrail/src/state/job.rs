@@ -15,6 +15,12 @@ pub const MAX_TERMS_URI_LEN: usize = 200;
 pub const MIN_STEP_TIMEOUT: i64 = 60;
 /// Longest step timeout: 7 days.
 pub const MAX_STEP_TIMEOUT: i64 = 7 * 86_400;
+/// Shortest dispute window an arbitrated job may give its arbiter: one hour.
+pub const MIN_DISPUTE_WINDOW: i64 = 3_600;
+/// Longest dispute window: 90 days.
+pub const MAX_DISPUTE_WINDOW: i64 = 90 * 86_400;
+/// Basis points in one whole, as the largest share of a milestone an arbiter can give.
+pub const MAX_SHARE_BPS: u16 = 10_000;
 
 /// What a poster asks for in one milestone.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +42,12 @@ pub enum MilestoneState {
     Released,
     /// Returned to the poster.
     Refunded,
+    /// Rejected by the poster in a job with an arbiter: held until the agent concedes, the
+    /// arbiter decides, or the dispute window ends and the job's default rule decides.
+    Disputed,
+    /// Divided by a dispute's decision: `agent_bps` of it paid to the agent (and that share of
+    /// the fee to the treasury), the rest returned to the poster.
+    Split,
 }
 
 /// One milestone of a job.
@@ -55,6 +67,10 @@ pub struct Milestone {
     pub submitted_at: i64,
     /// When the keeper marked its step started (unix seconds; 0 when never).
     pub started_at: i64,
+    /// When the poster's rejection put it in dispute (unix seconds; 0 when never).
+    pub disputed_at: i64,
+    /// The agent's share a dispute's decision gave it, in basis points (0 when undisputed).
+    pub agent_bps: u16,
 }
 
 impl Milestone {
@@ -64,9 +80,9 @@ impl Milestone {
         self.amount + self.fee
     }
 
-    /// Whether it is released or refunded.
+    /// Whether it is released, refunded or split: nothing of it stays in the vault.
     pub fn settled(&self) -> bool {
-        matches!(self.state, MilestoneState::Released | MilestoneState::Refunded)
+        matches!(self.state, MilestoneState::Released | MilestoneState::Refunded | MilestoneState::Split)
     }
 
     /// When the poster's right to reject it ends: its submission plus the review window for an
@@ -76,12 +92,28 @@ impl Milestone {
         Ok(self.submitted_at.checked_add(window).ok_or(AgentrailError::Overflow)?)
     }
 
+    /// When the arbiter's right to decide it ends: its dispute's start plus `dispute_window`.
+    pub fn dispute_end(&self, dispute_window: i64) -> Result<i64> {
+        Ok(self.disputed_at.checked_add(dispute_window).ok_or(AgentrailError::Overflow)?)
+    }
+
     /// Whether it is owed to the agent at `now`: submitted, and accepted by submission (no
     /// approval needed) or by the poster's silence through the whole review window. Owed
     /// milestones are never refunded by a deadline; only an ineligible agent loses them.
     pub fn owed(&self, review_window: i64, now: i64) -> bool {
         self.state == MilestoneState::Submitted && self.review_end(review_window).is_ok_and(|end| now >= end)
     }
+}
+
+/// How a disputed milestone divides: what goes to the agent, the treasury and the poster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisputeShares {
+    /// Paid to the agent: its share of the milestone's amount.
+    pub to_agent: u64,
+    /// Paid to the treasury: the same share of the fee (the fee follows the work paid for).
+    pub fee: u64,
+    /// Returned to the poster: everything else.
+    pub to_poster: u64,
 }
 
 /// Where a job is.
@@ -145,6 +177,13 @@ pub struct Job {
     pub bump: u8,
     /// Vault PDA bump.
     pub vault_bump: u8,
+    /// Who decides a disputed milestone; `Pubkey::default()` for a job without an arbiter,
+    /// whose rejections refund at once. See [`Job::arbiter`].
+    pub arbiter: Pubkey,
+    /// Seconds the arbiter has to decide, from the rejection (0 without an arbiter).
+    pub dispute_window: i64,
+    /// The agent's share, in basis points, when the arbiter stays silent through the window.
+    pub dispute_default_bps: u16,
     /// SHA-256 of the job's terms document (what each milestone's work is); never changes.
     pub terms_hash: [u8; 32],
     /// Where the terms document can be fetched (https, ipfs, ...); never changes.
@@ -197,6 +236,8 @@ impl Job {
                 result_hash: [0; 32],
                 submitted_at: 0,
                 started_at: 0,
+                disputed_at: 0,
+                agent_bps: 0,
             });
         }
         Ok(out)
@@ -308,6 +349,70 @@ impl Job {
         Ok(())
     }
 
+    /// The job's arbiter, if it named one at creation.
+    pub fn arbiter(&self) -> Option<Pubkey> {
+        (self.arbiter != Pubkey::default()).then_some(self.arbiter)
+    }
+
+    /// Puts milestone `index`, rejectable at `now` ([`Job::check_rejectable`]), in dispute:
+    /// nothing moves until the agent concedes or the dispute is decided.
+    pub fn dispute(&mut self, index: u8, now: i64) -> Result<()> {
+        self.check_rejectable(index, now)?;
+        require!(self.arbiter().is_some(), AgentrailError::NoArbiter);
+        let m = &mut self.milestones[usize::from(index)];
+        m.state = MilestoneState::Disputed;
+        m.disputed_at = now;
+        Ok(())
+    }
+
+    /// The disputed milestone `index` of a funded job, or an error naming why not.
+    pub fn check_disputed(&self, index: u8) -> Result<&Milestone> {
+        require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
+        let m = self.milestone(index)?;
+        require!(m.state == MilestoneState::Disputed, AgentrailError::MilestoneNotDisputed);
+        Ok(m)
+    }
+
+    /// Checks that the arbiter may still decide disputed milestone `index` at `now`: its
+    /// dispute window is open.
+    pub fn check_decidable(&self, index: u8, now: i64) -> Result<()> {
+        let end = self.check_disputed(index)?.dispute_end(self.dispute_window)?;
+        require!(now < end, AgentrailError::DisputeWindowClosed);
+        Ok(())
+    }
+
+    /// Checks that the job's default rule decides disputed milestone `index` at `now`: the
+    /// arbiter stayed silent through the whole dispute window.
+    pub fn check_default_applies(&self, index: u8, now: i64) -> Result<()> {
+        let end = self.check_disputed(index)?.dispute_end(self.dispute_window)?;
+        require!(now >= end, AgentrailError::DisputeWindowOpen);
+        Ok(())
+    }
+
+    /// Records the decision of disputed milestone `index`: `agent_bps` of its amount and fee to
+    /// the agent and the treasury, the rest to the poster. All to the agent reads as released,
+    /// none as refunded, anything between as split.
+    pub fn decide(&mut self, index: u8, agent_bps: u16) -> Result<DisputeShares> {
+        let m = *self.check_disputed(index)?;
+        require!(agent_bps <= MAX_SHARE_BPS, AgentrailError::InvalidShare);
+        let share = |x: u64| (u128::from(x) * u128::from(agent_bps) / BPS) as u64; // <= x: fits
+        let (to_agent, fee) = (share(m.amount), share(m.fee));
+        let to_poster =
+            m.gross().checked_sub(to_agent).and_then(|r| r.checked_sub(fee)).ok_or(AgentrailError::Overflow)?;
+        self.released = self.released.checked_add(to_agent).ok_or(AgentrailError::Overflow)?;
+        self.fees_paid = self.fees_paid.checked_add(fee).ok_or(AgentrailError::Overflow)?;
+        self.refunded = self.refunded.checked_add(to_poster).ok_or(AgentrailError::Overflow)?;
+        let m = &mut self.milestones[usize::from(index)];
+        m.agent_bps = agent_bps;
+        m.state = match agent_bps {
+            MAX_SHARE_BPS => MilestoneState::Released,
+            0 => MilestoneState::Refunded,
+            _ => MilestoneState::Split,
+        };
+        self.complete_if_settled();
+        Ok(DisputeShares { to_agent, fee, to_poster })
+    }
+
     /// Checks that milestone `index` may be released by anyone at `now` because it is owed:
     /// the poster stayed silent through the review window (or it needed no approval and was
     /// submitted while releases were paused). No deadline applies: owed pay is never lost to one.
@@ -371,15 +476,19 @@ impl Job {
 
     /// Checks that anyone may refund after the deadline at `now`, and returns which milestones
     /// go back: every unsettled one except those owed to an agent still eligible to be paid
-    /// (`agent_ineligible` is [`Job::ineligibility`]'s verdict). Owed milestones stay for
-    /// `release_after_review`, whenever releases are possible again.
+    /// (`agent_ineligible` is [`Job::ineligibility`]'s verdict) and those in dispute, which
+    /// only their dispute decides. Owed milestones stay for `release_after_review`, whenever
+    /// releases are possible again. An agent that may no longer be paid loses both.
     pub fn refundable_after_deadline(&self, now: i64, agent_ineligible: bool) -> Result<Vec<bool>> {
         require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
         require!(now > self.deadline, AgentrailError::DeadlineNotReached);
         let refundable: Vec<bool> = self
             .milestones
             .iter()
-            .map(|m| !m.settled() && (agent_ineligible || !m.owed(self.review_window, now)))
+            .map(|m| {
+                let kept = m.owed(self.review_window, now) || m.state == MilestoneState::Disputed;
+                !m.settled() && (agent_ineligible || !kept)
+            })
             .collect();
         require!(refundable.iter().any(|r| *r), AgentrailError::NothingToRefund);
         Ok(refundable)
@@ -391,8 +500,9 @@ impl Job {
         self.refund_indices(which).map(|(total, _)| total)
     }
 
-    /// [`Job::refund_where`], also returning the indices refunded (for the track record).
-    pub fn refund_indices(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<(u64, Vec<u8>)> {
+    /// [`Job::refund_where`], also returning each milestone refunded (its index, and whether it
+    /// was in dispute) for the track record.
+    pub fn refund_indices(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<(u64, Vec<(u8, bool)>)> {
         let mut total: u64 = 0;
         let mut indices = Vec::new();
         let funded = self.funded > 0;
@@ -400,8 +510,8 @@ impl Job {
             if funded {
                 total = total.checked_add(m.gross()).ok_or(AgentrailError::Overflow)?;
             }
+            indices.push((i as u8, m.state == MilestoneState::Disputed));
             m.state = MilestoneState::Refunded;
-            indices.push(i as u8);
         }
         self.refunded = self.refunded.checked_add(total).ok_or(AgentrailError::Overflow)?;
         Ok((total, indices))
@@ -450,6 +560,9 @@ mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            arbiter: Pubkey::default(),
+            dispute_window: 0,
+            dispute_default_bps: 0,
             terms_hash: [7; 32],
             terms_uri: "https://terms.example/1".into(),
             step_timeout: 300,
@@ -551,6 +664,69 @@ mod tests {
         j.submit(0, [1; 32], 311).unwrap();
         assert!(j.check_cancellable(10_000).is_err(), "never after a submission");
         assert!(j.start(0, 1_001).is_err());
+    }
+
+    fn arbitrated(specs: &[(u64, bool)]) -> Job {
+        let mut j = job(specs);
+        j.arbiter = Pubkey::new_unique();
+        j.dispute_window = 500;
+        j.dispute_default_bps = 4_000;
+        j
+    }
+
+    #[test]
+    fn disputes_need_an_arbiter_and_an_open_review() {
+        let mut plain = job(&[(100, true)]);
+        plain.submit(0, [1; 32], 10).unwrap();
+        assert_eq!(plain.dispute(0, 20).unwrap_err(), error!(AgentrailError::NoArbiter));
+        let mut j = arbitrated(&[(100, true), (200, true)]);
+        j.submit(0, [1; 32], 10).unwrap();
+        assert_eq!(j.dispute(0, 110).unwrap_err(), error!(AgentrailError::ReviewWindowClosed));
+        j.dispute(0, 109).unwrap();
+        assert_eq!(j.milestones[0].state, MilestoneState::Disputed);
+        assert!(j.dispute(0, 109).is_err(), "once");
+        assert!(j.check_approvable(0).is_err(), "no release while disputed");
+        assert!(j.submit(1, [2; 32], 120).is_err(), "the next milestone waits for the dispute");
+        assert!(j.check_cancellable(120).is_err());
+        assert!(j.check_disputed(1).is_err());
+    }
+
+    #[test]
+    fn the_arbiter_decides_inside_the_window_the_default_rule_after() {
+        let mut j = arbitrated(&[(100, true)]);
+        j.submit(0, [1; 32], 10).unwrap();
+        j.dispute(0, 50).unwrap();
+        j.check_decidable(0, 549).unwrap();
+        assert_eq!(j.check_default_applies(0, 549).unwrap_err(), error!(AgentrailError::DisputeWindowOpen));
+        assert_eq!(j.check_decidable(0, 550).unwrap_err(), error!(AgentrailError::DisputeWindowClosed));
+        j.check_default_applies(0, 550).unwrap();
+        // long after the deadline the dispute still waits for its decision: never stranded
+        j.check_default_applies(0, 100_000).unwrap();
+        assert!(j.refundable_after_deadline(100_000, false).is_err(), "no refund takes a dispute");
+        assert_eq!(j.refundable_after_deadline(100_000, true).unwrap(), vec![true], "unless the agent is ineligible");
+    }
+
+    #[test]
+    fn a_decision_divides_amount_and_fee_and_conserves() {
+        // fee 250 bps: amount 10_000 carries fee 250
+        for (bps, agent, fee, poster, state) in [
+            (0, 0, 0, 10_250, MilestoneState::Refunded),
+            (10_000, 10_000, 250, 0, MilestoneState::Released),
+            (3_333, 3_333, 83, 6_834, MilestoneState::Split),
+            (1, 1, 0, 10_249, MilestoneState::Split),
+        ] {
+            let mut j = arbitrated(&[(10_000, true)]);
+            j.submit(0, [1; 32], 10).unwrap();
+            j.dispute(0, 20).unwrap();
+            assert_eq!(j.decide(0, 10_001).unwrap_err(), error!(AgentrailError::InvalidShare));
+            let shares = j.decide(0, bps).unwrap();
+            assert_eq!(shares, DisputeShares { to_agent: agent, fee, to_poster: poster }, "bps {bps}");
+            assert_eq!((j.milestones[0].state, j.milestones[0].agent_bps), (state, bps));
+            assert_eq!((j.released, j.fees_paid, j.refunded), (agent, fee, poster));
+            assert!(j.balanced());
+            assert_eq!(j.status, JobStatus::Completed);
+            assert!(j.decide(0, bps).is_err(), "decided once");
+        }
     }
 
     #[test]

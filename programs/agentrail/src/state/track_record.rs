@@ -16,7 +16,7 @@ pub struct TrackRecord {
     pub released: u64,
     /// Milestones refunded without a verdict on the work: cancelled jobs and expired deadlines.
     pub refunded: u64,
-    /// Milestones the poster rejected in review.
+    /// Milestones the poster rejected in review (with an arbiter, each also opens a dispute).
     pub rejected: u64,
     /// Milestones the keeper gave up on (the step failed or its guards refused payment).
     pub failed: u64,
@@ -24,6 +24,21 @@ pub struct TrackRecord {
     pub volume: u128,
     /// Jobs funded with this agent in this mint.
     pub jobs: u64,
+    /// Rejections that went to the job's arbiter. Each ends in exactly one of the five
+    /// counters below (or is still open): `disputed = conceded + for_agent + for_poster +
+    /// split + open`.
+    pub disputed: u64,
+    /// Disputes the agent ended by accepting the rejection (refunded to the poster).
+    pub disputes_conceded: u64,
+    /// Disputes decided wholly for the agent (paid in full).
+    pub disputes_for_agent: u64,
+    /// Disputes decided wholly for the poster, or forfeited because the agent could no longer
+    /// be paid (refunded in full).
+    pub disputes_for_poster: u64,
+    /// Disputes decided with a split between agent and poster.
+    pub disputes_split: u64,
+    /// Of the decided disputes, those the job's default rule decided (the arbiter stayed silent).
+    pub disputes_defaulted: u64,
     /// PDA bump.
     pub bump: u8,
 }
@@ -37,6 +52,17 @@ pub enum RefundCause {
     Failed(u8),
     /// Cancelled before any work, or expired: no verdict on the work.
     NoVerdict,
+    /// The agent accepted the rejection of disputed milestone `0`.
+    Conceded(u8),
+}
+
+/// Who decided a dispute, for the track record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decider {
+    /// The job's arbiter, within the dispute window.
+    Arbiter,
+    /// The job's default rule, after the arbiter stayed silent through the window.
+    DefaultRule,
 }
 
 impl TrackRecord {
@@ -46,16 +72,41 @@ impl TrackRecord {
         self.volume = self.volume.saturating_add(u128::from(amount));
     }
 
-    /// Records the refunded milestones `indices` for `cause`.
-    pub fn record_refunds(&mut self, indices: &[u8], cause: RefundCause) {
-        for &i in indices {
+    /// Records the refunded milestones `refunds` (index, and whether it was in dispute) for
+    /// `cause`. A disputed milestone refunded without the agent conceding was forfeited: the
+    /// agent could no longer be paid.
+    pub fn record_refunds(&mut self, refunds: &[(u8, bool)], cause: RefundCause) {
+        for &(i, was_disputed) in refunds {
             let counter = match cause {
+                RefundCause::Conceded(c) if c == i => &mut self.disputes_conceded,
+                _ if was_disputed => &mut self.disputes_for_poster,
                 RefundCause::Rejected(r) if r == i => &mut self.rejected,
                 RefundCause::Failed(f) if f == i => &mut self.failed,
                 _ => &mut self.refunded,
             };
             *counter = counter.saturating_add(1);
         }
+    }
+
+    /// Records a rejection that opened a dispute.
+    pub fn record_dispute(&mut self) {
+        self.rejected = self.rejected.saturating_add(1);
+        self.disputed = self.disputed.saturating_add(1);
+    }
+
+    /// Records a dispute decided by `decider` with `agent_bps` to the agent, who received
+    /// `to_agent` base units (counted in the volume).
+    pub fn record_decision(&mut self, agent_bps: u16, to_agent: u64, decider: Decider) {
+        let counter = match agent_bps {
+            0 => &mut self.disputes_for_poster,
+            crate::state::MAX_SHARE_BPS => &mut self.disputes_for_agent,
+            _ => &mut self.disputes_split,
+        };
+        *counter = counter.saturating_add(1);
+        if decider == Decider::DefaultRule {
+            self.disputes_defaulted = self.disputes_defaulted.saturating_add(1);
+        }
+        self.volume = self.volume.saturating_add(u128::from(to_agent));
     }
 }
 
@@ -68,11 +119,22 @@ mod tests {
         let mut t = TrackRecord::default();
         t.record_release(5);
         t.record_release(7);
-        t.record_refunds(&[1, 2, 3], RefundCause::Rejected(1));
-        t.record_refunds(&[4], RefundCause::Failed(4));
-        t.record_refunds(&[5, 6], RefundCause::Failed(5));
-        t.record_refunds(&[7], RefundCause::NoVerdict);
+        t.record_refunds(&[(1, false), (2, false), (3, false)], RefundCause::Rejected(1));
+        t.record_refunds(&[(4, false)], RefundCause::Failed(4));
+        t.record_refunds(&[(5, false), (6, false)], RefundCause::Failed(5));
+        t.record_refunds(&[(7, false)], RefundCause::NoVerdict);
         assert_eq!((t.released, t.volume, t.rejected, t.failed, t.refunded), (2, 12, 1, 2, 4));
+        t.record_dispute();
+        t.record_dispute();
+        t.record_dispute();
+        t.record_dispute();
+        t.record_refunds(&[(0, true)], RefundCause::Conceded(0));
+        t.record_refunds(&[(1, true), (2, false)], RefundCause::NoVerdict); // forfeited, then plain
+        t.record_decision(10_000, 8, Decider::Arbiter);
+        t.record_decision(2_500, 3, Decider::DefaultRule);
+        assert_eq!((t.rejected, t.disputed, t.disputes_conceded, t.disputes_for_poster), (5, 4, 1, 1));
+        assert_eq!((t.disputes_for_agent, t.disputes_split, t.disputes_defaulted), (1, 1, 1));
+        assert_eq!((t.refunded, t.volume), (5, 23));
         t.released = u64::MAX;
         t.volume = u128::MAX;
         t.record_release(1);
