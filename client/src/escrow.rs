@@ -232,7 +232,11 @@ pub fn format_time(unix: i64) -> String {
 /// A share in basis points as a percentage (`2500` → `25%`, `3333` → `33.33%`).
 pub fn format_bps(bps: u16) -> String {
     let (whole, frac) = (bps / 100, bps % 100);
-    if frac == 0 { format!("{whole}%") } else { format!("{whole}.{frac:02}%").trim_end_matches('0').to_string() }
+    if frac == 0 {
+        return format!("{whole}%");
+    }
+    let digits = format!("{frac:02}");
+    format!("{whole}.{}%", digits.trim_end_matches('0'))
 }
 
 /// Base units a refund of the milestones marked in `which` returns to the poster (as from
