@@ -141,6 +141,7 @@ timeout = "2s"
 max_attempts = 3
 base_delay = "200ms"
 max_delay = "1s"
+allow = ["127.0.0.1"]   # the demo agents listen on loopback: private addresses need allow-listing
 TOML
 "$bin/agentrail-keeper" --config "$DEMO_DIR/keeper.toml" >"$DEMO_DIR/keeper.log" 2>&1 &
 pids+=($!)

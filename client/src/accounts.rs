@@ -26,6 +26,10 @@ pub const JOB_POSTER_OFFSET: usize = 8;
 pub const JOB_AGENT_OFFSET: usize = JOB_POSTER_OFFSET + 32 + 8;
 /// Byte offset of `Job::keeper` (after `agent` and `agent_version_seq`).
 pub const JOB_KEEPER_OFFSET: usize = JOB_AGENT_OFFSET + 32 + 4;
+/// Byte offset of `Job::status` (its Borsh variant index): after `keeper`, `mint`,
+/// `token_program`, `fee_bps`, `min_stage`, `pinned_stage`, `cert_epoch`, `deadline`,
+/// `review_window` and `created_at`.
+pub const JOB_STATUS_OFFSET: usize = JOB_KEEPER_OFFSET + 32 + 32 + 32 + 2 + 1 + 1 + 4 + 8 + 8 + 8;
 
 /// The amount held by an SPL Token or Token-2022 account, from its data (`None` when too short
 /// to be one). Both programs lay it out at bytes 64..72, after the mint and the owner.
@@ -39,13 +43,16 @@ mod tests {
     fn job_field_offsets_match_the_layout() {
         use anchor_lang::prelude::Pubkey;
         let (poster, agent, keeper) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
-        let job = agentrail::state::Job { poster, agent, keeper, ..crate::escrow::tests::job() };
-        let mut data = Vec::new();
-        anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
-        let at = |o: usize| &data[o..o + 32];
-        assert_eq!(at(super::JOB_POSTER_OFFSET), poster.as_ref());
-        assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
-        assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
+        for (status, tag) in [(agentrail::state::JobStatus::Created, 0), (agentrail::state::JobStatus::Expired, 4)] {
+            let job = agentrail::state::Job { poster, agent, keeper, status, ..crate::escrow::tests::job() };
+            let mut data = Vec::new();
+            anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
+            let at = |o: usize| &data[o..o + 32];
+            assert_eq!(at(super::JOB_POSTER_OFFSET), poster.as_ref());
+            assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
+            assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
+            assert_eq!(data[super::JOB_STATUS_OFFSET], tag);
+        }
     }
 
     use super::*;

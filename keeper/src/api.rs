@@ -38,9 +38,29 @@ pub fn router(keeper: Shared) -> Router {
         .with_state(keeper)
 }
 
+/// Real state, not a constant: ok only when a scan completed recently (the RPC answers and the
+/// loop is not wedged) and the keeper can pay its fees. 503 otherwise, naming why.
 async fn health(State(k): State<Shared>) -> Response {
-    let last = k.metrics.last_tick.get();
-    Json(json!({ "ok": true, "keeper": k.payer.pubkey().to_string(), "last_scan": last, "log_size": k.log.size().await })).into_response()
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let last_scan = k.metrics.last_scan_unix.get();
+    let scan_age = (last_scan > 0).then(|| now - last_scan);
+    let balance = k.metrics.balance_lamports.get();
+    let mut problems = Vec::new();
+    match scan_age {
+        None => problems.push("no scan has completed yet".to_string()),
+        Some(age) if age > k.health_max_scan_age() => problems.push(format!("last scan {age} s ago")),
+        Some(_) => {}
+    }
+    if last_scan > 0 && u64::try_from(balance).unwrap_or(0) < k.config.low_balance_lamports {
+        problems.push(format!("balance {balance} lamports is below {}", k.config.low_balance_lamports));
+    }
+    let body = json!({
+        "ok": problems.is_empty(), "problems": problems, "keeper": k.payer.pubkey().to_string(),
+        "last_scan_age_secs": scan_age, "balance_lamports": balance, "log_size": k.log.size().await,
+        "pending_intents": k.metrics.pending_intents.get(), "anchor_lag_seconds": k.metrics.anchor_lag_seconds.get(),
+    });
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(k): State<Shared>) -> Response {
@@ -48,9 +68,13 @@ async fn metrics(State(k): State<Shared>) -> Response {
 }
 
 async fn job(State(k): State<Shared>, Path(job): Path<String>) -> Response {
-    match k.jobs.read().await.get(&job) {
-        Some(v) => Json(v.clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("this keeper does not serve job {job}")),
+    let Ok(key) = job.parse::<solana_sdk::pubkey::Pubkey>() else {
+        return error(StatusCode::BAD_REQUEST, format!("{job:?} is not a job address"));
+    };
+    match k.job_view(&key).await {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("this keeper does not serve job {job}")),
+        Err(e) => internal(e),
     }
 }
 

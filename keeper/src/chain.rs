@@ -32,15 +32,16 @@ impl Chain {
         acc.map(|a| agentrail_client::accounts::decode(&a.data).map_err(|e| anyhow::anyhow!("{key}: {e}"))).transpose()
     }
 
-    /// Every job whose keeper is `keeper`.
-    pub async fn jobs_for(&self, keeper: &Pubkey) -> Result<Vec<(Pubkey, Job)>> {
+    /// Every funded job whose keeper is `keeper`: the node filters by status, so finished and
+    /// unfunded jobs (however many accumulate) cost a scan nothing.
+    pub async fn funded_jobs_for(&self, keeper: &Pubkey) -> Result<Vec<(Pubkey, Job)>> {
+        use agentrail_client::accounts::{JOB_KEEPER_OFFSET, JOB_STATUS_OFFSET};
+        let funded = borsh_tag(agentrail::state::JobStatus::Funded);
         let config = RpcProgramAccountsConfig {
             filters: Some(vec![
                 RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Job::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
-                    agentrail_client::accounts::JOB_KEEPER_OFFSET,
-                    keeper.to_bytes().to_vec(),
-                )),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec())),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_STATUS_OFFSET, vec![funded])),
             ]),
             account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
             ..Default::default()
@@ -72,4 +73,10 @@ impl Chain {
             _ => 0,
         }
     }
+}
+
+/// The one-byte Borsh encoding of a job status: its variant index, which for this fieldless
+/// enum is its discriminant (`job_field_offsets_match_the_layout` checks the byte).
+fn borsh_tag(status: agentrail::state::JobStatus) -> u8 {
+    status as u8
 }

@@ -42,9 +42,12 @@ pub struct ExecutorConfig {
     pub max_attempts: u32,
     pub base_delay: String,
     pub max_delay: String,
-    /// Hosts the keeper may call; empty allows any.
+    /// Hosts the keeper may call; empty allows any public host. Private, loopback and
+    /// link-local destinations are called only when their host is listed here.
     pub allow: Vec<String>,
     pub on_failure: FailurePolicy,
+    /// Largest agent answer read, in bytes (default 1 MiB); a larger one fails the attempt.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ExecutorConfig {
@@ -56,6 +59,7 @@ impl Default for ExecutorConfig {
             max_delay: "10s".into(),
             allow: vec![],
             on_failure: FailurePolicy::Leave,
+            max_body_bytes: crate::executor::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -80,6 +84,10 @@ pub struct Config {
     pub priority_fee_cap: u64,
     /// Refund expired jobs this keeper serves.
     pub refund_expired: bool,
+    /// Longest one send waits for confirmation before a later scan follows it, e.g. "60s".
+    pub confirm_timeout: String,
+    /// Below this balance (lamports) the keeper logs an error and `/health` reports not ok.
+    pub low_balance_lamports: u64,
     pub executor: ExecutorConfig,
 }
 
@@ -95,6 +103,8 @@ impl Default for Config {
             anchor_today: false,
             priority_fee_cap: 100_000,
             refund_expired: true,
+            confirm_timeout: "60s".into(),
+            low_balance_lamports: 50_000_000,
             executor: ExecutorConfig::default(),
         }
     }
@@ -135,8 +145,25 @@ impl Config {
         self.listen
             .parse::<std::net::SocketAddr>()
             .with_context(|| format!("config `listen` = {:?} is not HOST:PORT", self.listen))?;
-        if self.executor.max_attempts == 0 {
-            bail!("config `executor.max_attempts` must be at least 1");
+        if !(1..=20).contains(&self.executor.max_attempts) {
+            bail!("config `executor.max_attempts` must be between 1 and 20");
+        }
+        // bounds that keep a typo from refunding every job or busy-looping against the RPC
+        let within = |name: &str, value: &str, low: Duration, high: Duration| -> Result<()> {
+            let d = duration(name, value)?;
+            if d < low || d > high {
+                bail!("config `{name}` = {value:?} must be between {low:?} and {high:?}");
+            }
+            Ok(())
+        };
+        within("poll_interval", &self.poll_interval, Duration::from_millis(100), Duration::from_secs(3_600))?;
+        within("anchor_interval", &self.anchor_interval, Duration::from_secs(1), Duration::from_secs(86_400))?;
+        within("confirm_timeout", &self.confirm_timeout, Duration::from_secs(5), Duration::from_secs(600))?;
+        within("executor.timeout", &self.executor.timeout, Duration::from_millis(100), Duration::from_secs(600))?;
+        within("executor.base_delay", &self.executor.base_delay, Duration::ZERO, Duration::from_secs(600))?;
+        within("executor.max_delay", &self.executor.max_delay, Duration::ZERO, Duration::from_secs(600))?;
+        if !(1_024..=64 << 20).contains(&self.executor.max_body_bytes) {
+            bail!("config `executor.max_body_bytes` must be between 1 KiB and 64 MiB");
         }
         Ok(())
     }
@@ -171,5 +198,14 @@ mod tests {
         assert!(bad.validate().unwrap_err().to_string().contains("database"));
         let bad = Config { listen: "nowhere".into(), ..Config::default() };
         assert!(bad.validate().unwrap_err().to_string().contains("listen"));
+        let zero = ExecutorConfig { timeout: "0s".into(), ..ExecutorConfig::default() };
+        let bad = Config { executor: zero, ..Config::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("executor.timeout"), "a 0s timeout fails every step");
+        let bad = Config { poll_interval: "0s".into(), ..Config::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("poll_interval"));
+        let many = ExecutorConfig { max_attempts: 1_000_000, ..ExecutorConfig::default() };
+        assert!(Config { executor: many, ..Config::default() }.validate().is_err());
+        let huge = ExecutorConfig { max_body_bytes: 1 << 30, ..ExecutorConfig::default() };
+        assert!(Config { executor: huge, ..Config::default() }.validate().is_err());
     }
 }

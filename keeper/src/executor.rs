@@ -3,7 +3,9 @@
 //! exponential backoff and jitter.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -46,21 +48,40 @@ pub enum StepError {
     Unreachable(String),
     #[error("endpoint {0:?} is not allowed by the keeper's allow-list")]
     NotAllowed(String),
+    #[error("endpoint {0:?} resolves to a private, loopback or link-local address (allow-list it to call it)")]
+    PrivateDestination(String),
+    #[error("the agent redirected to {0:?}; redirects are not followed")]
+    Redirect(String),
+    #[error("the agent's answer is larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 impl StepError {
-    /// Whether trying again may help.
+    /// Whether trying again may help: refusals by the keeper's own policy and answers that
+    /// would be refused again (a redirect, an oversized body) are not retried.
     pub fn retryable(&self) -> bool {
-        !matches!(self, StepError::NotAllowed(_))
+        !matches!(
+            self,
+            StepError::NotAllowed(_)
+                | StepError::PrivateDestination(_)
+                | StepError::Redirect(_)
+                | StepError::TooLarge(_)
+        )
     }
 }
 
-/// The JSON an agent returns.
+/// Most transaction signatures a step may report (what a receipt holds).
+pub const MAX_TX_SIGNATURES: usize = agentrail_client::receipt::MAX_TX_SIGNATURES;
+
+/// The JSON an agent returns. `output` is kept as raw text, never parsed into a tree: only its
+/// bytes matter (they are hashed into the receipt), and a wide document would otherwise cost
+/// many times its size in memory.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Answer {
+struct Answer<'a> {
+    #[serde(borrow)]
     #[allow(dead_code)]
-    output: serde_json::Value,
+    output: &'a serde_json::value::RawValue,
     cost: u64,
     #[serde(default)]
     tx_signatures: Vec<String>,
@@ -113,41 +134,171 @@ pub async fn run_with_retries(
     }
 }
 
+/// Whether `ip` is reachable on the public internet: not loopback, private (RFC 1918), shared
+/// (RFC 6598), link-local (cloud metadata lives at 169.254.169.254), unique-local, unspecified,
+/// multicast, broadcast or documentation space, including IPv4 addresses mapped into IPv6.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let [first, second, ..] = a.octets();
+            let shared = first == 100 && (64..128).contains(&second);
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || a.is_documentation()
+                || shared
+                || first == 0)
+        }
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = a.segments()[0];
+                let unique_local = first & 0xfe00 == 0xfc00;
+                let link_local = first & 0xffc0 == 0xfe80;
+                !(a.is_loopback() || a.is_unspecified() || a.is_multicast() || unique_local || link_local)
+            }
+        },
+    }
+}
+
+/// The resolver of the HTTP client: names the operator did not allow-list resolve to public
+/// addresses only. Checking here, at connection time, also defeats DNS rebinding (a name that
+/// resolved to a public address for a check and to 127.0.0.1 for the call).
+struct PublicOnly {
+    allow: Vec<String>,
+}
+
+/// A name that resolved to private addresses only.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves to private addresses only")]
+struct PrivateName(String);
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let trusted = self.allow.contains(&host);
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let usable: Vec<SocketAddr> = addrs.into_iter().filter(|a| trusted || is_public(a.ip())).collect();
+            if usable.is_empty() {
+                return Err(Box::new(PrivateName(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// POSTs steps to agents' HTTP endpoints.
+///
+/// Hostile agents are expected: the whole exchange is bounded by `timeout`, the answer by
+/// `max_body` bytes (read as it streams, never buffered past the cap), redirects are never
+/// followed, and private destinations are refused unless their host is allow-listed. Every
+/// attempt of one step carries the same `Idempotency-Key` (`<job>:<milestone>`), so an agent
+/// can tell a retry from a new step.
 pub struct HttpExecutor {
     client: reqwest::Client,
     timeout: Duration,
     allow: Vec<String>,
+    max_body: usize,
 }
 
+/// Default cap on an agent's answer: 1 MiB.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
 impl HttpExecutor {
-    /// An executor with a per-request `timeout` that calls only hosts in `allow` (all when empty).
-    pub fn new(timeout: Duration, allow: Vec<String>) -> Self {
-        let client = reqwest::Client::builder().timeout(timeout).build().expect("HTTP client");
-        HttpExecutor { client, timeout, allow }
+    /// An executor with a per-request `timeout` that calls only hosts in `allow` (any public
+    /// host when empty) and reads at most `max_body` bytes of an answer.
+    pub fn new(timeout: Duration, allow: Vec<String>, max_body: usize) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(PublicOnly { allow: allow.clone() }))
+            .build()
+            .expect("HTTP client");
+        HttpExecutor { client, timeout, allow, max_body }
     }
 
-    /// Whether `endpoint` is an http(s) URL whose host is allowed.
+    /// Whether the keeper's policy lets it call `endpoint`: an http(s) URL whose host is in the
+    /// allow-list, or, with an empty list, any host that is not a private IP literal (names
+    /// are checked when they resolve).
+    pub fn check_endpoint(&self, endpoint: &str) -> Result<(), StepError> {
+        let url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(StepError::NotAllowed(endpoint.to_string()));
+        }
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+        if self.allow.contains(&host) {
+            return Ok(());
+        }
+        if !self.allow.is_empty() {
+            return Err(StepError::NotAllowed(endpoint.to_string()));
+        }
+        match host.parse::<IpAddr>() {
+            Ok(ip) if !is_public(ip) => Err(StepError::PrivateDestination(endpoint.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether [`HttpExecutor::check_endpoint`] lets the keeper call `endpoint`.
     pub fn allowed(&self, endpoint: &str) -> bool {
-        let Ok(url) = url::Url::parse(endpoint) else { return false };
-        let host = url.host_str().unwrap_or_default().to_string();
-        matches!(url.scheme(), "http" | "https") && (self.allow.is_empty() || self.allow.contains(&host))
+        self.check_endpoint(endpoint).is_ok()
+    }
+
+    /// Classifies a transport error; never includes the URL (errors are served by the API).
+    fn transport_error(&self, e: reqwest::Error, endpoint: &str) -> StepError {
+        if e.is_timeout() {
+            return StepError::Timeout(self.timeout);
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(err) = source {
+            if err.downcast_ref::<PrivateName>().is_some() {
+                return StepError::PrivateDestination(endpoint.to_string());
+            }
+            source = err.source();
+        }
+        let kind = if e.is_connect() { "connection failed" } else { "request failed" };
+        StepError::Unreachable(kind.to_string())
     }
 
     async fn call(&self, req: &StepRequest) -> Result<StepOutput, StepError> {
-        if !self.allowed(&req.endpoint) {
-            return Err(StepError::NotAllowed(req.endpoint.clone()));
+        self.check_endpoint(&req.endpoint)?;
+        let mut response = self
+            .client
+            .post(&req.endpoint)
+            .header("Idempotency-Key", format!("{}:{}", req.job, req.milestone))
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, &req.endpoint))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
+            return Err(StepError::Redirect(to));
         }
-        let response = self.client.post(&req.endpoint).json(req).send().await.map_err(|e| {
-            if e.is_timeout() { StepError::Timeout(self.timeout) } else { StepError::Unreachable(e.to_string()) }
-        })?;
-        if !response.status().is_success() {
-            return Err(StepError::Status(response.status().as_u16()));
+        if !status.is_success() {
+            return Err(StepError::Status(status.as_u16()));
         }
-        let body = response.bytes().await.map_err(|e| {
-            if e.is_timeout() { StepError::Timeout(self.timeout) } else { StepError::Unreachable(e.to_string()) }
-        })?;
+        if response.content_length().is_some_and(|n| n > self.max_body as u64) {
+            return Err(StepError::TooLarge(self.max_body));
+        }
+        // read as it streams: a body past the cap is dropped, never buffered whole
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e, &req.endpoint))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(StepError::TooLarge(self.max_body));
+            }
+            body.extend_from_slice(&chunk);
+        }
         let answer: Answer = serde_json::from_slice(&body).map_err(|e| StepError::Garbage(e.to_string()))?;
+        if answer.tx_signatures.len() > MAX_TX_SIGNATURES {
+            return Err(StepError::Garbage(format!(
+                "{} transaction signatures; a step may report at most {MAX_TX_SIGNATURES}",
+                answer.tx_signatures.len()
+            )));
+        }
         let tx_signatures = answer
             .tx_signatures
             .iter()
@@ -157,7 +308,8 @@ impl HttpExecutor {
                     .map_err(|_| StepError::Garbage(format!("{s:?} is not a transaction signature")))
             })
             .collect::<Result<_, _>>()?;
-        Ok(StepOutput { body: body.to_vec(), cost: answer.cost, tx_signatures })
+        let cost = answer.cost;
+        Ok(StepOutput { body, cost, tx_signatures })
     }
 }
 
@@ -192,12 +344,37 @@ mod tests {
     }
 
     #[test]
-    fn allow_list() {
-        let any = HttpExecutor::new(Duration::from_secs(1), vec![]);
-        assert!(any.allowed("http://127.0.0.1:9/x"));
-        assert!(!any.allowed("ftp://127.0.0.1/x") && !any.allowed("not a url"));
-        let some = HttpExecutor::new(Duration::from_secs(1), vec!["agent.example".into()]);
-        assert!(some.allowed("https://agent.example/step"));
-        assert!(!some.allowed("https://evil.example/step"));
+    fn allow_list_and_private_destinations() {
+        let any = HttpExecutor::new(Duration::from_secs(1), vec![], DEFAULT_MAX_BODY);
+        assert!(any.allowed("https://agent.example/step") && any.allowed("http://8.8.8.8/x"));
+        assert!(!any.allowed("ftp://8.8.8.8/x") && !any.allowed("not a url"));
+        for private in [
+            "http://127.0.0.1:9/x",
+            "http://10.1.2.3/x",
+            "http://192.168.0.1/x",
+            "http://172.16.5.5/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/x",
+            "http://0.0.0.0/x",
+            "http://[::1]/x",
+            "http://[fd00::1]/x",
+            "http://[fe80::1]/x",
+            "http://[::ffff:127.0.0.1]/x",
+        ] {
+            assert_eq!(any.check_endpoint(private), Err(StepError::PrivateDestination(private.into())), "{private}");
+        }
+        let some = HttpExecutor::new(Duration::from_secs(1), vec!["agent.example".into(), "127.0.0.1".into()], 10);
+        assert!(some.allowed("https://agent.example/step") && some.allowed("http://127.0.0.1:9/x"));
+        assert!(!some.allowed("https://evil.example/step") && !some.allowed("http://10.0.0.1/x"));
+    }
+
+    #[test]
+    fn public_addresses() {
+        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["127.0.0.2", "192.0.2.1", "224.0.0.1", "255.255.255.255", "::", "ff02::1", "::ffff:10.0.0.1"] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

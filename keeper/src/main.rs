@@ -69,6 +69,9 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
+/// How long a scan in progress may run on after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 async fn shutdown_signal(tx: watch::Sender<bool>) {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
@@ -90,20 +93,24 @@ async fn run(args: Args) -> Result<()> {
         base_delay: duration("executor.base_delay", &config.executor.base_delay)?,
         max_delay: duration("executor.max_delay", &config.executor.max_delay)?,
     };
-    let executor =
-        HttpExecutor::new(duration("executor.timeout", &config.executor.timeout)?, config.executor.allow.clone());
+    let executor = HttpExecutor::new(
+        duration("executor.timeout", &config.executor.timeout)?,
+        config.executor.allow.clone(),
+        config.executor.max_body_bytes,
+    );
     let poll = duration("poll_interval", &config.poll_interval)?;
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
     let listen: std::net::SocketAddr = config.listen.parse()?;
+    let config_confirm = config.confirm_timeout.clone();
     let keeper = Arc::new(Keeper {
         chain: Chain::new(&config.rpc_url),
         config,
         log,
         executor: Box::new(executor),
         retry,
+        confirm_budget: duration("confirm_timeout", &config_confirm)?,
         payer,
         metrics: Arc::new(Metrics::default()),
-        jobs: Default::default(),
     });
     tracing::info!(keeper = %keeper.payer.pubkey(), rpc = %keeper.config.rpc_url, log_size = keeper.log.size().await, "keeper starting");
 
@@ -128,7 +135,22 @@ async fn run(args: Args) -> Result<()> {
     let mut last_anchor = std::time::Instant::now() - anchor_every;
     let mut backoff = poll;
     loop {
-        let ok = match keeper.tick().await {
+        // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish, then
+        // is dropped: every sent transaction is a persisted intent resolved at the next start
+        let scan = keeper.tick();
+        tokio::pin!(scan);
+        let result = tokio::select! {
+            r = &mut scan => Some(r),
+            _ = rx.changed() => {
+                tracing::info!(grace = ?SHUTDOWN_GRACE, "shutdown requested mid-scan: letting it finish");
+                tokio::time::timeout(SHUTDOWN_GRACE, &mut scan).await.ok()
+            }
+        };
+        let Some(result) = result else {
+            tracing::warn!("scan still running after the grace period; stopping without it");
+            break;
+        };
+        let ok = match result {
             Ok(()) => true,
             Err(e) => {
                 keeper.metrics.rpc_errors.inc();
@@ -136,6 +158,9 @@ async fn run(args: Args) -> Result<()> {
                 false
             }
         };
+        if *rx.borrow() {
+            break;
+        }
         if ok && last_anchor.elapsed() >= anchor_every {
             match keeper.anchor().await {
                 Ok(()) => last_anchor = std::time::Instant::now(),

@@ -53,6 +53,14 @@ pub struct Metrics {
     pub log_size: Gauge,
     pub anchor_lag_seconds: Gauge,
     pub last_tick: Gauge,
+    /// Wall-clock unix time of the last completed scan (health: is the keeper scanning?).
+    pub last_scan_unix: Gauge,
+    /// The keeper's SOL balance at the last scan, in lamports.
+    pub balance_lamports: Gauge,
+    /// Sends that failed for an operational reason (fees, a lagging node), not the program's.
+    pub send_errors: Counter,
+    /// Actions held back because a token account they pay into does not exist.
+    pub waiting_for_accounts: Counter,
 }
 
 impl Metrics {
@@ -77,6 +85,16 @@ impl Metrics {
             ("agentrail_keeper_races_lost_total", "Actions another party did first.", &self.races_lost),
             ("agentrail_keeper_anchors_total", "Checkpoints anchored.", &self.anchors),
             ("agentrail_keeper_rpc_errors_total", "Failed RPC calls.", &self.rpc_errors),
+            (
+                "agentrail_keeper_send_errors_total",
+                "Sends that failed for an operational reason (fee payer, node), not a program refusal.",
+                &self.send_errors,
+            ),
+            (
+                "agentrail_keeper_waiting_for_accounts_total",
+                "Actions held back because a token account they pay into does not exist.",
+                &self.waiting_for_accounts,
+            ),
         ];
         let gauges = [
             ("agentrail_keeper_jobs_seen", "Jobs naming this keeper at the last scan.", &self.jobs_seen),
@@ -87,7 +105,13 @@ impl Metrics {
                 "Seconds since the last anchored checkpoint.",
                 &self.anchor_lag_seconds,
             ),
-            ("agentrail_keeper_last_tick_timestamp", "Unix time of the last completed scan.", &self.last_tick),
+            ("agentrail_keeper_last_tick_timestamp", "Cluster unix time of the last completed scan.", &self.last_tick),
+            (
+                "agentrail_keeper_last_scan_timestamp",
+                "Wall-clock unix time of the last completed scan.",
+                &self.last_scan_unix,
+            ),
+            ("agentrail_keeper_balance_lamports", "The keeper's SOL balance at the last scan.", &self.balance_lamports),
         ];
         let mut out = String::new();
         for (name, help, c) in counters {

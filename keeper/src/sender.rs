@@ -12,7 +12,11 @@ use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::{
-    instruction::Instruction, signature::Keypair, signature::Signature, signer::Signer, transaction::Transaction,
+    instruction::{Instruction, InstructionError},
+    signature::Keypair,
+    signature::Signature,
+    signer::Signer,
+    transaction::{Transaction, TransactionError},
 };
 
 use crate::chain::Chain;
@@ -24,10 +28,26 @@ use crate::store::{Intent, IntentStatus, Store};
 pub enum Outcome {
     /// Landed and succeeded.
     Confirmed(String),
-    /// The program refused it (for example another keeper already did it): logged, not retried.
+    /// The program refused it (wrong state, for example another party already did it).
     Refused(String),
     /// Its blockhash expired without landing; the next tick rebuilds it.
     Expired,
+    /// Not the program's verdict: the payer cannot pay the fee, the node lags, an account is
+    /// locked... An operational fault to fix or wait out, logged at error level.
+    Transient(String),
+    /// Broadcast but not yet settled within the confirmation budget: the intent stays pending
+    /// and a later scan (or start-up reconciliation) follows it; nothing new is signed for it.
+    InFlight,
+}
+
+/// Sorts a transaction error into the program's refusal or an operational fault, naming
+/// Agentrail's errors by their message (typed matching, no text search).
+pub fn classify(err: TransactionError) -> Outcome {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Outcome::Refused(explain(code)),
+        TransactionError::InstructionError(i, e) => Outcome::Refused(format!("instruction {i}: {e}")),
+        other => Outcome::Transient(other.to_string()),
+    }
 }
 
 /// Signs, persists, broadcasts and confirms.
@@ -38,15 +58,8 @@ pub struct Sender<'a> {
     pub metrics: &'a Metrics,
     /// Highest priority fee paid, micro-lamports per compute unit.
     pub fee_cap: u64,
-}
-
-fn custom_code(text: &str) -> Option<u32> {
-    let start = text.find("Custom(")? + "Custom(".len();
-    text[start..].split(')').next()?.parse().ok()
-}
-
-fn describe(err: &str) -> String {
-    custom_code(err).map(explain).unwrap_or_else(|| err.to_string())
+    /// Longest one send waits for its confirmation before handing the intent to a later scan.
+    pub confirm_budget: Duration,
 }
 
 impl Sender<'_> {
@@ -84,7 +97,7 @@ impl Sender<'_> {
         let probe = Transaction::new_signed_with_payer(&probe_ixs, Some(&payer), &[self.payer], blockhash);
         let sim = self.chain.rpc.simulate_transaction(&probe).await.context("simulating")?.value;
         if let Some(err) = sim.err {
-            return Ok(Outcome::Refused(describe(&format!("{err:?}"))));
+            return Ok(classify(err.into()));
         }
         let units = sim.units_consumed.unwrap_or(200_000);
         let writable: Vec<_> =
@@ -117,14 +130,20 @@ impl Sender<'_> {
         self.drive(&intent).await
     }
 
-    /// Rebroadcasts an intent's own bytes until it lands or expires; records the result.
+    /// Rebroadcasts an intent's own bytes until it lands or expires, for at most the
+    /// confirmation budget (a stalled node must not hold the keeper); records the result.
     async fn drive(&self, intent: &Intent) -> Result<Outcome> {
         let bytes =
             base64::engine::general_purpose::STANDARD.decode(&intent.tx).context("stored transaction is not base64")?;
         let tx: Transaction = bincode_untx(&bytes)?;
         let signature: Signature = intent.signature.parse().context("stored signature")?;
         let config = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
+        let started = std::time::Instant::now();
         loop {
+            if started.elapsed() >= self.confirm_budget {
+                tracing::warn!(intent = %intent.id, budget = ?self.confirm_budget, "not settled within the confirmation budget; following it on a later scan");
+                return Ok(Outcome::InFlight);
+            }
             if let Ok(statuses) = self.chain.rpc.get_signature_statuses_with_history(&[signature]).await
                 && let Some(Some(status)) = statuses.value.into_iter().next()
                 && status.satisfies_commitment(CommitmentConfig::confirmed())
@@ -135,9 +154,13 @@ impl Sender<'_> {
                         Outcome::Confirmed(intent.signature.clone())
                     }
                     Some(err) => {
-                        let why = describe(&format!("{err:?}"));
+                        let outcome = classify(err);
+                        let why = match &outcome {
+                            Outcome::Refused(why) | Outcome::Transient(why) => why.clone(),
+                            _ => String::new(),
+                        };
                         self.store.set_intent_status(&intent.id, IntentStatus::Failed, Some(&why)).await?;
-                        Outcome::Refused(why)
+                        outcome
                     }
                 });
             }
@@ -189,8 +212,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn describes_program_errors() {
-        assert!(describe("InstructionError(2, Custom(6030))").contains("(6030)"));
-        assert_eq!(describe("AccountInUse"), "AccountInUse");
+    fn program_refusals_and_operational_faults_are_told_apart() {
+        let refused = classify(TransactionError::InstructionError(2, InstructionError::Custom(6030)));
+        assert!(matches!(&refused, Outcome::Refused(m) if m.contains("(6030)")), "{refused:?}");
+        let constraint = classify(TransactionError::InstructionError(0, InstructionError::InvalidAccountData));
+        assert!(matches!(constraint, Outcome::Refused(_)));
+        for fault in [
+            TransactionError::InsufficientFundsForFee,
+            TransactionError::BlockhashNotFound,
+            TransactionError::AccountInUse,
+            TransactionError::AccountNotFound,
+        ] {
+            assert!(matches!(classify(fault.clone()), Outcome::Transient(_)), "{fault:?}");
+        }
     }
 }

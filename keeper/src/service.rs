@@ -13,13 +13,11 @@ use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt};
-use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
-use tokio::sync::RwLock;
 
 use crate::chain::Chain;
 use crate::config::{Config, FailurePolicy};
@@ -37,10 +35,10 @@ pub struct Keeper {
     pub log: Log,
     pub executor: Box<dyn Executor>,
     pub retry: RetryPolicy,
+    /// Longest a send waits for confirmation before a later scan follows it.
+    pub confirm_budget: std::time::Duration,
     pub payer: Keypair,
     pub metrics: Arc<Metrics>,
-    /// Latest view of each job, for the API.
-    pub jobs: RwLock<HashMap<String, Value>>,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -73,6 +71,11 @@ fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_da
     plan
 }
 
+/// Wall-clock unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
@@ -85,6 +88,7 @@ impl Keeper {
             payer: &self.payer,
             metrics: &self.metrics,
             fee_cap: self.config.priority_fee_cap,
+            confirm_budget: self.confirm_budget,
         }
     }
 
@@ -102,30 +106,66 @@ impl Keeper {
         Ok((per_attempt * e.max_attempts).as_secs() as i64 + 60)
     }
 
+    /// How old the last completed scan may be before `/health` says the keeper is not working:
+    /// ten poll intervals, and at least a minute (a scan waits on slow agents and sends).
+    pub fn health_max_scan_age(&self) -> i64 {
+        let poll = crate::config::duration("poll_interval", &self.config.poll_interval).map_or(2, |d| d.as_secs());
+        (poll as i64 * 10).max(60)
+    }
+
     /// Resolves pending intents; run once before the first scan.
     pub async fn reconcile(&self) -> Result<()> {
         self.sender().reconcile().await
     }
 
-    /// One scan of every job naming this keeper, then the anchor check.
+    /// One scan of the funded jobs naming this keeper (finished and unfunded jobs are never
+    /// read: the RPC filters them out), then the bookkeeping the API and metrics show.
     pub async fn tick(&self) -> Result<()> {
         let me = self.payer.pubkey();
         self.log.sync().await?;
-        let jobs = self.chain.jobs_for(&me).await?;
+        let jobs = self.chain.funded_jobs_for(&me).await?;
         let now = self.chain.now().await?;
         self.metrics.jobs_seen.set(jobs.len() as i64);
         let config: ProgramConfig =
             self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+        let balance = self.chain.rpc.get_balance(&me).await.context("reading the keeper's balance")?;
+        self.metrics.balance_lamports.set(i64::try_from(balance).unwrap_or(i64::MAX));
+        if balance < self.config.low_balance_lamports {
+            tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
+                "keeper balance is low: fund it, or submissions and releases will fail");
+        }
+        // one read per agent per scan, however many of its jobs there are
+        let mut agents: HashMap<Pubkey, Agent> = HashMap::new();
         for (key, job) in jobs {
-            if let Err(e) = self.handle_job(&key, &job, &config, now).await {
+            let agent = match agents.get(&job.agent) {
+                Some(a) => a.clone(),
+                None => match self.chain.account::<Agent>(&job.agent).await {
+                    Ok(Some(a)) => agents.entry(job.agent).or_insert(a).clone(),
+                    Ok(None) => continue, // a funded job's agent cannot vanish; nothing to do
+                    Err(e) => {
+                        tracing::error!(job = %key, error = %format!("{e:#}"), "reading the agent failed; will retry");
+                        continue;
+                    }
+                },
+            };
+            if let Err(e) = self.handle_job(&key, &job, &agent, &config, now).await {
                 tracing::error!(job = %key, error = %format!("{e:#}"), "job handling failed; will retry");
             }
-            self.jobs.write().await.insert(key.to_string(), self.view(&key, &job).await);
         }
         self.metrics.pending_intents.set(self.log.store().pending_intents().await?.len() as i64);
         self.metrics.log_size.set(self.log.size().await as i64);
         self.metrics.last_tick.set(now);
+        self.metrics.last_scan_unix.set(unix_now());
         Ok(())
+    }
+
+    /// What the API shows of one job: its on-chain milestones and this keeper's steps.
+    pub async fn job_view(&self, key: &Pubkey) -> Result<Option<Value>> {
+        let Some(job) = self.chain.account::<Job>(key).await? else { return Ok(None) };
+        if job.keeper != self.payer.pubkey() {
+            return Ok(None);
+        }
+        Ok(Some(self.view(key, &job).await))
     }
 
     async fn view(&self, key: &Pubkey, job: &Job) -> Value {
@@ -141,58 +181,68 @@ impl Keeper {
         json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
     }
 
-    async fn handle_job(&self, key: &Pubkey, job: &Job, config: &ProgramConfig, now: i64) -> Result<()> {
-        let open = matches!(job.status, JobStatus::Created | JobStatus::Funded);
-        let agent: Agent = self.chain.account(&job.agent).await?.context("the job's agent is missing")?;
-        let keys = JobKeys::new(*key, job, &agent, config);
-        if open && now > job.deadline && self.config.refund_expired {
+    async fn handle_job(&self, key: &Pubkey, job: &Job, agent: &Agent, config: &ProgramConfig, now: i64) -> Result<()> {
+        // an unfunded job put nothing at stake: the keeper spends nothing on it, not even a refund
+        if job.status != JobStatus::Funded {
+            return Ok(());
+        }
+        let keys = JobKeys::new(*key, job, agent, config);
+        // the keeper never pays rent for other people's token accounts (a drain an attacker
+        // profits from): each action waits until the accounts it pays into exist
+        let release_to = [("agent payout", keys.payee_token), ("treasury", keys.treasury_token)];
+        let refund_to = [("poster", keys.poster_token)];
+        if now > job.deadline && self.config.refund_expired {
             let certification = self.pinned_certification(job).await?;
-            let ineligible = job.ineligibility(&agent, certification.as_ref()).is_some();
-            // only when the program would refund something: milestones owed to the agent stay
+            let ineligible = job.ineligibility(agent, certification.as_ref()).is_some();
+            // only when the program would refund something: owed and disputed milestones stay
             if let Ok(which) = job.refundable_after_deadline(now, ineligible) {
-                let ixs = [self.ata(&keys, &job.poster), escrow::refund_expired(&keys)];
+                if !self.accounts_exist(key, &refund_to).await? {
+                    return Ok(());
+                }
                 // keyed by the first milestone it returns: a later refund of owed milestones (the
                 // agent became ineligible) is another intent, not a replay of this one
                 let first = which.iter().position(|r| *r).unwrap_or(0) as u8;
-                if self.act(key, first, "refund", &ixs).await? {
+                if self.act(key, first, "refund", &[escrow::refund_expired(&keys)]).await? {
                     self.metrics.refunds.inc();
                 }
                 return Ok(());
             }
         }
-        if job.status != JobStatus::Funded {
-            return Ok(());
-        }
         let Some(i) = job.current() else { return Ok(()) };
         let (m, i) = (&job.milestones[i], i as u8);
-        let release_atas = [self.ata(&keys, &agent.payout), self.ata(&keys, &config.treasury)];
         match m.state {
-            MilestoneState::Pending if now <= job.deadline => match self.step(key, job, i, &agent, now).await? {
-                StepState::Done(hash) => {
-                    let mut ixs = release_atas.to_vec();
-                    ixs.push(escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash));
-                    if self.act(key, i, "submit", &ixs).await? {
-                        self.metrics.submissions.inc();
-                    }
+            MilestoneState::Pending if now <= job.deadline => {
+                // no work is started that could not be paid: the payout accounts exist first
+                if !self.accounts_exist(key, &release_to).await? {
+                    return Ok(());
                 }
-                StepState::GiveUp { reason, cancel } => {
-                    let me = self.payer.pubkey();
-                    let ixs = [
-                        self.ata(&keys, &job.poster),
-                        escrow::fail_milestone(&me, &keys, i, cancel, sha256(reason.as_bytes())),
-                    ];
-                    if self.act(key, i, "fail", &ixs).await? {
-                        self.metrics.steps_refunded.inc();
-                        tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
+                match self.step(key, job, i, agent, now).await? {
+                    StepState::Done(hash) => {
+                        let ixs = [escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash)];
+                        if self.act(key, i, "submit", &ixs).await? {
+                            self.metrics.submissions.inc();
+                        }
                     }
+                    StepState::GiveUp { reason, cancel } => {
+                        if !self.accounts_exist(key, &refund_to).await? {
+                            return Ok(());
+                        }
+                        let me = self.payer.pubkey();
+                        let ixs = [escrow::fail_milestone(&me, &keys, i, cancel, sha256(reason.as_bytes()))];
+                        if self.act(key, i, "fail", &ixs).await? {
+                            self.metrics.steps_refunded.inc();
+                            tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
+                        }
+                    }
+                    StepState::Wait => {}
                 }
-                StepState::Wait => {}
-            },
+            }
             // owed to the agent (silent review, or submitted while releases were paused)
             MilestoneState::Submitted if job.check_review_elapsed(i, now).is_ok() && !config.paused => {
-                let mut ixs = release_atas.to_vec();
-                ixs.push(escrow::release_after_review(&keys, i));
-                if self.act(key, i, "release", &ixs).await? {
+                let ixs = [escrow::release_after_review(&keys, i)];
+                let released =
+                    self.accounts_exist(key, &release_to).await? && self.act(key, i, "release", &ixs).await?;
+                if released {
                     self.metrics.releases.inc();
                 }
             }
@@ -201,10 +251,10 @@ impl Keeper {
             MilestoneState::Disputed
                 if job.check_default_applies(i, now).is_ok() && !(config.paused && job.dispute_default_bps > 0) =>
             {
-                let mut ixs = release_atas.to_vec();
-                ixs.push(self.ata(&keys, &job.poster));
-                ixs.push(escrow::apply_dispute_default(&keys, i));
-                if self.act(key, i, "settle-dispute", &ixs).await? {
+                let all = [release_to[0], release_to[1], refund_to[0]];
+                let ixs = [escrow::apply_dispute_default(&keys, i)];
+                let settled = self.accounts_exist(key, &all).await? && self.act(key, i, "settle-dispute", &ixs).await?;
+                if settled {
                     self.metrics.disputes_defaulted.inc();
                 }
             }
@@ -213,16 +263,32 @@ impl Keeper {
         Ok(())
     }
 
+    /// Whether every token account in `needed` (named for the log) exists. When one is missing
+    /// the action waits, with a warning naming it and how to create it: `agentrail job prepare`.
+    async fn accounts_exist(&self, job: &Pubkey, needed: &[(&str, Pubkey)]) -> Result<bool> {
+        let keys: Vec<Pubkey> = needed.iter().map(|(_, k)| *k).collect();
+        let found = self.chain.rpc.get_multiple_accounts(&keys).await.context("checking token accounts")?;
+        let missing: Vec<String> = needed
+            .iter()
+            .zip(&found)
+            .filter(|(_, acc)| acc.is_none())
+            .map(|((name, key), _)| format!("{name} {key}"))
+            .collect();
+        if missing.is_empty() {
+            return Ok(true);
+        }
+        self.metrics.waiting_for_accounts.inc();
+        tracing::warn!(%job, missing = %missing.join(", "),
+            "waiting for token accounts the keeper does not pay for; `agentrail job prepare` creates them");
+        Ok(false)
+    }
+
     /// The job's pinned certification, when it demanded a stage.
     async fn pinned_certification(&self, job: &Job) -> Result<Option<Certification>> {
         if job.min_stage == 0 {
             return Ok(None);
         }
         self.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await
-    }
-
-    fn ata(&self, keys: &JobKeys, owner: &Pubkey) -> Instruction {
-        create_associated_token_account_idempotent(&self.payer.pubkey(), owner, &keys.mint, &keys.token_program)
     }
 
     /// Sends an action once; `true` when it landed, `false` when another party did it first or
@@ -242,6 +308,12 @@ impl Keeper {
                 tracing::warn!(%job, milestone, action, "blockhash expired before landing; rebuilding on the next scan");
                 Ok(false)
             }
+            Outcome::Transient(why) => {
+                self.metrics.send_errors.inc();
+                tracing::error!(%job, milestone, action, reason = %why, "not sent: an operational fault, not the program's verdict");
+                Ok(false)
+            }
+            Outcome::InFlight => Ok(false),
         }
     }
 
@@ -285,6 +357,9 @@ impl Keeper {
                 return Ok(StepState::Wait);
             }
         }
+        // everything the guards need is read before the agent is called: an RPC error after the
+        // call would leave the step claimed and make the agent do the work again later
+        let certification = self.pinned_certification(job).await?;
         let started = Instant::now();
         let (result, attempts) = run_with_retries(self.executor.as_ref(), &req, &self.retry).await;
         let attempts = attempts + previous.map_or(0, |s| s.attempts);
@@ -298,7 +373,6 @@ impl Keeper {
                 return self.unpaid(job_s, i, status, attempts, reason).await;
             }
         };
-        let certification = self.pinned_certification(job).await?;
         let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
             job,
             milestone: i,

@@ -56,11 +56,15 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         config: Config::default(),
         chain: Chain::new("http://127.0.0.1:1"),
         log,
-        executor: Box::new(HttpExecutor::new(Duration::from_secs(1), vec![])),
+        executor: Box::new(HttpExecutor::new(
+            Duration::from_secs(1),
+            vec![],
+            agentrail_keeper::executor::DEFAULT_MAX_BODY,
+        )),
         retry: RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO },
         payer,
         metrics: Arc::new(Metrics::default()),
-        jobs: Default::default(),
+        confirm_budget: Duration::from_secs(60),
     };
     (Arc::new(keeper), dir)
 }
@@ -102,16 +106,39 @@ async fn receipts_come_with_proofs_that_verify() {
     let job_receipts: serde_json::Value =
         client.get(format!("{base}/jobs/{}/receipts", b.receipt.job)).send().await.unwrap().json().await.unwrap();
     assert_eq!(job_receipts.as_array().unwrap().len(), 7);
-    assert_eq!(client.get(format!("{base}/jobs/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(client.get(format!("{base}/jobs/nope")).send().await.unwrap().status(), 400, "not an address");
 }
 
 #[tokio::test]
 async fn health_and_metrics() {
     let (k, _dir) = keeper().await;
     k.metrics.releases.inc();
+    let metrics = k.metrics.clone();
     let base = serve(k).await;
-    let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
-    assert_eq!((health["ok"].as_bool(), health["log_size"].as_u64()), (Some(true), Some(7)));
+    let get = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // before any scan the keeper is not known to work
+    let (status, health) = get("/health").await;
+    assert_eq!((status, health["ok"].as_bool()), (503, Some(false)), "{health}");
+    assert!(health["problems"][0].as_str().unwrap().contains("no scan"), "{health}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    metrics.last_scan_unix.set(now);
+    metrics.balance_lamports.set(1_000_000_000);
+    let (status, health) = get("/health").await;
+    assert_eq!((status, health["ok"].as_bool(), health["log_size"].as_u64()), (200, Some(true), Some(7)), "{health}");
+    // a keeper that cannot pay its fees, or whose scans stopped, is not healthy
+    metrics.balance_lamports.set(1_000);
+    let (status, health) = get("/health").await;
+    assert!(status == 503 && health["problems"][0].as_str().unwrap().contains("balance"), "{health}");
+    metrics.balance_lamports.set(1_000_000_000);
+    metrics.last_scan_unix.set(now - 3_600);
+    let (status, health) = get("/health").await;
+    assert!(status == 503 && health["problems"][0].as_str().unwrap().contains("last scan"), "{health}");
     let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
     assert!(text.contains("agentrail_keeper_releases_total 1"));
 }

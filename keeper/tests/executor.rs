@@ -1,5 +1,6 @@
 //! The HTTP executor against a real agent endpoint on loopback: success, timeouts, garbage,
-//! server errors, flaky agents, and the allow-list.
+//! server errors, flaky agents, the allow-list, and hostile agents (huge and trickled bodies,
+//! redirects to private addresses, too many signatures).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,6 +9,7 @@ use std::time::Duration;
 use agentrail_keeper::executor::*;
 use axum::Router;
 use axum::routing::post;
+use futures::StreamExt;
 
 async fn agent() -> (String, Arc<AtomicU32>) {
     let flaky = Arc::new(AtomicU32::new(0));
@@ -24,6 +26,27 @@ async fn agent() -> (String, Arc<AtomicU32>) {
         .route("/garbage", post(|| async { "<html>oops</html>" }))
         .route("/missing-cost", post(|| async { r#"{"output":1}"# }))
         .route("/error", post(|| async { (axum::http::StatusCode::BAD_GATEWAY, "down") }))
+        .route("/huge", post(|| async { axum::body::Body::from_stream(huge_stream()) }))
+        .route(
+            "/redirect",
+            post(|| async {
+                (axum::http::StatusCode::TEMPORARY_REDIRECT, [("location", "http://localhost:1/internal")], "")
+            }),
+        )
+        .route(
+            "/many-sigs",
+            post(|| async {
+                let sig = solana_sdk::bs58::encode([7u8; 64]).into_string();
+                serde_json::json!({"output": 1, "cost": 1, "tx_signatures": vec![sig; 17]}).to_string()
+            }),
+        )
+        .route(
+            "/echo-key",
+            post(|headers: axum::http::HeaderMap| async move {
+                let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                serde_json::json!({"output": key, "cost": 1}).to_string()
+            }),
+        )
         .route(
             "/flaky",
             post(move || {
@@ -43,6 +66,32 @@ async fn agent() -> (String, Arc<AtomicU32>) {
     (format!("http://{addr}"), flaky)
 }
 
+/// 256 MiB of `[0,0,0,...` in 64 KiB chunks, produced lazily: what a hostile agent streams.
+fn huge_stream() -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    let mut first = true;
+    futures::stream::iter(0..4096).map(move |_| {
+        let mut chunk = vec![b'0'; 65_536];
+        for pair in chunk.chunks_mut(2) {
+            pair[pair.len() - 1] = b',';
+        }
+        if std::mem::take(&mut first) {
+            chunk.splice(0..0, br#"{"output":["#.iter().copied());
+        }
+        Ok(chunk)
+    })
+}
+
+/// Peak resident memory of this process, from `/proc/self/status` (`VmHWM`, KiB).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn loopback(timeout: Duration) -> HttpExecutor {
+    HttpExecutor::new(timeout, vec!["127.0.0.1".into()], DEFAULT_MAX_BODY)
+}
+
 fn req(endpoint: String) -> StepRequest {
     StepRequest { job: "J".into(), milestone: 0, agent: "A".into(), budget: 1_000, endpoint }
 }
@@ -54,7 +103,7 @@ fn policy(max_attempts: u32) -> RetryPolicy {
 #[tokio::test]
 async fn executes_retries_and_classifies_failures() {
     let (base, flaky) = agent().await;
-    let ex = HttpExecutor::new(Duration::from_millis(500), vec![]);
+    let ex = loopback(Duration::from_millis(500));
 
     let (out, attempts) = run_with_retries(&ex, &req(format!("{base}/ok")), &policy(3)).await;
     let out = out.unwrap();
@@ -80,8 +129,47 @@ async fn executes_retries_and_classifies_failures() {
 #[tokio::test]
 async fn allow_list_stops_calls_before_they_happen() {
     let (base, flaky) = agent().await;
-    let ex = HttpExecutor::new(Duration::from_millis(500), vec!["agents.example".into()]);
+    let ex = HttpExecutor::new(Duration::from_millis(500), vec!["agents.example".into()], DEFAULT_MAX_BODY);
     let (out, attempts) = run_with_retries(&ex, &req(format!("{base}/flaky")), &policy(5)).await;
     assert!(matches!(out, Err(StepError::NotAllowed(_))));
     assert_eq!((attempts, flaky.load(Ordering::SeqCst)), (1, 0), "no retry and no request was made");
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_unless_allow_listed() {
+    let (base, flaky) = agent().await;
+    // an empty allow-list means "any public host": loopback, by IP or by name, is refused
+    let open = HttpExecutor::new(Duration::from_millis(500), vec![], DEFAULT_MAX_BODY);
+    let (out, attempts) = run_with_retries(&open, &req(format!("{base}/flaky")), &policy(3)).await;
+    assert!(matches!(out, Err(StepError::PrivateDestination(_))), "{out:?}");
+    let by_name = base.replace("127.0.0.1", "localhost");
+    let (out, _) = run_with_retries(&open, &req(format!("{by_name}/flaky")), &policy(3)).await;
+    assert!(matches!(out, Err(StepError::PrivateDestination(_))), "{out:?}");
+    assert_eq!((attempts, flaky.load(Ordering::SeqCst)), (1, 0), "no request reached the agent");
+    // an allow-listed agent cannot bounce the keeper elsewhere: redirects are not followed
+    let (out, attempts) =
+        run_with_retries(&loopback(Duration::from_secs(1)), &req(format!("{base}/redirect")), &policy(3)).await;
+    assert_eq!((out.unwrap_err(), attempts), (StepError::Redirect("http://localhost:1/internal".into()), 1));
+}
+
+#[tokio::test]
+async fn hostile_answers_are_bounded() {
+    let (base, _) = agent().await;
+    let ex = loopback(Duration::from_secs(20));
+    let before = peak_rss_kib();
+    let (out, attempts) = run_with_retries(&ex, &req(format!("{base}/huge")), &policy(3)).await;
+    assert_eq!((out.unwrap_err(), attempts), (StepError::TooLarge(DEFAULT_MAX_BODY), 1), "not retried");
+    let grown = peak_rss_kib().saturating_sub(before);
+    assert!(grown < 64 * 1024, "a 256 MiB answer raised peak memory by {grown} KiB");
+    let (out, _) = run_with_retries(&ex, &req(format!("{base}/many-sigs")), &policy(1)).await;
+    assert!(matches!(out, Err(StepError::Garbage(m)) if m.contains("17 transaction signatures")));
+}
+
+#[tokio::test]
+async fn every_attempt_carries_the_steps_idempotency_key() {
+    let (base, _) = agent().await;
+    let (out, _) =
+        run_with_retries(&loopback(Duration::from_secs(1)), &req(format!("{base}/echo-key")), &policy(1)).await;
+    let body = String::from_utf8(out.unwrap().body).unwrap();
+    assert!(body.contains(r#""output":"J:0""#), "{body}");
 }

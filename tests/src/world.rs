@@ -216,6 +216,7 @@ max_attempts = 3
 base_delay = "200ms"
 max_delay = "1s"
 on_failure = "{on_failure}"
+allow = ["127.0.0.1"]
 "#,
             rpc = o.rpc_url.unwrap_or_else(|| world.net.url.clone()),
             key = world.keeper.1.display(),
@@ -225,7 +226,12 @@ on_failure = "{on_failure}"
         std::fs::write(&config_path, config).expect("keeper config");
         let mut cmd = Command::new(workspace_bin("agentrail-keeper"));
         cmd.arg("--config").arg(&config_path).env("RUST_LOG", "info,agentrail_keeper=debug");
-        for var in ["AGENTRAIL_KEEPER_RPC_URL", "AGENTRAIL_KEEPER_KEYPAIR", "AGENTRAIL_KEEPER_DATABASE"] {
+        for var in [
+            "AGENTRAIL_KEEPER_RPC_URL",
+            "AGENTRAIL_KEEPER_KEYPAIR",
+            "AGENTRAIL_KEEPER_DATABASE",
+            "AGENTRAIL_KEEPER_LISTEN",
+        ] {
             cmd.env_remove(var);
         }
         match &o.failpoint {

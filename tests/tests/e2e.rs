@@ -66,6 +66,13 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     let arbiter_s = arbiter.to_string();
     let dispute = ["--arbiter", arbiter_s.as_str(), "--dispute-window", "1h", "--dispute-default", "poster"];
     let d = w.post_job_with("disputed", &["10:approve", "20:approve"], "10m", "60s", &dispute);
+    // E: an unfunded job naming the keeper, past its deadline at once, from a poster with no
+    // token account: the keeper must spend nothing on it (no refund, no rent for an account)
+    let (spammer, spammer_key) = w.net.funded_key("spammer", 1);
+    let (ok_agent, mint_s, keeper_s) = (w.agents["ok"].address.to_string(), w.mint.to_string(), w.keeper.0.to_string());
+    let spam = ["job", "create", "--agent", &ok_agent, "--mint", &mint_s, "--keeper", &keeper_s, "--milestone", "1"];
+    let spam = [&spam[..], &["--deadline-in", "2s"]].concat();
+    let e: Pubkey = w.net.cli(&spammer_key, &spam)["job"].as_str().expect("job").parse().expect("pubkey");
     let job = w.wait_job(&a, "A's approval milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
     assert_eq!(job.milestones[0].state, Released, "a milestone without approval is paid on submission");
     w.net.cli(&poster, &["job", "approve", &a.to_string(), "1"]);
@@ -83,6 +90,10 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 
     w.wait_job(&c, "C refunded after its deadline", 2 * MINUTE, |j| j.status == JobStatus::Expired);
     assert_eq!(states(&w, &c), [Refunded]);
+    // dozens of scans after E's deadline: untouched, and no token account was opened for its poster
+    assert_eq!(w.job(&e).expect("E exists").status, JobStatus::Created, "the keeper never acts on unfunded jobs");
+    let spammer_ata = pda::ata(&spammer, &w.mint, &anchor_spl::token::ID);
+    assert!(w.net.rpc.get_account(&spammer_ata).is_err(), "the keeper paid rent for the spammer's token account");
     // the track records, written only by settlements: A and B for the working agent, C for the other
     let ok = w.net.cli(&poster, &["agent", "show", &w.agents["ok"].address.to_string()]);
     let r = &ok["track_record"][0];

@@ -73,6 +73,9 @@ pub enum JobCmd {
     Cancel { job: String },
     /// Refund everything not owed to the agent after the deadline (anyone).
     Refund { job: String },
+    /// Create the token accounts a job's settlements pay into (the agent's payout, the
+    /// treasury's and the poster's), paid by you: keepers never pay for them (anyone).
+    Prepare { job: String },
     /// Close a finished job and recover its rent (poster).
     Close { job: String },
     /// Show a job: milestones, amounts, state, and what can happen next.
@@ -335,9 +338,12 @@ impl JobCmd {
                         format_ui(total, l.decimals)
                     );
                 }
+                // the poster creates the accounts the job pays into (a keeper pays for none)
+                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                ixs.push(escrow::fund_job(&l.keys, total));
                 ctx.send(
                     "job fund",
-                    &[escrow::fund_job(&l.keys, total)],
+                    &ixs,
                     &[],
                     &[("job", l.keys.job.to_string()), ("amount", format_ui(total, l.decimals))],
                 )
@@ -435,6 +441,16 @@ impl JobCmd {
                     .map_or(0, |which| refund_amount(&l.job, &which));
                 let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
+            }
+            JobCmd::Prepare { job } => {
+                let l = load(ctx, &job)?;
+                let owners = [payout_of(ctx, &l)?, treasury(ctx)?, l.job.poster];
+                let ixs = ensure_atas(ctx, &l.keys, &owners)?;
+                let accounts = [l.keys.payee_token, l.keys.treasury_token, l.keys.poster_token];
+                let missing: Vec<String> =
+                    accounts.iter().filter(|k| matches!(ctx.raw(k), Ok(None))).map(|k| k.to_string()).collect();
+                let created = if missing.is_empty() { "none (all exist)".to_string() } else { missing.join(", ") };
+                ctx.send("job prepare", &ixs, &[], &[("job", l.keys.job.to_string()), ("created", created)])
             }
             JobCmd::Close { job } => {
                 let l = load(ctx, &job)?;
@@ -620,6 +636,11 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
                 format_ui(have, decimals),
                 format_ui(total, decimals)
             );
+        }
+        // the poster creates the accounts the job pays into (a keeper pays for none)
+        let payer = ctx.signer()?.pubkey();
+        for owner in [a.payout, config.treasury] {
+            ixs.push(create_associated_token_account_idempotent(&payer, &owner, &mint, &token_program));
         }
         ixs.push(escrow::fund_job(&keys, total));
     }
