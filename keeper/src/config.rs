@@ -48,6 +48,8 @@ pub struct ExecutorConfig {
     pub on_failure: FailurePolicy,
     /// Largest agent answer read, in bytes (default 1 MiB); a larger one fails the attempt.
     pub max_body_bytes: usize,
+    /// Most steps run at once (one per job at a time); the rest wait for a slot.
+    pub concurrency: usize,
 }
 
 impl Default for ExecutorConfig {
@@ -60,6 +62,7 @@ impl Default for ExecutorConfig {
             allow: vec![],
             on_failure: FailurePolicy::Leave,
             max_body_bytes: crate::executor::DEFAULT_MAX_BODY,
+            concurrency: 16,
         }
     }
 }
@@ -162,6 +165,9 @@ impl Config {
         within("executor.timeout", &self.executor.timeout, Duration::from_millis(100), Duration::from_secs(600))?;
         within("executor.base_delay", &self.executor.base_delay, Duration::ZERO, Duration::from_secs(600))?;
         within("executor.max_delay", &self.executor.max_delay, Duration::ZERO, Duration::from_secs(600))?;
+        if !(1..=1_024).contains(&self.executor.concurrency) {
+            bail!("config `executor.concurrency` must be between 1 and 1024");
+        }
         if !(1_024..=64 << 20).contains(&self.executor.max_body_bytes) {
             bail!("config `executor.max_body_bytes` must be between 1 KiB and 64 MiB");
         }

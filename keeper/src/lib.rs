@@ -12,4 +12,5 @@ pub mod log;
 pub mod metrics;
 pub mod sender;
 pub mod service;
+pub mod step_pool;
 pub mod store;

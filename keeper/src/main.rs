@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use agentrail_keeper::config::{Config, duration};
 use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
+use agentrail_keeper::step_pool::StepPool;
 use agentrail_keeper::{api, chain::Chain, log::Log, metrics::Metrics, service::Keeper, store::Store};
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -102,6 +103,7 @@ async fn run(args: Args) -> Result<()> {
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
     let listen: std::net::SocketAddr = config.listen.parse()?;
     let config_confirm = config.confirm_timeout.clone();
+    let config_concurrency = config.executor.concurrency;
     let keeper = Arc::new(Keeper {
         chain: Chain::new(&config.rpc_url),
         config,
@@ -109,6 +111,7 @@ async fn run(args: Args) -> Result<()> {
         executor: Box::new(executor),
         retry,
         confirm_budget: duration("confirm_timeout", &config_confirm)?,
+        steps: StepPool::new(config_concurrency),
         payer,
         metrics: Arc::new(Metrics::default()),
     });
@@ -172,6 +175,13 @@ async fn run(args: Args) -> Result<()> {
             _ = tokio::time::sleep(backoff) => {}
             _ = rx.changed() => break,
         }
+    }
+    let cut = keeper.steps.drain(SHUTDOWN_GRACE).await;
+    if cut > 0 {
+        tracing::warn!(
+            steps = cut,
+            "steps still running after the grace period were stopped; they run again after their lease"
+        );
     }
     server.await.context("API server task")?.context("API server")?;
     tracing::info!("keeper stopped");

@@ -55,6 +55,8 @@ pub struct Metrics {
     pub last_tick: Gauge,
     /// Wall-clock unix time of the last completed scan (health: is the keeper scanning?).
     pub last_scan_unix: Gauge,
+    /// Steps running or waiting for a slot in the pool at the last scan.
+    pub steps_running: Gauge,
     /// The keeper's SOL balance at the last scan, in lamports.
     pub balance_lamports: Gauge,
     /// Sends that failed for an operational reason (fees, a lagging node), not the program's.
@@ -111,6 +113,7 @@ impl Metrics {
                 "Wall-clock unix time of the last completed scan.",
                 &self.last_scan_unix,
             ),
+            ("agentrail_keeper_steps_running", "Steps running or queued in the step pool.", &self.steps_running),
             ("agentrail_keeper_balance_lamports", "The keeper's SOL balance at the last scan.", &self.balance_lamports),
         ];
         let mut out = String::new();

@@ -26,6 +26,7 @@ use crate::guards;
 use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::sender::{Outcome, Sender};
+use crate::step_pool::StepPool;
 use crate::store::{Step, StoredCheckpoint};
 
 /// A running keeper.
@@ -39,6 +40,8 @@ pub struct Keeper {
     pub confirm_budget: std::time::Duration,
     pub payer: Keypair,
     pub metrics: Arc<Metrics>,
+    /// Steps running in the background, one per job, bounded by `executor.concurrency`.
+    pub steps: StepPool,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -120,7 +123,7 @@ impl Keeper {
 
     /// One scan of the funded jobs naming this keeper (finished and unfunded jobs are never
     /// read: the RPC filters them out), then the bookkeeping the API and metrics show.
-    pub async fn tick(&self) -> Result<()> {
+    pub async fn tick(self: &Arc<Self>) -> Result<()> {
         let me = self.payer.pubkey();
         self.log.sync().await?;
         let jobs = self.chain.funded_jobs_for(&me).await?;
@@ -152,6 +155,7 @@ impl Keeper {
                 tracing::error!(job = %key, error = %format!("{e:#}"), "job handling failed; will retry");
             }
         }
+        self.metrics.steps_running.set(self.steps.running() as i64);
         self.metrics.pending_intents.set(self.log.store().pending_intents().await?.len() as i64);
         self.metrics.log_size.set(self.log.size().await as i64);
         self.metrics.last_tick.set(now);
@@ -181,7 +185,14 @@ impl Keeper {
         json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
     }
 
-    async fn handle_job(&self, key: &Pubkey, job: &Job, agent: &Agent, config: &ProgramConfig, now: i64) -> Result<()> {
+    async fn handle_job(
+        self: &Arc<Self>,
+        key: &Pubkey,
+        job: &Job,
+        agent: &Agent,
+        config: &ProgramConfig,
+        now: i64,
+    ) -> Result<()> {
         // an unfunded job put nothing at stake: the keeper spends nothing on it, not even a refund
         if job.status != JobStatus::Funded {
             return Ok(());
@@ -213,29 +224,16 @@ impl Keeper {
         match m.state {
             MilestoneState::Pending if now <= job.deadline => {
                 // no work is started that could not be paid: the payout accounts exist first
-                if !self.accounts_exist(key, &release_to).await? {
+                if self.steps.is_running(key) || !self.accounts_exist(key, &release_to).await? {
                     return Ok(());
                 }
-                match self.step(key, job, i, agent, now).await? {
-                    StepState::Done(hash) => {
-                        let ixs = [escrow::submit_milestone(&self.payer.pubkey(), &keys, i, hash)];
-                        if self.act(key, i, "submit", &ixs).await? {
-                            self.metrics.submissions.inc();
-                        }
+                // the step runs in the pool, off the scan: a slow agent holds only its own job
+                let (me, key, job, agent) = (self.clone(), *key, job.clone(), agent.clone());
+                self.steps.spawn(key, async move {
+                    if let Err(e) = me.run_step(&key, &job, i, &agent, &keys, &refund_to, now).await {
+                        tracing::error!(job = %key, milestone = i, error = %format!("{e:#}"), "step failed; will retry");
                     }
-                    StepState::GiveUp { reason, cancel } => {
-                        if !self.accounts_exist(key, &refund_to).await? {
-                            return Ok(());
-                        }
-                        let me = self.payer.pubkey();
-                        let ixs = [escrow::fail_milestone(&me, &keys, i, cancel, sha256(reason.as_bytes()))];
-                        if self.act(key, i, "fail", &ixs).await? {
-                            self.metrics.steps_refunded.inc();
-                            tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
-                        }
-                    }
-                    StepState::Wait => {}
-                }
+                });
             }
             // owed to the agent (silent review, or submitted while releases were paused)
             MilestoneState::Submitted if job.check_review_elapsed(i, now).is_ok() && !config.paused => {
@@ -259,6 +257,42 @@ impl Keeper {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Executes pending milestone `i`'s step (or finds its stored receipt) and sends what
+    /// follows: the submission, or the refund the failure policy asks for.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step(
+        &self,
+        key: &Pubkey,
+        job: &Job,
+        i: u8,
+        agent: &Agent,
+        keys: &JobKeys,
+        refund_to: &[(&str, Pubkey)],
+        now: i64,
+    ) -> Result<()> {
+        match self.step(key, job, i, agent, now).await? {
+            StepState::Done(hash) => {
+                let ixs = [escrow::submit_milestone(&self.payer.pubkey(), keys, i, hash)];
+                if self.act(key, i, "submit", &ixs).await? {
+                    self.metrics.submissions.inc();
+                }
+            }
+            StepState::GiveUp { reason, cancel } => {
+                if !self.accounts_exist(key, refund_to).await? {
+                    return Ok(());
+                }
+                let me = self.payer.pubkey();
+                let ixs = [escrow::fail_milestone(&me, keys, i, cancel, sha256(reason.as_bytes()))];
+                if self.act(key, i, "fail", &ixs).await? {
+                    self.metrics.steps_refunded.inc();
+                    tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
+                }
+            }
+            StepState::Wait => {}
         }
         Ok(())
     }

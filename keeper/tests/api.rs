@@ -65,6 +65,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         payer,
         metrics: Arc::new(Metrics::default()),
         confirm_budget: Duration::from_secs(60),
+        steps: agentrail_keeper::step_pool::StepPool::new(4),
     };
     (Arc::new(keeper), dir)
 }

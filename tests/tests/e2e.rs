@@ -319,6 +319,29 @@ fn rpc_outages_and_delays_lose_and_duplicate_nothing() {
 
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn hostile_agents_delay_only_their_own_jobs() {
+    let w = World::new(&["timeout", "garbage", "ok"]);
+    // `retry-later`: the hostile steps are tried again on every scan, for as long as the test runs
+    let k = w.keeper("keeper", KeeperOptions { on_failure: Some("retry-later"), ..Default::default() });
+    let hostile: Vec<Pubkey> =
+        ["timeout", "garbage", "timeout", "garbage"].iter().map(|a| w.post_job(a, &["1"], "10m", "1s")).collect();
+    let posted = std::time::Instant::now();
+    let honest = w.post_job("ok", &["5", "6", "7"], "10m", "1s");
+    w.wait_job(&honest, "the honest job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
+    let took = posted.elapsed();
+    eprintln!("honest job of 3 milestones beside 4 hostile agents: completed in {took:?}");
+    // in one sequential loop every scan waited ~13 s on the two timeouts before reaching it (≥ 40 s)
+    assert!(took < Duration::from_secs(25), "the honest job took {took:?} beside hostile agents");
+    assert_eq!(states(&w, &honest), [Released, Released, Released]);
+    for job in &hostile {
+        assert_eq!(states(&w, job), [Pending], "nothing paid to a hostile agent");
+    }
+    assert!(w.agents["timeout"].calls(&hostile[0], 0) >= 3, "the hostile steps kept running beside it");
+    assert!(k.metric("agentrail_keeper_steps_run_total") >= 3.0);
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
 fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     let w = World::new(&["timeout"]);
     let (p0, a0, t0) = w.balances("timeout");
