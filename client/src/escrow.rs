@@ -8,6 +8,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::system_program;
 
 use crate::instructions::build;
+use crate::lifecycle::{self, Action, Conditions, next_actions};
 use crate::pda;
 
 /// Every account a release or refund touches, derived from the job, its agent and the config.
@@ -248,90 +249,80 @@ pub fn refund_amount(job: &Job, which: &[bool]) -> u64 {
     job.milestones.iter().zip(which).filter(|(_, r)| **r).map(|(m, _)| m.gross()).sum()
 }
 
-/// What can happen next on `job` at `now`, and who may do it, one sentence each. Every
-/// sentence is offered only when the program's own predicate for that action accepts it.
-pub fn next_steps(job: &Job, now: i64) -> Vec<String> {
+/// What can happen next on `job` at `now` under `c`, and who may do it, one sentence each:
+/// the lifecycle's offers ([`next_actions`]) in words, plus when the next window opens.
+pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
     use agentrail::state::{JobStatus, MilestoneState};
+    let offers = next_actions(job, now, c);
+    let offered = |a: Action| lifecycle::offers(&offers, a);
     let deadline = format_time(job.deadline);
     let mut steps = Vec::new();
-    match job.status {
-        JobStatus::Created if now <= job.deadline => {
-            steps.push(format!("the poster may fund it with {} base units before {deadline}", job.total()))
-        }
-        JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired => {
-            steps.push("the poster may close the job to recover its rent".into())
-        }
-        _ => {}
+    for o in &offers {
+        let until = o.until.map(format_time).unwrap_or_default();
+        let line = match o.action {
+            Action::Fund => format!("the poster may fund it with {} base units before {deadline}", job.total()),
+            Action::Start(i) if !offered(Action::Submit(i)) => {
+                format!(
+                    "keeper {} may start milestone {i}, but cannot submit it: the agent may not be paid now",
+                    job.keeper
+                )
+            }
+            Action::Submit(i) if job.milestones[usize::from(i)].started_at == 0 => {
+                format!("keeper {} may start milestone {i} and submit it until {until}", job.keeper)
+            }
+            Action::Submit(i) => format!("keeper {} may submit milestone {i} until {until}", job.keeper),
+            Action::Fail(i) => format!("the keeper may fail milestone {i}, refunding it to the poster"),
+            Action::Reject(i) => {
+                let approve = if offered(Action::Approve(i)) { "approve or " } else { "" };
+                let reject = match job.arbiter() {
+                    Some(arbiter) => format!("reject (arbiter {arbiter} then decides)"),
+                    None => "reject".into(),
+                };
+                format!("the poster may {approve}{reject} milestone {i} until {until}")
+            }
+            Action::Approve(i) if !offered(Action::Reject(i)) => {
+                format!("the poster may approve milestone {i}, releasing it now")
+            }
+            Action::ReleaseAfterReview(i) => format!("milestone {i} is owed to the agent: anyone may release it"),
+            Action::ConcedeDispute(i) => {
+                format!("the agent may concede disputed milestone {i}, refunding it to the poster")
+            }
+            Action::DecideDispute(i) => format!("arbiter {} may decide milestone {i} until {until}", job.arbiter),
+            Action::ApplyDisputeDefault(i) => format!(
+                "the arbiter stayed silent: anyone may apply the default rule to milestone {i} ({} to the agent)",
+                format_bps(job.dispute_default_bps)
+            ),
+            Action::Cancel => "the poster may cancel the job".into(),
+            Action::RefundExpired(_) if job.funded == 0 => {
+                "the deadline passed: anyone may mark the unfunded job expired (refund-expired)".into()
+            }
+            Action::RefundExpired(_) => {
+                let which = job.refundable_after_deadline(now, c.agent_ineligible).unwrap_or_default();
+                format!(
+                    "the deadline passed: anyone may refund {} base units to the poster",
+                    refund_amount(job, &which)
+                )
+            }
+            Action::Close => "the poster may close the job to recover its rent".into(),
+            Action::Start(_) | Action::Execute(_) | Action::Approve(_) => continue,
+        };
+        steps.push(line);
     }
+    // what opens later, so a reader knows when to come back
     if let Some(i) = job.current().filter(|_| job.status == JobStatus::Funded) {
         let m = &job.milestones[i];
-        let index = i as u8;
-        if m.state == MilestoneState::Pending && now <= job.deadline {
-            let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
-            if m.started_at == 0 {
-                steps.push(format!(
-                    "keeper {} may start milestone {i} and submit it until {}",
-                    job.keeper,
-                    format_time(by)
-                ));
-            } else {
-                steps.push(format!("keeper {} may submit milestone {i} until {}", job.keeper, format_time(by)));
-            }
-        }
-        if job.check_failable(index).is_ok() {
-            steps.push(format!("the keeper may fail milestone {i}, refunding it to the poster"));
-        }
-        if job.check_rejectable(index, now).is_ok() {
-            let until = m.review_end(job.review_window).map(format_time).unwrap_or_default();
-            let reject = match job.arbiter() {
-                Some(arbiter) => format!("reject (arbiter {arbiter} then decides)"),
-                None => "reject".into(),
-            };
-            steps.push(format!("the poster may approve or {reject} milestone {i} until {until}"));
-        }
-        if job.check_disputed(index).is_ok() {
-            steps.push(format!("the agent may concede disputed milestone {i}, refunding it to the poster"));
-            let until = m.dispute_end(job.dispute_window).map(format_time).unwrap_or_default();
-            if job.check_decidable(index, now).is_ok() {
-                steps.push(format!("arbiter {} may decide milestone {i} until {until}", job.arbiter));
-            } else if job.check_default_applies(index, now).is_ok() {
-                steps.push(format!(
-                    "the arbiter stayed silent: anyone may apply the default rule to milestone {i} ({} to the agent)",
-                    format_bps(job.dispute_default_bps)
-                ));
-            }
-        }
-        if job.check_review_elapsed(index, now).is_ok() {
-            steps.push(format!("milestone {i} is owed to the agent: anyone may release it"));
-        } else if m.state == MilestoneState::Submitted {
+        if m.state == MilestoneState::Submitted && !offered(Action::ReleaseAfterReview(i as u8)) && !c.paused {
             let from = m.review_end(job.review_window).map(format_time).unwrap_or_default();
             steps.push(format!("anyone may release milestone {i} from {from} unless the poster rejects it"));
         }
     }
-    match job.check_cancellable(now) {
-        Ok(()) => steps.push("the poster may cancel the job".into()),
-        Err(_) if job.milestones.first().is_some_and(|m| m.started_at != 0 && m.state == MilestoneState::Pending) => {
-            let until = job.milestones[0].started_at.saturating_add(job.step_timeout);
-            steps.push(format!(
-                "the poster may cancel from {} if the started step is not submitted",
-                format_time(until)
-            ));
-        }
-        Err(_) => {}
+    let first = job.milestones.first();
+    if !offered(Action::Cancel) && first.is_some_and(|m| m.started_at != 0 && m.state == MilestoneState::Pending) {
+        let until = job.milestones[0].started_at.saturating_add(job.step_timeout);
+        steps.push(format!("the poster may cancel from {} if the started step is not submitted", format_time(until)));
     }
-    match job.refundable_after_deadline(now, false) {
-        Ok(which) => {
-            let amount = refund_amount(job, &which);
-            if job.funded == 0 {
-                steps.push("the deadline passed: anyone may mark the unfunded job expired (refund-expired)".into());
-            } else {
-                steps.push(format!("the deadline passed: anyone may refund {amount} base units to the poster"));
-            }
-        }
-        Err(_) if matches!(job.status, JobStatus::Created | JobStatus::Funded) && now <= job.deadline => {
-            steps.push(format!("after {deadline} anyone may refund what is not owed to the agent"))
-        }
-        Err(_) => {}
+    if matches!(job.status, JobStatus::Created | JobStatus::Funded) && now <= job.deadline {
+        steps.push(format!("after {deadline} anyone may refund what is not owed to the agent"));
     }
     steps
 }
@@ -379,31 +370,40 @@ pub(crate) mod tests {
         }
     }
 
+    /// Whether a sentence of `steps` contains `text`.
+    fn says(steps: &[String], text: &str) -> bool {
+        steps.iter().any(|s| s.contains(text))
+    }
+
     #[test]
     fn next_steps_follow_the_lifecycle() {
+        let c = Conditions::assumed();
         let mut j = job();
-        let s = next_steps(&j, 0);
+        let s = next_steps(&j, 0, &c);
         assert!(s[0].contains("fund it with 150") && s[1].contains("cancel"), "{s:?}");
-        assert!(next_steps(&j, 10_001).iter().any(|s| s.contains("unfunded job expired")), "unfunded, expired");
+        assert!(says(&next_steps(&j, 10_001, &c), "unfunded job expired"), "unfunded, expired");
         j.status = JobStatus::Funded;
         j.funded = 150;
-        let s = next_steps(&j, 0);
+        let s = next_steps(&j, 0, &c);
         assert!(s[0].contains("may start milestone 0 and submit it until 1970-01-01T02:30:00Z"), "{s:?}");
         assert!(s[1].contains("fail milestone 0") && s[2].contains("cancel"), "{s:?}");
+        let ineligible = Conditions { agent_ineligible: true, ..c };
+        assert!(says(&next_steps(&j, 0, &ineligible), "cannot submit it"), "no work an agent cannot be paid for");
         j.milestones[0].started_at = 50;
-        let s = next_steps(&j, 60);
-        assert!(s.iter().any(|x| x.contains("cancel from 1970-01-01T00:10:50Z")), "{s:?}");
+        let s = next_steps(&j, 60, &c);
+        assert!(says(&s, "cancel from 1970-01-01T00:10:50Z"), "{s:?}");
         j.milestones[0].state = MilestoneState::Submitted;
         j.milestones[0].submitted_at = 100;
-        let s = next_steps(&j, 500);
-        assert!(s[0].contains("approve or reject milestone 0 until 1970-01-01T00:18:20Z"), "{s:?}");
-        assert!(s[1].contains("from 1970-01-01T00:18:20Z"), "{s:?}");
-        let s = next_steps(&j, 1_100);
-        assert!(s[0].contains("owed to the agent") && !s.iter().any(|x| x.contains("reject")), "{s:?}");
-        let s = next_steps(&j, 10_001);
-        assert!(s.iter().any(|x| x.contains("owed")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
+        let s = next_steps(&j, 500, &c);
+        assert!(s[0].contains("approve or reject milestone 0 until 1970-01-01T00:18:19Z"), "{s:?}");
+        assert!(says(&s, "from 1970-01-01T00:18:20Z"), "{s:?}");
+        let s = next_steps(&j, 1_100, &c);
+        assert!(s[0].contains("approve milestone 0, releasing it now") && says(&s, "owed to the agent"), "{s:?}");
+        assert!(!says(&s, "reject"), "{s:?}");
+        let s = next_steps(&j, 10_001, &c);
+        assert!(says(&s, "owed") && says(&s, "refund 50"), "{s:?}");
         j.status = JobStatus::Completed;
-        assert!(next_steps(&j, 0)[0].contains("close"));
+        assert!(next_steps(&j, 0, &c)[0].contains("close"));
     }
 
     #[test]
@@ -415,16 +415,17 @@ pub(crate) mod tests {
         j.status = JobStatus::Funded;
         j.funded = 150;
         j.submit(0, [1; 32], 100).unwrap();
-        let s = next_steps(&j, 500);
+        let c = Conditions::assumed();
+        let s = next_steps(&j, 500, &c);
         assert!(s[0].contains(&format!("reject (arbiter {} then decides)", j.arbiter)), "{s:?}");
         j.dispute(0, 500).unwrap();
-        let s = next_steps(&j, 600);
+        let s = next_steps(&j, 600, &c);
         assert!(s[0].contains("concede disputed milestone 0"), "{s:?}");
-        assert!(s[1].contains("may decide milestone 0 until 1970-01-01T01:08:20Z"), "{s:?}");
-        let s = next_steps(&j, 4_100);
+        assert!(s[1].contains("may decide milestone 0 until 1970-01-01T01:08:19Z"), "{s:?}");
+        let s = next_steps(&j, 4_100, &c);
         assert!(s[1].contains("default rule to milestone 0 (25% to the agent)"), "{s:?}");
         // after the deadline the dispute is still decided, not refunded
-        let s = next_steps(&j, 20_000);
+        let s = next_steps(&j, 20_000, &c);
         assert!(s.iter().any(|x| x.contains("default rule")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
         assert_eq!(format_bps(3_333), "33.33%");
         assert_eq!(format_bps(2_550), "25.5%");

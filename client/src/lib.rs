@@ -8,6 +8,7 @@ pub mod errors;
 pub mod escrow;
 pub mod events;
 pub mod instructions;
+pub mod lifecycle;
 pub mod merkle;
 pub mod pda;
 pub mod receipt;

@@ -1,7 +1,7 @@
 //! The checks a keeper runs before it pays for a step. Every check and its result goes into the
 //! step's receipt; any failure stops the payment.
 
-use agentrail::state::{Agent, AgentStatus, Certification, Job};
+use agentrail::state::{Agent, Certification, Job};
 use agentrail_client::receipt::GuardCheck;
 
 /// What the guards look at.
@@ -19,27 +19,39 @@ fn check(name: &str, passed: bool, detail: String) -> GuardCheck {
     GuardCheck { name: name.into(), passed, detail }
 }
 
-/// Runs every guard.
+/// A program error's message, without Anchor's framing.
+fn why(e: &anchor_lang::error::Error) -> String {
+    match e {
+        anchor_lang::error::Error::AnchorError(a) => a.error_msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs every guard. Apart from the budget (the keeper's own rule), each is the program's own
+/// predicate, so a step that passes is one the program will accept: the milestone can be
+/// submitted now (order, deadline, a review window that fits), the agent may be paid (active,
+/// the pinned version, the pinned certification not revoked) and is certified now.
 pub fn run(g: &GuardInput) -> Vec<GuardCheck> {
-    let m = &g.job.milestones[usize::from(g.milestone)];
-    let submit_by = if m.requires_approval { g.job.deadline - g.job.review_window } else { g.job.deadline };
+    let (job, m) = (g.job, &g.job.milestones[usize::from(g.milestone)]);
+    let submittable = job.check_submittable(g.milestone, g.now).map(|_| ());
+    let cert = job.pinned_certification(g.certification);
+    let payable = match &cert {
+        Ok(c) => job.ineligibility(g.agent, *c).map_or(Ok(()), |e| Err(e.to_string())),
+        Err(e) => Err(why(e)),
+    };
     let mut checks = vec![
         check("cost_within_budget", g.cost <= m.amount, format!("cost {} of budget {}", g.cost, m.amount)),
-        check("deadline", g.now <= submit_by, format!("now {} submit by {submit_by}", g.now)),
-        check("agent_active", g.agent.status == AgentStatus::Active, format!("{:?}", g.agent.status)),
+        check(
+            "submittable",
+            submittable.is_ok(),
+            submittable.as_ref().map_or_else(why, |()| format!("milestone {} at {}", g.milestone, g.now)),
+        ),
+        check("agent_payable", payable.is_ok(), payable.err().unwrap_or_else(|| format!("{:?}", g.agent.status))),
     ];
-    if g.job.min_stage > 0 {
-        let (stage, epoch_ok) =
-            g.certification.map_or((0, false), |c| (c.effective_stage(g.now), c.epoch == g.job.cert_epoch));
-        checks.push(check(
-            "certified",
-            stage >= g.job.min_stage && epoch_ok,
-            format!(
-                "stage {stage} of required {}, pinned certification {}",
-                g.job.min_stage,
-                if epoch_ok { "intact" } else { "revoked" }
-            ),
-        ));
+    if job.min_stage > 0 {
+        let certified = cert.and_then(|c| job.check_certified_at(c, g.now));
+        let detail = certified.as_ref().map_or_else(why, |()| format!("stage {} or higher", job.min_stage));
+        checks.push(check("certified", certified.is_ok(), detail));
     }
     checks
 }
@@ -52,7 +64,7 @@ pub fn all_passed(checks: &[GuardCheck]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentrail::state::{Attestation, JobStatus, MilestoneSpec, Semver};
+    use agentrail::state::{AgentStatus, Attestation, JobStatus, MilestoneSpec, Semver};
     use anchor_lang::prelude::Pubkey;
 
     fn job(min_stage: u8) -> Job {
@@ -119,14 +131,17 @@ mod tests {
         let ok = GuardInput { job: &j, milestone: 0, agent: &a, certification: None, cost: 100, now: 1_000 };
         assert!(all_passed(&run(&ok)));
         assert_eq!(failed(&GuardInput { cost: 101, ..ok }), ["cost_within_budget"]);
-        assert_eq!(failed(&GuardInput { now: 1_001, ..ok }), ["deadline"]);
-        assert_eq!(
-            failed(&GuardInput { milestone: 1, cost: 50, now: 901, ..ok }),
-            ["deadline"],
-            "approval needs its review window"
-        );
+        assert_eq!(failed(&GuardInput { now: 1_001, ..ok }), ["submittable"]);
+        assert_eq!(failed(&GuardInput { milestone: 1, cost: 50, now: 10, ..ok }), ["submittable"], "out of order");
+        let mut next = job(0);
+        next.submit(0, [1; 32], 5).unwrap();
+        next.release(0).unwrap();
+        let second = GuardInput { job: &next, milestone: 1, cost: 50, now: 900, ..ok };
+        assert!(all_passed(&run(&second)));
+        let late = run(&GuardInput { now: 901, ..second });
+        assert!(!late[1].passed && late[1].detail.contains("review window"), "{late:?}");
         let paused = agent(AgentStatus::Paused);
-        assert_eq!(failed(&GuardInput { agent: &paused, ..ok }), ["agent_active"]);
+        assert_eq!(failed(&GuardInput { agent: &paused, ..ok }), ["agent_payable"]);
     }
 
     #[test]
@@ -146,9 +161,12 @@ mod tests {
             Attestation { certifier: Pubkey::new_unique(), attestation_hash: [1; 32], issued_at: 0, expires_at: 2_000 };
         let g = GuardInput { job: &j, milestone: 0, agent: &a, certification: Some(&cert), cost: 1, now: 10 };
         assert!(all_passed(&run(&g)));
-        assert_eq!(failed(&GuardInput { certification: None, ..g }), ["certified"]);
+        assert_eq!(failed(&GuardInput { certification: None, ..g }), ["agent_payable", "certified"]);
         let mut revoked = cert.clone();
         revoked.epoch = 1;
-        assert_eq!(failed(&GuardInput { certification: Some(&revoked), ..g }), ["certified"]);
+        assert_eq!(failed(&GuardInput { certification: Some(&revoked), ..g }), ["agent_payable"]);
+        let mut expired = cert.clone();
+        expired.attestations[0].expires_at = 10;
+        assert_eq!(failed(&GuardInput { certification: Some(&expired), ..g }), ["certified"], "expired at submission");
     }
 }

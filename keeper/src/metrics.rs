@@ -34,6 +34,23 @@ impl Gauge {
     }
 }
 
+/// A counter per label pair, rendered as one Prometheus series each (labels come from closed
+/// sets: action kinds and outcomes, so the series stay few).
+#[derive(Default, Debug)]
+pub struct LabeledCounter(std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>);
+
+impl LabeledCounter {
+    /// Adds one to the series (`first`, `second`).
+    pub fn inc(&self, first: &'static str, second: &'static str) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()).entry((first, second)).or_default() += 1;
+    }
+
+    /// The series' value.
+    pub fn get(&self, first: &'static str, second: &'static str) -> u64 {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&(first, second)).copied().unwrap_or(0)
+    }
+}
+
 /// Everything the keeper counts.
 #[derive(Default, Debug)]
 pub struct Metrics {
@@ -63,6 +80,8 @@ pub struct Metrics {
     pub send_errors: Counter,
     /// Actions held back because a token account they pay into does not exist.
     pub waiting_for_accounts: Counter,
+    /// Sends by action kind and outcome.
+    pub actions: LabeledCounter,
 }
 
 impl Metrics {
@@ -123,6 +142,11 @@ impl Metrics {
         for (name, help, g) in gauges {
             out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n", g.get());
         }
+        let name = "agentrail_keeper_actions_total";
+        out += &format!("# HELP {name} Transactions sent, by action and outcome.\n# TYPE {name} counter\n");
+        for ((action, outcome), n) in self.actions.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            out += &format!("{name}{{action=\"{action}\",outcome=\"{outcome}\"}} {n}\n");
+        }
         out
     }
 }
@@ -137,12 +161,18 @@ mod tests {
         m.releases.inc();
         m.releases.inc();
         m.pending_intents.set(3);
+        m.actions.inc("submit", "confirmed");
+        m.actions.inc("submit", "confirmed");
+        m.actions.inc("release", "refused");
         let text = m.render();
+        assert!(text.contains("agentrail_keeper_actions_total{action=\"submit\",outcome=\"confirmed\"} 2\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_actions_total{action=\"release\",outcome=\"refused\"} 1\n"), "{text}");
         assert!(text.contains("# TYPE agentrail_keeper_releases_total counter\nagentrail_keeper_releases_total 2\n"));
         assert!(text.contains("agentrail_keeper_pending_intents 3\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let (name, value) = line.split_once(' ').unwrap();
-            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let name = series.split('{').next().unwrap();
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
             value.parse::<f64>().unwrap();
         }
     }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use agentrail_client::errors::explain;
+use agentrail_client::lifecycle::{ActionKind, IntentKey};
 use anyhow::{Context, Result};
 use base64::Engine;
 use solana_commitment_config::CommitmentConfig;
@@ -38,6 +39,19 @@ pub enum Outcome {
     /// Broadcast but not yet settled within the confirmation budget: the intent stays pending
     /// and a later scan (or start-up reconciliation) follows it; nothing new is signed for it.
     InFlight,
+}
+
+impl Outcome {
+    /// Its metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Confirmed(_) => "confirmed",
+            Outcome::Refused(_) => "refused",
+            Outcome::Expired => "expired",
+            Outcome::Transient(_) => "error",
+            Outcome::InFlight => "in_flight",
+        }
+    }
 }
 
 /// Sorts a transaction error into the program's refusal or an operational fault, naming
@@ -74,9 +88,14 @@ impl Sender<'_> {
         Ok(())
     }
 
-    /// Does `action` on `job`/`milestone` with `ixs`, exactly once.
-    pub async fn execute(&self, job: &str, milestone: u8, action: &str, ixs: &[Instruction]) -> Result<Outcome> {
-        let id = format!("{job}:{milestone}:{action}");
+    /// Does the action `key` names with `ixs`, exactly once.
+    pub async fn execute(&self, key: &IntentKey, ixs: &[Instruction]) -> Result<Outcome> {
+        let id = key.to_string();
+        // the stored action label: the kind, and for anchors the day too (failpoints name it)
+        let action = match key.kind {
+            ActionKind::AnchorDay => format!("anchor-{}", key.index),
+            kind => kind.as_str().to_string(),
+        };
         if let Some(existing) = self.store.intent(&id).await? {
             match existing.status {
                 IntentStatus::Confirmed => return Ok(Outcome::Confirmed(existing.signature)),
@@ -112,9 +131,9 @@ impl Sender<'_> {
         let bytes = bincode_tx(&tx)?;
         let intent = Intent {
             id,
-            job: job.to_string(),
-            milestone,
-            action: action.to_string(),
+            job: key.account.to_string(),
+            milestone: key.milestone(),
+            action,
             tx: base64::engine::general_purpose::STANDARD.encode(bytes),
             signature: tx.signatures[0].to_string(),
             last_valid_block_height: last_valid,

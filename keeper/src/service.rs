@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentrail::instructions::AnchorCheckpointArgs;
-use agentrail::state::{
-    Agent, Certification, Config as ProgramConfig, Job, JobStatus, MilestoneState, ReceiptLog, SECONDS_PER_DAY,
-};
+use agentrail::state::{Agent, Certification, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt};
 use anyhow::{Context, Result};
@@ -25,6 +24,7 @@ use crate::executor::{Executor, RetryPolicy, StepRequest, run_with_retries};
 use crate::guards;
 use crate::log::Log;
 use crate::metrics::Metrics;
+use crate::plan::{Policy, plan};
 use crate::sender::{Outcome, Sender};
 use crate::step_pool::StepPool;
 use crate::store::{Step, StoredCheckpoint};
@@ -137,21 +137,32 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
-        // one read per agent per scan, however many of its jobs there are
-        let mut agents: HashMap<Pubkey, Agent> = HashMap::new();
+        // one read per agent and per pinned certification per scan, however many jobs share them
+        let mut agents: HashMap<Pubkey, Option<Agent>> = HashMap::new();
+        let mut certs: HashMap<Pubkey, Option<Certification>> = HashMap::new();
         for (key, job) in jobs {
-            let agent = match agents.get(&job.agent) {
-                Some(a) => a.clone(),
-                None => match self.chain.account::<Agent>(&job.agent).await {
-                    Ok(Some(a)) => agents.entry(job.agent).or_insert(a).clone(),
-                    Ok(None) => continue, // a funded job's agent cannot vanish; nothing to do
-                    Err(e) => {
-                        tracing::error!(job = %key, error = %format!("{e:#}"), "reading the agent failed; will retry");
-                        continue;
-                    }
-                },
+            let read = async {
+                if let std::collections::hash_map::Entry::Vacant(slot) = agents.entry(job.agent) {
+                    slot.insert(self.chain.account::<Agent>(&job.agent).await?);
+                }
+                let cert_key = pda::certification(&job.agent, job.agent_version_seq);
+                if job.min_stage > 0
+                    && let std::collections::hash_map::Entry::Vacant(slot) = certs.entry(cert_key)
+                {
+                    slot.insert(self.chain.account::<Certification>(&cert_key).await?);
+                }
+                anyhow::Ok((agents[&job.agent].clone(), certs.get(&cert_key).cloned().flatten()))
             };
-            if let Err(e) = self.handle_job(&key, &job, &agent, &config, now).await {
+            let (agent, cert) = match read.await {
+                Ok((Some(agent), cert)) => (agent, cert),
+                Ok((None, _)) => continue, // a funded job's agent cannot vanish; nothing to do
+                Err(e) => {
+                    tracing::error!(job = %key, error = %format!("{e:#}"), "reading the agent failed; will retry");
+                    continue;
+                }
+            };
+            let conditions = Conditions::read(&job, &agent, cert.as_ref(), &config, now);
+            if let Err(e) = self.handle_job(&key, &job, &agent, &config, &conditions, now).await {
                 tracing::error!(job = %key, error = %format!("{e:#}"), "job handling failed; will retry");
             }
         }
@@ -185,44 +196,34 @@ impl Keeper {
         json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
     }
 
+    /// Carries out this scan's [`plan`] for one job.
     async fn handle_job(
         self: &Arc<Self>,
         key: &Pubkey,
         job: &Job,
         agent: &Agent,
         config: &ProgramConfig,
+        conditions: &Conditions,
         now: i64,
     ) -> Result<()> {
-        // an unfunded job put nothing at stake: the keeper spends nothing on it, not even a refund
-        if job.status != JobStatus::Funded {
-            return Ok(());
-        }
+        let policy = Policy { refund_expired: self.config.refund_expired };
+        let Some(action) = plan(job, now, conditions, policy) else { return Ok(()) };
         let keys = JobKeys::new(*key, job, agent, config);
         // the keeper never pays rent for other people's token accounts (a drain an attacker
         // profits from): each action waits until the accounts it pays into exist
         let release_to = [("agent payout", keys.payee_token), ("treasury", keys.treasury_token)];
         let refund_to = [("poster", keys.poster_token)];
-        if now > job.deadline && self.config.refund_expired {
-            let certification = self.pinned_certification(job).await?;
-            let ineligible = job.ineligibility(agent, certification.as_ref()).is_some();
-            // only when the program would refund something: owed and disputed milestones stay
-            if let Ok(which) = job.refundable_after_deadline(now, ineligible) {
-                if !self.accounts_exist(key, &refund_to).await? {
-                    return Ok(());
-                }
-                // keyed by the first milestone it returns: a later refund of owed milestones (the
-                // agent became ineligible) is another intent, not a replay of this one
-                let first = which.iter().position(|r| *r).unwrap_or(0) as u8;
-                if self.act(key, first, "refund", &[escrow::refund_expired(&keys)]).await? {
+        match action {
+            // keyed by the first milestone it returns: a later refund of owed milestones (the
+            // agent became ineligible) is another intent, not a replay of this one
+            Action::RefundExpired(_) => {
+                let refunded = self.accounts_exist(key, &refund_to).await?
+                    && self.act(key, action, &[escrow::refund_expired(&keys)]).await?;
+                if refunded {
                     self.metrics.refunds.inc();
                 }
-                return Ok(());
             }
-        }
-        let Some(i) = job.current() else { return Ok(()) };
-        let (m, i) = (&job.milestones[i], i as u8);
-        match m.state {
-            MilestoneState::Pending if now <= job.deadline => {
+            Action::Execute(i) => {
                 // no work is started that could not be paid: the payout accounts exist first
                 if self.steps.is_running(key) || !self.accounts_exist(key, &release_to).await? {
                     return Ok(());
@@ -236,27 +237,23 @@ impl Keeper {
                 });
             }
             // owed to the agent (silent review, or submitted while releases were paused)
-            MilestoneState::Submitted if job.check_review_elapsed(i, now).is_ok() && !config.paused => {
+            Action::ReleaseAfterReview(i) => {
                 let ixs = [escrow::release_after_review(&keys, i)];
-                let released =
-                    self.accounts_exist(key, &release_to).await? && self.act(key, i, "release", &ixs).await?;
+                let released = self.accounts_exist(key, &release_to).await? && self.act(key, action, &ixs).await?;
                 if released {
                     self.metrics.releases.inc();
                 }
             }
-            // the arbiter stayed silent through its window: the job's default rule decides; a
-            // share for the agent is a release, which waits while releases are paused
-            MilestoneState::Disputed
-                if job.check_default_applies(i, now).is_ok() && !(config.paused && job.dispute_default_bps > 0) =>
-            {
+            // the arbiter stayed silent through its window: the job's default rule decides
+            Action::ApplyDisputeDefault(i) => {
                 let all = [release_to[0], release_to[1], refund_to[0]];
                 let ixs = [escrow::apply_dispute_default(&keys, i)];
-                let settled = self.accounts_exist(key, &all).await? && self.act(key, i, "settle-dispute", &ixs).await?;
+                let settled = self.accounts_exist(key, &all).await? && self.act(key, action, &ixs).await?;
                 if settled {
                     self.metrics.disputes_defaulted.inc();
                 }
             }
-            _ => {}
+            other => tracing::error!(job = %key, action = ?other, "the plan chose an action the keeper does not take"),
         }
         Ok(())
     }
@@ -277,7 +274,7 @@ impl Keeper {
         match self.step(key, job, i, agent, now).await? {
             StepState::Done(hash) => {
                 let ixs = [escrow::submit_milestone(&self.payer.pubkey(), keys, i, hash)];
-                if self.act(key, i, "submit", &ixs).await? {
+                if self.act(key, Action::Submit(i), &ixs).await? {
                     self.metrics.submissions.inc();
                 }
             }
@@ -287,7 +284,7 @@ impl Keeper {
                 }
                 let me = self.payer.pubkey();
                 let ixs = [escrow::fail_milestone(&me, keys, i, cancel, sha256(reason.as_bytes()))];
-                if self.act(key, i, "fail", &ixs).await? {
+                if self.act(key, Action::Fail(i), &ixs).await? {
                     self.metrics.steps_refunded.inc();
                     tracing::warn!(job = %key, milestone = i, cancel, %reason, "gave up on the step; refunded to the poster");
                 }
@@ -327,8 +324,17 @@ impl Keeper {
 
     /// Sends an action once; `true` when it landed, `false` when another party did it first or
     /// it must be rebuilt on the next scan.
-    async fn act(&self, job: &Pubkey, milestone: u8, action: &str, ixs: &[Instruction]) -> Result<bool> {
-        match self.sender().execute(&job.to_string(), milestone, action, ixs).await? {
+    async fn act(&self, job: &Pubkey, action: Action, ixs: &[Instruction]) -> Result<bool> {
+        self.send(IntentKey::job(*job, action), ixs).await
+    }
+
+    /// Sends the intent `key` once (see [`Sender::execute`]); `true` when it landed, `false`
+    /// when it was refused, expired or is still in flight. Counted by action and outcome.
+    async fn send(&self, key: IntentKey, ixs: &[Instruction]) -> Result<bool> {
+        let (job, milestone, action) = (key.account, key.milestone(), key.kind.as_str());
+        let outcome = self.sender().execute(&key, ixs).await?;
+        self.metrics.actions.inc(action, outcome.label());
+        match outcome {
             Outcome::Confirmed(sig) => {
                 tracing::info!(%job, milestone, action, signature = %sig, "confirmed");
                 Ok(true)
@@ -387,7 +393,7 @@ impl Keeper {
         // cancel and take the work for free while the submission is on its way
         if i == 0 && job.milestones[0].started_at == 0 {
             let ixs = [escrow::start_milestone(&self.payer.pubkey(), key, 0)];
-            if !self.act(key, 0, "start", &ixs).await? {
+            if !self.act(key, Action::Start(0), &ixs).await? {
                 return Ok(StepState::Wait);
             }
         }
@@ -486,7 +492,8 @@ impl Keeper {
         if receipts.is_empty() {
             return Ok(());
         }
-        if onchain.is_none() && !self.act(&log_key, 0, "create-log", &[anchors::create_receipt_log(&me, true)]).await? {
+        let create = [anchors::create_receipt_log(&me, true)];
+        if onchain.is_none() && !self.send(IntentKey::create_log(log_key), &create).await? {
             return Ok(());
         }
         let last_day = if self.config.anchor_today { today } else { today.saturating_sub(1) };
@@ -499,16 +506,12 @@ impl Keeper {
                 self.log.consistency_proof(0, day_size).await?
             };
             let args = AnchorCheckpointArgs { day, size: day_size, root, consistency_proof: Some(proof) };
-            if !self.act(&log_key, 0, &format!("anchor-{day}"), &[anchors::anchor_checkpoint(&me, args)]).await? {
+            let anchor = IntentKey::anchor(log_key, day);
+            if !self.send(anchor, &[anchors::anchor_checkpoint(&me, args)]).await? {
                 return Ok(());
             }
-            let signature = self
-                .log
-                .store()
-                .intent(&format!("{log_key}:0:anchor-{day}"))
-                .await?
-                .map(|i| i.signature)
-                .unwrap_or_default();
+            let signature =
+                self.log.store().intent(&anchor.to_string()).await?.map(|i| i.signature).unwrap_or_default();
             self.log
                 .store()
                 .put_checkpoint(&StoredCheckpoint {

@@ -4,6 +4,7 @@ use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
 use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
 use agentrail_client::escrow::{self, JobKeys, format_time, next_steps, refund_amount};
+use agentrail_client::lifecycle::Conditions;
 use agentrail_client::pda;
 use agentrail_client::terms::{Terms, terms_hash};
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -226,6 +227,8 @@ struct Loaded {
     job: Job,
     keys: JobKeys,
     decimals: u8,
+    /// What the program's checks read besides the job: pause, the agent's standing.
+    conditions: Conditions,
 }
 
 fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
@@ -235,7 +238,12 @@ fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
     let config: Config = ctx.account(&pda::config(), "config")?;
     let (decimals, _) = mint_info(ctx, &state.mint)?;
     let keys = JobKeys::new(key, &state, &agent, &config);
-    Ok(Loaded { job: state, keys, decimals })
+    let cert: Option<Certification> = match keys.certification {
+        Some(c) => ctx.raw(&c)?.and_then(|a| agentrail_client::accounts::decode(&a.data).ok()),
+        None => None,
+    };
+    let conditions = Conditions::read(&state, &agent, cert.as_ref(), &config, ctx.now()?);
+    Ok(Loaded { job: state, keys, decimals, conditions })
 }
 
 /// Idempotent creation of the associated token accounts a transfer needs.
@@ -247,7 +255,7 @@ fn ensure_atas(ctx: &Ctx, keys: &JobKeys, owners: &[Pubkey]) -> Result<Vec<Instr
         .collect())
 }
 
-fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
+fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Value {
     let ui = |v: u64| format_ui(v, decimals);
     json!({
         "address": key.to_string(), "poster": j.poster.to_string(), "agent": j.agent.to_string(),
@@ -270,7 +278,7 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64) -> Value {
         "terms_hash": (j.terms_hash != [0; 32]).then(|| hex::encode(j.terms_hash)),
         "terms_uri": (!j.terms_uri.is_empty()).then(|| j.terms_uri.clone()),
         "step_timeout_secs": j.step_timeout,
-        "next": next_steps(j, now),
+        "next": next_steps(j, now, c),
     })
 }
 
@@ -428,16 +436,10 @@ impl JobCmd {
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::refund_expired(&l.keys));
                 // what returns: everything unsettled except milestones owed to an eligible agent
-                let agent: Agent = ctx.account(&l.job.agent, "agent")?;
-                let cert: Option<Certification> = match l.keys.certification {
-                    Some(key) => Some(ctx.account(&key, "certification")?),
-                    None => None,
-                };
-                let ineligible = l.job.ineligibility(&agent, cert.as_ref()).is_some();
-                // nothing, or not yet: 0, and the program's refusal names the reason
+                // (and disputes); nothing, or not yet: 0, and the program's refusal names why
                 let refunded = l
                     .job
-                    .refundable_after_deadline(ctx.now()?, ineligible)
+                    .refundable_after_deadline(ctx.now()?, l.conditions.agent_ineligible)
                     .map_or(0, |which| refund_amount(&l.job, &which));
                 let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
@@ -462,7 +464,7 @@ impl JobCmd {
                 let l = load(ctx, &job)?;
                 let now = ctx.now()?;
                 if ctx.json {
-                    let mut v = job_json(&l.keys.job, &l.job, l.decimals, now);
+                    let mut v = job_json(&l.keys.job, &l.job, l.decimals, now, &l.conditions);
                     let (check, terms) = terms_status(&l.job);
                     v["terms_check"] = json!(check);
                     v["terms"] = json!(terms);
@@ -496,7 +498,11 @@ impl JobCmd {
                 if ctx.json {
                     let list: Vec<Value> = jobs
                         .iter()
-                        .map(|(k, j)| job_json(k, j, mint_info(ctx, &j.mint).map_or(0, |m| m.0), now))
+                        // a list does not read every agent: next steps assume one that may be paid
+                        .map(|(k, j)| {
+                            let decimals = mint_info(ctx, &j.mint).map_or(0, |m| m.0);
+                            job_json(k, j, decimals, now, &Conditions::assumed())
+                        })
                         .collect();
                     print_json(&list);
                     return Ok(());
@@ -796,7 +802,7 @@ fn show(l: &Loaded, now: i64) {
         ]);
     }
     println!("\n{}\n\nnext:", t.render());
-    for step in next_steps(j, now) {
+    for step in next_steps(j, now, &l.conditions) {
         println!("  - {step}");
     }
 }

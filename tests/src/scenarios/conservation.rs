@@ -2,10 +2,12 @@
 //! protocol paused and resumed, with or without an arbiter and its disputes, the job's books
 //! balance and match the token balances (funded = released + fees + refunded + vault), a
 //! milestone owed to the (eligible) agent is never refunded, a disputed one leaves its dispute
-//! only by a concession or a decision, and the track record counts exactly what settled.
+//! only by a concession or a decision, and the track record counts exactly what settled. And
+//! the lifecycle ([`next_actions`]) offers exactly what the program then accepts.
 
 use agentrail::state::{JobStatus, MilestoneState, TrackRecord};
 use agentrail_client::escrow;
+use agentrail_client::lifecycle::{Action, Conditions, next_actions, offers};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use solana_sdk::signer::Signer;
@@ -73,6 +75,7 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
             };
             f.assert_conserved();
             let mut now = T0;
+            let mut paused = false;
             for op in ops {
                 let poster = f.poster.insecure_clone();
                 let keys = f.keys.clone();
@@ -80,7 +83,26 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 let released_before = before.released;
                 let owed_before: Vec<bool> =
                     before.milestones.iter().map(|m| m.owed(before.review_window, now)).collect();
-                let _ = match op.clone() {
+                // what the lifecycle says the program will accept, before trying it
+                let offered = next_actions(&before, now, &Conditions { paused, ..Conditions::assumed() });
+                let expected = match op {
+                    Op::Submit(i) => Some(offers(&offered, Action::Submit(i))),
+                    Op::Approve(i) => Some(offers(&offered, Action::Approve(i))),
+                    Op::Reject(i, _) => Some(offers(&offered, Action::Reject(i))),
+                    Op::Fail(i, _) => Some(offers(&offered, Action::Fail(i))),
+                    Op::ReleaseAfterReview(i) => Some(offers(&offered, Action::ReleaseAfterReview(i))),
+                    Op::Cancel => Some(offers(&offered, Action::Cancel)),
+                    Op::RefundExpired => Some(offered.iter().any(|o| matches!(o.action, Action::RefundExpired(_)))),
+                    Op::Start(i) => Some(offers(&offered, Action::Start(i))),
+                    Op::Concede(i) => Some(offers(&offered, Action::ConcedeDispute(i))),
+                    // a share for the agent is a release: it also needs the protocol live
+                    Op::Decide(i, bps) => {
+                        Some(offers(&offered, Action::DecideDispute(i)) && bps <= 10_000 && (bps == 0 || !paused))
+                    }
+                    Op::ApplyDefault(i) => Some(offers(&offered, Action::ApplyDisputeDefault(i))),
+                    Op::Pause(_) | Op::Wait(_) => None,
+                };
+                let result = match op.clone() {
                     Op::Submit(i) => f.submit(i),
                     Op::Approve(i) => f.approve(i),
                     Op::Reject(i, cancel) => f.env.send(&[escrow::reject_milestone(&keys, i, cancel)], &[&poster]),
@@ -89,8 +111,9 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                     Op::Cancel => f.env.send(&[escrow::cancel_job(&keys)], &[&poster]),
                     Op::RefundExpired => f.env.send(&[escrow::refund_expired(&keys)], &[]),
                     Op::Start(i) => f.start(i),
-                    Op::Pause(paused) => {
-                        f.pause(paused);
+                    Op::Pause(on) => {
+                        f.pause(on);
+                        paused = on;
                         Ok(Default::default())
                     }
                     Op::Wait(dt) => {
@@ -109,6 +132,9 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                     }
                     Op::ApplyDefault(i) => f.env.send(&[escrow::apply_dispute_default(&keys, i)], &[]),
                 };
+                if let Some(expected) = expected {
+                    prop_assert_eq!(result.is_ok(), expected, "{:?} at {}: offered {:?}", op, now, offered);
+                }
                 f.assert_conserved();
                 let job = f.job();
                 prop_assert!(job.released >= released_before, "released never decreases");

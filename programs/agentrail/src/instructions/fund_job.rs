@@ -45,8 +45,7 @@ pub struct FundJob<'info> {
 impl FundJob<'_> {
     fn validate(&self, expected_total: u64) -> Result<()> {
         self.config.require_live()?;
-        require!(self.job.status == JobStatus::Created, AgentrailError::InvalidJobStatus);
-        require!(Clock::get()?.unix_timestamp <= self.job.deadline, AgentrailError::DeadlinePassed);
+        self.job.check_fundable(Clock::get()?.unix_timestamp)?;
         require!(self.job.total() == expected_total, AgentrailError::JobChanged);
         check_mint(&self.mint.to_account_info())
     }

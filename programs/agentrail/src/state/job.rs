@@ -284,10 +284,17 @@ impl Job {
         Ok(i)
     }
 
-    /// Marks milestone `index` submitted at `now` with `result_hash`. Milestones are submitted
-    /// in order, each after every earlier one settled, before the deadline, and approval
+    /// Checks that the poster may fund the job at `now`: created, and its deadline not passed.
+    pub fn check_fundable(&self, now: i64) -> Result<()> {
+        require!(self.status == JobStatus::Created, AgentrailError::InvalidJobStatus);
+        require!(now <= self.deadline, AgentrailError::DeadlinePassed);
+        Ok(())
+    }
+
+    /// Checks that milestone `index` may be submitted at `now`: milestones are submitted in
+    /// order, each after every earlier one settled, before the deadline, and approval
     /// milestones only when their whole review window fits before the deadline.
-    pub fn submit(&mut self, index: u8, result_hash: [u8; 32], now: i64) -> Result<()> {
+    pub fn check_submittable(&self, index: u8, now: i64) -> Result<usize> {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
@@ -295,6 +302,13 @@ impl Job {
             let review_end = now.checked_add(self.review_window).ok_or(AgentrailError::Overflow)?;
             require!(review_end <= self.deadline, AgentrailError::ReviewOutlastsDeadline);
         }
+        Ok(i)
+    }
+
+    /// Marks milestone `index` submitted at `now` with `result_hash`
+    /// ([`Job::check_submittable`]).
+    pub fn submit(&mut self, index: u8, result_hash: [u8; 32], now: i64) -> Result<()> {
+        let i = self.check_submittable(index, now)?;
         let m = &mut self.milestones[i];
         m.state = MilestoneState::Submitted;
         m.result_hash = result_hash;
@@ -305,11 +319,18 @@ impl Job {
     /// Marks the step of pending milestone `index` started at `now` (keeper, before it calls
     /// the agent): from then until `step_timeout` passes, the poster cannot cancel the job.
     pub fn start(&mut self, index: u8, now: i64) -> Result<()> {
+        let i = self.check_startable(index, now)?;
+        self.milestones[i].started_at = now;
+        Ok(())
+    }
+
+    /// Checks that the keeper may mark pending milestone `index`'s step started at `now`:
+    /// before the deadline, the milestone being worked on, once.
+    pub fn check_startable(&self, index: u8, now: i64) -> Result<usize> {
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
         require!(self.milestones[i].started_at == 0, AgentrailError::AlreadyStarted);
-        self.milestones[i].started_at = now;
-        Ok(())
+        Ok(i)
     }
 
     /// Checks that the poster may cancel at `now`: nothing submitted or settled yet, and no
