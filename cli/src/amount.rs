@@ -12,30 +12,41 @@ pub fn parse_ui(amount: &str, decimals: u8) -> Result<u64> {
     if frac.len() > usize::from(decimals) {
         bail!("amount {amount:?} has more than {decimals} decimal places, the mint's precision");
     }
-    let scale = 10u128.pow(u32::from(decimals));
+    // 10^39 overflows u128; a mint that precise cannot hold one whole token in a u64 anyway
+    let Some(scale) = 10u128.checked_pow(u32::from(decimals)) else {
+        bail!("the mint has {decimals} decimals: amounts of it cannot be given in UI units");
+    };
     let whole: u128 = if whole.is_empty() {
         0
     } else {
         whole.parse().map_err(|_| anyhow::anyhow!("amount {amount:?} is too large"))?
     };
-    let frac_units: u128 =
-        if frac.is_empty() { 0 } else { frac.parse::<u128>()? * 10u128.pow(u32::from(decimals) - frac.len() as u32) };
-    let units = whole.checked_mul(scale).and_then(|w| w.checked_add(frac_units)).filter(|u| *u <= u128::from(u64::MAX));
+    let frac_units: Option<u128> = if frac.is_empty() {
+        Some(0)
+    } else {
+        let digits: u128 = frac.parse().map_err(|_| anyhow::anyhow!("amount {amount:?} is too large"))?;
+        10u128.checked_pow(u32::from(decimals) - frac.len() as u32).and_then(|p| digits.checked_mul(p))
+    };
+    let units = frac_units
+        .and_then(|f| whole.checked_mul(scale).and_then(|w| w.checked_add(f)))
+        .filter(|u| *u <= u128::from(u64::MAX));
     match units {
         Some(u) => Ok(u as u64),
         None => bail!("amount {amount:?} is too large for a token amount"),
     }
 }
 
-/// Formats base units as a UI amount without trailing zeros.
+/// Formats base units as a UI amount without trailing zeros, for any number of decimals (a
+/// third party's mint may claim 255): the decimal point is placed in the digits, no power of
+/// ten is computed.
 pub fn format_ui(units: u64, decimals: u8) -> String {
-    let scale = 10u64.pow(u32::from(decimals));
-    let (whole, frac) = (units / scale, units % scale);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:0width$}", width = usize::from(decimals));
-    format!("{whole}.{}", frac.trim_end_matches('0'))
+    let digits = units.to_string();
+    let decimals = usize::from(decimals);
+    let padded =
+        if digits.len() <= decimals { format!("{}{digits}", "0".repeat(decimals + 1 - digits.len())) } else { digits };
+    let (whole, frac) = padded.split_at(padded.len() - decimals);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() { whole.to_string() } else { format!("{whole}.{frac}") }
 }
 
 #[cfg(test)]
@@ -64,5 +75,18 @@ mod tests {
         assert_eq!(format_ui(3_000_000, 6), "3");
         assert_eq!(format_ui(42, 0), "42");
         assert_eq!(format_ui(u64::MAX, 6), "18446744073709.551615");
+        // a third party's mint may claim any precision: never a panic
+        assert_eq!(format_ui(1, 20), "0.00000000000000000001");
+        assert_eq!(format_ui(u64::MAX, 20), "0.18446744073709551615");
+        assert_eq!(format_ui(0, 255), "0");
+        assert_eq!(format_ui(5, 255).len(), 2 + 255);
+    }
+
+    #[test]
+    fn extreme_precision_is_an_error_not_a_panic() {
+        assert_eq!(parse_ui("0.1", 20).unwrap(), 10_000_000_000_000_000_000);
+        assert!(parse_ui("1", 20).is_err(), "one whole token of a 20-decimal mint does not fit a u64");
+        assert!(parse_ui("1", 39).unwrap_err().to_string().contains("39 decimals"));
+        assert!(parse_ui("0.5", 255).is_err());
     }
 }

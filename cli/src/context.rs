@@ -4,6 +4,7 @@
 use std::cell::OnceCell;
 
 use agentrail_client::errors::explain;
+use agentrail_client::redact::{redact_in, redact_url};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::json;
@@ -42,7 +43,9 @@ fn custom_code(text: &str) -> Option<u32> {
 
 /// Turns an RPC client error into a message naming the problem.
 pub fn rpc_error(err: ClientError, url: &str) -> anyhow::Error {
-    let text = err.to_string();
+    // the URL may carry an API key: errors name the endpoint without it
+    let text = redact_in(&err.to_string(), &[url]);
+    let url = redact_url(url);
     if let Some(tx_err) = err.get_transaction_error() {
         let detail = format!("{tx_err:?}");
         return match custom_code(&detail) {
@@ -96,7 +99,7 @@ impl Ctx {
             _ => bail!(
                 "the Agentrail program {} is not deployed at {} (wrong cluster?)",
                 agentrail::ID,
-                self.settings.url
+                redact_url(&self.settings.url)
             ),
         }
     }
@@ -185,13 +188,13 @@ impl Ctx {
         }
         let signature = self.rpc.send_and_confirm_transaction_with_spinner(&tx).map_err(|e| rpc_error(e, url))?;
         if self.json {
-            let mut out = json!({ "action": action, "signature": signature.to_string(), "cluster": url });
+            let mut out = json!({ "action": action, "signature": signature.to_string(), "cluster": redact_url(url) });
             for (k, v) in summary {
                 out[*k] = json!(v);
             }
             crate::output::print_json(&out);
         } else {
-            let mut pairs = vec![("signature", signature.to_string()), ("cluster", url.clone())];
+            let mut pairs = vec![("signature", signature.to_string()), ("cluster", redact_url(url))];
             pairs.extend(summary.iter().map(|(k, v)| (*k, v.clone())));
             println!("{action}: confirmed\n{}", crate::output::fields(&pairs));
         }

@@ -224,9 +224,16 @@ pub fn close_job(keys: &JobKeys) -> Instruction {
     ix
 }
 
-/// A unix timestamp as RFC 3339 UTC.
+/// Last second RFC 3339 can write (9999-12-31T23:59:59Z).
+const LAST_RFC3339_SECOND: i64 = 253_402_300_799;
+
+/// A unix timestamp as RFC 3339 UTC. Times RFC 3339 cannot write (before 1970, after 9999: a
+/// third party may set any deadline) are given as `unix <seconds>`, never a panic.
 pub fn format_time(unix: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    if !(0..=LAST_RFC3339_SECOND).contains(&unix) {
+        return format!("unix {unix}");
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -428,6 +435,10 @@ pub(crate) mod tests {
         let s = next_steps(&j, 20_000, &c);
         assert!(s.iter().any(|x| x.contains("default rule")) && s.iter().any(|x| x.contains("refund 50")), "{s:?}");
         assert_eq!(format_bps(3_333), "33.33%");
+        assert_eq!(format_time(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(format_time(253_402_300_800), "unix 253402300800");
+        assert_eq!(format_time(i64::MAX), format!("unix {}", i64::MAX));
+        assert_eq!(format_time(-1), "unix -1");
         assert_eq!(format_bps(2_550), "25.5%");
         assert_eq!(format_bps(10_000), "100%");
     }

@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod merkle;
 pub mod pda;
 pub mod receipt;
+pub mod redact;
 pub mod terms;
 
 pub use agentrail;

@@ -51,6 +51,9 @@ async fn health(State(k): State<Shared>) -> Response {
         Some(age) if age > k.health_max_scan_age() => problems.push(format!("last scan {age} s ago")),
         Some(_) => {}
     }
+    if k.metrics.log_diverged.get() != 0 {
+        problems.push("the local receipt log diverged from the anchored one; anchoring stopped".to_string());
+    }
     if last_scan > 0 && u64::try_from(balance).unwrap_or(0) < k.config.low_balance_lamports {
         problems.push(format!("balance {balance} lamports is below {}", k.config.low_balance_lamports));
     }

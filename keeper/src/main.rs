@@ -115,7 +115,8 @@ async fn run(args: Args) -> Result<()> {
         payer,
         metrics: Arc::new(Metrics::default()),
     });
-    tracing::info!(keeper = %keeper.payer.pubkey(), rpc = %keeper.config.rpc_url, log_size = keeper.log.size().await, "keeper starting");
+    let rpc = agentrail_client::redact::redact_url(&keeper.config.rpc_url);
+    tracing::info!(keeper = %keeper.payer.pubkey(), %rpc, log_size = keeper.log.size().await, "keeper starting");
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let (tx, mut rx) = watch::channel(false);
@@ -131,7 +132,7 @@ async fn run(args: Args) -> Result<()> {
     let mut backoff = Duration::from_millis(500);
     while let Err(e) = keeper.reconcile().await {
         keeper.metrics.rpc_errors.inc();
-        tracing::error!(error = %format!("{e:#}"), retry_in = ?backoff, "reconciliation failed");
+        tracing::error!(error = %keeper.scrub(&e), retry_in = ?backoff, "reconciliation failed");
         tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = rx.changed() => return Ok(()) }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
@@ -157,7 +158,7 @@ async fn run(args: Args) -> Result<()> {
             Ok(()) => true,
             Err(e) => {
                 keeper.metrics.rpc_errors.inc();
-                tracing::error!(error = %format!("{e:#}"), "scan failed");
+                tracing::error!(error = %keeper.scrub(&e), "scan failed");
                 false
             }
         };
@@ -167,7 +168,7 @@ async fn run(args: Args) -> Result<()> {
         if ok && last_anchor.elapsed() >= anchor_every {
             match keeper.anchor().await {
                 Ok(()) => last_anchor = std::time::Instant::now(),
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "anchoring failed; will retry"),
+                Err(e) => tracing::error!(error = %keeper.scrub(&e), "anchoring failed; will retry"),
             }
         }
         backoff = if ok { poll } else { (backoff * 2).min(Duration::from_secs(30)) };

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub last_tick: Gauge,
     /// Wall-clock unix time of the last completed scan (health: is the keeper scanning?).
     pub last_scan_unix: Gauge,
+    /// 1 when the local receipt log does not extend the anchored one (anchoring stopped).
+    pub log_diverged: Gauge,
     /// Steps running or waiting for a slot in the pool at the last scan.
     pub steps_running: Gauge,
     /// The keeper's SOL balance at the last scan, in lamports.
@@ -131,6 +133,11 @@ impl Metrics {
                 "agentrail_keeper_last_scan_timestamp",
                 "Wall-clock unix time of the last completed scan.",
                 &self.last_scan_unix,
+            ),
+            (
+                "agentrail_keeper_log_diverged",
+                "1 when the local log does not extend the anchored one.",
+                &self.log_diverged,
             ),
             ("agentrail_keeper_steps_running", "Steps running or queued in the step pool.", &self.steps_running),
             ("agentrail_keeper_balance_lamports", "The keeper's SOL balance at the last scan.", &self.balance_lamports),

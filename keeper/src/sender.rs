@@ -54,6 +54,11 @@ impl Outcome {
     }
 }
 
+/// A stored intent this keeper cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("stored intent cannot be read: {0}")]
+pub struct Undecodable(&'static str);
+
 /// Sorts a transaction error into the program's refusal or an operational fault, naming
 /// Agentrail's errors by their message (typed matching, no text search).
 pub fn classify(err: TransactionError) -> Outcome {
@@ -82,7 +87,19 @@ impl Sender<'_> {
         let pending = self.store.pending_intents().await?;
         tracing::info!(count = pending.len(), "reconciling pending intents");
         for intent in pending {
-            let outcome = self.drive(&intent).await?;
+            // an intent that cannot be decoded (corrupt, or written by a newer keeper) is set
+            // aside as failed, loudly: it must not block every keeper sharing the store
+            let outcome = match self.drive(&intent).await {
+                Err(e) if e.downcast_ref::<Undecodable>().is_some() => {
+                    tracing::error!(intent = %intent.id, error = %e, "quarantined an undecodable intent (marked failed)");
+                    let why = format!("quarantined: {e}");
+                    self.store
+                        .set_intent_status(&intent.id, &intent.signature, IntentStatus::Failed, Some(&why))
+                        .await?;
+                    continue;
+                }
+                other => other?,
+            };
             tracing::info!(intent = %intent.id, ?outcome, "reconciled");
         }
         Ok(())
@@ -152,10 +169,11 @@ impl Sender<'_> {
     /// Rebroadcasts an intent's own bytes until it lands or expires, for at most the
     /// confirmation budget (a stalled node must not hold the keeper); records the result.
     async fn drive(&self, intent: &Intent) -> Result<Outcome> {
-        let bytes =
-            base64::engine::general_purpose::STANDARD.decode(&intent.tx).context("stored transaction is not base64")?;
-        let tx: Transaction = bincode_untx(&bytes)?;
-        let signature: Signature = intent.signature.parse().context("stored signature")?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&intent.tx)
+            .map_err(|_| Undecodable("its transaction is not base64"))?;
+        let tx: Transaction = bincode_untx(&bytes).map_err(|_| Undecodable("its transaction does not decode"))?;
+        let signature: Signature = intent.signature.parse().map_err(|_| Undecodable("its signature does not parse"))?;
         let config = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
         let started = std::time::Instant::now();
         loop {
@@ -169,7 +187,9 @@ impl Sender<'_> {
             {
                 return Ok(match status.err {
                     None => {
-                        self.store.set_intent_status(&intent.id, IntentStatus::Confirmed, None).await?;
+                        self.store
+                            .set_intent_status(&intent.id, &intent.signature, IntentStatus::Confirmed, None)
+                            .await?;
                         Outcome::Confirmed(intent.signature.clone())
                     }
                     Some(err) => {
@@ -178,7 +198,9 @@ impl Sender<'_> {
                             Outcome::Refused(why) | Outcome::Transient(why) => why.clone(),
                             _ => String::new(),
                         };
-                        self.store.set_intent_status(&intent.id, IntentStatus::Failed, Some(&why)).await?;
+                        self.store
+                            .set_intent_status(&intent.id, &intent.signature, IntentStatus::Failed, Some(&why))
+                            .await?;
                         outcome
                     }
                 });
@@ -186,7 +208,8 @@ impl Sender<'_> {
             match self.chain.rpc.get_block_height_with_commitment(CommitmentConfig::finalized()).await {
                 Ok(h) if h > intent.last_valid_block_height => {
                     // finalized past its last valid height and not landed: it never will
-                    self.store.set_intent_status(&intent.id, IntentStatus::Expired, Some("blockhash expired")).await?;
+                    let expired = Some("blockhash expired");
+                    self.store.set_intent_status(&intent.id, &intent.signature, IntentStatus::Expired, expired).await?;
                     return Ok(Outcome::Expired);
                 }
                 Ok(_) => {}

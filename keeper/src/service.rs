@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agentrail::instructions::AnchorCheckpointArgs;
-use agentrail::state::{Agent, Certification, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
+use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
@@ -116,6 +116,12 @@ impl Keeper {
         (poll as i64 * 10).max(60)
     }
 
+    /// An error's text for the log, with the RPC and database URLs redacted (they may hold API
+    /// keys and passwords).
+    pub fn scrub(&self, e: &anyhow::Error) -> String {
+        agentrail_client::redact::redact_in(&format!("{e:#}"), &[&self.config.rpc_url, &self.config.database])
+    }
+
     /// Resolves pending intents; run once before the first scan.
     pub async fn reconcile(&self) -> Result<()> {
         self.sender().reconcile().await
@@ -157,13 +163,13 @@ impl Keeper {
                 Ok((Some(agent), cert)) => (agent, cert),
                 Ok((None, _)) => continue, // a funded job's agent cannot vanish; nothing to do
                 Err(e) => {
-                    tracing::error!(job = %key, error = %format!("{e:#}"), "reading the agent failed; will retry");
+                    tracing::error!(job = %key, error = %self.scrub(&e), "reading the agent failed; will retry");
                     continue;
                 }
             };
             let conditions = Conditions::read(&job, &agent, cert.as_ref(), &config, now);
             if let Err(e) = self.handle_job(&key, &job, &agent, &config, &conditions, now).await {
-                tracing::error!(job = %key, error = %format!("{e:#}"), "job handling failed; will retry");
+                tracing::error!(job = %key, error = %self.scrub(&e), "job handling failed; will retry");
             }
         }
         self.metrics.steps_running.set(self.steps.running() as i64);
@@ -232,7 +238,7 @@ impl Keeper {
                 let (me, key, job, agent) = (self.clone(), *key, job.clone(), agent.clone());
                 self.steps.spawn(key, async move {
                     if let Err(e) = me.run_step(&key, &job, i, &agent, &keys, &refund_to, now).await {
-                        tracing::error!(job = %key, milestone = i, error = %format!("{e:#}"), "step failed; will retry");
+                        tracing::error!(job = %key, milestone = i, error = %me.scrub(&e), "step failed; will retry");
                     }
                 });
             }
@@ -476,6 +482,27 @@ impl Keeper {
         Ok(refund.map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }))
     }
 
+    /// Stores the on-chain checkpoint of `day` when the store has no row for it (its values
+    /// are read from the chain; the signature from this keeper's intent, when it sent it).
+    async fn backfill_checkpoint(&self, log: &Pubkey, day: u32, now: i64) -> Result<()> {
+        if self.log.store().checkpoints().await?.iter().any(|c| c.day == day) {
+            return Ok(());
+        }
+        let Some(onchain) = self.chain.account::<Checkpoint>(&pda::checkpoint(log, day)).await? else {
+            return Ok(());
+        };
+        let signature = self
+            .log
+            .store()
+            .intent(&IntentKey::anchor(*log, day).to_string())
+            .await?
+            .map(|i| i.signature)
+            .unwrap_or_default();
+        let row =
+            StoredCheckpoint { day, size: onchain.size, root: hex::encode(onchain.root), signature, anchored_at: now };
+        self.log.store().put_checkpoint(&row).await
+    }
+
     /// Anchors every completed UTC day (and today, when configured) whose log grew.
     pub async fn anchor(&self) -> Result<()> {
         self.log.sync().await?;
@@ -488,8 +515,31 @@ impl Keeper {
         if let Some(day) = latest {
             self.metrics.anchor_lag_seconds.set(now - (i64::from(day) + 1) * SECONDS_PER_DAY);
         }
-        let receipts = self.log.store().receipts().await?;
-        if receipts.is_empty() {
+        // the local log must extend what is anchored; a store that lost receipts, or another
+        // store used with this key, would anchor a forked log: stop, loudly
+        if let Some(log) = &onchain {
+            let local = self.log.size().await;
+            let diverged = if local < log.size {
+                Some(format!("the store holds {local} receipts but {} are anchored", log.size))
+            } else if log.size > 0 && self.log.root_at(log.size).await? != log.root {
+                Some(format!("the store's root at size {} is not the anchored root", log.size))
+            } else {
+                None
+            };
+            self.metrics.log_diverged.set(i64::from(diverged.is_some()));
+            if let Some(why) = diverged {
+                tracing::error!(%why, log = %log_key, "the local receipt log diverged from the anchored one: not anchoring; restore this keeper's store");
+                anyhow::bail!("the local receipt log diverged from the anchored one: {why}");
+            }
+            // a crash between an anchor's confirmation and its row leaves the row missing:
+            // take it from the chain, which is what bundles must agree with
+            if let Some(day) = log.latest_day {
+                self.backfill_checkpoint(&log_key, day, now).await?;
+            }
+        }
+        // only the times: anchoring never loads receipt bodies
+        let created = self.log.store().receipt_times().await?;
+        if created.is_empty() {
             return Ok(());
         }
         let create = [anchors::create_receipt_log(&me, true)];
@@ -497,7 +547,6 @@ impl Keeper {
             return Ok(());
         }
         let last_day = if self.config.anchor_today { today } else { today.saturating_sub(1) };
-        let created: Vec<i64> = receipts.iter().map(|r| r.created_at).collect();
         for (day, day_size) in anchor_plan(&created, size, latest, last_day) {
             let root = self.log.root_at(day_size).await?;
             let proof = if latest.is_some() {
@@ -510,18 +559,8 @@ impl Keeper {
             if !self.send(anchor, &[anchors::anchor_checkpoint(&me, args)]).await? {
                 return Ok(());
             }
-            let signature =
-                self.log.store().intent(&anchor.to_string()).await?.map(|i| i.signature).unwrap_or_default();
-            self.log
-                .store()
-                .put_checkpoint(&StoredCheckpoint {
-                    day,
-                    size: day_size,
-                    root: hex::encode(root),
-                    signature,
-                    anchored_at: now,
-                })
-                .await?;
+            // the stored row is the chain's checkpoint, not this keeper's plan of it
+            self.backfill_checkpoint(&log_key, day, now).await?;
             self.metrics.anchors.inc();
             tracing::info!(day, size = day_size, "checkpoint anchored");
             (size, latest) = (day_size, Some(day));

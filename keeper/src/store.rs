@@ -113,13 +113,15 @@ impl Store {
         sqlx::any::install_default_drivers();
         let url =
             if url.starts_with("sqlite:") && !url.contains('?') { format!("{url}?mode=rwc") } else { url.to_string() };
-        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {url:?}"))?;
+        // never the password: these errors reach logs and terminals
+        let shown = agentrail_client::redact::redact_url(&url);
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {shown:?}"))?;
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 1 } else { 8 })
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot open the keeper store at {url}"))?;
+            .with_context(|| format!("cannot open the keeper store at {shown}"))?;
         if sqlite {
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
             sqlx::query("PRAGMA synchronous=FULL").execute(&pool).await?;
@@ -234,15 +236,31 @@ impl Store {
     }
 
     /// Sets an intent's status (and error).
-    pub async fn set_intent_status(&self, id: &str, status: IntentStatus, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE intents SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
-            .bind(status.as_str())
-            .bind(error.map(str::to_string))
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    pub async fn set_intent_status(
+        &self,
+        id: &str,
+        signature: &str,
+        status: IntentStatus,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        // compare-and-set on the signature: a driver still following an older transaction of
+        // this intent must not overwrite the status of the newer one that replaced it
+        let done =
+            sqlx::query("UPDATE intents SET status = $1, error = $2, updated_at = $3 WHERE id = $4 AND signature = $5")
+                .bind(status.as_str())
+                .bind(error.map(str::to_string))
+                .bind(now())
+                .bind(id)
+                .bind(signature)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The creation time of every receipt, in log order (what anchoring needs, without bodies).
+    pub async fn receipt_times(&self) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT created_at FROM receipts ORDER BY leaf_index").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>("created_at")?)).collect()
     }
 
     fn intent_row(row: &sqlx::any::AnyRow) -> Result<Intent> {

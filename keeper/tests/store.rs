@@ -39,6 +39,8 @@ async fn exercise(store: Store) {
     assert!(store.append_receipt(&receipt(4, "C", 0)).await.is_err(), "a raced index is refused");
     assert_eq!(store.log_size().await.unwrap(), 5);
     assert_eq!(store.receipts().await.unwrap()[3], receipt(3, "B", 3));
+    let times = store.receipt_times().await.unwrap();
+    assert_eq!(times, store.receipts().await.unwrap().iter().map(|r| r.created_at).collect::<Vec<_>>());
     assert_eq!(store.receipts_for_job("A").await.unwrap().len(), 3);
     let tail: Vec<u64> = store.receipts_from(3).await.unwrap().iter().map(|r| r.leaf_index).collect();
     assert_eq!(tail, vec![3, 4]);
@@ -53,12 +55,20 @@ async fn exercise(store: Store) {
     assert!(!store.put_intent(&again).await.unwrap(), "pending intents are not replaced");
     assert_eq!(store.intent("J:0:submit").await.unwrap().unwrap().signature, "sig-J:0:submit");
     assert_eq!(store.pending_intents().await.unwrap().len(), 1);
-    store.set_intent_status("J:0:submit", IntentStatus::Expired, Some("blockhash expired")).await.unwrap();
+    assert!(
+        store
+            .set_intent_status("J:0:submit", "sig-J:0:submit", IntentStatus::Expired, Some("blockhash expired"))
+            .await
+            .unwrap()
+    );
     assert!(store.pending_intents().await.unwrap().is_empty());
     assert!(store.put_intent(&again).await.unwrap(), "expired intents are replaced");
     let i = store.intent("J:0:submit").await.unwrap().unwrap();
     assert_eq!((i.signature.as_str(), i.attempts, i.status, i.error), ("other", 2, IntentStatus::Pending, None));
-    store.set_intent_status("J:0:submit", IntentStatus::Confirmed, None).await.unwrap();
+    // a driver still following the old transaction cannot mark the new one expired
+    assert!(!store.set_intent_status("J:0:submit", "sig-J:0:submit", IntentStatus::Expired, None).await.unwrap());
+    assert_eq!(store.intent("J:0:submit").await.unwrap().unwrap().status, IntentStatus::Pending);
+    assert!(store.set_intent_status("J:0:submit", "other", IntentStatus::Confirmed, None).await.unwrap());
     assert!(
         !store.put_intent(&intent("J:0:submit", IntentStatus::Pending)).await.unwrap(),
         "confirmed intents are final"
@@ -124,4 +134,34 @@ async fn postgres_store() {
 async fn bad_urls_are_named() {
     let err = Store::open("mysql://nowhere").await.unwrap_err();
     assert!(format!("{err:#}").contains("mysql://nowhere"), "{err:#}");
+    // named, but never with its password
+    let err = Store::open("postgres://keeper:s3cret@db.internal:notaport/agentrail").await.unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("db.internal") && !text.contains("s3cret"), "{text}");
+}
+
+#[tokio::test]
+async fn an_undecodable_intent_is_quarantined_not_fatal() {
+    use agentrail_keeper::{chain::Chain, metrics::Metrics, sender::Sender};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.sqlite").display())).await.unwrap();
+    let mut poison = intent("J:0:submit", IntentStatus::Pending);
+    poison.tx = "!!".into();
+    store.put_intent(&poison).await.unwrap();
+    // reconciliation never reaches the (dead) RPC endpoint for it
+    let (chain, payer, metrics) =
+        (Chain::new("http://127.0.0.1:1"), solana_sdk::signature::Keypair::new(), Metrics::default());
+    let sender = Sender {
+        chain: &chain,
+        store: &store,
+        payer: &payer,
+        metrics: &metrics,
+        fee_cap: 0,
+        confirm_budget: std::time::Duration::from_secs(5),
+    };
+    sender.reconcile().await.expect("a poison intent does not stop start-up");
+    let i = store.intent("J:0:submit").await.unwrap().unwrap();
+    assert_eq!(i.status, IntentStatus::Failed);
+    assert!(i.error.unwrap().contains("quarantined"));
+    assert!(store.pending_intents().await.unwrap().is_empty());
 }

@@ -249,6 +249,13 @@ allow = ["127.0.0.1"]
         r.status().is_success().then(|| r.json().ok()).flatten()
     }
 
+    /// GETs a path as (HTTP status, JSON body), whatever the status (`None` when unreachable).
+    pub fn get_with_status(&self, path: &str) -> Option<(u16, Value)> {
+        let r = reqwest::blocking::get(format!("{}{path}", self.api)).ok()?;
+        let status = r.status().as_u16();
+        r.json().ok().map(|v| (status, v))
+    }
+
     /// The value of a Prometheus counter or gauge.
     pub fn metric(&self, name: &str) -> f64 {
         let text = reqwest::blocking::get(format!("{}/metrics", self.api)).and_then(|r| r.text()).expect("metrics");

@@ -242,6 +242,44 @@ fn keeper_killed_between_broadcast_and_record_pays_exactly_once() {
 }
 
 #[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn anchoring_survives_a_crash_and_refuses_a_diverged_store() {
+    let w = World::new(&["ok"]);
+    let job = w.post_job("ok", &["1"], "10m", "1s");
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let today = (unix / 86_400) as u32;
+    // crash right after broadcasting today's anchor, before its row is written
+    let mut k = w.keeper(
+        "keeper",
+        KeeperOptions { failpoint: Some(format!("after-broadcast:anchor-{today}")), ..Default::default() },
+    );
+    k.process.wait_for_output("failpoint after-broadcast reached", 2 * MINUTE);
+    let log = pda::receipt_log(&w.keeper.0);
+    let onchain = agentrail_tests::localnet::wait_until("today's checkpoint on-chain", MINUTE, || {
+        w.net.account::<agentrail::state::Checkpoint>(&pda::checkpoint(&log, today))
+    });
+    k.process.kill9();
+    assert!(with_store(&k.database, async |s| s.checkpoints().await.expect("rows")).is_empty(), "no row yet");
+    // the restarted keeper takes the day's row from the chain: the receipt's bundle names it
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let bundle = agentrail_tests::localnet::wait_until("receipt 0 names its anchored day", MINUTE, || {
+        k.get("/receipts/0").filter(|b| b["day"] == today)
+    });
+    let root: String = onchain.root.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(bundle["root"], root.as_str(), "{bundle}");
+    assert_eq!(states(&w, &job), [Released]);
+    // the same key on an empty store would anchor a forked log: it refuses, loudly
+    let fresh = w.keeper("fresh", KeeperOptions::default());
+    agentrail_tests::localnet::wait_until("divergence reported", MINUTE, || {
+        (fresh.metric("agentrail_keeper_log_diverged") == 1.0).then_some(())
+    });
+    let (status, health) = fresh.get_with_status("/health").expect("health answers");
+    assert_eq!(status, 503, "{health}");
+    assert!(health["problems"].to_string().contains("diverged"), "{health}");
+    assert!(fresh.log_tail().contains("diverged"), "an error-level line names it");
+}
+
+#[test]
 #[ignore = "needs solana-test-validator 4.2.2, PostgreSQL and release binaries; run by scripts/test.sh"]
 fn two_keepers_sharing_a_store_pay_each_milestone_once() {
     let w = World::new(&["ok"]);

@@ -45,7 +45,10 @@ impl CertCmd {
                 let key = parse::agent(&agent)?;
                 let attestation_hash = parse::file_hash(&evidence)?;
                 let a: Agent = ctx.account(&key, "agent")?;
-                let expires_at = ctx.now()? + expires_in;
+                let expires_at = ctx
+                    .now()?
+                    .checked_add(expires_in)
+                    .ok_or_else(|| anyhow::anyhow!("--expires-in {expires_in} s is too far"))?;
                 let me = ctx.signer()?.pubkey();
                 let args = AttestStageArgs { stage, attestation_hash, expires_at };
                 ctx.send(

@@ -603,12 +603,13 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
     });
     let poster = ctx.signer()?.pubkey();
+    let deadline = now.checked_add(deadline_in).ok_or_else(|| anyhow!("--deadline-in {deadline_in} s is too far"))?;
     let args = CreateJobArgs {
         nonce,
         milestones: milestones.clone(),
         keeper,
         min_stage,
-        deadline: now + deadline_in,
+        deadline,
         review_window,
         terms_hash: pinned.as_ref().map_or([0; 32], |p| p.hash),
         terms_uri: pinned.as_ref().map_or_else(String::new, |p| p.uri.clone()),
@@ -619,7 +620,10 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     };
     let job = pda::job(&poster, nonce);
     let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
-    let total: u64 = milestones.iter().map(|m| m.amount + fee_for(m.amount, config.fee_bps)).sum();
+    let total = milestones
+        .iter()
+        .try_fold(0u64, |t, m| t.checked_add(m.amount)?.checked_add(fee_for(m.amount, config.fee_bps)))
+        .ok_or_else(|| anyhow!("the milestones and their fees add up to more than a token amount can hold"))?;
     if fund {
         let keys = JobKeys {
             job,
@@ -650,11 +654,8 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         }
         ixs.push(escrow::fund_job(&keys, total));
     }
-    let mut summary = vec![
-        ("job", job.to_string()),
-        ("total", format_ui(total, decimals)),
-        ("deadline", format_time(now + deadline_in)),
-    ];
+    let mut summary =
+        vec![("job", job.to_string()), ("total", format_ui(total, decimals)), ("deadline", format_time(deadline))];
     if let Some(a) = arbiter {
         summary.push(("arbiter", a.to_string()));
         summary.push(("dispute_default", format!("{} to the agent", escrow::format_bps(dispute_default_bps))));
