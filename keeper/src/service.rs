@@ -74,6 +74,10 @@ fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_da
     plan
 }
 
+/// How long a step's claim lasts without renewal, in seconds of the database's clock; the
+/// owner renews it every third of that while the step runs.
+const STEP_LEASE_SECS: i64 = 60;
+
 /// Wall-clock unix seconds.
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -98,15 +102,6 @@ impl Keeper {
     /// The keeper's key as an ed25519 signing key (receipts are signed with it).
     fn signing_key(&self) -> SigningKey {
         SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret"))
-    }
-
-    /// Seconds after which a step claimed by a keeper that never finished it may be run again:
-    /// longer than every attempt and backoff together.
-    fn step_lease(&self) -> Result<i64> {
-        let e = &self.config.executor;
-        let per_attempt = crate::config::duration("executor.timeout", &e.timeout)?
-            + crate::config::duration("executor.max_delay", &e.max_delay)?;
-        Ok((per_attempt * e.max_attempts).as_secs() as i64 + 60)
     }
 
     /// How old the last completed scan may be before `/health` says the keeper is not working:
@@ -384,7 +379,10 @@ impl Keeper {
                 None => {}
             }
         }
-        if !self.log.store().claim_step(&job_s, i, self.step_lease()?).await? {
+        // a claim unique to this run, leased on the database's clock and renewed while the
+        // step runs: a keeper that dies stops renewing, and its late writes are fenced off
+        let owner = hex::encode(rand::random::<[u8; 16]>());
+        if !self.log.store().claim_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
             tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
             return Ok(StepState::Wait);
         }
@@ -407,7 +405,28 @@ impl Keeper {
         // call would leave the step claimed and make the agent do the work again later
         let certification = self.pinned_certification(job).await?;
         let started = Instant::now();
-        let (result, attempts) = run_with_retries(self.executor.as_ref(), &req, &self.retry).await;
+        let renew = async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(STEP_LEASE_SECS as u64 / 3));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if !self.log.store().renew_claim(&job_s, i, &owner, STEP_LEASE_SECS).await.unwrap_or(false) {
+                    return;
+                }
+            }
+        };
+        let (result, attempts) = tokio::select! {
+            r = run_with_retries(self.executor.as_ref(), &req, &self.retry) => r,
+            () = renew => {
+                tracing::warn!(job = %key, milestone = i, "lost the step's claim while it ran; leaving it to its new owner");
+                return Ok(StepState::Wait);
+            }
+        };
+        // the claim must still be ours before anything is recorded or paid for this step
+        if !self.log.store().renew_claim(&job_s, i, &owner, STEP_LEASE_SECS).await? {
+            tracing::warn!(job = %key, milestone = i, "the step's claim lapsed during the call; leaving it to its new owner");
+            return Ok(StepState::Wait);
+        }
         let attempts = attempts + previous.map_or(0, |s| s.attempts);
         let output = match result {
             Ok(o) => o,
@@ -416,7 +435,7 @@ impl Keeper {
                 tracing::warn!(job = %key, milestone = i, error = %e, attempts, "step failed; no payment");
                 let reason = format!("step failed after {attempts} attempts: {e}");
                 let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
-                return self.unpaid(job_s, i, status, attempts, reason).await;
+                return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
             }
         };
         let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
@@ -432,7 +451,7 @@ impl Keeper {
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
             tracing::warn!(job = %key, milestone = i, guards = ?failed, "guards refused payment");
             let reason = format!("guards failed: {}", failed.join(", "));
-            return self.unpaid(job_s, i, "abandoned", attempts, reason).await;
+            return self.unpaid(job_s, i, &owner, "abandoned", attempts, reason).await;
         }
         let receipt = Receipt {
             job: *key,
@@ -449,26 +468,35 @@ impl Keeper {
             finished_at: now + started.elapsed().as_secs() as i64,
         }
         .sign(&self.signing_key())?;
+        // the schema admits one receipt per milestone: a runner that lost a race is refused here
         let index = self.log.append(&receipt, &job_s, i, now).await?;
         self.metrics.steps_run.inc();
-        self.log
-            .store()
-            .put_step(&Step {
-                job: job_s,
-                milestone: i,
-                status: "done".into(),
-                attempts,
-                last_error: None,
-                receipt_index: Some(index),
-            })
-            .await?;
+        let done = Step {
+            job: job_s,
+            milestone: i,
+            status: "done".into(),
+            attempts,
+            last_error: None,
+            receipt_index: Some(index),
+        };
+        self.log.store().finish_step(&done, &owner).await?;
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),
     /// then says what the operator's policy does with it now: refund on-chain or wait.
-    async fn unpaid(&self, job: String, i: u8, status: &str, attempts: u32, reason: String) -> Result<StepState> {
+    /// Fenced: a runner that lost the step's claim records nothing and refunds nothing (the
+    /// new owner may have finished the work).
+    async fn unpaid(
+        &self,
+        job: String,
+        i: u8,
+        owner: &str,
+        status: &str,
+        attempts: u32,
+        reason: String,
+    ) -> Result<StepState> {
         let step = Step {
             job,
             milestone: i,
@@ -477,7 +505,10 @@ impl Keeper {
             last_error: Some(reason.clone()),
             receipt_index: None,
         };
-        self.log.store().put_step(&step).await?;
+        if !self.log.store().finish_step(&step, owner).await? {
+            tracing::warn!(job = %step.job, milestone = i, "lost the step's claim; not recording its failure");
+            return Ok(StepState::Wait);
+        }
         let refund = self.config.executor.on_failure.refund();
         Ok(refund.map_or(StepState::Wait, |cancel| StepState::GiveUp { reason, cancel }))
     }

@@ -100,6 +100,9 @@ pub struct StoredCheckpoint {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// The database's clock as unix seconds in SQL: leases are judged on it, never on the
+    /// clocks of the keepers sharing the store.
+    now_sql: &'static str,
 }
 
 fn now() -> i64 {
@@ -127,7 +130,9 @@ impl Store {
             sqlx::query("PRAGMA synchronous=FULL").execute(&pool).await?;
         }
         MIGRATOR.run(&pool).await.context("applying the store migrations")?;
-        Ok(Store { pool })
+        let now_sql =
+            if sqlite { "CAST(strftime('%s', 'now') AS BIGINT)" } else { "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)" };
+        Ok(Store { pool, now_sql })
     }
 
     /// Number of receipts, i.e. the log's size.
@@ -311,21 +316,62 @@ impl Store {
         Ok(())
     }
 
-    /// Claims a step for execution: `true` when this caller may run it now. A step already
-    /// running elsewhere (a keeper sharing the store) is refused until its claim is older than
-    /// `stale_after_secs`, which covers a keeper that died mid-step.
-    pub async fn claim_step(&self, job: &str, milestone: u8, stale_after_secs: i64) -> Result<bool> {
-        let now = now();
-        let result = sqlx::query(
-            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at) \
-             VALUES ($1, $2, 'running', 0, NULL, NULL, $3) \
-             ON CONFLICT (job, milestone) DO UPDATE SET status = 'running', updated_at = excluded.updated_at \
-             WHERE steps.status IN ('failed', 'abandoned') OR (steps.status = 'running' AND steps.updated_at < $4)",
-        )
+    /// Claims a step for execution as `owner` (a token unique to this run): `true` when this
+    /// caller may run it now. A step already running elsewhere is refused until its lease has
+    /// lapsed on the database's clock (`lease_secs` from now; the owner renews it while it
+    /// runs), which covers a keeper that died mid-step. Finished steps are never claimed.
+    pub async fn claim_step(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
+        let now = self.now_sql;
+        let result = sqlx::query(&format!(
+            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at, claimed_by, lease_until) \
+             VALUES ($1, $2, 'running', 0, NULL, NULL, {now}, $3, {now} + $4) \
+             ON CONFLICT (job, milestone) DO UPDATE SET status = 'running', updated_at = excluded.updated_at, \
+             claimed_by = excluded.claimed_by, lease_until = excluded.lease_until \
+             WHERE steps.status IN ('failed', 'abandoned') \
+             OR (steps.status = 'running' AND COALESCE(steps.lease_until, steps.updated_at + $4) < {now})"
+        ))
         .bind(job)
         .bind(i64::from(milestone))
-        .bind(now)
-        .bind(now.saturating_sub(stale_after_secs))
+        .bind(owner)
+        .bind(lease_secs)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Extends `owner`'s lease on a running step by `lease_secs` from the database's now;
+    /// `false` when the claim was lost (taken over after it lapsed).
+    pub async fn renew_claim(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
+        let now = self.now_sql;
+        let result = sqlx::query(&format!(
+            "UPDATE steps SET lease_until = {now} + $1 \
+             WHERE job = $2 AND milestone = $3 AND claimed_by = $4 AND status = 'running'"
+        ))
+        .bind(lease_secs)
+        .bind(job)
+        .bind(i64::from(milestone))
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records the outcome of a step `owner` claimed, fenced: `false` (and nothing written)
+    /// when another runner took the claim over meanwhile.
+    pub async fn finish_step(&self, s: &Step, owner: &str) -> Result<bool> {
+        let now = self.now_sql;
+        let result = sqlx::query(&format!(
+            "UPDATE steps SET status = $1, attempts = $2, last_error = $3, receipt_index = $4, updated_at = {now}, \
+             claimed_by = NULL, lease_until = NULL \
+             WHERE job = $5 AND milestone = $6 AND claimed_by = $7 AND status = 'running'"
+        ))
+        .bind(&s.status)
+        .bind(i64::from(s.attempts))
+        .bind(s.last_error.clone())
+        .bind(s.receipt_index.map(|i| i as i64))
+        .bind(&s.job)
+        .bind(i64::from(s.milestone))
+        .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -88,24 +88,37 @@ async fn exercise(store: Store) {
     store.put_step(&done).await.unwrap();
     assert_eq!(store.step("A", 0).await.unwrap(), Some(done));
     assert_eq!(store.step("A", 1).await.unwrap(), None);
-    // claims: one runner per step; a finished step is not claimed again, a failed or stale one is
-    assert!(store.claim_step("C", 0, 600).await.unwrap(), "the first claim wins");
-    assert!(!store.claim_step("C", 0, 600).await.unwrap(), "a running step is not claimed twice");
-    assert!(store.claim_step("C", 0, -1).await.unwrap(), "a stale claim is taken over");
-    assert!(!store.claim_step("A", 0, -1).await.unwrap(), "a done step is never claimed");
-    store
-        .put_step(&Step {
-            job: "C".into(),
-            milestone: 0,
-            status: "failed".into(),
-            attempts: 1,
-            last_error: None,
-            receipt_index: None,
-        })
-        .await
-        .unwrap();
-    assert!(store.claim_step("C", 0, 600).await.unwrap(), "a failed step may run again");
+    // claims: one runner per step, leased on the database's clock and fenced by owner; a
+    // finished step is not claimed again, a failed or lapsed one is
+    assert!(store.claim_step("C", 0, "a", 600).await.unwrap(), "the first claim wins");
+    assert!(!store.claim_step("C", 0, "b", 600).await.unwrap(), "a running step is not claimed twice");
+    assert!(store.renew_claim("C", 0, "a", 600).await.unwrap(), "its owner renews it");
+    assert!(!store.renew_claim("C", 0, "b", 600).await.unwrap(), "nobody else does");
+    // a's lease lapses (renewed into the past): b takes over, and a's late writes are refused
+    assert!(store.renew_claim("C", 0, "a", -10).await.unwrap());
+    assert!(store.claim_step("C", 0, "b", 600).await.unwrap(), "a lapsed claim is taken over");
+    let failed = Step {
+        job: "C".into(),
+        milestone: 0,
+        status: "failed".into(),
+        attempts: 1,
+        last_error: None,
+        receipt_index: None,
+    };
+    assert!(!store.renew_claim("C", 0, "a", 600).await.unwrap(), "the old owner lost it");
+    assert!(!store.finish_step(&failed, "a").await.unwrap(), "the old owner's outcome is not written");
+    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, "running");
+    assert!(store.finish_step(&failed, "b").await.unwrap(), "the owner's is");
+    assert!(!store.claim_step("A", 0, "c", -1).await.unwrap(), "a done step is never claimed");
+    assert!(store.claim_step("C", 0, "c", 600).await.unwrap(), "a failed step may run again");
     assert_eq!(store.step("C", 0).await.unwrap().unwrap().attempts, 1, "claims keep the attempt count");
+    // one receipt per milestone: a second runner's receipt for it is refused by the schema
+    assert!(
+        store
+            .append_receipt(&StoredReceipt { leaf_index: 5, hash: "ff".repeat(32), ..receipt(5, "B", 3) })
+            .await
+            .is_err()
+    );
     let cp = StoredCheckpoint { day: 20_779, size: 5, root: "ab".repeat(32), signature: "s".into(), anchored_at: 9 };
     store.put_checkpoint(&cp).await.unwrap();
     store.put_checkpoint(&StoredCheckpoint { size: 6, ..cp.clone() }).await.unwrap();
