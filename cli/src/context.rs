@@ -186,7 +186,21 @@ impl Ctx {
                 None => Ok(()),
             };
         }
-        let signature = self.rpc.send_and_confirm_transaction_with_spinner(&tx).map_err(|e| rpc_error(e, url))?;
+        let signature = self.rpc.send_and_confirm_transaction_with_spinner(&tx).map_err(|e| {
+            // not the program's verdict: the transaction may have gone out and may still land,
+            // so a blind retry could do it twice (a second job, a second agent)
+            let ambiguous = e.get_transaction_error().is_none();
+            let sig = tx.signatures[0];
+            let err = rpc_error(e, url);
+            if ambiguous {
+                err.context(format!(
+                    "{action}: the transaction {sig} may still land; check its outcome (e.g. `agentrail job show`, \
+                     `agentrail agent list`) before retrying"
+                ))
+            } else {
+                err
+            }
+        })?;
         if self.json {
             let mut out = json!({ "action": action, "signature": signature.to_string(), "cluster": redact_url(url) });
             for (k, v) in summary {

@@ -127,6 +127,24 @@ async fn run(args: Args) -> Result<()> {
     let server = tokio::spawn(async move { server.await });
     tokio::spawn(shutdown_signal(tx));
 
+    // the store must be this keeper's, on this cluster, for this program (an intent from
+    // another cluster must never be rebroadcast here, nor two logs mixed)
+    let genesis = loop {
+        match keeper.chain.rpc.get_genesis_hash().await {
+            Ok(hash) => break hash,
+            Err(e) => {
+                tracing::error!(error = %keeper.scrub(&e.into()), "cannot read the cluster's genesis hash; retrying");
+                tokio::select! { _ = tokio::time::sleep(Duration::from_secs(2)) => {}, _ = rx.changed() => return Ok(()) }
+            }
+        }
+    };
+    let identity = [
+        ("keeper", keeper.payer.pubkey().to_string()),
+        ("genesis", genesis.to_string()),
+        ("program", agentrail_client::PROGRAM_ID.to_string()),
+    ];
+    keeper.log.store().bind_identity(&identity).await?;
+
     // never sign anything new before every pending intent is resolved; retry with backoff while
     // the RPC endpoint is down instead of exiting
     let mut backoff = Duration::from_millis(500);

@@ -316,6 +316,34 @@ impl Store {
         Ok(())
     }
 
+    /// Binds the store to `identity` (name, value pairs: keeper key, cluster, program) the
+    /// first time, and afterwards refuses to serve another: an error naming each mismatch.
+    pub async fn bind_identity(&self, identity: &[(&str, String)]) -> Result<()> {
+        let mut mismatches = Vec::new();
+        for (name, value) in identity {
+            sqlx::query("INSERT INTO store_identity (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(*name)
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+            let row = sqlx::query("SELECT value FROM store_identity WHERE name = $1")
+                .bind(*name)
+                .fetch_one(&self.pool)
+                .await?;
+            let bound: String = row.try_get("value")?;
+            if &bound != value {
+                mismatches.push(format!("{name} is {bound}, not {value}"));
+            }
+        }
+        if !mismatches.is_empty() {
+            anyhow::bail!(
+                "this store belongs to another keeper or cluster ({}); use that keeper's own store",
+                mismatches.join("; ")
+            );
+        }
+        Ok(())
+    }
+
     /// Claims a step for execution as `owner` (a token unique to this run): `true` when this
     /// caller may run it now. A step already running elsewhere is refused until its lease has
     /// lapsed on the database's clock (`lease_secs` from now; the owner renews it while it

@@ -119,6 +119,13 @@ async fn exercise(store: Store) {
             .await
             .is_err()
     );
+    // identity: bound once, then only the same keeper, cluster and program may use the store
+    let me = [("keeper", "K1".to_string()), ("genesis", "G".to_string()), ("program", "P".to_string())];
+    store.bind_identity(&me).await.unwrap();
+    store.bind_identity(&me).await.unwrap();
+    let other = [("keeper", "K2".to_string()), ("genesis", "G2".to_string()), ("program", "P".to_string())];
+    let err = store.bind_identity(&other).await.unwrap_err().to_string();
+    assert!(err.contains("keeper is K1, not K2") && err.contains("genesis is G, not G2"), "{err}");
     let cp = StoredCheckpoint { day: 20_779, size: 5, root: "ab".repeat(32), signature: "s".into(), anchored_at: 9 };
     store.put_checkpoint(&cp).await.unwrap();
     store.put_checkpoint(&StoredCheckpoint { size: 6, ..cp.clone() }).await.unwrap();
