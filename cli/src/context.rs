@@ -3,7 +3,7 @@
 
 use std::cell::OnceCell;
 
-use agentrail_client::errors::explain;
+use agentrail_client::errors::TxFailure;
 use agentrail_client::redact::{redact_in, redact_url};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -36,9 +36,12 @@ pub struct Ctx {
 }
 
 /// Pulls the custom error code out of a transaction error's text, if any.
-fn custom_code(text: &str) -> Option<u32> {
-    let start = text.find("Custom(")? + "Custom(".len();
-    text[start..].split(')').next()?.parse().ok()
+/// A failed transaction in one line: the program's refusal, named, or the fault.
+fn describe(err: &solana_transaction_error::TransactionError) -> String {
+    match agentrail_client::errors::classify(err) {
+        TxFailure::Refused(why) => format!("the program refused the transaction: {why}"),
+        TxFailure::Operational(why) => format!("the transaction failed: {why}"),
+    }
 }
 
 /// Turns an RPC client error into a message naming the problem.
@@ -47,11 +50,7 @@ pub fn rpc_error(err: ClientError, url: &str) -> anyhow::Error {
     let text = redact_in(&err.to_string(), &[url]);
     let url = redact_url(url);
     if let Some(tx_err) = err.get_transaction_error() {
-        let detail = format!("{tx_err:?}");
-        return match custom_code(&detail) {
-            Some(code) => anyhow!("the program refused the transaction: {}", explain(code)),
-            None => anyhow!("the transaction failed: {tx_err}"),
-        };
+        return anyhow!("{}", describe(&tx_err));
     }
     if text.contains("error sending request") || text.contains("Connection refused") || text.contains("dns error") {
         return anyhow!("cannot reach the RPC endpoint {url}: is the cluster running and the URL right?");
@@ -164,10 +163,7 @@ impl Ctx {
         if self.dry_run {
             let sim = self.rpc.simulate_transaction(&tx).map_err(|e| rpc_error(e, url))?.value;
             let fee = self.rpc.get_fee_for_message(&tx.message).map_err(|e| rpc_error(e, url))?;
-            let error = sim.err.as_ref().map(|e| {
-                let text = format!("{e:?}");
-                custom_code(&text).map(explain).unwrap_or(text)
-            });
+            let error = sim.err.map(|e| describe(&e.into()));
             if self.json {
                 crate::output::print_json(&json!({
                     "action": action, "dry_run": true, "ok": error.is_none(), "error": error,
@@ -235,9 +231,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_custom_codes() {
-        assert_eq!(custom_code("InstructionError(1, Custom(6025))"), Some(6025));
-        assert_eq!(custom_code("InsufficientFundsForFee"), None);
+    fn names_program_refusals_by_type() {
+        use solana_sdk::instruction::InstructionError;
+        use solana_transaction_error::TransactionError;
+        let refused = describe(&TransactionError::InstructionError(1, InstructionError::Custom(6025)));
+        assert!(refused.starts_with("the program refused") && refused.contains("(6025)"), "{refused}");
+        assert_eq!(
+            describe(&TransactionError::InsufficientFundsForFee).split(':').next(),
+            Some("the transaction failed")
+        );
     }
 
     #[test]

@@ -40,6 +40,26 @@ pub fn explain(code: u32) -> String {
     }
 }
 
+/// Whose verdict a failed transaction carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxFailure {
+    /// A program refused it (for Agentrail, its error named by [`explain`]).
+    Refused(String),
+    /// Not a program's verdict: the fee payer, the blockhash, a locked account, the node.
+    Operational(String),
+}
+
+/// Classifies a transaction error by type (never by searching its text).
+pub fn classify(err: &solana_transaction_error::TransactionError) -> TxFailure {
+    use solana_instruction_error::InstructionError;
+    use solana_transaction_error::TransactionError;
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => TxFailure::Refused(explain(*code)),
+        TransactionError::InstructionError(i, e) => TxFailure::Refused(format!("instruction {i}: {e}")),
+        other => TxFailure::Operational(other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

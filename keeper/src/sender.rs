@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use agentrail_client::errors::explain;
+use agentrail_client::errors::TxFailure;
 use agentrail_client::lifecycle::{ActionKind, IntentKey};
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -13,7 +13,7 @@ use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::{
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     signature::Keypair,
     signature::Signature,
     signer::Signer,
@@ -59,13 +59,12 @@ impl Outcome {
 #[error("stored intent cannot be read: {0}")]
 pub struct Undecodable(&'static str);
 
-/// Sorts a transaction error into the program's refusal or an operational fault, naming
-/// Agentrail's errors by their message (typed matching, no text search).
+/// Sorts a transaction error into the program's refusal or an operational fault
+/// ([`agentrail_client::errors::classify`], by type).
 pub fn classify(err: TransactionError) -> Outcome {
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Outcome::Refused(explain(code)),
-        TransactionError::InstructionError(i, e) => Outcome::Refused(format!("instruction {i}: {e}")),
-        other => Outcome::Transient(other.to_string()),
+    match agentrail_client::errors::classify(&err) {
+        TxFailure::Refused(why) => Outcome::Refused(why),
+        TxFailure::Operational(why) => Outcome::Transient(why),
     }
 }
 
@@ -252,6 +251,7 @@ fn bincode_untx(bytes: &[u8]) -> Result<Transaction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use solana_sdk::instruction::InstructionError;
 
     #[test]
     fn program_refusals_and_operational_faults_are_told_apart() {
