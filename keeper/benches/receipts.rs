@@ -1,6 +1,7 @@
 //! Keeper throughput: receipts built, signed, encoded and hashed per second, and receipts made
 //! durable in the embedded store (SQLite, WAL, synchronous=FULL) and appended to the Merkle log
-//! per second — the keeper's own work per milestone, without the network.
+//! per second, one at a time and 256 at once (group commit) — the keeper's own work per
+//! milestone, without the network.
 
 use agentrail_client::merkle::leaf_hash;
 use agentrail_client::receipt::{GuardCheck, Receipt};
@@ -53,6 +54,35 @@ fn bench(c: &mut Criterion) {
                 (receipt(&key, 0).sign(&key).expect("sign"), format!("job-{n}"))
             },
             |(signed, job)| rt.block_on(log.append(&signed, &job, 0, 1_790_000_000)).expect("append"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+
+    // what a busy keeper sees: many steps finishing at once, their receipts made durable in
+    // groups (one transaction, one fsync, for everything queued meanwhile)
+    const CONCURRENT: u64 = 256;
+    let mut g = c.benchmark_group("keeper");
+    g.throughput(Throughput::Elements(CONCURRENT));
+    g.bench_function("receipts: 256 concurrent durable appends (group commit)", |b| {
+        b.iter_batched(
+            || {
+                (0..CONCURRENT)
+                    .map(|_| {
+                        n += 1;
+                        (receipt(&key, 0).sign(&key).expect("sign"), format!("job-{n}"))
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |batch| {
+                rt.block_on(futures::future::join_all(
+                    batch.iter().map(|(signed, job)| log.append(signed, job, 0, 1_790_000_000)),
+                ))
+                .into_iter()
+                .for_each(|r| {
+                    r.expect("append");
+                })
+            },
             criterion::BatchSize::SmallInput,
         )
     });

@@ -1,65 +1,129 @@
 //! The keeper's receipt log: the Merkle tree in memory, the receipts in the store. The tree is
 //! rebuilt from the store at start-up, and resynchronised when another keeper sharing the
-//! store appended first.
+//! store appended first. Appends are made durable in groups: one writer task commits every
+//! receipt queued while the previous commit ran in one transaction (one fsync for many), and
+//! each append returns only once its receipt is durable.
+
+use std::sync::Arc;
 
 use agentrail_client::merkle::{Hash, MerkleTree, leaf_hash};
 use agentrail_client::receipt::SignedReceipt;
-use anyhow::{Result, bail};
-use tokio::sync::RwLock;
+use anyhow::{Result, anyhow, bail};
+use tokio::sync::{RwLock, mpsc, oneshot};
 
 use crate::store::{Store, StoredReceipt};
 
+/// Most receipts committed in one transaction.
+const MAX_GROUP: usize = 512;
+
 /// The append-only log.
 pub struct Log {
-    tree: RwLock<MerkleTree>,
+    tree: Arc<RwLock<MerkleTree>>,
     store: Store,
+    appends: mpsc::Sender<Append>,
+}
+
+/// One receipt waiting for the writer, and where to say its index.
+struct Append {
+    body: Vec<u8>,
+    job: String,
+    milestone: u8,
+    now: i64,
+    done: oneshot::Sender<Result<u64, String>>,
+}
+
+/// Appends receipts other writers (keepers sharing the store) stored since the tree was last
+/// read.
+async fn sync(store: &Store, tree: &RwLock<MerkleTree>) -> Result<()> {
+    let mut tree = tree.write().await;
+    for r in store.receipts_from(tree.size()).await? {
+        let hash = leaf_hash(&r.body);
+        if hex::encode(hash) != r.hash || r.leaf_index != tree.size() {
+            bail!("stored receipt {} is corrupt or out of order", r.leaf_index);
+        }
+        tree.append_hash(hash);
+    }
+    Ok(())
+}
+
+/// The writer: takes every receipt queued while the previous group was committed, commits them
+/// together, and answers each.
+async fn writer(store: Store, tree: Arc<RwLock<MerkleTree>>, mut queue: mpsc::Receiver<Append>) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        if let Ok(indices) = commit(&store, &tree, &group).await {
+            for (one, index) in group.into_iter().zip(indices) {
+                let _ = one.done.send(Ok(index));
+            }
+            continue;
+        }
+        // the group failed as a whole: each on its own, so one bad receipt (a second receipt
+        // for a milestone) fails alone
+        for one in group {
+            let result = commit(&store, &tree, std::slice::from_ref(&one)).await;
+            let _ = one.done.send(result.map(|i| i[0]).map_err(|e| format!("{e:#}")));
+        }
+    }
+}
+
+/// Commits `group` at the next indices, retrying after another writer (a keeper sharing the
+/// store) took them; returns the indices.
+async fn commit(store: &Store, tree: &RwLock<MerkleTree>, group: &[Append]) -> Result<Vec<u64>> {
+    for _ in 0..3 {
+        let mut t = tree.write().await;
+        let start = t.size();
+        let rows: Vec<StoredReceipt> = group
+            .iter()
+            .enumerate()
+            .map(|(k, a)| StoredReceipt {
+                leaf_index: start + k as u64,
+                job: a.job.clone(),
+                milestone: a.milestone,
+                hash: hex::encode(leaf_hash(&a.body)),
+                body: a.body.clone(),
+                created_at: a.now,
+            })
+            .collect();
+        if store.append_receipts(&rows).await.is_ok() {
+            let indices: Vec<u64> = rows.iter().map(|r| r.leaf_index).collect();
+            for a in group {
+                t.append_hash(leaf_hash(&a.body));
+            }
+            return Ok(indices);
+        }
+        drop(t);
+        sync(store, tree).await?;
+    }
+    bail!("could not append the receipts: the store keeps refusing them")
 }
 
 impl Log {
-    /// Loads every stored receipt, checking each one's hash.
+    /// Loads every stored receipt, checking each one's hash, and starts the writer.
     pub async fn load(store: Store) -> Result<Self> {
-        let log = Log { tree: RwLock::new(MerkleTree::new()), store };
-        log.sync().await?;
-        Ok(log)
+        let tree = Arc::new(RwLock::new(MerkleTree::new()));
+        sync(&store, &tree).await?;
+        let (appends, queue) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(writer(store.clone(), tree.clone(), queue));
+        Ok(Log { tree, store, appends })
     }
 
-    /// Appends receipts other writers (keepers sharing the store) stored since the tree was
-    /// last read.
+    /// Appends receipts other writers stored since the tree was last read.
     pub async fn sync(&self) -> Result<()> {
-        let mut tree = self.tree.write().await;
-        for r in self.store.receipts_from(tree.size()).await? {
-            let hash = leaf_hash(&r.body);
-            if hex::encode(hash) != r.hash || r.leaf_index != tree.size() {
-                bail!("stored receipt {} is corrupt or out of order", r.leaf_index);
-            }
-            tree.append_hash(hash);
-        }
-        Ok(())
+        sync(&self.store, &self.tree).await
     }
 
-    /// Appends a signed receipt; returns its index.
+    /// Appends a signed receipt; returns its index once it is durable.
     pub async fn append(&self, receipt: &SignedReceipt, job: &str, milestone: u8, now: i64) -> Result<u64> {
-        let body = receipt.encode();
-        let hash = leaf_hash(&body);
-        for _ in 0..3 {
-            let mut tree = self.tree.write().await;
-            let index = tree.size();
-            let row = StoredReceipt {
-                leaf_index: index,
-                job: job.into(),
-                milestone,
-                hash: hex::encode(hash),
-                body: body.clone(),
-                created_at: now,
-            };
-            if self.store.append_receipt(&row).await.is_ok() {
-                tree.append_hash(hash);
-                return Ok(index);
-            }
-            drop(tree);
-            self.sync().await?;
-        }
-        bail!("could not append the receipt: the store keeps refusing the next index")
+        let (done, answer) = oneshot::channel();
+        let append = Append { body: receipt.encode(), job: job.into(), milestone, now, done };
+        self.appends.send(append).await.map_err(|_| anyhow!("the receipt log's writer stopped"))?;
+        answer.await.map_err(|_| anyhow!("the receipt log's writer stopped"))?.map_err(|e| anyhow!(e))
     }
 
     /// Current size.

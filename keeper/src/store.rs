@@ -143,6 +143,27 @@ impl Store {
 
     /// Appends a receipt at `leaf_index`, which must be the current size: a second writer that
     /// raced for the same index fails on the primary key and nothing is half-written.
+    /// Appends `rows` (consecutive indices) in one transaction: all durable, or none.
+    pub async fn append_receipts(&self, rows: &[StoredReceipt]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO receipts (leaf_index, job, milestone, hash, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(r.leaf_index as i64)
+            .bind(&r.job)
+            .bind(i64::from(r.milestone))
+            .bind(&r.hash)
+            .bind(hex::encode(&r.body))
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("storing receipt {}", r.leaf_index))?;
+        }
+        tx.commit().await.context("committing receipts")?;
+        Ok(())
+    }
+
     pub async fn append_receipt(&self, r: &StoredReceipt) -> Result<()> {
         sqlx::query(
             "INSERT INTO receipts (leaf_index, job, milestone, hash, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
