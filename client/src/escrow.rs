@@ -337,44 +337,11 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use agentrail::state::{JobStatus, MilestoneSpec, MilestoneState};
+    use agentrail::state::{JobStatus, MilestoneState};
 
     /// A created two-milestone job (one approval milestone) for unit tests in this crate.
     pub(crate) fn job() -> Job {
-        let specs = [
-            MilestoneSpec { amount: 100, requires_approval: true },
-            MilestoneSpec { amount: 50, requires_approval: false },
-        ];
-        Job {
-            poster: Pubkey::new_unique(),
-            nonce: 1,
-            agent: Pubkey::new_unique(),
-            agent_version_seq: 1,
-            keeper: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            token_program: Pubkey::new_unique(),
-            fee_bps: 0,
-            min_stage: 0,
-            pinned_stage: 0,
-            cert_epoch: 0,
-            deadline: 10_000,
-            review_window: 1_000,
-            created_at: 0,
-            status: JobStatus::Created,
-            funded: 0,
-            released: 0,
-            fees_paid: 0,
-            refunded: 0,
-            bump: 0,
-            vault_bump: 0,
-            arbiter: Pubkey::default(),
-            dispute_window: 0,
-            dispute_default_bps: 0,
-            terms_hash: [0; 32],
-            terms_uri: String::new(),
-            step_timeout: 600,
-            milestones: Job::milestones_from(&specs, 0).unwrap(),
-        }
+        crate::fixtures::job(&[(100, true), (50, false)])
     }
 
     /// Whether a sentence of `steps` contains `text`.

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod errors;
 pub mod escrow;
 pub mod events;
+pub mod fixtures;
 pub mod instructions;
 pub mod lifecycle;
 pub mod merkle;

@@ -64,44 +64,13 @@ pub fn all_passed(checks: &[GuardCheck]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentrail::state::{AgentStatus, Attestation, JobStatus, MilestoneSpec, Semver};
+    use agentrail::state::{AgentStatus, Attestation, Semver};
     use anchor_lang::prelude::Pubkey;
 
     fn job(min_stage: u8) -> Job {
-        let specs = [
-            MilestoneSpec { amount: 100, requires_approval: false },
-            MilestoneSpec { amount: 50, requires_approval: true },
-        ];
-        Job {
-            poster: Pubkey::new_unique(),
-            nonce: 0,
-            agent: Pubkey::new_unique(),
-            agent_version_seq: 1,
-            keeper: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            token_program: Pubkey::new_unique(),
-            fee_bps: 0,
-            min_stage,
-            pinned_stage: min_stage,
-            cert_epoch: 0,
-            deadline: 1_000,
-            review_window: 100,
-            created_at: 0,
-            status: JobStatus::Funded,
-            funded: 150,
-            released: 0,
-            fees_paid: 0,
-            refunded: 0,
-            bump: 0,
-            vault_bump: 0,
-            arbiter: Pubkey::default(),
-            dispute_window: 0,
-            dispute_default_bps: 0,
-            terms_hash: [0; 32],
-            terms_uri: String::new(),
-            step_timeout: 60,
-            milestones: Job::milestones_from(&specs, 0).unwrap(),
-        }
+        let mut j = agentrail_client::fixtures::funded_job(&[(100, false), (50, true)]);
+        (j.min_stage, j.pinned_stage, j.deadline, j.review_window) = (min_stage, min_stage, 1_000, 100);
+        j
     }
 
     fn agent(status: AgentStatus) -> Agent {

@@ -35,7 +35,7 @@ pub fn plan(job: &Job, now: i64, c: &Conditions, policy: Policy) -> Option<Actio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentrail::state::{MilestoneSpec, MilestoneState};
+    use agentrail::state::MilestoneState;
     use anchor_lang::prelude::Pubkey;
 
     const ON: Policy = Policy { refund_expired: true };
@@ -44,40 +44,8 @@ mod tests {
     /// A funded job: milestone 0 paid on submission, 1 and 2 with approval; deadline 10 000,
     /// review 1 000, an arbiter with a one-hour window and a 25% default share.
     fn job() -> Job {
-        let specs = [(100, false), (200, true), (300, true)]
-            .map(|(amount, requires_approval)| MilestoneSpec { amount, requires_approval });
-        let milestones = Job::milestones_from(&specs, 0).unwrap();
-        let mut j = Job {
-            poster: Pubkey::new_unique(),
-            nonce: 1,
-            agent: Pubkey::new_unique(),
-            agent_version_seq: 1,
-            keeper: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            token_program: Pubkey::new_unique(),
-            fee_bps: 0,
-            min_stage: 0,
-            pinned_stage: 0,
-            cert_epoch: 0,
-            deadline: 10_000,
-            review_window: 1_000,
-            created_at: 0,
-            status: JobStatus::Funded,
-            funded: 600,
-            released: 0,
-            fees_paid: 0,
-            refunded: 0,
-            bump: 0,
-            vault_bump: 0,
-            arbiter: Pubkey::new_unique(),
-            dispute_window: 3_600,
-            dispute_default_bps: 2_500,
-            terms_hash: [0; 32],
-            terms_uri: String::new(),
-            step_timeout: 600,
-            milestones,
-        };
-        j.funded = j.total();
+        let mut j = agentrail_client::fixtures::funded_job(&[(100, false), (200, true), (300, true)]);
+        (j.arbiter, j.dispute_window, j.dispute_default_bps) = (Pubkey::new_unique(), 3_600, 2_500);
         j
     }
 

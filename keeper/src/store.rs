@@ -164,20 +164,9 @@ impl Store {
         Ok(())
     }
 
+    /// Appends one receipt row ([`Store::append_receipts`]).
     pub async fn append_receipt(&self, r: &StoredReceipt) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO receipts (leaf_index, job, milestone, hash, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(r.leaf_index as i64)
-        .bind(&r.job)
-        .bind(i64::from(r.milestone))
-        .bind(&r.hash)
-        .bind(hex::encode(&r.body))
-        .bind(r.created_at)
-        .execute(&self.pool)
-        .await
-        .with_context(|| format!("storing receipt {}", r.leaf_index))?;
-        Ok(())
+        self.append_receipts(std::slice::from_ref(r)).await
     }
 
     fn receipt_row(row: &sqlx::any::AnyRow) -> Result<StoredReceipt> {

@@ -40,8 +40,7 @@ async fn concurrent_appends_commit_in_groups_and_a_bad_one_fails_alone() {
     let duplicate = signed(jobs[7], 0, 2);
     let mut all: Vec<(&SignedReceipt, String)> = receipts.iter().zip(&jobs).map(|(r, j)| (r, j.to_string())).collect();
     all.insert(150, (&duplicate, jobs[7].to_string()));
-    let results =
-        futures::future::join_all(all.iter().map(|(r, job)| log.append(r, job, 0, 1_790_000_000))).await;
+    let results = futures::future::join_all(all.iter().map(|(r, job)| log.append(r, job, 0, 1_790_000_000))).await;
     let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
     assert_eq!(failed.len(), 1, "exactly the duplicate fails: {failed:?}");
     let mut indices: Vec<u64> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();

@@ -1,0 +1,52 @@
+//! A job built in memory, for the unit tests of code that reads jobs (next steps, the keeper's
+//! plan and guards): one literal of the account's fields instead of one per test module.
+
+use agentrail::state::{Job, JobStatus, MilestoneSpec};
+use anchor_lang::prelude::Pubkey;
+
+/// A created (unfunded) job with `milestones` (amount, needs approval): fee 0, deadline 10 000,
+/// review window 1 000, step timeout 600, no arbiter, no terms, fresh keys.
+#[doc(hidden)]
+pub fn job(milestones: &[(u64, bool)]) -> Job {
+    let specs: Vec<MilestoneSpec> =
+        milestones.iter().map(|&(amount, requires_approval)| MilestoneSpec { amount, requires_approval }).collect();
+    Job {
+        poster: Pubkey::new_unique(),
+        nonce: 1,
+        agent: Pubkey::new_unique(),
+        agent_version_seq: 1,
+        keeper: Pubkey::new_unique(),
+        mint: Pubkey::new_unique(),
+        token_program: Pubkey::new_unique(),
+        fee_bps: 0,
+        min_stage: 0,
+        pinned_stage: 0,
+        cert_epoch: 0,
+        deadline: 10_000,
+        review_window: 1_000,
+        created_at: 0,
+        status: JobStatus::Created,
+        funded: 0,
+        released: 0,
+        fees_paid: 0,
+        refunded: 0,
+        bump: 0,
+        vault_bump: 0,
+        arbiter: Pubkey::default(),
+        dispute_window: 0,
+        dispute_default_bps: 0,
+        terms_hash: [0; 32],
+        terms_uri: String::new(),
+        step_timeout: 600,
+        milestones: Job::milestones_from(&specs, 0).expect("valid test milestones"),
+    }
+}
+
+/// [`job`], funded with its exact total.
+#[doc(hidden)]
+pub fn funded_job(milestones: &[(u64, bool)]) -> Job {
+    let mut j = job(milestones);
+    j.status = JobStatus::Funded;
+    j.funded = j.total();
+    j
+}
