@@ -119,10 +119,51 @@ pub fn duration(name: &str, value: &str) -> Result<Duration> {
         .with_context(|| format!("config `{name}` = {value:?} is not a duration (e.g. 2s, 500ms, 1h)"))
 }
 
+/// Environment variables read by other means than [`Config::layered`] (the file's path, the
+/// crash-test hook) or by other programs.
+const NOT_CONFIG_KEYS: [&str; 2] = ["AGENTRAIL_KEEPER_CONFIG", "AGENTRAIL_KEEPER_FAILPOINT"];
+
 impl Config {
     /// Reads a TOML file; unknown keys are errors that name the key.
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid keeper config: {e}"))
+    }
+
+    /// The layered configuration: defaults, then the TOML file `file`, then every
+    /// `AGENTRAIL_KEEPER_<KEY>` variable of `env` (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` for the
+    /// `[executor]` table). A value is read as TOML when it parses (`true`, `16`,
+    /// `["a", "b"]`), as a string otherwise (`2s`, a URL). Unknown keys are errors naming them.
+    pub fn layered(file: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut table: toml::Table = match file {
+            Some(text) => text.parse().map_err(|e| anyhow::anyhow!("invalid keeper config: {e}"))?,
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("AGENTRAIL_KEEPER_") else { continue };
+            if NOT_CONFIG_KEYS.contains(&name.as_str()) {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            match key.strip_prefix("executor_") {
+                Some(inner) => {
+                    let executor = table.entry("executor").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(executor) = executor else {
+                        bail!("invalid keeper config: `executor` must be a table");
+                    };
+                    executor.insert(inner.to_string(), value);
+                }
+                None => {
+                    table.insert(key, value);
+                }
+            }
+        }
+        table
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("invalid keeper config (file or AGENTRAIL_KEEPER_* variables): {e}"))
     }
 
     /// Checks every value that can be wrong.
@@ -213,5 +254,27 @@ mod tests {
         assert!(Config { executor: many, ..Config::default() }.validate().is_err());
         let huge = ExecutorConfig { max_body_bytes: 1 << 30, ..ExecutorConfig::default() };
         assert!(Config { executor: huge, ..Config::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn every_key_has_an_environment_override() {
+        let file = "poll_interval = \"5s\"\nanchor_today = true\n[executor]\ntimeout = \"3s\"\n";
+        let env = [
+            ("AGENTRAIL_KEEPER_POLL_INTERVAL", "1s"),
+            ("AGENTRAIL_KEEPER_ANCHOR_TODAY", "false"),
+            ("AGENTRAIL_KEEPER_EXECUTOR_CONCURRENCY", "32"),
+            ("AGENTRAIL_KEEPER_EXECUTOR_ALLOW", "[\"agents.example\", \"127.0.0.1\"]"),
+            ("AGENTRAIL_KEEPER_RPC_URL", "https://rpc.example/v2/key"),
+            ("AGENTRAIL_KEEPER_FAILPOINT", "after-broadcast:submit"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = Config::layered(Some(file), env).unwrap();
+        assert_eq!((c.poll_interval.as_str(), c.anchor_today), ("1s", false), "the environment wins over the file");
+        assert_eq!((c.executor.timeout.as_str(), c.executor.concurrency), ("3s", 32), "the file wins over defaults");
+        assert_eq!(c.executor.allow, ["agents.example", "127.0.0.1"]);
+        assert_eq!(c.rpc_url, "https://rpc.example/v2/key");
+        let typo = [("AGENTRAIL_KEEPER_POLL_INTERVALL".to_string(), "1s".to_string())];
+        assert!(Config::layered(None, typo).unwrap_err().to_string().contains("poll_intervall"));
     }
 }

@@ -19,33 +19,38 @@ use tokio::sync::watch;
 #[derive(Parser, Debug)]
 #[command(name = "agentrail-keeper", version)]
 struct Args {
-    /// TOML config file (see README); flags and environment variables override it.
+    /// TOML config file (see README). Every key can also be set by an `AGENTRAIL_KEEPER_<KEY>`
+    /// variable (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` for `[executor]`), which wins over the file;
+    /// flags win over both.
     #[arg(long, env = "AGENTRAIL_KEEPER_CONFIG")]
     config: Option<PathBuf>,
     /// JSON-RPC URL.
-    #[arg(long, env = "AGENTRAIL_KEEPER_RPC_URL")]
+    #[arg(long)]
     rpc_url: Option<String>,
     /// Keeper keypair file (Solana CLI format).
-    #[arg(long, env = "AGENTRAIL_KEEPER_KEYPAIR")]
+    #[arg(long)]
     keypair: Option<String>,
     /// Store: sqlite://PATH (default) or postgres://...
-    #[arg(long, env = "AGENTRAIL_KEEPER_DATABASE")]
+    #[arg(long)]
     database: Option<String>,
     /// Metrics/health/API listen address.
-    #[arg(long, env = "AGENTRAIL_KEEPER_LISTEN")]
-    listen: Option<String>,
-    /// Also anchor the current UTC day (demos and tests).
     #[arg(long)]
-    anchor_today: bool,
+    listen: Option<String>,
+    /// Also anchor the current UTC day (demos and tests); `--anchor-today=false` turns off a
+    /// `true` from the file or environment.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    anchor_today: Option<bool>,
 }
 
+/// Defaults, then the file, then the environment, then flags.
 fn load_config(args: &Args) -> Result<Config> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_toml(
-            &std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?,
-        )?,
-        None => Config::default(),
+    let file = match &args.config {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?)
+        }
+        None => None,
     };
+    let mut config = Config::layered(file.as_deref(), std::env::vars())?;
     if let Some(v) = &args.rpc_url {
         config.rpc_url = v.clone();
     }
@@ -58,7 +63,9 @@ fn load_config(args: &Args) -> Result<Config> {
     if let Some(v) = &args.listen {
         config.listen = v.clone();
     }
-    config.anchor_today |= args.anchor_today;
+    if let Some(v) = args.anchor_today {
+        config.anchor_today = v;
+    }
     config.validate()?;
     Ok(config)
 }

@@ -226,12 +226,8 @@ allow = ["127.0.0.1"]
         std::fs::write(&config_path, config).expect("keeper config");
         let mut cmd = Command::new(workspace_bin("agentrail-keeper"));
         cmd.arg("--config").arg(&config_path).env("RUST_LOG", "info,agentrail_keeper=debug");
-        for var in [
-            "AGENTRAIL_KEEPER_RPC_URL",
-            "AGENTRAIL_KEEPER_KEYPAIR",
-            "AGENTRAIL_KEEPER_DATABASE",
-            "AGENTRAIL_KEEPER_LISTEN",
-        ] {
+        // every AGENTRAIL_KEEPER_* variable configures the keeper: none leaks in from the caller
+        for (var, _) in std::env::vars().filter(|(v, _)| v.starts_with("AGENTRAIL_KEEPER_")) {
             cmd.env_remove(var);
         }
         match &o.failpoint {
