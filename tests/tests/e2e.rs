@@ -519,6 +519,13 @@ fn cli_operator_flows_and_clear_errors() {
     assert_eq!((dry["dry_run"].as_bool(), dry["ok"].as_bool()), (Some(true), Some(true)), "{dry}");
     assert!(dry["compute_units"].as_u64().unwrap() > 0 && dry["fee_lamports"].as_u64().unwrap() > 0, "{dry}");
     assert_eq!(w.balances("ok").0, before, "a dry run moves nothing");
+    let lamports = w.net.rpc.get_balance(&w.poster.0).unwrap();
+    let out = w.net.cli_output(&poster, &["--dry-run", "dev", "airdrop", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.net.rpc.get_balance(&w.poster.0).unwrap(), lamports, "a dry-run airdrop requests nothing");
+    let key_file = dir.join("dry-run-key.json");
+    w.net.cli_output(&poster, &["--dry-run", "dev", "keygen", key_file.to_str().unwrap()]);
+    assert!(!key_file.exists(), "a dry-run keygen writes nothing");
 
     // cancel before any work returns everything; close recovers the rent
     let job = w.post_job("ok", &["5", "6:approve"], "1h", "10m");

@@ -49,6 +49,11 @@ impl DevCmd {
                 if path.exists() {
                     anyhow::bail!("{} exists; refusing to overwrite a keypair", path.display());
                 }
+                // --dry-run writes nothing
+                if ctx.dry_run {
+                    println!("dev keygen (dry run): would write a new keypair to {}", path.display());
+                    return Ok(());
+                }
                 let k = Keypair::new();
                 solana_sdk::signature::write_keypair_file(&k, &path)
                     .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
@@ -76,6 +81,10 @@ impl DevCmd {
                     Some(t) => parse::pubkey("recipient", &t)?,
                     None => ctx.signer()?.pubkey(),
                 };
+                if ctx.dry_run {
+                    println!("dev airdrop (dry run): would request {amount} SOL for {to}");
+                    return Ok(());
+                }
                 let sig = ctx.rpc.request_airdrop(&to, lamports).map_err(|e| rpc_error(e, url))?;
                 let blockhash = ctx.rpc.get_latest_blockhash().map_err(|e| rpc_error(e, url))?;
                 ctx.rpc
