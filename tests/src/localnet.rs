@@ -306,6 +306,9 @@ pub enum Fault {
     Drop,
     /// Hold each request this many milliseconds before forwarding it.
     Delay(u64),
+    /// Cut the connection of every `sendTransaction` request (the transaction never reaches
+    /// the validator); everything else passes: a node that loses broadcasts.
+    DropSends,
 }
 
 /// A TCP proxy on loopback in front of the validator's RPC port that can drop or delay
@@ -319,6 +322,7 @@ pub struct RpcProxy {
 
 const PASS: u64 = 0;
 const DROP: u64 = u64::MAX;
+const DROP_SENDS: u64 = u64::MAX - 1;
 
 impl RpcProxy {
     /// Listens on a free port and forwards to `upstream` (`host:port`).
@@ -343,7 +347,8 @@ impl RpcProxy {
             match fault {
                 Fault::Pass => PASS,
                 Fault::Drop => DROP,
-                Fault::Delay(ms) => ms.max(1),
+                Fault::Delay(ms) => ms.clamp(1, DROP_SENDS - 1),
+                Fault::DropSends => DROP_SENDS,
             },
             Ordering::SeqCst,
         );
@@ -370,6 +375,11 @@ fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &AtomicU64, fa
                 faults.fetch_add(1, Ordering::SeqCst);
                 break;
             }
+            DROP_SENDS if buf[..n].windows(15).any(|w| w == b"sendTransaction") => {
+                faults.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            DROP_SENDS => {}
             ms => {
                 faults.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(ms));

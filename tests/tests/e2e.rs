@@ -313,6 +313,30 @@ fn two_keepers_sharing_a_store_pay_each_milestone_once() {
 
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn an_intent_whose_blockhash_expired_is_signed_again() {
+    let w = World::new(&["ok"]);
+    let proxy = RpcProxy::start(w.net.url.trim_start_matches("http://"));
+    let k = w.keeper("keeper", KeeperOptions { rpc_url: Some(proxy.url.clone()), ..Default::default() });
+    // every broadcast is lost: the first transaction (marking the step started) can never land
+    proxy.set(Fault::DropSends);
+    let job = w.post_job("ok", &["3"], "10m", "1s");
+    let id = format!("{job}:0:start");
+    let expired = agentrail_tests::localnet::wait_until("the intent expired and was signed again", 3 * MINUTE, || {
+        with_store(&k.database, async |s| s.intent(&id).await.expect("intent")).filter(|i| i.attempts >= 2)
+    });
+    assert_eq!(states(&w, &job), [Pending], "nothing landed while broadcasts were lost");
+    assert_eq!(w.agents["ok"].calls(&job, 0), 0, "the agent is not called before the step is marked started");
+    proxy.set(Fault::Pass);
+    w.wait_job(&job, "the job paid once broadcasts get through", 2 * MINUTE, |j| j.status == JobStatus::Completed);
+    let landed = with_store(&k.database, async |s| s.intent(&id).await.expect("intent")).expect("intent kept");
+    assert_eq!(landed.status, IntentStatus::Confirmed);
+    assert!(landed.attempts >= 2 && landed.attempts >= expired.attempts, "signed again, never reused: {landed:?}");
+    assert_eq!(w.agents["ok"].calls(&job, 0), 1, "the step ran once");
+    assert!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}
+
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
 fn rpc_outages_and_delays_lose_and_duplicate_nothing() {
     let w = World::new(&["ok"]);
     let (_, a0, _) = w.balances("ok");
