@@ -162,6 +162,7 @@ impl Sender<'_> {
             let existing = self.store.intent(&intent.id).await?.context("intent vanished")?;
             return self.drive(&existing).await;
         }
+        hold_if_failpoint("before-broadcast", &intent.action);
         self.drive(&intent).await
     }
 
@@ -221,19 +222,20 @@ impl Sender<'_> {
                 self.metrics.rpc_errors.inc();
                 tracing::debug!(error = %e, "rebroadcast failed");
             }
-            hold_if_failpoint(&intent.action);
+            hold_if_failpoint("after-broadcast", &intent.action);
             tokio::time::sleep(Duration::from_millis(800)).await;
         }
     }
 }
 
-/// Crash-test hook: with `AGENTRAIL_KEEPER_FAILPOINT=after-broadcast:ACTION` the keeper stops
-/// dead right after broadcasting ACTION and before recording its outcome, so a test can
-/// `kill -9` it exactly there. Unset in normal operation.
-fn hold_if_failpoint(action: &str) {
+/// Crash-test hook: with `AGENTRAIL_KEEPER_FAILPOINT=PHASE:ACTION` the keeper stops dead at
+/// that point of ACTION's send, so a test can `kill -9` it exactly there: `before-broadcast`
+/// (the intent is persisted, nothing sent yet) or `after-broadcast` (sent, its outcome not yet
+/// recorded). Unset in normal operation.
+fn hold_if_failpoint(phase: &str, action: &str) {
     let Ok(point) = std::env::var("AGENTRAIL_KEEPER_FAILPOINT") else { return };
-    if point.strip_prefix("after-broadcast:") == Some(action) {
-        tracing::warn!(action, "failpoint after-broadcast reached: holding until killed");
+    if point.strip_prefix(phase).and_then(|rest| rest.strip_prefix(':')) == Some(action) {
+        tracing::warn!(phase, action, "failpoint {phase} reached: holding until killed");
         loop {
             std::thread::sleep(Duration::from_secs(3_600));
         }

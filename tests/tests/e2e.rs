@@ -210,7 +210,7 @@ fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path
 fn keeper_killed_between_broadcast_and_record_pays_exactly_once() {
     let w = World::new(&["ok"]);
     let (_, a0, _) = w.balances("ok");
-    let job = w.post_job("ok", &["10", "20:approve"], "10m", "2s");
+    let job = w.post_job("ok", &["10", "20:approve", "30"], "10m", "2s");
     let crash = |failpoint: &str, paid: usize, what: &str| {
         let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some(failpoint.into()), ..Default::default() });
         k.process.wait_for_output("failpoint after-broadcast reached", 2 * MINUTE);
@@ -226,19 +226,30 @@ fn keeper_killed_between_broadcast_and_record_pays_exactly_once() {
     // crash 2: the restarted keeper resolves it, runs milestone 1, and dies after broadcasting
     // the release after review
     let second = crash("after-broadcast:release", 1, "milestone 1 released after review");
+    // crash 3: the submission of milestone 2 is persisted and signed, then the keeper dies
+    // before broadcasting it: nothing landed, and the restart must send those same bytes
+    let mut k =
+        w.keeper("keeper", KeeperOptions { failpoint: Some("before-broadcast:submit".into()), ..Default::default() });
+    k.process.wait_for_output("failpoint before-broadcast reached", 2 * MINUTE);
+    k.process.kill9();
+    assert_eq!(states(&w, &job)[2], Pending, "nothing was broadcast");
+    let pending = with_store(&k.database, async |s| s.pending_intents().await.expect("intents"));
+    assert_eq!(pending.len(), 1, "the unsent submission is an intent in the store");
+    let third = pending[0].id.clone();
     let k = w.keeper("keeper", KeeperOptions::default());
     w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
-    agentrail_tests::localnet::wait_until("intents reconciled", MINUTE, || {
-        (k.metric("agentrail_keeper_pending_intents") == 0.0).then_some(())
-    });
-    for id in [first, second] {
-        let intent = with_store(&k.database, async |s| s.intent(&id).await.expect("intent")).expect("intent kept");
-        assert_eq!(intent.status, IntentStatus::Confirmed, "{id} resolved from the chain");
+    for id in [first, second, third] {
+        // the chain shows the payment a moment before the keeper's poll records it
+        let intent = agentrail_tests::localnet::wait_until("intent resolved from the chain", MINUTE, || {
+            with_store(&k.database, async |s| s.intent(&id).await.expect("intent"))
+                .filter(|i| i.status == IntentStatus::Confirmed)
+        });
         assert_eq!(intent.attempts, 1, "{id} was never signed again");
     }
-    assert_eq!(w.balances("ok").1, a0 + 30 * UNIT, "each milestone paid exactly once");
-    assert_eq!(receipts_per_milestone(&k.database, &job), [0, 1]);
-    assert_eq!((w.agents["ok"].calls(&job, 0), w.agents["ok"].calls(&job, 1)), (1, 1), "no step ran twice");
+    assert_eq!(w.balances("ok").1, a0 + 60 * UNIT, "each milestone paid exactly once");
+    assert_eq!(receipts_per_milestone(&k.database, &job), [0, 1, 2]);
+    let calls: Vec<u64> = (0..3).map(|i| w.agents["ok"].calls(&job, i)).collect();
+    assert_eq!(calls, [1, 1, 1], "no step ran twice");
 }
 
 #[test]
