@@ -5,4 +5,7 @@ ALTER TABLE steps ADD COLUMN claimed_by TEXT;
 ALTER TABLE steps ADD COLUMN lease_until BIGINT;
 
 -- One receipt per milestone, enforced by the schema: a second runner's receipt is refused.
+-- It also serves every lookup by job, so the older non-unique index goes (one index less to
+-- write per receipt).
 CREATE UNIQUE INDEX IF NOT EXISTS receipts_one_per_milestone ON receipts (job, milestone);
+DROP INDEX IF EXISTS receipts_by_job;

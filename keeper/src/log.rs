@@ -78,22 +78,24 @@ async fn commit(store: &Store, tree: &RwLock<MerkleTree>, group: &[Append]) -> R
     for _ in 0..3 {
         let mut t = tree.write().await;
         let start = t.size();
+        let hashes: Vec<Hash> = group.iter().map(|a| leaf_hash(&a.body)).collect();
         let rows: Vec<StoredReceipt> = group
             .iter()
+            .zip(&hashes)
             .enumerate()
-            .map(|(k, a)| StoredReceipt {
+            .map(|(k, (a, hash))| StoredReceipt {
                 leaf_index: start + k as u64,
                 job: a.job.clone(),
                 milestone: a.milestone,
-                hash: hex::encode(leaf_hash(&a.body)),
+                hash: hex::encode(hash),
                 body: a.body.clone(),
                 created_at: a.now,
             })
             .collect();
         if store.append_receipts(&rows).await.is_ok() {
             let indices: Vec<u64> = rows.iter().map(|r| r.leaf_index).collect();
-            for a in group {
-                t.append_hash(leaf_hash(&a.body));
+            for hash in hashes {
+                t.append_hash(hash);
             }
             return Ok(indices);
         }
