@@ -438,13 +438,20 @@ impl Keeper {
                 return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
             }
         };
+        // the guards judge the time the work is reported at, not the scan's start (a slow step
+        // may have outlived the deadline); the cluster's clock, or the scan's plus the time the
+        // step took if the node does not answer (an error here must not re-run the step)
+        let finished_at = match self.chain.now().await {
+            Ok(t) => t,
+            Err(_) => now.saturating_add(started.elapsed().as_secs() as i64),
+        };
         let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
             job,
             milestone: i,
             agent,
             certification: certification.as_ref(),
             cost: output.cost,
-            now,
+            now: finished_at,
         });
         if !guards::all_passed(&checks) {
             let failed: Vec<_> =
@@ -465,7 +472,7 @@ impl Keeper {
             guards: checks,
             tx_signatures: output.tx_signatures,
             started_at: now,
-            finished_at: now + started.elapsed().as_secs() as i64,
+            finished_at,
         }
         .sign(&self.signing_key())?;
         // the schema admits one receipt per milestone: a runner that lost a race is refused here
