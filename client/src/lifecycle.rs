@@ -280,16 +280,22 @@ impl IntentKey {
     pub fn milestone(&self) -> u8 {
         if self.kind == ActionKind::AnchorDay { 0 } else { self.index as u8 }
     }
+
+    /// The action as stored and named by failpoints: its kind, and for anchors the day too
+    /// (`anchor-<day>`).
+    pub fn label(&self) -> String {
+        match self.kind {
+            ActionKind::AnchorDay => format!("anchor-{}", self.index),
+            kind => kind.as_str().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for IntentKey {
-    /// `<account>:<milestone>:<kind>`, and `<log>:0:anchor-<day>` for anchors: the ids stores
+    /// `<account>:<milestone>:<label>` (`<log>:0:anchor-<day>` for anchors): the ids stores
     /// written by earlier keepers already hold.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
-            ActionKind::AnchorDay => write!(f, "{}:0:anchor-{}", self.account, self.index),
-            kind => write!(f, "{}:{}:{kind}", self.account, self.index),
-        }
+        write!(f, "{}:{}:{}", self.account, self.milestone(), self.label())
     }
 }
 

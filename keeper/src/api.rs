@@ -41,7 +41,7 @@ pub fn router(keeper: Shared) -> Router {
 /// Real state, not a constant: ok only when a scan completed recently (the RPC answers and the
 /// loop is not wedged) and the keeper can pay its fees. 503 otherwise, naming why.
 async fn health(State(k): State<Shared>) -> Response {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = crate::store::unix_now();
     let last_scan = k.metrics.last_scan_unix.get();
     let scan_age = (last_scan > 0).then(|| now - last_scan);
     let balance = k.metrics.balance_lamports.get();

@@ -109,16 +109,16 @@ async fn run(args: Args) -> Result<()> {
     let poll = duration("poll_interval", &config.poll_interval)?;
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
     let listen: std::net::SocketAddr = config.listen.parse()?;
-    let config_confirm = config.confirm_timeout.clone();
-    let config_concurrency = config.executor.concurrency;
+    let confirm_budget = duration("confirm_timeout", &config.confirm_timeout)?;
+    let steps = StepPool::new(config.executor.concurrency);
     let keeper = Arc::new(Keeper {
         chain: Chain::new(&config.rpc_url),
         config,
         log,
         executor: Box::new(executor),
         retry,
-        confirm_budget: duration("confirm_timeout", &config_confirm)?,
-        steps: StepPool::new(config_concurrency),
+        confirm_budget,
+        steps,
         payer,
         metrics: Arc::new(Metrics::default()),
     });

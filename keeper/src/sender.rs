@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use agentrail_client::errors::TxFailure;
-use agentrail_client::lifecycle::{ActionKind, IntentKey};
+use agentrail_client::lifecycle::IntentKey;
 use anyhow::{Context, Result};
 use base64::Engine;
 use solana_commitment_config::CommitmentConfig;
@@ -106,12 +106,7 @@ impl Sender<'_> {
 
     /// Does the action `key` names with `ixs`, exactly once.
     pub async fn execute(&self, key: &IntentKey, ixs: &[Instruction]) -> Result<Outcome> {
-        let id = key.to_string();
-        // the stored action label: the kind, and for anchors the day too (failpoints name it)
-        let action = match key.kind {
-            ActionKind::AnchorDay => format!("anchor-{}", key.index),
-            kind => kind.as_str().to_string(),
-        };
+        let (id, action) = (key.to_string(), key.label());
         if let Some(existing) = self.store.intent(&id).await? {
             match existing.status {
                 IntentStatus::Confirmed => return Ok(Outcome::Confirmed(existing.signature)),

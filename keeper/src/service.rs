@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::plan::{Policy, plan};
 use crate::sender::{Outcome, Sender};
 use crate::step_pool::StepPool;
-use crate::store::{Step, StoredCheckpoint};
+use crate::store::{Step, StoredCheckpoint, unix_now};
 
 /// A running keeper.
 pub struct Keeper {
@@ -77,11 +77,6 @@ fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_da
 /// How long a step's claim lasts without renewal, in seconds of the database's clock; the
 /// owner renews it every third of that while the step runs.
 const STEP_LEASE_SECS: i64 = 60;
-
-/// Wall-clock unix seconds.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
@@ -162,8 +157,7 @@ impl Keeper {
                     continue;
                 }
             };
-            let conditions = Conditions::read(&job, &agent, cert.as_ref(), &config, now);
-            if let Err(e) = self.handle_job(&key, &job, &agent, &config, &conditions, now).await {
+            if let Err(e) = self.handle_job(&key, &job, &agent, cert, &config, now).await {
                 tracing::error!(job = %key, error = %self.scrub(&e), "job handling failed; will retry");
             }
         }
@@ -197,18 +191,20 @@ impl Keeper {
         json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
     }
 
-    /// Carries out this scan's [`plan`] for one job.
+    /// Carries out this scan's [`plan`] for one job; `cert` is its pinned certification as the
+    /// scan read it.
     async fn handle_job(
         self: &Arc<Self>,
         key: &Pubkey,
         job: &Job,
         agent: &Agent,
+        cert: Option<Certification>,
         config: &ProgramConfig,
-        conditions: &Conditions,
         now: i64,
     ) -> Result<()> {
+        let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
         let policy = Policy { refund_expired: self.config.refund_expired };
-        let Some(action) = plan(job, now, conditions, policy) else { return Ok(()) };
+        let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
         let keys = JobKeys::new(*key, job, agent, config);
         // the keeper never pays rent for other people's token accounts (a drain an attacker
         // profits from): each action waits until the accounts it pays into exist
@@ -232,7 +228,8 @@ impl Keeper {
                 // the step runs in the pool, off the scan: a slow agent holds only its own job
                 let (me, key, job, agent) = (self.clone(), *key, job.clone(), agent.clone());
                 self.steps.spawn(key, async move {
-                    if let Err(e) = me.run_step(&key, &job, i, &agent, &keys, &refund_to, now).await {
+                    let cert = cert.as_ref();
+                    if let Err(e) = me.run_step(&key, &job, i, &agent, cert, &keys, &refund_to, now).await {
                         tracing::error!(job = %key, milestone = i, error = %me.scrub(&e), "step failed; will retry");
                     }
                 });
@@ -268,11 +265,12 @@ impl Keeper {
         job: &Job,
         i: u8,
         agent: &Agent,
+        cert: Option<&Certification>,
         keys: &JobKeys,
         refund_to: &[(&str, Pubkey)],
         now: i64,
     ) -> Result<()> {
-        match self.step(key, job, i, agent, now).await? {
+        match self.step(key, job, i, agent, cert, now).await? {
             StepState::Done(hash) => {
                 let ixs = [escrow::submit_milestone(&self.payer.pubkey(), keys, i, hash)];
                 if self.act(key, Action::Submit(i), &ixs).await? {
@@ -315,14 +313,6 @@ impl Keeper {
         Ok(false)
     }
 
-    /// The job's pinned certification, when it demanded a stage.
-    async fn pinned_certification(&self, job: &Job) -> Result<Option<Certification>> {
-        if job.min_stage == 0 {
-            return Ok(None);
-        }
-        self.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await
-    }
-
     /// Sends an action once; `true` when it landed, `false` when another party did it first or
     /// it must be rebuilt on the next scan.
     async fn act(&self, job: &Pubkey, action: Action, ixs: &[Instruction]) -> Result<bool> {
@@ -360,7 +350,17 @@ impl Keeper {
 
     /// Where milestone `i`'s step stands: its stored receipt, a new one from executing the step,
     /// or a failure that the operator's policy leaves, retries later or refunds on-chain.
-    async fn step(&self, key: &Pubkey, job: &Job, i: u8, agent: &Agent, now: i64) -> Result<StepState> {
+    /// `cert` is the job's pinned certification as this scan read it (before the agent is
+    /// called: an RPC error after the call would leave the step claimed and run it again).
+    async fn step(
+        &self,
+        key: &Pubkey,
+        job: &Job,
+        i: u8,
+        agent: &Agent,
+        cert: Option<&Certification>,
+        now: i64,
+    ) -> Result<StepState> {
         let job_s = key.to_string();
         if let Some(r) = self.log.store().receipt_for(&job_s, i).await? {
             let hash: [u8; 32] = hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
@@ -401,9 +401,6 @@ impl Keeper {
                 return Ok(StepState::Wait);
             }
         }
-        // everything the guards need is read before the agent is called: an RPC error after the
-        // call would leave the step claimed and make the agent do the work again later
-        let certification = self.pinned_certification(job).await?;
         let started = Instant::now();
         let renew = async {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(STEP_LEASE_SECS as u64 / 3));
@@ -449,7 +446,7 @@ impl Keeper {
             job,
             milestone: i,
             agent,
-            certification: certification.as_ref(),
+            certification: cert,
             cost: output.cost,
             now: finished_at,
         });

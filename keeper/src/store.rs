@@ -105,7 +105,9 @@ pub struct Store {
     now_sql: &'static str,
 }
 
-fn now() -> i64 {
+/// This machine's wall clock in unix seconds: the times the keeper records and its scan
+/// freshness (claims are judged on the database's clock instead).
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -256,7 +258,7 @@ impl Store {
         .bind(i.status.as_str())
         .bind(i64::from(i.attempts))
         .bind(i.error.clone())
-        .bind(now())
+        .bind(unix_now())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -276,7 +278,7 @@ impl Store {
             sqlx::query("UPDATE intents SET status = $1, error = $2, updated_at = $3 WHERE id = $4 AND signature = $5")
                 .bind(status.as_str())
                 .bind(error.map(str::to_string))
-                .bind(now())
+                .bind(unix_now())
                 .bind(id)
                 .bind(signature)
                 .execute(&self.pool)
@@ -332,7 +334,7 @@ impl Store {
         .bind(i64::from(s.attempts))
         .bind(s.last_error.clone())
         .bind(s.receipt_index.map(|i| i as i64))
-        .bind(now())
+        .bind(unix_now())
         .execute(&self.pool)
         .await?;
         Ok(())
