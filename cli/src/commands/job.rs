@@ -222,13 +222,28 @@ pub(crate) fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
     Ok((decimals, acc.owner))
 }
 
-/// Everything about one job.
+/// Everything about one job, read once per command.
 struct Loaded {
     job: Job,
     keys: JobKeys,
     decimals: u8,
-    /// What the program's checks read besides the job: pause, the agent's standing.
-    conditions: Conditions,
+    /// The job's agent (its payout wallet, its standing).
+    agent: Agent,
+    /// The protocol config (its treasury, its pause switch).
+    config: Config,
+}
+
+impl Loaded {
+    /// What the program's checks read besides the job at `now` (pause, the agent's standing),
+    /// reading the pinned certification when the job demanded a stage: only the commands that
+    /// say what may happen next need it.
+    fn conditions(&self, ctx: &Ctx, now: i64) -> Result<Conditions> {
+        let cert: Option<Certification> = match self.keys.certification {
+            Some(c) => ctx.raw(&c)?.and_then(|a| agentrail_client::accounts::decode(&a.data).ok()),
+            None => None,
+        };
+        Ok(Conditions::read(&self.job, &self.agent, cert.as_ref(), &self.config, now))
+    }
 }
 
 fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
@@ -238,12 +253,7 @@ fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
     let config: Config = ctx.account(&pda::config(), "config")?;
     let (decimals, _) = mint_info(ctx, &state.mint)?;
     let keys = JobKeys::new(key, &state, &agent, &config);
-    let cert: Option<Certification> = match keys.certification {
-        Some(c) => ctx.raw(&c)?.and_then(|a| agentrail_client::accounts::decode(&a.data).ok()),
-        None => None,
-    };
-    let conditions = Conditions::read(&state, &agent, cert.as_ref(), &config, ctx.now()?);
-    Ok(Loaded { job: state, keys, decimals, conditions })
+    Ok(Loaded { job: state, keys, decimals, agent, config })
 }
 
 /// Idempotent creation of the associated token accounts a transfer needs.
@@ -347,7 +357,7 @@ impl JobCmd {
                     );
                 }
                 // the poster creates the accounts the job pays into (a keeper pays for none)
-                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
                 ixs.push(escrow::fund_job(&l.keys, total));
                 ctx.send(
                     "job fund",
@@ -358,13 +368,13 @@ impl JobCmd {
             }
             JobCmd::Approve { job, index } => {
                 let l = load(ctx, &job)?;
-                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
                 ixs.push(escrow::approve_milestone(&l.keys, index));
                 ctx.send("job approve", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
             JobCmd::Release { job, index } => {
                 let l = load(ctx, &job)?;
-                let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, &l)?, treasury(ctx)?])?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
                 ixs.push(escrow::release_after_review(&l.keys, index));
                 ctx.send("job release", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
@@ -377,9 +387,8 @@ impl JobCmd {
             JobCmd::Concede { job, index } => {
                 let l = load(ctx, &job)?;
                 let authority = ctx.signer()?.pubkey();
-                let agent: Agent = ctx.account(&l.job.agent, "agent")?;
-                if authority != agent.authority {
-                    bail!("only the agent's authority {} can concede (you are {authority})", agent.authority);
+                if authority != l.agent.authority {
+                    bail!("only the agent's authority {} can concede (you are {authority})", l.agent.authority);
                 }
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::concede_dispute(&authority, &l.keys, index));
@@ -437,16 +446,17 @@ impl JobCmd {
                 ixs.push(escrow::refund_expired(&l.keys));
                 // what returns: everything unsettled except milestones owed to an eligible agent
                 // (and disputes); nothing, or not yet: 0, and the program's refusal names why
+                let now = ctx.now()?;
                 let refunded = l
                     .job
-                    .refundable_after_deadline(ctx.now()?, l.conditions.agent_ineligible)
+                    .refundable_after_deadline(now, l.conditions(ctx, now)?.agent_ineligible)
                     .map_or(0, |which| refund_amount(&l.job, &which));
                 let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
             }
             JobCmd::Prepare { job } => {
                 let l = load(ctx, &job)?;
-                let owners = [payout_of(ctx, &l)?, treasury(ctx)?, l.job.poster];
+                let owners = [l.agent.payout, l.config.treasury, l.job.poster];
                 let ixs = ensure_atas(ctx, &l.keys, &owners)?;
                 let accounts = [l.keys.payee_token, l.keys.treasury_token, l.keys.poster_token];
                 let missing: Vec<String> =
@@ -463,15 +473,16 @@ impl JobCmd {
             JobCmd::Show { job } => {
                 let l = load(ctx, &job)?;
                 let now = ctx.now()?;
+                let conditions = l.conditions(ctx, now)?;
                 if ctx.json {
-                    let mut v = job_json(&l.keys.job, &l.job, l.decimals, now, &l.conditions);
+                    let mut v = job_json(&l.keys.job, &l.job, l.decimals, now, &conditions);
                     let (check, terms) = terms_status(&l.job);
                     v["terms_check"] = json!(check);
                     v["terms"] = json!(terms);
                     print_json(&v);
                     return Ok(());
                 }
-                show(&l, now);
+                show(&l, now, &conditions);
                 Ok(())
             }
             JobCmd::List { poster, agent, state } => {
@@ -530,7 +541,7 @@ impl JobCmd {
 /// Sends a dispute decision `ix` giving `bps` of milestone `index` to the agent, creating the
 /// three associated token accounts the shares go to, and reports the shares.
 fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &str) -> Result<()> {
-    let mut ixs = ensure_atas(ctx, &l.keys, &[payout_of(ctx, l)?, treasury(ctx)?, l.job.poster])?;
+    let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury, l.job.poster])?;
     ixs.push(ix);
     // the program's own arithmetic, on a copy, names the shares (or the refusal)
     let mut after = l.job.clone();
@@ -545,14 +556,6 @@ fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &st
         ("to_poster", ui(shares.to_poster)),
     ];
     ctx.send(what, &ixs, &[], &fields)
-}
-
-fn payout_of(ctx: &Ctx, l: &Loaded) -> Result<Pubkey> {
-    Ok(ctx.account::<Agent>(&l.job.agent, "agent")?.payout)
-}
-
-fn treasury(ctx: &Ctx) -> Result<Pubkey> {
-    Ok(ctx.account::<Config>(&pda::config(), "config")?.treasury)
 }
 
 fn token_balance(ctx: &Ctx, account: &Pubkey) -> Result<u64> {
@@ -740,7 +743,7 @@ fn fetch_terms(uri: &str) -> Result<Vec<u8>> {
     bail!("cannot fetch {uri:?}: only file://, http:// and https:// are supported")
 }
 
-fn show(l: &Loaded, now: i64) {
+fn show(l: &Loaded, now: i64, conditions: &Conditions) {
     let (j, d) = (&l.job, l.decimals);
     let (terms_line, terms) = terms_status(j);
     let ui = |v: u64| format_ui(v, d);
@@ -803,7 +806,7 @@ fn show(l: &Loaded, now: i64) {
         ]);
     }
     println!("\n{}\n\nnext:", t.render());
-    for step in next_steps(j, now, &l.conditions) {
+    for step in next_steps(j, now, conditions) {
         println!("  - {step}");
     }
 }
