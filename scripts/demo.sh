@@ -187,6 +187,10 @@ as poster job reject "$job" 2
 wait_state "$job" status completed
 as poster job show "$job"
 
+say "releases left the treasury's fees in the job's vault (no release writes the shared treasury"
+say "account); anyone sweeps them, up to 12 jobs per transaction (the keeper does it every 10 min)"
+as poster job sweep-fees "$job"
+
 say "the garbage-answering agent is retried, never paid; after the deadline the keeper refunds"
 wait_state "$late" status expired
 as poster job show "$late"

@@ -31,10 +31,79 @@ pub const JOB_KEEPER_OFFSET: usize = JOB_AGENT_OFFSET + 32 + 4;
 /// `review_window` and `created_at`.
 pub const JOB_STATUS_OFFSET: usize = JOB_KEEPER_OFFSET + 32 + 32 + 32 + 2 + 1 + 1 + 4 + 8 + 8 + 8;
 
+/// Byte offset of `Job::mint` (after `keeper`), followed by `token_program`.
+pub const JOB_MINT_OFFSET: usize = JOB_KEEPER_OFFSET + 32;
+/// Byte offset of `Job::fees_earned`: after `status`, `funded` and `released`; `fees_swept`
+/// follows it.
+pub const JOB_FEES_EARNED_OFFSET: usize = JOB_STATUS_OFFSET + 1 + 8 + 8;
+
+/// A job's fee books read from a slice of its account (`getProgramAccounts` with a data slice
+/// from [`JOB_MINT_OFFSET`] of [`JOB_FEES_SLICE_LEN`] bytes): enough to sweep it, without
+/// downloading its milestones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobFees {
+    pub mint: anchor_lang::prelude::Pubkey,
+    pub token_program: anchor_lang::prelude::Pubkey,
+    pub fees_earned: u64,
+    pub fees_swept: u64,
+}
+
+/// Length of the data slice [`JobFees::from_slice`] reads.
+pub const JOB_FEES_SLICE_LEN: usize = JOB_FEES_EARNED_OFFSET + 16 - JOB_MINT_OFFSET;
+
+impl JobFees {
+    /// Decodes the slice; `None` when it is too short.
+    pub fn from_slice(data: &[u8]) -> Option<Self> {
+        let key =
+            |at: usize| data.get(at..at + 32).map(|b| anchor_lang::prelude::Pubkey::try_from(b).expect("32 bytes"));
+        let num = |at: usize| data.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        let fees = JOB_FEES_EARNED_OFFSET - JOB_MINT_OFFSET;
+        Some(JobFees { mint: key(0)?, token_program: key(32)?, fees_earned: num(fees)?, fees_swept: num(fees + 8)? })
+    }
+
+    /// Fees earned and not yet swept.
+    pub fn unswept(&self) -> u64 {
+        self.fees_earned.saturating_sub(self.fees_swept)
+    }
+}
+
 /// The amount held by an SPL Token or Token-2022 account, from its data (`None` when too short
 /// to be one). Both programs lay it out at bytes 64..72, after the mint and the owner.
 pub fn token_amount(data: &[u8]) -> Option<u64> {
     data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8-byte slice")))
+}
+
+/// An agent's track record per mint, from its shards (each job counts in one shard of its
+/// agent's record, [`Job::record_shard`](agentrail::state::Job::record_shard)): the shards of
+/// each mint summed, counters saturating as on-chain. `shard` and `bump` of a sum mean nothing
+/// and are 0. Sorted by mint.
+pub fn track_records_by_mint(
+    shards: impl IntoIterator<Item = agentrail::state::TrackRecord>,
+) -> Vec<agentrail::state::TrackRecord> {
+    use agentrail::state::TrackRecord;
+    let mut by_mint: std::collections::BTreeMap<_, TrackRecord> = Default::default();
+    for r in shards {
+        let sum =
+            by_mint.entry(r.mint).or_insert_with(|| TrackRecord { agent: r.agent, mint: r.mint, ..Default::default() });
+        let counters = [
+            (&mut sum.released, r.released),
+            (&mut sum.refunded, r.refunded),
+            (&mut sum.rejected, r.rejected),
+            (&mut sum.failed, r.failed),
+            (&mut sum.jobs, r.jobs),
+            (&mut sum.disputed, r.disputed),
+            (&mut sum.disputes_conceded, r.disputes_conceded),
+            (&mut sum.disputes_for_agent, r.disputes_for_agent),
+            (&mut sum.disputes_for_poster, r.disputes_for_poster),
+            (&mut sum.disputes_split, r.disputes_split),
+            (&mut sum.disputes_defaulted, r.disputes_defaulted),
+        ];
+        for (total, add) in counters {
+            *total = total.saturating_add(add);
+        }
+        sum.volume = sum.volume.saturating_add(r.volume);
+    }
+    by_mint.into_values().collect()
 }
 
 #[cfg(test)]
@@ -52,6 +121,14 @@ mod tests {
             assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
             assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
             assert_eq!(data[super::JOB_STATUS_OFFSET], tag);
+            let mut booked = job.clone();
+            (booked.fees_earned, booked.fees_swept) = (700, 300);
+            let mut data = Vec::new();
+            anchor_lang::AccountSerialize::try_serialize(&booked, &mut data).unwrap();
+            let slice = &data[super::JOB_MINT_OFFSET..super::JOB_MINT_OFFSET + super::JOB_FEES_SLICE_LEN];
+            let fees = super::JobFees::from_slice(slice).unwrap();
+            assert_eq!((fees.mint, fees.token_program, fees.unswept()), (job.mint, job.token_program, 400));
+            assert_eq!(super::JobFees::from_slice(&slice[..slice.len() - 1]), None);
         }
     }
 
@@ -69,6 +146,27 @@ mod tests {
         let err = decode::<Config>(&data).unwrap_err();
         assert!(err.0.contains("Config"), "{err}");
         assert!(decode::<Certifier>(&data[..4]).is_err());
+    }
+
+    #[test]
+    fn track_record_shards_sum_per_mint() {
+        use agentrail::state::TrackRecord;
+        let (agent, a, b) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let shard = |mint, shard, released, volume| TrackRecord {
+            agent,
+            mint,
+            shard,
+            released,
+            volume,
+            disputes_split: u64::from(shard),
+            ..Default::default()
+        };
+        let sums = track_records_by_mint([shard(a, 0, 2, 20), shard(b, 3, 1, 5), shard(a, 2, u64::MAX, 7)]);
+        assert_eq!(sums.len(), 2);
+        let sa = sums.iter().find(|r| r.mint == a).unwrap();
+        assert_eq!((sa.released, sa.volume, sa.disputes_split, sa.agent), (u64::MAX, 27, 2, agent), "saturates");
+        let sb = sums.iter().find(|r| r.mint == b).unwrap();
+        assert_eq!((sb.released, sb.volume, sb.disputes_split), (1, 5, 3));
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! Instruction builders for the milestone escrow.
 
 use agentrail::instructions::{CreateJobArgs, FailMilestoneArgs};
-use agentrail::state::{Agent, Config, Job};
+use agentrail::state::{Agent, Job};
 use agentrail::{accounts, instruction};
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::solana_program::system_program;
 
 use crate::instructions::build;
 use crate::lifecycle::{self, Action, Conditions, next_actions};
 use crate::pda;
 
-/// Every account a release or refund touches, derived from the job, its agent and the config.
-/// Token accounts default to associated token accounts; override a field to use another.
+/// Every account a release or refund touches, derived from the job and its agent. Token
+/// accounts default to associated token accounts; override a field to use another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobKeys {
     pub job: Pubkey,
@@ -24,15 +24,14 @@ pub struct JobKeys {
     /// The pinned certification (present when the job demanded a stage).
     pub certification: Option<Pubkey>,
     pub payee_token: Pubkey,
-    pub treasury_token: Pubkey,
     pub poster_token: Pubkey,
-    /// The agent's track record in the job's mint.
+    /// The job's shard of the agent's track record in the job's mint.
     pub track_record: Pubkey,
 }
 
 impl JobKeys {
     /// Derives the keys of job account `job` from its decoded state.
-    pub fn new(job: Pubkey, state: &Job, agent: &Agent, config: &Config) -> Self {
+    pub fn new(job: Pubkey, state: &Job, agent: &Agent) -> Self {
         let (mint, tp) = (state.mint, state.token_program);
         JobKeys {
             job,
@@ -43,9 +42,8 @@ impl JobKeys {
             vault: pda::vault(&job),
             certification: (state.min_stage > 0).then(|| pda::certification(&state.agent, state.agent_version_seq)),
             payee_token: pda::ata(&agent.payout, &mint, &tp),
-            treasury_token: pda::ata(&config.treasury, &mint, &tp),
             poster_token: pda::ata(&state.poster, &mint, &tp),
-            track_record: pda::track_record(&state.agent, &mint),
+            track_record: pda::job_track_record(&state.agent, &mint, &job),
         }
     }
 
@@ -58,7 +56,6 @@ impl JobKeys {
             mint: self.mint,
             vault: self.vault,
             payee_token: self.payee_token,
-            treasury_token: self.treasury_token,
             token_program: self.token_program,
             track_record: self.track_record,
         }
@@ -100,7 +97,7 @@ pub fn create_job(
             mint: *mint,
             job,
             vault: pda::vault(&job),
-            track_record: pda::track_record(agent, mint),
+            track_record: pda::job_track_record(agent, mint, &job),
             token_program: *token_program,
             system_program: system_program::ID,
         },
@@ -197,6 +194,26 @@ pub fn refund_expired(keys: &JobKeys) -> Instruction {
         accounts::RefundExpired { refund: keys.refund(), agent: keys.agent, certification: keys.certification },
         instruction::RefundExpired {},
     )
+}
+
+/// `sweep_fees`, by anyone: moves the unswept fees of `jobs` (all paid in `mint`) to the
+/// associated token account of `treasury` (the config's). At most
+/// [`MAX_SWEEP_JOBS`](agentrail::instructions::MAX_SWEEP_JOBS) jobs.
+pub fn sweep_fees(treasury: &Pubkey, mint: &Pubkey, token_program: &Pubkey, jobs: &[Pubkey]) -> Instruction {
+    let mut ix = build(
+        accounts::SweepFees {
+            config: pda::config(),
+            mint: *mint,
+            treasury_token: pda::ata(treasury, mint, token_program),
+            token_program: *token_program,
+        },
+        instruction::SweepFees {},
+    );
+    for job in jobs {
+        ix.accounts.push(AccountMeta::new(*job, false));
+        ix.accounts.push(AccountMeta::new(pda::vault(job), false));
+    }
+    ix
 }
 
 /// `start_milestone`, signed by the job's keeper before it calls the agent.
@@ -310,6 +327,10 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
                     refund_amount(job, &which)
                 )
             }
+            Action::SweepFees => format!(
+                "anyone may sweep the {} base units of fees it earned to the treasury (job close does it too)",
+                job.unswept_fees()
+            ),
             Action::Close => "the poster may close the job to recover its rent".into(),
             Action::Start(_) | Action::Execute(_) | Action::Approve(_) => continue,
         };
@@ -378,6 +399,8 @@ pub(crate) mod tests {
         assert!(says(&s, "owed") && says(&s, "refund 50"), "{s:?}");
         j.status = JobStatus::Completed;
         assert!(next_steps(&j, 0, &c)[0].contains("close"));
+        j.fees_earned = 2;
+        assert!(next_steps(&j, 0, &c)[0].contains("sweep"), "fees first");
     }
 
     #[test]

@@ -6,6 +6,9 @@ use base64::Engine;
 
 macro_rules! events {
     ($($name:ident),* $(,)?) => {
+        /// The name of every event [`Event`] decodes.
+        pub const EVENT_NAMES: &[&str] = &[$(stringify!($name)),*];
+
         /// Every event the program emits.
         #[derive(Debug, Clone)]
         #[allow(clippy::large_enum_variant)]
@@ -51,10 +54,14 @@ events!(
     CertificationRevoked,
     JobCreated,
     JobFunded,
+    MilestoneStarted,
     MilestoneSubmitted,
     MilestoneReleased,
     MilestoneFailed,
     MilestonesRefunded,
+    MilestoneDisputed,
+    DisputeDecided,
+    FeesSwept,
     JobClosed,
     ReceiptLogCreated,
     CheckpointAnchored,
@@ -105,6 +112,17 @@ mod tests {
         match &events[0] {
             Event::JobFunded(e) => assert_eq!((e.job, e.amount), (ev.job, 42)),
             other => panic!("decoded {}", other.name()),
+        }
+    }
+
+    /// Every event in the committed IDL has a variant here: a new event cannot be forgotten.
+    #[test]
+    fn every_idl_event_is_decoded() {
+        let idl: serde_json::Value = serde_json::from_str(include_str!("../../idl/agentrail.json")).unwrap();
+        let names: Vec<&str> = idl["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"FeesSwept"), "{names:?}");
+        for name in names {
+            assert!(EVENT_NAMES.contains(&name), "event {name} is not decoded: add it to `events!`");
         }
     }
 

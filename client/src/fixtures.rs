@@ -28,7 +28,8 @@ pub fn job(milestones: &[(u64, bool)]) -> Job {
         status: JobStatus::Created,
         funded: 0,
         released: 0,
-        fees_paid: 0,
+        fees_earned: 0,
+        fees_swept: 0,
         refunded: 0,
         bump: 0,
         vault_bump: 0,
@@ -49,4 +50,24 @@ pub fn funded_job(milestones: &[(u64, bool)]) -> Job {
     j.status = JobStatus::Funded;
     j.funded = j.total();
     j
+}
+
+/// An active agent at version 1.0.0 (`version_seq` 1) with fresh authority and payout keys.
+#[doc(hidden)]
+pub fn agent() -> agentrail::state::Agent {
+    use agentrail::state::{Agent, AgentStatus, Semver};
+    Agent {
+        id: 0,
+        authority: Pubkey::new_unique(),
+        payout: Pubkey::new_unique(),
+        name: "agent".into(),
+        metadata_uri: String::new(),
+        manifest_hash: [0; 32],
+        version: Semver { major: 1, minor: 0, patch: 0 },
+        version_seq: 1,
+        status: AgentStatus::Active,
+        registered_at: 0,
+        updated_at: 0,
+        bump: 0,
+    }
 }

@@ -37,6 +37,7 @@ pub enum ActionKind {
     ConcedeDispute,
     DecideDispute,
     ApplyDisputeDefault,
+    SweepFees,
     Close,
     CreateLog,
     AnchorDay,
@@ -59,6 +60,7 @@ impl ActionKind {
             ActionKind::ConcedeDispute => "concede",
             ActionKind::DecideDispute => "decide",
             ActionKind::ApplyDisputeDefault => "settle-dispute",
+            ActionKind::SweepFees => "sweep-fees",
             ActionKind::Close => "close",
             ActionKind::CreateLog => "create-log",
             ActionKind::AnchorDay => "anchor",
@@ -90,6 +92,8 @@ pub enum Action {
     ConcedeDispute(u8),
     DecideDispute(u8),
     ApplyDisputeDefault(u8),
+    /// Move the fees the job earned from its vault to the treasury.
+    SweepFees,
     Close,
 }
 
@@ -110,6 +114,7 @@ impl Action {
             Action::ConcedeDispute(_) => ActionKind::ConcedeDispute,
             Action::DecideDispute(_) => ActionKind::DecideDispute,
             Action::ApplyDisputeDefault(_) => ActionKind::ApplyDisputeDefault,
+            Action::SweepFees => ActionKind::SweepFees,
             Action::Close => ActionKind::Close,
         }
     }
@@ -117,7 +122,7 @@ impl Action {
     /// The milestone it concerns, if any.
     pub fn milestone(self) -> Option<u8> {
         match self {
-            Action::Fund | Action::Cancel | Action::Close => None,
+            Action::Fund | Action::Cancel | Action::SweepFees | Action::Close => None,
             Action::Start(i)
             | Action::Execute(i)
             | Action::Submit(i)
@@ -139,7 +144,10 @@ impl Action {
             Action::Start(_) | Action::Execute(_) | Action::Submit(_) | Action::Fail(_) => Actor::Keeper,
             Action::ConcedeDispute(_) => Actor::Agent,
             Action::DecideDispute(_) => Actor::Arbiter,
-            Action::ReleaseAfterReview(_) | Action::RefundExpired(_) | Action::ApplyDisputeDefault(_) => Actor::Anyone,
+            Action::ReleaseAfterReview(_)
+            | Action::RefundExpired(_)
+            | Action::ApplyDisputeDefault(_)
+            | Action::SweepFees => Actor::Anyone,
         }
     }
 }
@@ -238,7 +246,10 @@ pub fn next_actions(job: &Job, now: i64, c: &Conditions) -> Vec<Offer> {
         let first = which.iter().position(|r| *r).unwrap_or(0) as u8;
         offer(Action::RefundExpired(first), None);
     }
-    if job.finished() {
+    if job.check_sweepable().is_ok() {
+        offer(Action::SweepFees, None);
+    }
+    if job.check_closable().is_ok() {
         offer(Action::Close, None);
     }
     offers
@@ -342,6 +353,10 @@ mod tests {
         assert_eq!(kinds(&refund), [Action::Fail(1), Action::RefundExpired(1)]);
         j.refund_where(|_, _| true).unwrap();
         j.status = JobStatus::Expired;
+        j.fees_earned = 3; // what the release earned at a fee this fixture does not charge
+        // the released milestone's fee is still in the vault: swept before the job closes
+        assert_eq!(kinds(&next_actions(&j, 10_001, &c)), [Action::SweepFees]);
+        j.sweep();
         assert_eq!(kinds(&next_actions(&j, 10_001, &c)), [Action::Close]);
     }
 

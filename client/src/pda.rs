@@ -39,9 +39,14 @@ pub fn vault(job: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).0
 }
 
-/// An agent's track record in one mint.
-pub fn track_record(agent: &Pubkey, mint: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[seeds::TRACK_RECORD, agent.as_ref(), mint.as_ref()], &agentrail::ID).0
+/// Shard `shard` of an agent's track record in one mint.
+pub fn track_record(agent: &Pubkey, mint: &Pubkey, shard: u8) -> Pubkey {
+    Pubkey::find_program_address(&[seeds::TRACK_RECORD, agent.as_ref(), mint.as_ref(), &[shard]], &agentrail::ID).0
+}
+
+/// The shard of its agent's track record that job `job` counts in.
+pub fn job_track_record(agent: &Pubkey, mint: &Pubkey, job: &Pubkey) -> Pubkey {
+    track_record(agent, mint, agentrail::state::Job::record_shard(job))
 }
 
 /// The associated token account of `owner` for `mint` under `token_program`.

@@ -1,9 +1,10 @@
 //! Reading the cluster over JSON-RPC: jobs that name this keeper, accounts, time, fees.
 
 use agentrail::state::Job;
+use agentrail_client::accounts::JobFees;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anyhow::{Context, Result};
-use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_account_decoder_client_types::{UiAccountEncoding, UiDataSliceConfig};
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
@@ -53,6 +54,44 @@ impl Chain {
             .into_iter()
             .filter_map(|(k, a)| agentrail_client::accounts::decode(&a.data).ok().map(|j| (k, j)))
             .collect())
+    }
+
+    /// Finished jobs of keeper `keeper` whose earned fees still wait in their vaults: the node
+    /// filters by keeper and status (completed or expired; a cancelled job never released
+    /// anything) and returns only a slice of each account, its mint and fee books, so however
+    /// many finished jobs accumulate, a listing downloads about 100 bytes for each.
+    pub async fn jobs_with_unswept_fees(&self, keeper: &Pubkey) -> Result<Vec<(Pubkey, JobFees)>> {
+        use agentrail::state::JobStatus;
+        use agentrail_client::accounts::{JOB_FEES_SLICE_LEN, JOB_KEEPER_OFFSET, JOB_MINT_OFFSET, JOB_STATUS_OFFSET};
+        let mut found = Vec::new();
+        for status in [JobStatus::Completed, JobStatus::Expired] {
+            let config = RpcProgramAccountsConfig {
+                filters: Some(vec![
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Job::DISCRIMINATOR.to_vec())),
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec())),
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_STATUS_OFFSET, vec![borsh_tag(status)])),
+                ]),
+                account_config: RpcAccountInfoConfig {
+                    encoding: Some(UiAccountEncoding::Base64),
+                    data_slice: Some(UiDataSliceConfig { offset: JOB_MINT_OFFSET, length: JOB_FEES_SLICE_LEN }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            #[allow(deprecated)]
+            let accounts = self
+                .rpc
+                .get_program_accounts_with_config(&agentrail::ID, config)
+                .await
+                .context("listing finished jobs")?;
+            found.extend(
+                accounts
+                    .into_iter()
+                    .filter_map(|(k, a)| JobFees::from_slice(&a.data).map(|f| (k, f)))
+                    .filter(|(_, f)| f.unswept() > 0),
+            );
+        }
+        Ok(found)
     }
 
     /// The cluster clock's unix time.

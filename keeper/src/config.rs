@@ -81,6 +81,9 @@ pub struct Config {
     pub poll_interval: String,
     /// How often to check whether a day needs anchoring.
     pub anchor_interval: String,
+    /// How often to sweep the fees this keeper's finished jobs earned to the treasury ("0s":
+    /// never; someone else sweeps, or `agentrail job close` does).
+    pub sweep_interval: String,
     /// Also anchor the current UTC day (demos and tests); normally only completed days are.
     pub anchor_today: bool,
     /// Highest priority fee, micro-lamports per compute unit.
@@ -103,6 +106,7 @@ impl Default for Config {
             listen: "127.0.0.1:9464".into(),
             poll_interval: "2s".into(),
             anchor_interval: "60s".into(),
+            sweep_interval: "10m".into(),
             anchor_today: false,
             priority_fee_cap: 100_000,
             refund_expired: true,
@@ -171,6 +175,7 @@ impl Config {
         for (name, v) in [
             ("poll_interval", &self.poll_interval),
             ("anchor_interval", &self.anchor_interval),
+            ("sweep_interval", &self.sweep_interval),
             ("executor.timeout", &self.executor.timeout),
             ("executor.base_delay", &self.executor.base_delay),
             ("executor.max_delay", &self.executor.max_delay),
@@ -202,6 +207,7 @@ impl Config {
         };
         within("poll_interval", &self.poll_interval, Duration::from_millis(100), Duration::from_secs(3_600))?;
         within("anchor_interval", &self.anchor_interval, Duration::from_secs(1), Duration::from_secs(86_400))?;
+        within("sweep_interval", &self.sweep_interval, Duration::ZERO, Duration::from_secs(7 * 86_400))?;
         within("confirm_timeout", &self.confirm_timeout, Duration::from_secs(5), Duration::from_secs(600))?;
         within("executor.timeout", &self.executor.timeout, Duration::from_millis(100), Duration::from_secs(600))?;
         within("executor.base_delay", &self.executor.base_delay, Duration::ZERO, Duration::from_secs(600))?;

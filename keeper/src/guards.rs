@@ -64,7 +64,7 @@ pub fn all_passed(checks: &[GuardCheck]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agentrail::state::{AgentStatus, Attestation, Semver};
+    use agentrail::state::{AgentStatus, Attestation};
     use anchor_lang::prelude::Pubkey;
 
     fn job(min_stage: u8) -> Job {
@@ -74,20 +74,7 @@ mod tests {
     }
 
     fn agent(status: AgentStatus) -> Agent {
-        Agent {
-            id: 0,
-            authority: Pubkey::new_unique(),
-            payout: Pubkey::new_unique(),
-            name: "a".into(),
-            metadata_uri: String::new(),
-            manifest_hash: [0; 32],
-            version: Semver { major: 1, minor: 0, patch: 0 },
-            version_seq: 1,
-            status,
-            registered_at: 0,
-            updated_at: 0,
-            bump: 0,
-        }
+        Agent { status, ..agentrail_client::fixtures::agent() }
     }
 
     fn failed(g: &GuardInput) -> Vec<String> {

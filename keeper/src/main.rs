@@ -108,6 +108,7 @@ async fn run(args: Args) -> Result<()> {
     );
     let poll = duration("poll_interval", &config.poll_interval)?;
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
+    let sweep_every = duration("sweep_interval", &config.sweep_interval)?;
     let listen: std::net::SocketAddr = config.listen.parse()?;
     let confirm_budget = duration("confirm_timeout", &config.confirm_timeout)?;
     let steps = StepPool::new(config.executor.concurrency);
@@ -161,7 +162,11 @@ async fn run(args: Args) -> Result<()> {
         tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = rx.changed() => return Ok(()) }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
-    let mut last_anchor = std::time::Instant::now() - anchor_every;
+    // `None`: not yet done, so due at the first scan (an `Instant` minus a day would panic on a
+    // machine booted less than a day ago)
+    let mut last_anchor: Option<std::time::Instant> = None;
+    let mut last_sweep: Option<std::time::Instant> = None;
+    let due = |last: Option<std::time::Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
     let mut backoff = poll;
     loop {
         // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish, then
@@ -190,10 +195,16 @@ async fn run(args: Args) -> Result<()> {
         if *rx.borrow() {
             break;
         }
-        if ok && last_anchor.elapsed() >= anchor_every {
+        if ok && due(last_anchor, anchor_every) {
             match keeper.anchor().await {
-                Ok(()) => last_anchor = std::time::Instant::now(),
+                Ok(()) => last_anchor = Some(std::time::Instant::now()),
                 Err(e) => tracing::error!(error = %keeper.scrub(&e), "anchoring failed; will retry"),
+            }
+        }
+        if ok && !sweep_every.is_zero() && due(last_sweep, sweep_every) {
+            match keeper.sweep_fees().await {
+                Ok(()) => last_sweep = Some(std::time::Instant::now()),
+                Err(e) => tracing::error!(error = %keeper.scrub(&e), "sweeping fees failed; will retry"),
             }
         }
         backoff = if ok { poll } else { (backoff * 2).min(Duration::from_secs(30)) };

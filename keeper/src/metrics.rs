@@ -12,6 +12,11 @@ impl Counter {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Current value.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
@@ -82,6 +87,8 @@ pub struct Metrics {
     pub send_errors: Counter,
     /// Actions held back because a token account they pay into does not exist.
     pub waiting_for_accounts: Counter,
+    /// Jobs whose earned fees this keeper swept to the treasury.
+    pub fees_swept_jobs: Counter,
     /// Sends by action kind and outcome.
     pub actions: LabeledCounter,
 }
@@ -112,6 +119,11 @@ impl Metrics {
                 "agentrail_keeper_send_errors_total",
                 "Sends that failed for an operational reason (fee payer, node), not a program refusal.",
                 &self.send_errors,
+            ),
+            (
+                "agentrail_keeper_fees_swept_jobs_total",
+                "Jobs whose earned fees this keeper swept to the treasury.",
+                &self.fees_swept_jobs,
             ),
             (
                 "agentrail_keeper_waiting_for_accounts_total",

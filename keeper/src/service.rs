@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentrail::instructions::AnchorCheckpointArgs;
+use agentrail::instructions::{AnchorCheckpointArgs, MAX_SWEEP_JOBS};
 use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
@@ -169,6 +169,43 @@ impl Keeper {
         Ok(())
     }
 
+    /// The fee duty: sweeps the fees this keeper's finished jobs earned from their vaults to
+    /// the treasury, per mint, [`MAX_SWEEP_JOBS`] jobs per transaction (releases leave fees in
+    /// the vault so that they write no protocol-wide account; this is where they leave it). A
+    /// mint whose treasury token account does not exist waits: the keeper pays no rent for
+    /// other people's accounts. Each batch is an intent keyed by its first job, so a crash
+    /// between sending and confirming never sweeps twice (a second sweep would only be refused).
+    pub async fn sweep_fees(&self) -> Result<()> {
+        let jobs = self.chain.jobs_with_unswept_fees(&self.payer.pubkey()).await?;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let config: ProgramConfig =
+            self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+        let mut by_mint: std::collections::BTreeMap<(Pubkey, Pubkey), Vec<Pubkey>> = Default::default();
+        for (key, fees) in jobs {
+            by_mint.entry((fees.mint, fees.token_program)).or_default().push(key);
+        }
+        for ((mint, token_program), keys) in by_mint {
+            let treasury_token = pda::ata(&config.treasury, &mint, &token_program);
+            if self.chain.rpc.get_multiple_accounts(&[treasury_token]).await.context("reading the treasury")?[0]
+                .is_none()
+            {
+                self.metrics.waiting_for_accounts.inc();
+                tracing::warn!(treasury = %config.treasury, %mint, jobs = keys.len(),
+                    "the treasury has no token account for this mint: fees wait in the vaults (`agentrail job sweep-fees` creates it at the caller's expense)");
+                continue;
+            }
+            for batch in keys.chunks(MAX_SWEEP_JOBS) {
+                let ix = escrow::sweep_fees(&config.treasury, &mint, &token_program, batch);
+                if self.send(IntentKey::job(batch[0], Action::SweepFees), &[ix]).await? {
+                    self.metrics.fees_swept_jobs.add(batch.len() as u64);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// What the API shows of one job: its on-chain milestones and this keeper's steps.
     pub async fn job_view(&self, key: &Pubkey) -> Result<Option<Value>> {
         let Some(job) = self.chain.account::<Job>(key).await? else { return Ok(None) };
@@ -205,10 +242,10 @@ impl Keeper {
         let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
         let policy = Policy { refund_expired: self.config.refund_expired };
         let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
-        let keys = JobKeys::new(*key, job, agent, config);
+        let keys = JobKeys::new(*key, job, agent);
         // the keeper never pays rent for other people's token accounts (a drain an attacker
         // profits from): each action waits until the accounts it pays into exist
-        let release_to = [("agent payout", keys.payee_token), ("treasury", keys.treasury_token)];
+        let release_to = [("agent payout", keys.payee_token)];
         let refund_to = [("poster", keys.poster_token)];
         match action {
             // keyed by the first milestone it returns: a later refund of owed milestones (the
@@ -244,7 +281,7 @@ impl Keeper {
             }
             // the arbiter stayed silent through its window: the job's default rule decides
             Action::ApplyDisputeDefault(i) => {
-                let all = [release_to[0], release_to[1], refund_to[0]];
+                let all = [release_to[0], refund_to[0]];
                 let ixs = [escrow::apply_dispute_default(&keys, i)];
                 let settled = self.accounts_exist(key, &all).await? && self.act(key, action, &ixs).await?;
                 if settled {

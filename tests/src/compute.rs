@@ -2,7 +2,8 @@
 //! holds them down.
 
 use agentrail::instructions::{
-    AnchorCheckpointArgs, AttestStageArgs, CreateJobArgs, PublishVersionArgs, UpdateConfigArgs, VerifyReceiptArgs,
+    AnchorCheckpointArgs, AttestStageArgs, CreateJobArgs, MAX_SWEEP_JOBS, PublishVersionArgs, UpdateConfigArgs,
+    VerifyReceiptArgs,
 };
 use agentrail::state::{
     Agent, AgentStatus, Certification, Certifier, Checkpoint, ClosedJob, Config, Job, MilestoneSpec, ReceiptLog,
@@ -213,6 +214,9 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     r.run("release_after_review", &[escrow::release_after_review(&keys, 2)], &[]);
     r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 3, [4; 32])], &[&keeper]).unwrap();
     r.run("reject_milestone", &[escrow::reject_milestone(&keys, 3, false)], &[&poster]);
+    let treasury = r.env.treasury.pubkey();
+    let (mint, tp) = (f.mint, f.token_program);
+    r.run("sweep_fees (1 job)", &[escrow::sweep_fees(&treasury, &mint, &tp, &[keys.job])], &[]);
     r.run("close_job", &[escrow::close_job(&keys)], &[&poster]);
 
     let job_args = |nonce| CreateJobArgs {
@@ -230,11 +234,15 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         dispute_default_bps: 0,
     };
     let agent = f.agent;
-    let (mint, tp) = (f.mint, f.token_program);
     let create = |nonce| escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, job_args(nonce));
     let job_keys = |nonce| {
         let job = pda::job(&poster.pubkey(), nonce);
-        JobKeys { job, vault: pda::vault(&job), ..keys.clone() }
+        JobKeys {
+            job,
+            vault: pda::vault(&job),
+            track_record: pda::job_track_record(&agent, &mint, &job),
+            ..keys.clone()
+        }
     };
     // a funded 16-milestone job; its creation is measured when `label` names it
     let funded_job = |r: &mut Recorder, nonce, label: Option<&'static str>| {
@@ -254,5 +262,22 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     let expire = funded_job(&mut r, 21, None);
     r.env.chain.set_time(T0 + 2 * DAY + 1);
     r.run("refund_expired", &[escrow::refund_expired(&expire)], &[]);
+
+    // the most jobs one sweep takes, each with one released milestone's fee
+    let one = |nonce| CreateJobArgs {
+        nonce,
+        milestones: vec![MilestoneSpec { amount: 1_000_000, requires_approval: false }],
+        deadline: T0 + 3 * DAY,
+        ..job_args(nonce)
+    };
+    let mut batch = Vec::new();
+    for nonce in 100..100 + MAX_SWEEP_JOBS as u64 {
+        let k = job_keys(nonce);
+        let create = escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, one(nonce));
+        r.env.send(&[create, escrow::fund_job(&k, 1_025_000)], &[&poster]).unwrap();
+        r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &k, 0, [6; 32])], &[&keeper]).unwrap();
+        batch.push(k.job);
+    }
+    r.run("sweep_fees (12 jobs)", &[escrow::sweep_fees(&treasury, &mint, &tp, &batch)], &[]);
     r.out
 }

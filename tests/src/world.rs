@@ -67,6 +67,9 @@ impl World {
             .parse()
             .expect("mint pubkey");
         net.cli(&poster.1, &["dev", "mint-to", &mint.to_string(), &poster.0.to_string(), "1000"]);
+        // the treasury's token account for the mint, where swept fees arrive (its operator's
+        // to create: keepers pay no rent for other people's accounts)
+        net.cli(&poster.1, &["dev", "mint-to", &mint.to_string(), &treasury.to_string(), "0"]);
         let keeper = net.funded_key("keeper", 10);
         let files = net.dir.path();
         std::fs::write(files.join("manifest.json"), r#"{"capabilities":["demo"],"price":"half the budget"}"#)
@@ -186,6 +189,8 @@ pub struct KeeperOptions {
     pub failpoint: Option<String>,
     /// `executor.on_failure` (default `leave`).
     pub on_failure: Option<&'static str>,
+    /// `sweep_interval` (default `2s`; `0s` leaves fees to the CLI).
+    pub sweep_interval: Option<&'static str>,
 }
 
 /// A running `agentrail-keeper`.
@@ -209,6 +214,7 @@ listen = "{listen}"
 poll_interval = "1s"
 anchor_interval = "2s"
 anchor_today = true
+sweep_interval = "{sweep_interval}"
 
 [executor]
 timeout = "2s"
@@ -221,6 +227,7 @@ allow = ["127.0.0.1"]
             rpc = o.rpc_url.unwrap_or_else(|| world.net.url.clone()),
             key = world.keeper.1.display(),
             on_failure = o.on_failure.unwrap_or("leave"),
+            sweep_interval = o.sweep_interval.unwrap_or("2s"),
         );
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");

@@ -111,7 +111,7 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 
     // balances, to the token unit
     let released = [10, 20, 40, 15, 25].map(|m| m * UNIT);
-    let (p1, a1, t1) = w.balances("ok");
+    let (p1, a1, _) = w.balances("ok");
     // D cost the poster the arbiter's 60% of milestone 0 and of its fee, nothing else
     let (d_agent, d_fee) = (6 * UNIT, fee(10 * UNIT) * 6 / 10);
     let paid = released.iter().map(|&m| gross(m)).sum::<u64>() + d_agent + d_fee;
@@ -119,7 +119,13 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     assert_eq!(a1, a0 + released.iter().sum::<u64>(), "agent: every released amount once");
     assert_eq!(w.balances("disputed").1, d_agent, "the disputed agent: the arbiter's share only");
     let fees = released.iter().map(|&m| fee(m)).sum::<u64>() + d_fee;
+    // releases left the fees in the vaults; the keeper's fee duty swept the finished jobs'
+    for job in [a, b, d] {
+        w.wait_job(&job, "fees swept by the keeper", MINUTE, |j| j.fees_swept == j.fees_earned && j.fees_earned > 0);
+    }
+    let t1 = w.balances("ok").2;
     assert_eq!(t1, t0 + fees, "treasury: the fee of each release and of the share");
+    assert!(keeper.metric("agentrail_keeper_fees_swept_jobs_total") >= 3.0, "the fee duty swept A, B and D");
     assert_eq!(w.balances("garbage").1, 0, "nothing paid for garbage");
     for job in [a, b, c, d] {
         assert_eq!(vault_balance(&w, &job), 0, "vault of {job} is empty");
@@ -456,13 +462,21 @@ fn failed_steps_are_refunded_on_chain_by_policy() {
     let w = World::new(&["fail-first"]);
     // refund-milestone: milestone 0 goes back to the poster at once, the job moves on to 1
     let (p0, a0, t0) = w.balances("fail-first");
-    let k = w.keeper("keeper", KeeperOptions { on_failure: Some("refund-milestone"), ..Default::default() });
+    // fees are left to the CLI here: `job close` sweeps them before it closes
+    let no_sweep = KeeperOptions { sweep_interval: Some("0s"), ..Default::default() };
+    let k = w.keeper("keeper", KeeperOptions { on_failure: Some("refund-milestone"), ..no_sweep });
     let job = w.post_job("fail-first", &["9", "4"], "10m", "1s");
     let j = w.wait_job(&job, "the job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
     assert_eq!(states(&w, &job), [Refunded, Released]);
     assert_eq!(w.agents["fail-first"].calls(&job, 0), 3, "milestone 0 was retried up to the policy's attempts");
     assert_eq!(w.agents["fail-first"].calls(&job, 1), 1, "milestone 1 ran once");
     assert_eq!((j.released, j.refunded), (4 * UNIT, gross(9 * UNIT)));
+    assert_eq!(w.balances("fail-first").2, t0, "the fee waits in the vault (the keeper's fee duty is off)");
+    assert_eq!(vault_balance(&w, &job), fee(4 * UNIT));
+    // closing sweeps the fee to the treasury first, in the same transaction
+    let closed = w.net.cli(&w.poster.1, &["job", "close", &job.to_string()]);
+    assert_eq!(closed["fees_swept"], format!("{}", fee(4 * UNIT) as f64 / UNIT as f64), "{closed}");
+    assert!(w.net.account::<agentrail::state::ClosedJob>(&job).is_some(), "closed after the sweep");
     let (p1, a1, t1) = w.balances("fail-first");
     assert_eq!(a1 - a0, 4 * UNIT, "the agent was paid for milestone 1 only");
     assert_eq!(t1 - t0, fee(4 * UNIT), "the treasury got milestone 1's fee only");
@@ -574,6 +588,8 @@ fn cli_operator_flows_and_clear_errors() {
     w.net.cli(&poster, &["job", "cancel", &job.to_string()]);
     assert_eq!(w.job(&job).unwrap().status, JobStatus::Cancelled);
     assert_eq!(w.balances("ok").0, before, "cancelling returns every unit");
+    let err = cli_error(&w, &poster, &["job", "sweep-fees", &job.to_string()]);
+    assert!(err.contains("no unswept fees"), "a cancelled job earned nothing: {err}");
     let lamports = w.net.rpc.get_balance(&w.poster.0).unwrap();
     w.net.cli(&poster, &["job", "close", &job.to_string()]);
     let tombstone: Option<agentrail::state::ClosedJob> = w.net.account(&job);

@@ -183,9 +183,10 @@ impl AgentCmd {
                 let a: Agent = ctx.account(&key, "agent")?;
                 let now = ctx.now()?;
                 let (stage, epoch) = effective_stage(ctx, &key, &a, now)?;
-                // the track record: one account per mint the agent was hired in
-                let mut records = ctx.program_accounts::<TrackRecord>(&[(8, key.to_bytes().to_vec())])?;
-                records.sort_by_key(|(_, r)| std::cmp::Reverse(r.released));
+                // the track record: one per mint the agent was hired in, summed from its shards
+                let shards = ctx.program_accounts::<TrackRecord>(&[(8, key.to_bytes().to_vec())])?;
+                let mut records = agentrail_client::accounts::track_records_by_mint(shards.into_iter().map(|(_, r)| r));
+                records.sort_by_key(|r| std::cmp::Reverse(r.released));
                 let record_json = |r: &TrackRecord| {
                     json!({
                         "mint": r.mint.to_string(), "jobs_funded": r.jobs, "released": r.released,
@@ -200,7 +201,7 @@ impl AgentCmd {
                 };
                 if ctx.json {
                     let mut v = agent_json(&key, &a, stage);
-                    v["track_record"] = records.iter().map(|(_, r)| record_json(r)).collect();
+                    v["track_record"] = records.iter().map(record_json).collect();
                     print_json(&v);
                     return Ok(());
                 }
@@ -221,7 +222,7 @@ impl AgentCmd {
                 // written only by the program when milestones settle: paid work, not reviews
                 let mut t =
                     Table::new(&["mint", "jobs", "released", "rejected", "failed", "refunded", "disputes", "volume"]);
-                for (_, r) in &records {
+                for r in &records {
                     let decimals = crate::commands::job::mint_info(ctx, &r.mint).map_or(0, |m| m.0);
                     let volume =
                         u64::try_from(r.volume).map_or_else(|_| r.volume.to_string(), |v| format_ui(v, decimals));

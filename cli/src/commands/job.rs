@@ -74,10 +74,18 @@ pub enum JobCmd {
     Cancel { job: String },
     /// Refund everything not owed to the agent after the deadline (anyone).
     Refund { job: String },
-    /// Create the token accounts a job's settlements pay into (the agent's payout, the
-    /// treasury's and the poster's), paid by you: keepers never pay for them (anyone).
+    /// Create the token accounts a job's settlements pay into (the agent's payout and the
+    /// poster's), paid by you: keepers never pay for them (anyone).
     Prepare { job: String },
-    /// Close a finished job and recover its rent (poster).
+    /// Sweep the fees jobs earned from their vaults to the treasury, up to 12 jobs per
+    /// transaction and mint; creates the treasury's token account if missing (anyone).
+    SweepFees {
+        /// Job addresses.
+        #[arg(required = true)]
+        jobs: Vec<String>,
+    },
+    /// Close a finished job and recover its rent; sweeps its earned fees to the treasury in
+    /// the same transaction first when they are still in the vault (poster).
     Close { job: String },
     /// Show a job: milestones, amounts, state, and what can happen next.
     Show { job: String },
@@ -252,7 +260,7 @@ fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
     let agent: Agent = ctx.account(&state.agent, "agent")?;
     let config: Config = ctx.account(&pda::config(), "config")?;
     let (decimals, _) = mint_info(ctx, &state.mint)?;
-    let keys = JobKeys::new(key, &state, &agent, &config);
+    let keys = JobKeys::new(key, &state, &agent);
     Ok(Loaded { job: state, keys, decimals, agent, config })
 }
 
@@ -272,8 +280,8 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Va
         "agent_version_seq": j.agent_version_seq, "keeper": j.keeper.to_string(), "mint": j.mint.to_string(),
         "status": status_name(j.status), "fee_bps": j.fee_bps, "min_stage": stage_letter(j.min_stage),
         "pinned_stage": stage_letter(j.pinned_stage), "deadline": format_time(j.deadline), "review_window_secs": j.review_window,
-        "total": ui(j.total()), "funded": ui(j.funded), "released": ui(j.released), "fees_paid": ui(j.fees_paid),
-        "refunded": ui(j.refunded), "in_vault": ui(j.outstanding()),
+        "total": ui(j.total()), "funded": ui(j.funded), "released": ui(j.released), "fees_earned": ui(j.fees_earned),
+        "fees_swept": ui(j.fees_swept), "refunded": ui(j.refunded), "in_vault": ui(j.vault_owes().unwrap_or(u64::MAX)),
         "milestones": j.milestones.iter().enumerate().map(|(i, m)| json!({
             "index": i, "amount": ui(m.amount), "fee": ui(m.fee), "requires_approval": m.requires_approval,
             "state": milestone_name(m.state), "result_hash": hex::encode(m.result_hash),
@@ -356,8 +364,8 @@ impl JobCmd {
                         format_ui(total, l.decimals)
                     );
                 }
-                // the poster creates the accounts the job pays into (a keeper pays for none)
-                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
+                // the poster creates the account the job pays into (a keeper pays for none)
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout])?;
                 ixs.push(escrow::fund_job(&l.keys, total));
                 ctx.send(
                     "job fund",
@@ -368,13 +376,13 @@ impl JobCmd {
             }
             JobCmd::Approve { job, index } => {
                 let l = load(ctx, &job)?;
-                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout])?;
                 ixs.push(escrow::approve_milestone(&l.keys, index));
                 ctx.send("job approve", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
             JobCmd::Release { job, index } => {
                 let l = load(ctx, &job)?;
-                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury])?;
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout])?;
                 ixs.push(escrow::release_after_review(&l.keys, index));
                 ctx.send("job release", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
             }
@@ -456,19 +464,33 @@ impl JobCmd {
             }
             JobCmd::Prepare { job } => {
                 let l = load(ctx, &job)?;
-                let owners = [l.agent.payout, l.config.treasury, l.job.poster];
+                let owners = [l.agent.payout, l.job.poster];
                 let ixs = ensure_atas(ctx, &l.keys, &owners)?;
-                let accounts = [l.keys.payee_token, l.keys.treasury_token, l.keys.poster_token];
+                let accounts = [l.keys.payee_token, l.keys.poster_token];
                 let missing: Vec<String> =
                     accounts.iter().filter(|k| matches!(ctx.raw(k), Ok(None))).map(|k| k.to_string()).collect();
                 let created = if missing.is_empty() { "none (all exist)".to_string() } else { missing.join(", ") };
                 ctx.send("job prepare", &ixs, &[], &[("job", l.keys.job.to_string()), ("created", created)])
             }
+            JobCmd::SweepFees { jobs } => sweep_fees(ctx, &jobs),
             JobCmd::Close { job } => {
                 let l = load(ctx, &job)?;
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
+                let unswept = l.job.unswept_fees();
+                if unswept > 0 && l.job.finished() {
+                    // closing hands the vault to the poster: the treasury's fees leave first
+                    // (its account is created if it is missing, at your expense)
+                    ixs.extend(ensure_atas(ctx, &l.keys, &[l.config.treasury])?);
+                    ixs.push(escrow::sweep_fees(
+                        &l.config.treasury,
+                        &l.keys.mint,
+                        &l.keys.token_program,
+                        &[l.keys.job],
+                    ));
+                }
                 ixs.push(escrow::close_job(&l.keys));
-                ctx.send("job close", &ixs, &[], &[("job", l.keys.job.to_string())])
+                let fields = [("job", l.keys.job.to_string()), ("fees_swept", format_ui(unswept, l.decimals))];
+                ctx.send("job close", &ixs, &[], &fields)
             }
             JobCmd::Show { job } => {
                 let l = load(ctx, &job)?;
@@ -539,9 +561,9 @@ impl JobCmd {
 }
 
 /// Sends a dispute decision `ix` giving `bps` of milestone `index` to the agent, creating the
-/// three associated token accounts the shares go to, and reports the shares.
+/// two associated token accounts the shares go to, and reports the shares.
 fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &str) -> Result<()> {
-    let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.config.treasury, l.job.poster])?;
+    let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.job.poster])?;
     ixs.push(ix);
     // the program's own arithmetic, on a copy, names the shares (or the refusal)
     let mut after = l.job.clone();
@@ -556,6 +578,41 @@ fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &st
         ("to_poster", ui(shares.to_poster)),
     ];
     ctx.send(what, &ixs, &[], &fields)
+}
+
+/// `job sweep-fees`: one transaction per 12 jobs of the same mint, each moving the jobs'
+/// unswept fees to the config treasury's associated token account.
+fn sweep_fees(ctx: &Ctx, jobs: &[String]) -> Result<()> {
+    use agentrail::instructions::MAX_SWEEP_JOBS;
+    let config: Config = ctx.account(&pda::config(), "config")?;
+    let mut by_mint: std::collections::BTreeMap<(Pubkey, Pubkey), Vec<(Pubkey, u64)>> = Default::default();
+    for job in jobs {
+        let key = parse::pubkey("job", job)?;
+        let j: Job = ctx.account(&key, "job")?;
+        if j.unswept_fees() == 0 {
+            bail!("job {key} has no unswept fees ({} earned, all swept)", j.fees_earned);
+        }
+        by_mint.entry((j.mint, j.token_program)).or_default().push((key, j.unswept_fees()));
+    }
+    for ((mint, token_program), list) in by_mint {
+        let (decimals, _) = mint_info(ctx, &mint)?;
+        let payer = ctx.signer()?.pubkey();
+        for batch in list.chunks(MAX_SWEEP_JOBS) {
+            let keys: Vec<Pubkey> = batch.iter().map(|(k, _)| *k).collect();
+            let amount: u64 = batch.iter().map(|(_, a)| a).sum();
+            // the treasury's account is created if it is missing, at the caller's expense
+            let create = create_associated_token_account_idempotent(&payer, &config.treasury, &mint, &token_program);
+            let ixs = [create, escrow::sweep_fees(&config.treasury, &mint, &token_program, &keys)];
+            let fields = [
+                ("mint", mint.to_string()),
+                ("jobs", keys.len().to_string()),
+                ("swept", format_ui(amount, decimals)),
+                ("treasury", config.treasury.to_string()),
+            ];
+            ctx.send("job sweep-fees", &ixs, &[], &fields)?;
+        }
+    }
+    Ok(())
 }
 
 fn token_balance(ctx: &Ctx, account: &Pubkey) -> Result<u64> {
@@ -637,9 +694,8 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
             vault: pda::vault(&job),
             certification: None,
             payee_token: Pubkey::default(),
-            treasury_token: Pubkey::default(),
             poster_token: pda::ata(&poster, &mint, &token_program),
-            track_record: pda::track_record(&agent, &mint),
+            track_record: pda::job_track_record(&agent, &mint, &job),
         };
         let have = token_balance(ctx, &keys.poster_token)?;
         if have < total {
@@ -650,11 +706,9 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
                 format_ui(total, decimals)
             );
         }
-        // the poster creates the accounts the job pays into (a keeper pays for none)
+        // the poster creates the account the job pays into (a keeper pays for none)
         let payer = ctx.signer()?.pubkey();
-        for owner in [a.payout, config.treasury] {
-            ixs.push(create_associated_token_account_idempotent(&payer, &owner, &mint, &token_program));
-        }
+        ixs.push(create_associated_token_account_idempotent(&payer, &a.payout, &mint, &token_program));
         ixs.push(escrow::fund_job(&keys, total));
     }
     let mut summary =
@@ -767,9 +821,10 @@ fn show(l: &Loaded, now: i64, conditions: &Conditions) {
                 humantime::format_duration(std::time::Duration::from_secs(j.review_window as u64)).to_string()
             ),
             ("total", ui(j.total())),
-            ("released", format!("{} to the agent, {} in fees", ui(j.released), ui(j.fees_paid))),
+            ("released", format!("{} to the agent, {} in fees", ui(j.released), ui(j.fees_earned))),
+            ("fees swept", format!("{} of {} to the treasury", ui(j.fees_swept), ui(j.fees_earned))),
             ("refunded", ui(j.refunded)),
-            ("in vault", ui(j.outstanding())),
+            ("in vault", ui(j.vault_owes().unwrap_or(u64::MAX))),
             ("terms", terms_line),
             (
                 "arbiter",

@@ -137,4 +137,14 @@ pub enum AgentrailError {
     DisputeWindowClosed,
     #[msg("the dispute window is still open: only the arbiter decides")]
     DisputeWindowOpen,
+    #[msg("the job's earned fees are still in its vault: sweep them to the treasury first (sweep_fees)")]
+    FeesNotSwept,
+    #[msg("nothing to sweep: every fee these jobs earned is already in the treasury")]
+    NothingToSweep,
+    #[msg("a sweep takes (job, vault) pairs: 1 to 12 of them, writable, in the sweep's mint")]
+    InvalidSweepBatch,
+    #[msg("the account is not the job's vault")]
+    WrongVault,
+    #[msg("the track record is not the shard of this job's agent and mint")]
+    WrongTrackRecord,
 }

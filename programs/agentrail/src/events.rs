@@ -175,7 +175,8 @@ pub struct MilestoneSubmitted {
     pub requires_approval: bool,
 }
 
-/// A milestone was paid: `amount` to the agent, `fee` to the treasury.
+/// A milestone was paid: `amount` to the agent; `fee` earned by the treasury (it stays in the
+/// vault until [`FeesSwept`]).
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MilestoneReleased {
@@ -219,7 +220,7 @@ pub struct MilestoneDisputed {
     pub decide_by: i64,
 }
 
-/// A disputed milestone was divided: `to_agent` to the agent, `fee` to the treasury,
+/// A disputed milestone was divided: `to_agent` to the agent, `fee` earned by the treasury,
 /// `to_poster` back to the poster, by the arbiter or (`by_default`) by the job's default rule.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +233,16 @@ pub struct DisputeDecided {
     pub to_poster: u64,
     pub by_default: bool,
     pub status: JobStatus,
+}
+
+/// The fees job `job` earned (`amount` of them not yet swept) moved from its vault to the
+/// treasury's token account `treasury_token`.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeesSwept {
+    pub job: Pubkey,
+    pub amount: u64,
+    pub treasury_token: Pubkey,
 }
 
 /// A finished job's accounts were closed and their rent returned to the poster.

@@ -173,8 +173,14 @@ pub mod agentrail {
         RefundExpired::refund_expired(ctx)
     }
 
-    /// Closes a finished job's vault and turns the job into a tombstone, returning rent to the
-    /// poster (poster).
+    /// Moves the fees a batch of jobs earned from their vaults to the treasury; jobs are
+    /// (job, vault) pairs in the remaining accounts (anyone).
+    pub fn sweep_fees<'info>(ctx: Context<'info, SweepFees<'info>>) -> Result<()> {
+        SweepFees::sweep_fees(ctx)
+    }
+
+    /// Closes a finished, swept job's vault and turns the job into a tombstone, returning rent
+    /// to the poster (poster).
     pub fn close_job(ctx: Context<CloseJob>) -> Result<()> {
         CloseJob::close_job(ctx)
     }

@@ -15,9 +15,9 @@ fn main() {
             budgets.iter().find(|(n, _)| n == m.instruction).map(|(_, b)| b.to_string()).unwrap_or_else(|| "-".into());
         println!("{:<44} {:>8} {:>8}", m.instruction, m.units, budget);
     }
-    println!("\n{:<24} {:>6} {:>14}", "account", "bytes", "rent (lamports)");
+    println!("\n{:<40} {:>6} {:>16}", "account", "bytes", "rent (lamports)");
     let rent = anchor_lang::prelude::Rent::default();
     for (name, size) in account_sizes() {
-        println!("{:<24} {:>6} {:>14}", name, size, rent.minimum_balance(size));
+        println!("{:<40} {:>6} {:>16}", name, size, rent.minimum_balance(size));
     }
 }

@@ -1,6 +1,8 @@
 //! Properties: under any sequence of escrow instructions, by anyone, at any time, with the
-//! protocol paused and resumed, with or without an arbiter and its disputes, the job's books
-//! balance and match the token balances (funded = released + fees + refunded + vault), a
+//! protocol paused and resumed, with or without an arbiter and its disputes, with fees swept
+//! at any moment, the job's books balance and match the token balances (funded = released +
+//! fees earned + refunded + outstanding; the vault holds the outstanding and the unswept
+//! fees, the treasury exactly the swept ones; closing needs every fee swept), a
 //! milestone owed to the (eligible) agent is never refunded, a disputed one leaves its dispute
 //! only by a concession or a decision, and the track record counts exactly what settled. And
 //! the lifecycle ([`next_actions`]) offers exactly what the program then accepts.
@@ -33,6 +35,8 @@ enum Op {
     Concede(u8),
     Decide(u8, u16),
     ApplyDefault(u8),
+    Sweep,
+    Close,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -50,6 +54,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..5).prop_map(Op::Concede),
         1 => (0u8..5, prop_oneof![Just(0u16), Just(10_000), 0u16..=10_001]).prop_map(|(i, b)| Op::Decide(i, b)),
         1 => (0u8..5).prop_map(Op::ApplyDefault),
+        1 => Just(Op::Sweep),
+        1 => Just(Op::Close),
     ]
 }
 
@@ -100,6 +106,8 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                         Some(offers(&offered, Action::DecideDispute(i)) && bps <= 10_000 && (bps == 0 || !paused))
                     }
                     Op::ApplyDefault(i) => Some(offers(&offered, Action::ApplyDisputeDefault(i))),
+                    Op::Sweep => Some(offers(&offered, Action::SweepFees)),
+                    Op::Close => Some(offers(&offered, Action::Close)),
                     Op::Pause(_) | Op::Wait(_) => None,
                 };
                 let result = match op.clone() {
@@ -131,9 +139,18 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                         f.env.send(&[escrow::decide_dispute(&arbiter.pubkey(), &keys, i, bps)], &[&arbiter])
                     }
                     Op::ApplyDefault(i) => f.env.send(&[escrow::apply_dispute_default(&keys, i)], &[]),
+                    Op::Sweep => f.sweep(),
+                    Op::Close => f.env.send(&[escrow::close_job(&keys)], &[&poster]),
                 };
                 if let Some(expected) = expected {
                     prop_assert_eq!(result.is_ok(), expected, "{:?} at {}: offered {:?}", op, now, offered);
+                }
+                if matches!(op, Op::Close) && result.is_ok() {
+                    // the job is a tombstone now: every fee it earned reached the treasury,
+                    // and its vault (holding nothing it owed) is gone
+                    prop_assert_eq!(f.balances().2, before.fees_earned);
+                    prop_assert!(!f.env.exists(&keys.vault));
+                    break;
                 }
                 f.assert_conserved();
                 let job = f.job();

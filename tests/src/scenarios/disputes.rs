@@ -154,7 +154,9 @@ pub fn dispute_the_arbiter_splits(chain: Box<dyn Chain>) {
     assert_eq!(to_agent, 60_000_000);
     let after = f.balances();
     assert_eq!(after.1, before.1 + to_agent);
-    assert_eq!(after.2, before.2 + to_treasury);
+    // the treasury's share is earned and stays in the vault until swept
+    assert_eq!(after.2, before.2);
+    assert_eq!(f.job().fees_earned, to_treasury);
     assert_eq!(after.0, before.0 + gross(amount) - to_agent - to_treasury);
     let m = f.job().milestones[0];
     assert_eq!((m.state, m.agent_bps), (MilestoneState::Split, 6_000));
@@ -191,6 +193,7 @@ pub fn dispute_default_rule_after_silence(chain: Box<dyn Chain>) {
     assert_eq!(f.dispute_record(), (1, 1, 0, 0, 0, 1, 1));
     f.assert_conserved();
     let poster = f.poster.insecure_clone();
+    f.sweep().unwrap();
     f.env.send(&[escrow::close_job(&f.keys)], &[&poster]).unwrap();
 }
 

@@ -4,7 +4,7 @@
 use agentrail::errors::AgentrailError;
 use agentrail::instructions::{CreateJobArgs, PublishVersionArgs, UpdateConfigArgs};
 use agentrail::state::{
-    Agent, AgentStatus, ClosedJob, Config, Job, JobStatus, MilestoneSpec, MilestoneState, Semver, TrackRecord,
+    Agent, AgentStatus, ClosedJob, Job, JobStatus, MilestoneSpec, MilestoneState, Semver, TrackRecord,
 };
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{instructions as ix, pda};
@@ -29,6 +29,8 @@ pub struct Fixture {
     pub mint: Pubkey,
     pub token_program: Pubkey,
     pub keys: JobKeys,
+    /// The treasury's associated token account for the mint (fees arrive there when swept).
+    pub treasury_token: Pubkey,
     pub total: u64,
     /// The job's arbiter, when it named one ([`Fixture::arbitrated`]).
     pub arbiter: Option<Keypair>,
@@ -101,7 +103,7 @@ impl Fixture {
         let poster_token = env.token_account(&poster.pubkey(), &mint, &token_program);
         env.token_account(&payout.pubkey(), &mint, &token_program);
         let treasury = env.treasury.pubkey();
-        env.token_account(&treasury, &mint, &token_program);
+        let treasury_token = env.token_account(&treasury, &mint, &token_program);
         env.mint_to(&mint, &token_program, &poster_token, POSTER_TOKENS);
         let mut args = job_args(7, list, keeper.pubkey(), min_stage);
         let arbiter = dispute.map(|(window, default_bps)| {
@@ -114,9 +116,21 @@ impl Fixture {
         env.send(&[create], &[&poster]).expect("create job");
         let job_key = pda::job(&poster.pubkey(), 7);
         let job: Job = env.fetch(&job_key);
-        let keys = JobKeys::new(job_key, &job, &env.fetch::<Agent>(&agent), &env.fetch::<Config>(&pda::config()));
+        let keys = JobKeys::new(job_key, &job, &env.fetch::<Agent>(&agent));
         let total = job.total();
-        Fixture { env, poster, keeper, agent_authority, agent, mint, token_program, keys, total, arbiter }
+        Fixture {
+            env,
+            poster,
+            keeper,
+            agent_authority,
+            agent,
+            mint,
+            token_program,
+            keys,
+            treasury_token,
+            total,
+            arbiter,
+        }
     }
 
     /// [`Fixture::created`] with the default milestones on classic SPL Token, then funded.
@@ -170,6 +184,13 @@ impl Fixture {
         self.env.send(&[escrow::release_after_review(&self.keys, index)], &[])
     }
 
+    /// Anyone sweeps the job's earned fees to the treasury.
+    pub fn sweep(&mut self) -> Result<crate::Sent, crate::Failure> {
+        let treasury = self.env.treasury.pubkey();
+        let ix = escrow::sweep_fees(&treasury, &self.mint, &self.token_program, &[self.keys.job]);
+        self.env.send(&[ix], &[])
+    }
+
     /// Anyone refunds after the deadline.
     pub fn refund(&mut self) -> Result<crate::Sent, crate::Failure> {
         self.env.send(&[escrow::refund_expired(&self.keys)], &[])
@@ -206,20 +227,21 @@ impl Fixture {
         (
             self.env.balance(&k.poster_token),
             self.env.balance(&k.payee_token),
-            self.env.balance(&k.treasury_token),
+            self.env.balance(&self.treasury_token),
             self.env.balance(&k.vault),
         )
     }
 
-    /// Checks the job's books against the token balances: nothing created or lost.
+    /// Checks the job's books against the token balances: nothing created or lost. The vault
+    /// holds the unsettled milestones and the fees not yet swept; the treasury what was swept.
     #[track_caller]
     pub fn assert_conserved(&mut self) {
         let job = self.job();
         assert!(job.balanced(), "job accounting out of balance: {job:?}");
         let (poster, payee, treasury, vault) = self.balances();
-        assert_eq!(vault, job.outstanding(), "vault holds what the job still owes");
+        assert_eq!(Some(vault), job.vault_owes(), "vault holds what the job still owes and its unswept fees");
         assert_eq!(payee, job.released, "payee received exactly the released amounts");
-        assert_eq!(treasury, job.fees_paid, "treasury received exactly the fees");
+        assert_eq!(treasury, job.fees_swept, "treasury received exactly the swept fees");
         assert_eq!(poster + job.funded, POSTER_TOKENS + job.refunded, "poster paid funded minus refunds");
     }
 }
@@ -240,7 +262,9 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
 
     f.submit(0).unwrap();
     let (m0, m1, m2) = (SPECS[0].0, SPECS[1].0, SPECS[2].0);
-    assert_eq!(f.balances(), (POSTER_TOKENS - expected, m0, fee(m0), expected - m0 - fee(m0)));
+    // the fee is earned but stays in the vault: a release writes nothing protocol-wide
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected, m0, 0, expected - m0));
+    assert_eq!((f.job().fees_earned, f.job().fees_swept), (fee(m0), 0));
     assert_eq!(f.job().milestones[0].state, MilestoneState::Released);
     assert_eq!(f.job().milestones[0].result_hash, [1; 32]);
     f.assert_conserved();
@@ -259,10 +283,18 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
     f.env.send(&[escrow::reject_milestone(&f.keys, 2, false)], &[&poster]).unwrap();
     let job = f.job();
     assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Refunded));
-    assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, fee(m0) + fee(m1), 0));
+    let fees = fee(m0) + fee(m1);
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, 0, fees));
     f.assert_conserved();
     // the agent's track record: one funded job, two milestones paid, one rejected
     assert_eq!(f.record(), (1, 2, 1, 0, 0, u128::from(m0 + m1)));
+
+    // closing would hand the vault to the poster: refused until the fees are swept
+    assert_code(f.env.send(&[escrow::close_job(&f.keys)], &[&poster]), AgentrailError::FeesNotSwept);
+    f.sweep().unwrap(); // by anyone (the payer here signs nothing else)
+    assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, fees, 0));
+    f.assert_conserved();
+    assert_code(f.sweep(), AgentrailError::NothingToSweep);
 
     let tombstone_rent = f.env.rent(ClosedJob::SPACE);
     let rent = f.env.lamports(&f.keys.job) + f.env.lamports(&f.keys.vault) - tombstone_rent;
@@ -411,7 +443,7 @@ pub fn escrow_wrong_signers(chain: Box<dyn Chain>) {
     f.assert_conserved();
 }
 
-/// Wrong vault, mint, agent, payee, treasury and refund accounts are refused.
+/// Wrong vault, mint, agent, payee, track record and refund accounts are refused.
 pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
     let mut f = Fixture::funded(chain);
     let keeper = f.keeper.insecure_clone();
@@ -431,7 +463,14 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         job_args(9, &[(1, false)], keeper.pubkey(), 0),
     );
     f.env.send(&[other], &[&poster]).unwrap();
-    let other_record = pda::track_record(&other_agent, &f.mint);
+    let other_record = pda::job_track_record(&other_agent, &f.mint, &pda::job(&poster.pubkey(), 9));
+    // another shard of this agent's record in this mint: a job of the same agent whose address
+    // picks a different shard
+    let shard = Job::record_shard(&f.keys.job);
+    let nonce = (10..).find(|n| Job::record_shard(&pda::job(&poster.pubkey(), *n)) != shard).unwrap();
+    let sibling = job_args(nonce, &[(1, false)], keeper.pubkey(), 0);
+    f.env.send(&[escrow::create_job(&poster.pubkey(), &f.agent, 1, &f.mint, &TOKEN, sibling)], &[&poster]).unwrap();
+    let other_shard = pda::job_track_record(&f.agent, &f.mint, &pda::job(&poster.pubkey(), nonce));
     let cases: Vec<(JobKeys, u32)> = vec![
         (JobKeys { vault: other_vault, ..f.keys.clone() }, ErrorCode::AccountNotInitialized.into()),
         (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
@@ -439,12 +478,13 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         (JobKeys { agent: other_agent, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
         (JobKeys { payee_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
         (JobKeys { payee_token: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
-        (JobKeys { treasury_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
         (JobKeys { token_program: TOKEN_2022, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
-        // another agent's record, or the job's agent in another mint: never written by this job
-        (JobKeys { track_record: other_record, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
+        // another agent's record, another shard, or the job's agent in another mint: never
+        // written by this job
+        (JobKeys { track_record: other_record, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
+        (JobKeys { track_record: other_shard, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
         (
-            JobKeys { track_record: pda::track_record(&f.agent, &other_mint), ..f.keys.clone() },
+            JobKeys { track_record: pda::job_track_record(&f.agent, &other_mint, &f.keys.job), ..f.keys.clone() },
             ErrorCode::AccountNotInitialized.into(),
         ),
     ];
@@ -553,8 +593,10 @@ pub fn escrow_fee_fixed_at_creation(chain: Box<dyn Chain>) {
         .send(&[ix::update_config(&admin, UpdateConfigArgs { fee_bps: Some(1_000), ..Default::default() })], &[])
         .unwrap();
     f.submit(0).unwrap();
-    assert_eq!(f.balances().2, fee(SPECS[0].0));
+    assert_eq!(f.job().fees_earned, fee(SPECS[0].0));
     assert_eq!(f.job().fee_bps, FEE_BPS);
+    f.sweep().unwrap();
+    assert_eq!(f.balances().2, fee(SPECS[0].0));
     f.assert_conserved();
 }
 
@@ -714,7 +756,8 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     f.fail(2, true).unwrap();
     let job = f.job();
     assert_eq!((job.status, job.refunded), (JobStatus::Cancelled, gross(SPECS[0].0) + gross(SPECS[2].0)));
-    assert_eq!(f.balances(), (poster_before + gross(SPECS[2].0), payee_before, f.balances().2, 0));
+    // the vault keeps only the approved milestone's fee, for the sweep
+    assert_eq!(f.balances(), (poster_before + gross(SPECS[2].0), payee_before, 0, fee(SPECS[1].0)));
     assert_code(f.fail(2, true), AgentrailError::InvalidJobStatus);
     assert_code(f.env.send(&[escrow::refund_expired(&f.keys)], &[]), AgentrailError::InvalidJobStatus);
     f.assert_conserved();
@@ -730,7 +773,7 @@ pub fn escrow_fail_last_milestone_completes(chain: Box<dyn Chain>) {
     f.fail(1, false).unwrap();
     let job = f.job();
     assert_eq!(job.status, JobStatus::Completed);
-    assert_eq!((job.released, f.balances().1, f.balances().3), (100_000_000, payee_before, 0));
+    assert_eq!((job.released, f.balances().1, f.balances().3), (100_000_000, payee_before, fee(100_000_000)));
     f.assert_conserved();
 }
 
@@ -835,7 +878,7 @@ pub fn escrow_mint_recreated_before_funding(chain: Box<dyn Chain>) {
     f.env.mint_to(&mint.pubkey(), &TOKEN_2022, &poster_token, 10_000);
     let job_key = pda::job(&poster.pubkey(), 50);
     let job: Job = f.env.fetch(&job_key);
-    let keys = JobKeys::new(job_key, &job, &f.env.fetch::<Agent>(&f.agent), &f.env.fetch::<Config>(&pda::config()));
+    let keys = JobKeys::new(job_key, &job, &f.env.fetch::<Agent>(&f.agent));
     let r = f.env.send(&[escrow::fund_job(&keys, job.total())], &[&poster]);
     assert_code(r, AgentrailError::MintPermanentDelegate);
     assert_eq!(f.env.balance(&poster_token), 10_000, "nothing moved");

@@ -6,6 +6,7 @@ pub mod config;
 pub mod conservation;
 pub mod disputes;
 pub mod escrow;
+pub mod fees;
 pub mod registry;
 
 /// Expands to one `#[test]` per scenario, each started with `$start` (a `Box<dyn Chain>`).
@@ -69,6 +70,9 @@ macro_rules! scenario_tests {
             disputes::dispute_agent_may_no_longer_be_paid,
             disputes::dispute_reject_with_cancel,
             disputes::dispute_create_guards,
+            fees::fees_swept_in_batches_by_anyone,
+            fees::fees_sweep_cannot_be_redirected,
+            fees::fees_follow_the_treasury,
             anchors::anchors_chain_and_verify,
             anchors::anchors_guards,
             anchors::anchors_without_required_consistency,

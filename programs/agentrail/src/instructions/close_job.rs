@@ -3,8 +3,9 @@ use anchor_spl::token_interface::{self, CloseAccount, Mint, TokenAccount, TokenI
 
 use crate::{errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
 
-/// The poster closes a finished job: tokens anyone sent to the vault beyond the job's
-/// accounting go to the poster, the vault closes, and the job account shrinks to a
+/// The poster closes a finished job whose earned fees were swept to the treasury
+/// ([`Job::check_closable`]; the CLI sweeps in the same transaction): tokens anyone sent to the
+/// vault beyond the job's accounting go to the poster, the vault closes, and the job account shrinks to a
 /// [`ClosedJob`] tombstone (its discriminator only). The rent above the tombstone's returns to
 /// the poster; the tombstone keeps the address taken, so the same poster and nonce can never
 /// create a new job there that anything off-chain could mistake for the old one.
@@ -37,7 +38,7 @@ pub struct CloseJob<'info> {
 
 impl CloseJob<'_> {
     fn validate(&self) -> Result<()> {
-        require!(self.job.finished(), AgentrailError::InvalidJobStatus);
+        self.job.check_closable()?;
         require!(self.job.to_account_info().is_writable, ErrorCode::ConstraintMut);
         Ok(())
     }

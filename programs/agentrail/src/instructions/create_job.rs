@@ -76,13 +76,14 @@ pub struct CreateJob<'info> {
         token::token_program = token_program
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The agent's track record in this mint, created with its first job here (the poster pays
-    /// its rent once); every settlement of the job counts in it.
+    /// The shard of the agent's track record in this mint that this job counts in (its address
+    /// picks it), created with the first job that counts there (that poster pays its rent once);
+    /// every settlement of the job counts in it.
     #[account(
         init_if_needed,
         payer = poster,
         space = 8 + TrackRecord::INIT_SPACE,
-        seeds = [seeds::TRACK_RECORD, agent.key().as_ref(), mint.key().as_ref()],
+        seeds = [seeds::TRACK_RECORD, agent.key().as_ref(), mint.key().as_ref(), &[Job::record_shard(&job.key())]],
         bump
     )]
     pub track_record: Box<Account<'info, TrackRecord>>,
@@ -159,7 +160,8 @@ impl CreateJob<'_> {
             status: JobStatus::Created,
             funded: 0,
             released: 0,
-            fees_paid: 0,
+            fees_earned: 0,
+            fees_swept: 0,
             refunded: 0,
             bump: ctx.bumps.job,
             vault_bump: ctx.bumps.vault,
@@ -187,9 +189,10 @@ impl CreateJob<'_> {
         ctx.accounts.job.set_inner(job);
         let record = &mut ctx.accounts.track_record;
         if record.agent == Pubkey::default() {
-            // first job of this agent in this mint: the record starts here
+            // first job of this agent in this mint and shard: the shard starts here
             record.agent = ctx.accounts.agent.key();
             record.mint = ctx.accounts.mint.key();
+            record.shard = Job::record_shard(&ctx.accounts.job.key());
             record.bump = ctx.bumps.track_record;
         }
         Ok(())

@@ -38,7 +38,7 @@ pub struct FundJob<'info> {
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
     /// The agent's track record in the job's mint: it counts funded jobs.
-    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 

@@ -40,11 +40,13 @@ pub fn pay_from_vault<'info>(
 }
 
 /// Checks the conservation invariant after money moved: the job's books balance and its vault
-/// (re-read after the transfers) still holds everything the job owes.
+/// (re-read after the transfers) still holds everything the job owes: its unsettled milestones
+/// and the fees not yet swept.
 pub fn check_conserved<'info>(job: &Job, vault: &mut InterfaceAccount<'info, TokenAccount>) -> Result<()> {
     require!(job.balanced(), AgentrailError::AccountingBroken);
     vault.reload()?;
-    require!(vault.amount >= job.outstanding(), AgentrailError::AccountingBroken);
+    let owed = job.vault_owes().ok_or(AgentrailError::Overflow)?;
+    require!(vault.amount >= owed, AgentrailError::AccountingBroken);
     Ok(())
 }
 
@@ -53,11 +55,13 @@ pub(crate) fn as_certification<'a>(cert: &'a Option<Box<Account<'_, Certificatio
     cert.as_deref().map(|c| &**c)
 }
 
-/// Accounts to release a milestone: the agent's and the treasury's associated token accounts
-/// (never an account the caller picks).
+/// Accounts to release a milestone: the agent's associated token account (never an account the
+/// caller picks). The fee stays in the vault for [`sweep_fees`](crate::instructions::SweepFees):
+/// every account a release writes belongs to this job or its agent, so releases of different
+/// jobs never wait for each other on a protocol-wide account.
 #[derive(Accounts)]
 pub struct Settlement<'info> {
-    /// The protocol config: its pause switch and treasury.
+    /// The protocol config: its pause switch (read only).
     #[account(seeds = [seeds::CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
     /// The job being settled.
@@ -87,18 +91,10 @@ pub struct Settlement<'info> {
         associated_token::token_program = token_program
     )]
     pub payee_token: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// Receives the milestone's fee: the treasury's associated token account.
-    #[account(
-        mut,
-        associated_token::mint = mint,
-        associated_token::authority = config.treasury,
-        associated_token::token_program = token_program
-    )]
-    pub treasury_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
-    /// The agent's track record in the job's mint: the release counts in it.
-    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    /// The job's shard of the agent's track record in the job's mint: the release counts in it.
+    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -113,18 +109,15 @@ impl<'info> Settlement<'info> {
         Ok(cert)
     }
 
-    /// Releases submitted milestone `index`: its amount to the agent, its fee to the treasury.
-    /// Refused while the protocol is paused or the agent may not be paid ([`Self::check_payable`]).
+    /// Releases submitted milestone `index`: its amount to the agent; its fee is earned by the
+    /// treasury and stays in the vault until swept. Refused while the protocol is paused or the
+    /// agent may not be paid ([`Self::check_payable`]).
     pub fn release(&mut self, index: u8) -> Result<()> {
         self.config.require_live()?;
         self.check_payable()?;
         let (amount, fee) = self.job.release(index)?;
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
-        if fee > 0 {
-            let treasury = self.treasury_token.to_account_info();
-            pay_from_vault(&self.job, &self.vault, &self.mint, treasury, &self.token_program, fee)?;
-        }
         check_conserved(&self.job, &mut self.vault)?;
         self.track_record.record_release(amount);
         emit!(MilestoneReleased {
@@ -144,7 +137,7 @@ impl<'info> Settlement<'info> {
 /// the destination is never one a caller picks).
 #[derive(Accounts)]
 pub struct DisputeSettlement<'info> {
-    /// The job and the accounts that pay the agent's and the treasury's shares.
+    /// The job and the accounts that pay the agent's share (the treasury's stays in the vault).
     pub settlement: Settlement<'info>,
     /// Receives the poster's share: the poster's associated token account for the mint.
     #[account(
@@ -175,9 +168,9 @@ impl<'info> DisputeSettlement<'info> {
             s.check_payable()?;
         }
         let shares = s.job.decide(index, agent_bps)?;
+        // the fee share is earned by the treasury and stays in the vault until swept
         let payments = [
             (s.payee_token.to_account_info(), shares.to_agent),
-            (s.treasury_token.to_account_info(), shares.fee),
             (self.poster_token.to_account_info(), shares.to_poster),
         ];
         for (to, amount) in payments.into_iter().filter(|(_, amount)| *amount > 0) {
@@ -223,8 +216,9 @@ pub struct Refund<'info> {
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
-    /// The agent's track record in the job's mint: refunds of funded work count in it.
-    #[account(mut, seeds = [seeds::TRACK_RECORD, job.agent.as_ref(), job.mint.as_ref()], bump = track_record.bump)]
+    /// The job's shard of the agent's track record in the job's mint: refunds of funded work
+    /// count in it.
+    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 

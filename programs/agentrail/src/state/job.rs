@@ -19,6 +19,11 @@ pub const MAX_STEP_TIMEOUT: i64 = 7 * 86_400;
 pub const MIN_DISPUTE_WINDOW: i64 = 3_600;
 /// Longest dispute window: 90 days.
 pub const MAX_DISPUTE_WINDOW: i64 = 90 * 86_400;
+/// Shards of each agent's track record per mint: a job counts in one, chosen by its address.
+/// Four: a release also writes the agent's payout token account, one per agent and mint,
+/// so more shards would not raise the agent's release ceiling; four keep funding, refunds and
+/// disputes off the accounts releases lock.
+pub const TRACK_RECORD_SHARDS: u8 = 4;
 /// Basis points in one whole, as the largest share of a milestone an arbiter can give.
 pub const MAX_SHARE_BPS: u16 = 10_000;
 
@@ -38,7 +43,7 @@ pub enum MilestoneState {
     Pending,
     /// Reported done; waiting for the poster's approval or the end of the review window.
     Submitted,
-    /// Paid to the agent (and the fee to the treasury).
+    /// Paid to the agent (and the fee earned by the treasury).
     Released,
     /// Returned to the poster.
     Refunded,
@@ -46,7 +51,7 @@ pub enum MilestoneState {
     /// arbiter decides, or the dispute window ends and the job's default rule decides.
     Disputed,
     /// Divided by a dispute's decision: `agent_bps` of it paid to the agent (and that share of
-    /// the fee to the treasury), the rest returned to the poster.
+    /// the fee earned by the treasury), the rest returned to the poster.
     Split,
 }
 
@@ -55,7 +60,7 @@ pub enum MilestoneState {
 pub struct Milestone {
     /// Paid to the agent on release.
     pub amount: u64,
-    /// Protocol fee on top of `amount`, paid to the treasury on release, refunded otherwise.
+    /// Protocol fee on top of `amount`, earned by the treasury on release, refunded otherwise.
     pub fee: u64,
     /// Whether the poster must approve before release.
     pub requires_approval: bool,
@@ -110,7 +115,7 @@ impl Milestone {
 pub struct DisputeShares {
     /// Paid to the agent: its share of the milestone's amount.
     pub to_agent: u64,
-    /// Paid to the treasury: the same share of the fee (the fee follows the work paid for).
+    /// Earned by the treasury: the same share of the fee (the fee follows the work paid for).
     pub fee: u64,
     /// Returned to the poster: everything else.
     pub to_poster: u64,
@@ -169,8 +174,12 @@ pub struct Job {
     pub funded: u64,
     /// Total paid to the agent.
     pub released: u64,
-    /// Total paid to the treasury.
-    pub fees_paid: u64,
+    /// Total of the fees the treasury earned on released (or split) milestones. Earned fees
+    /// stay in the vault until [`sweep_fees`](crate::instructions::SweepFees) moves them, so a
+    /// release never writes the protocol-wide treasury account.
+    pub fees_earned: u64,
+    /// Of `fees_earned`, what has been swept to the treasury.
+    pub fees_swept: u64,
     /// Total returned to the poster.
     pub refunded: u64,
     /// PDA bump.
@@ -256,12 +265,31 @@ impl Job {
         self.milestones.iter().filter(|m| !m.settled()).map(Milestone::gross).sum()
     }
 
-    /// The conservation invariant: funded = released + fees + refunded + outstanding.
+    /// Fees earned and still in the vault, waiting for a sweep to the treasury.
+    pub fn unswept_fees(&self) -> u64 {
+        // the program only sweeps what was earned, so this never saturates
+        self.fees_earned.saturating_sub(self.fees_swept)
+    }
+
+    /// What the vault must hold: the unsettled milestones and the fees not yet swept.
+    pub fn vault_owes(&self) -> Option<u64> {
+        self.outstanding().checked_add(self.unswept_fees())
+    }
+
+    /// The conservation invariant: funded = released + fees earned + refunded + outstanding,
+    /// and no more fees swept than earned.
     pub fn balanced(&self) -> bool {
-        let out = [self.released, self.fees_paid, self.refunded, self.outstanding()]
+        let out = [self.released, self.fees_earned, self.refunded, self.outstanding()]
             .iter()
             .try_fold(0u64, |acc, x| acc.checked_add(*x));
-        out == Some(self.funded)
+        out == Some(self.funded) && self.fees_swept <= self.fees_earned
+    }
+
+    /// Records a sweep of every unswept fee to the treasury; returns the amount to move.
+    pub fn sweep(&mut self) -> u64 {
+        let amount = self.unswept_fees();
+        self.fees_swept = self.fees_earned;
+        amount
     }
 
     /// The milestone at `index`, or an error naming the bad index.
@@ -421,7 +449,7 @@ impl Job {
         let to_poster =
             m.gross().checked_sub(to_agent).and_then(|r| r.checked_sub(fee)).ok_or(AgentrailError::Overflow)?;
         self.released = self.released.checked_add(to_agent).ok_or(AgentrailError::Overflow)?;
-        self.fees_paid = self.fees_paid.checked_add(fee).ok_or(AgentrailError::Overflow)?;
+        self.fees_earned = self.fees_earned.checked_add(fee).ok_or(AgentrailError::Overflow)?;
         self.refunded = self.refunded.checked_add(to_poster).ok_or(AgentrailError::Overflow)?;
         let m = &mut self.milestones[usize::from(index)];
         m.agent_bps = agent_bps;
@@ -484,12 +512,13 @@ impl Job {
         Ok(())
     }
 
-    /// Records the release of milestone `index`; returns (amount to agent, fee to treasury).
+    /// Records the release of milestone `index`; returns (amount to the agent, fee earned by
+    /// the treasury, which stays in the vault until swept).
     pub fn release(&mut self, index: u8) -> Result<(u64, u64)> {
         let m = *self.milestone(index)?;
         require!(m.state == MilestoneState::Submitted, AgentrailError::MilestoneNotSubmitted);
         self.released = self.released.checked_add(m.amount).ok_or(AgentrailError::Overflow)?;
-        self.fees_paid = self.fees_paid.checked_add(m.fee).ok_or(AgentrailError::Overflow)?;
+        self.fees_earned = self.fees_earned.checked_add(m.fee).ok_or(AgentrailError::Overflow)?;
         self.milestones[usize::from(index)].state = MilestoneState::Released;
         self.complete_if_settled();
         Ok((m.amount, m.fee))
@@ -545,9 +574,30 @@ impl Job {
         }
     }
 
-    /// Whether the job is over and its accounts may be closed.
+    /// Whether the job is over: nothing more can be released or refunded.
     pub fn finished(&self) -> bool {
         matches!(self.status, JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired)
+    }
+
+    /// Checks that the poster may close the job: finished, and every fee it earned the treasury
+    /// swept (closing sends what the vault holds to the poster, so unswept fees would go there).
+    pub fn check_closable(&self) -> Result<()> {
+        require!(self.finished(), AgentrailError::InvalidJobStatus);
+        require!(self.unswept_fees() == 0, AgentrailError::FeesNotSwept);
+        Ok(())
+    }
+
+    /// Checks that a sweep would move something: the job earned fees not yet swept.
+    pub fn check_sweepable(&self) -> Result<()> {
+        require!(self.unswept_fees() > 0, AgentrailError::NothingToSweep);
+        Ok(())
+    }
+
+    /// The shard of its agent's track record this job counts in, from the job's address: an
+    /// agent's settlements spread over [`TRACK_RECORD_SHARDS`] accounts instead of write-locking
+    /// one. Any byte of a PDA is uniformly distributed, so the first will do.
+    pub fn record_shard(job: &Pubkey) -> u8 {
+        job.as_ref()[0] % TRACK_RECORD_SHARDS
     }
 }
 
@@ -577,7 +627,8 @@ mod tests {
             status: JobStatus::Funded,
             funded: 0,
             released: 0,
-            fees_paid: 0,
+            fees_earned: 0,
+            fees_swept: 0,
             refunded: 0,
             bump: 0,
             vault_bump: 0,
@@ -743,7 +794,7 @@ mod tests {
             let shares = j.decide(0, bps).unwrap();
             assert_eq!(shares, DisputeShares { to_agent: agent, fee, to_poster: poster }, "bps {bps}");
             assert_eq!((j.milestones[0].state, j.milestones[0].agent_bps), (state, bps));
-            assert_eq!((j.released, j.fees_paid, j.refunded), (agent, fee, poster));
+            assert_eq!((j.released, j.fees_earned, j.refunded), (agent, fee, poster));
             assert!(j.balanced());
             assert_eq!(j.status, JobStatus::Completed);
             assert!(j.decide(0, bps).is_err(), "decided once");
@@ -761,6 +812,6 @@ mod tests {
         assert_eq!(back, 200 + 5 + 300 + 7);
         assert!(j.balanced());
         assert_eq!(j.outstanding(), 0);
-        assert_eq!(j.released + j.fees_paid + j.refunded, j.funded);
+        assert_eq!(j.released + j.fees_earned + j.refunded, j.funded);
     }
 }

@@ -16,5 +16,5 @@ pub const VAULT: &[u8] = b"vault";
 pub const RECEIPT_LOG: &[u8] = b"receipt_log";
 /// `[CHECKPOINT, log, day.to_le_bytes()]`: one day's anchored checkpoint.
 pub const CHECKPOINT: &[u8] = b"checkpoint";
-/// `[TRACK_RECORD, agent, mint]`: an agent's track record in one mint.
+/// `[TRACK_RECORD, agent, mint, [shard]]`: one shard of an agent's track record in one mint.
 pub const TRACK_RECORD: &[u8] = b"track_record";

@@ -1,10 +1,13 @@
 use anchor_lang::prelude::*;
 
-/// An agent's track record in one mint, written only by the program when its milestones
-/// settle: paid work (and work refused or abandoned) is all it counts, so it costs real escrowed
-/// funds and fees to build, unlike reviews. One per (agent, mint), created with the first job
-/// (the poster pays its rent once). Counters saturate instead of failing: a record must never
-/// block a payment or a refund.
+/// One shard of an agent's track record in one mint, written only by the program when its
+/// milestones settle: paid work (and work refused or abandoned) is all it counts, so it costs
+/// real escrowed funds and fees to build, unlike reviews. An agent's record in a mint is the sum
+/// of its [`TRACK_RECORD_SHARDS`](crate::state::TRACK_RECORD_SHARDS) shards; each job counts in
+/// the one its address picks ([`Job::record_shard`](crate::state::Job::record_shard)), so a
+/// popular agent's settlements do not all write-lock one account. A shard is created with the
+/// first job that counts in it (that poster pays its rent once). Counters saturate instead of
+/// failing: a record must never block a payment or a refund.
 #[account]
 #[derive(InitSpace, Debug, Default)]
 pub struct TrackRecord {
@@ -39,6 +42,8 @@ pub struct TrackRecord {
     pub disputes_split: u64,
     /// Of the decided disputes, those the job's default rule decided (the arbiter stayed silent).
     pub disputes_defaulted: u64,
+    /// Which shard this is (`0..TRACK_RECORD_SHARDS`).
+    pub shard: u8,
     /// PDA bump.
     pub bump: u8,
 }
@@ -66,6 +71,13 @@ pub enum Decider {
 }
 
 impl TrackRecord {
+    /// Whether this is the shard job `job_key` (decoded as `job`) counts in: its agent, its
+    /// mint, and the shard its address picks. Only the program creates track records (from
+    /// these same seeds), so checking the fields is as strong as re-deriving the address.
+    pub fn is_shard_for(&self, job_key: &Pubkey, job: &crate::state::Job) -> bool {
+        self.agent == job.agent && self.mint == job.mint && self.shard == crate::state::Job::record_shard(job_key)
+    }
+
     /// Records a released milestone of `amount` base units.
     pub fn record_release(&mut self, amount: u64) {
         self.released = self.released.saturating_add(1);
