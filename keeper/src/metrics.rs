@@ -87,6 +87,8 @@ pub struct Metrics {
     pub send_errors: Counter,
     /// Actions held back because a token account they pay into does not exist.
     pub waiting_for_accounts: Counter,
+    /// Steps this keeper found claimed by another runner (a keeper sharing its store).
+    pub step_claims_lost: Counter,
     /// Jobs whose earned fees this keeper swept to the treasury.
     pub fees_swept_jobs: Counter,
     /// Sends by action kind and outcome.
@@ -119,6 +121,11 @@ impl Metrics {
                 "agentrail_keeper_send_errors_total",
                 "Sends that failed for an operational reason (fee payer, node), not a program refusal.",
                 &self.send_errors,
+            ),
+            (
+                "agentrail_keeper_step_claims_lost_total",
+                "Steps found running under another keeper sharing the store.",
+                &self.step_claims_lost,
             ),
             (
                 "agentrail_keeper_fees_swept_jobs_total",

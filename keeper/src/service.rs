@@ -420,6 +420,7 @@ impl Keeper {
         // step runs: a keeper that dies stops renewing, and its late writes are fenced off
         let owner = hex::encode(rand::random::<[u8; 16]>());
         if !self.log.store().claim_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
+            self.metrics.step_claims_lost.inc();
             tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
             return Ok(StepState::Wait);
         }

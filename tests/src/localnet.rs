@@ -117,6 +117,14 @@ impl Proc {
         Some(ticks as f64 / per_second as f64)
     }
 
+    /// Peak resident memory so far (`VmHWM`), in KiB, from `/proc`.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// `kill -9`: no chance to clean up or record anything.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -196,7 +204,10 @@ impl Localnet {
         let admin_key = Keypair::new();
         write_keypair_file(&admin_key, &admin).expect("write admin key");
         // a block of ports per validator so tests in parallel never collide
-        let block = 21_000 + (std::process::id() as u16 % 40) * 600 + PORT_BLOCK.fetch_add(1, Ordering::SeqCst) * 150;
+        // below the kernel's ephemeral range (32768 and up here), where `free_port` and every
+        // outgoing connection take their ports: a validator port there can be taken first
+        let slot = PORT_BLOCK.fetch_add(1, Ordering::SeqCst) % 10;
+        let block = 10_000 + (std::process::id() as u16 % 14) * 1_600 + slot * 160;
         let rpc_port = block;
         let mut cmd = Command::new(validator_bin());
         cmd.current_dir(dir.path()).args([

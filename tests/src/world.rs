@@ -77,11 +77,16 @@ impl World {
         std::fs::write(files.join("evidence.json"), r#"{"stage":"A","review":"static"}"#).expect("evidence");
         let mut agents = BTreeMap::new();
         for entry in modes {
-            // `name:mode` registers another agent of a mode under its own name
-            let (name, mode) = entry.split_once(':').unwrap_or((entry, entry));
+            // `name:mode` registers another agent of a mode under its own name, and
+            // `name:mode:MS` one that takes MS milliseconds to answer
+            let mut parts = entry.splitn(3, ':');
+            let name = parts.next().expect("a name");
+            let mode = parts.next().unwrap_or(name);
+            let latency = parts.next().unwrap_or("0");
             let port = free_port();
             let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
             cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
+            cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
             let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
             process.wait_for_output("demo agent on", Duration::from_secs(20));
             let endpoint = format!("http://127.0.0.1:{port}/step");

@@ -299,7 +299,9 @@ fn anchoring_survives_a_crash_and_refuses_a_diverged_store() {
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2, PostgreSQL and release binaries; run by scripts/test.sh"]
 fn two_keepers_sharing_a_store_pay_each_milestone_once() {
-    let w = World::new(&["ok"]);
+    // the agent takes 1.5 s to answer, longer than a scan (1 s): while one keeper's step runs,
+    // the other's scans find the milestone open and try to run it too
+    let w = World::new(&["ok:ok:1500"]);
     let (p0, a0, t0) = w.balances("ok");
     let pg = postgres::Postgres::start();
     let shared = KeeperOptions { database: Some(pg.url()), ..Default::default() };
@@ -317,6 +319,17 @@ fn two_keepers_sharing_a_store_pay_each_milestone_once() {
         for i in 0..amounts.len() as u8 {
             assert_eq!(w.agents["ok"].calls(job, i), 1, "milestone {i} executed by one keeper only");
         }
+    }
+    // they competed: claims were refused to one while the other ran the step, and together
+    // they ran each step once
+    let lost: f64 = [&k1, &k2].iter().map(|k| k.metric("agentrail_keeper_step_claims_lost_total")).sum();
+    assert!(lost >= 1.0, "no keeper ever found a step claimed by the other");
+    let ran: f64 = [&k1, &k2].iter().map(|k| k.metric("agentrail_keeper_steps_run_total")).sum();
+    assert_eq!(ran, 5.0, "five milestones, five steps run between the two keepers");
+    eprintln!("two keepers: {lost} claims refused to the one that came second");
+    // both sweep fees too; the shared store's intent lets one batch through
+    for (job, _) in &jobs {
+        w.wait_job(job, "fees swept", MINUTE, |j| j.fees_swept == j.fees_earned);
     }
     let paid: Vec<u64> = jobs.iter().flat_map(|(_, a)| a.iter().map(|m| m * UNIT)).collect();
     let (p1, a1, t1) = w.balances("ok");
@@ -473,6 +486,10 @@ fn failed_steps_are_refunded_on_chain_by_policy() {
     assert_eq!((j.released, j.refunded), (4 * UNIT, gross(9 * UNIT)));
     assert_eq!(w.balances("fail-first").2, t0, "the fee waits in the vault (the keeper's fee duty is off)");
     assert_eq!(vault_balance(&w, &job), fee(4 * UNIT));
+    assert_eq!(receipts_per_milestone(&k.database, &job), [1], "a receipt for the executed step only");
+    let view = k.get(&format!("/jobs/{job}")).expect("keeper serves the job");
+    assert!(view["milestones"][0]["error"].as_str().is_some_and(|e| e.contains("after 3 attempts")), "{view}");
+    assert_eq!(k.metric("agentrail_keeper_steps_refunded_total"), 1.0);
     // closing sweeps the fee to the treasury first, in the same transaction
     let closed = w.net.cli(&w.poster.1, &["job", "close", &job.to_string()]);
     assert_eq!(closed["fees_swept"], format!("{}", fee(4 * UNIT) as f64 / UNIT as f64), "{closed}");
@@ -481,10 +498,6 @@ fn failed_steps_are_refunded_on_chain_by_policy() {
     assert_eq!(a1 - a0, 4 * UNIT, "the agent was paid for milestone 1 only");
     assert_eq!(t1 - t0, fee(4 * UNIT), "the treasury got milestone 1's fee only");
     assert_eq!(p0 - p1, gross(4 * UNIT), "the poster paid for milestone 1 only");
-    assert_eq!(receipts_per_milestone(&k.database, &job), [1], "a receipt for the executed step only");
-    let view = k.get(&format!("/jobs/{job}")).expect("keeper serves the job");
-    assert!(view["milestones"][0]["error"].as_str().is_some_and(|e| e.contains("after 3 attempts")), "{view}");
-    assert_eq!(k.metric("agentrail_keeper_steps_refunded_total"), 1.0);
     drop(k);
 
     // refund-job: the first failed step gives the whole job back and cancels it
