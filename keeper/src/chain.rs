@@ -11,15 +11,31 @@ use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConf
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 use solana_sdk::{pubkey::Pubkey, sysvar};
 
+/// How long a fetched blockhash is reused for new transactions: a blockhash is valid for ~150
+/// blocks (~60 s), so one a few seconds old leaves almost all of that, and every send no longer
+/// costs a request for it.
+const BLOCKHASH_REUSE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The keeper's view of the cluster.
 pub struct Chain {
     pub rpc: RpcClient,
+    /// The last blockhash fetched, its last valid block height, and when it was fetched.
+    blockhash: std::sync::Mutex<Option<(solana_sdk::hash::Hash, u64, std::time::Instant)>>,
+    /// The last priority fee read, and when.
+    fee: std::sync::Mutex<Option<(u64, std::time::Instant)>>,
 }
+
+/// How long a priority-fee reading is reused.
+const FEE_REUSE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Chain {
     /// Connects to `url` at `confirmed` commitment.
     pub fn new(url: &str) -> Self {
-        Chain { rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()) }
+        Chain {
+            rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+            blockhash: std::sync::Mutex::new(None),
+            fee: std::sync::Mutex::new(None),
+        }
     }
 
     /// A decoded program account, `None` when missing.
@@ -94,6 +110,32 @@ impl Chain {
         Ok(found)
     }
 
+    /// The accounts at `keys`, in order (`None` where missing), read 100 per request (the RPC
+    /// limit of `getMultipleAccounts`).
+    pub async fn accounts(&self, keys: &[Pubkey]) -> Result<Vec<Option<solana_sdk::account::Account>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            out.extend(self.rpc.get_multiple_accounts(chunk).await.context("reading accounts")?);
+        }
+        Ok(out)
+    }
+
+    /// A recent blockhash (confirmed) and its last valid block height, reused for
+    /// [`BLOCKHASH_REUSE`].
+    pub async fn recent_blockhash(&self) -> Result<(solana_sdk::hash::Hash, u64)> {
+        let cached = *self.blockhash.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((hash, last_valid, _)) = cached.filter(|(_, _, at)| at.elapsed() < BLOCKHASH_REUSE) {
+            return Ok((hash, last_valid));
+        }
+        let (hash, last_valid) = self
+            .rpc
+            .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+            .await
+            .context("fetching a recent blockhash")?;
+        *self.blockhash.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, last_valid, std::time::Instant::now()));
+        Ok((hash, last_valid))
+    }
+
     /// The cluster clock's unix time.
     pub async fn now(&self) -> Result<i64> {
         let acc = self.rpc.get_account(&sysvar::clock::ID).await.context("reading the clock")?;
@@ -102,15 +144,26 @@ impl Chain {
     }
 
     /// Median of recent prioritization fees for `accounts` (micro-lamports per CU), capped.
+    /// The figure is reused for [`FEE_REUSE`]: the keeper's transactions write only their own
+    /// job's accounts (no protocol-wide account), so the recent fees of the first job's accounts
+    /// speak for the others, and a send no longer costs a request for them.
     pub async fn priority_fee(&self, accounts: &[Pubkey], cap: u64) -> u64 {
-        match self.rpc.get_recent_prioritization_fees(accounts).await {
+        if let Some((fee, at)) = *self.fee.lock().unwrap_or_else(|p| p.into_inner())
+            && at.elapsed() < FEE_REUSE
+        {
+            return fee.min(cap);
+        }
+        let fee = match self.rpc.get_recent_prioritization_fees(accounts).await {
             Ok(fees) if !fees.is_empty() => {
                 let mut v: Vec<u64> = fees.iter().map(|f| f.prioritization_fee).collect();
                 v.sort_unstable();
-                v[v.len() / 2].min(cap)
+                v[v.len() / 2]
             }
-            _ => 0,
-        }
+            Ok(_) => 0,
+            Err(_) => return 0, // not cached: the next send asks again
+        };
+        *self.fee.lock().unwrap_or_else(|p| p.into_inner()) = Some((fee, std::time::Instant::now()));
+        fee.min(cap)
     }
 }
 

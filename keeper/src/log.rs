@@ -11,7 +11,7 @@ use agentrail_client::receipt::SignedReceipt;
 use anyhow::{Result, anyhow, bail};
 use tokio::sync::{RwLock, mpsc, oneshot};
 
-use crate::store::{Store, StoredReceipt};
+use crate::store::{ClaimLost, StepFence, Store, StoredReceipt};
 
 /// Most receipts committed in one transaction.
 const MAX_GROUP: usize = 512;
@@ -29,7 +29,20 @@ struct Append {
     job: String,
     milestone: u8,
     now: i64,
-    done: oneshot::Sender<Result<u64, String>>,
+    /// The step claim it is stored under, if any.
+    fence: Option<StepFence>,
+    done: oneshot::Sender<Result<u64, AppendError>>,
+}
+
+/// Why an append failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppendError {
+    /// The step's claim was lost: nothing was stored (see [`ClaimLost`]).
+    #[error("the step's claim was lost; the receipt was not stored")]
+    ClaimLost,
+    /// Anything else (a second receipt for a milestone, the store down).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Appends receipts other writers (keepers sharing the store) stored since the tree was last
@@ -67,7 +80,11 @@ async fn writer(store: Store, tree: Arc<RwLock<MerkleTree>>, mut queue: mpsc::Re
         // for a milestone) fails alone
         for one in group {
             let result = commit(&store, &tree, std::slice::from_ref(&one)).await;
-            let _ = one.done.send(result.map(|i| i[0]).map_err(|e| format!("{e:#}")));
+            let result = result.map(|i| i[0]).map_err(|e| match e.downcast_ref::<ClaimLost>() {
+                Some(_) => AppendError::ClaimLost,
+                None => AppendError::Failed(format!("{e:#}")),
+            });
+            let _ = one.done.send(result);
         }
     }
 }
@@ -92,12 +109,18 @@ async fn commit(store: &Store, tree: &RwLock<MerkleTree>, group: &[Append]) -> R
                 created_at: a.now,
             })
             .collect();
-        if store.append_receipts(&rows).await.is_ok() {
-            let indices: Vec<u64> = rows.iter().map(|r| r.leaf_index).collect();
-            for hash in hashes {
-                t.append_hash(hash);
+        let fences: Vec<Option<StepFence>> = group.iter().map(|a| a.fence.clone()).collect();
+        match store.append_receipts_fenced(&rows, &fences).await {
+            Ok(()) => {
+                let indices: Vec<u64> = rows.iter().map(|r| r.leaf_index).collect();
+                for hash in hashes {
+                    t.append_hash(hash);
+                }
+                return Ok(indices);
             }
-            return Ok(indices);
+            // not a lost race for the indices: retrying cannot help
+            Err(e) if e.downcast_ref::<ClaimLost>().is_some() => return Err(e),
+            Err(_) => {}
         }
         drop(t);
         sync(store, tree).await?;
@@ -122,10 +145,24 @@ impl Log {
 
     /// Appends a signed receipt; returns its index once it is durable.
     pub async fn append(&self, receipt: &SignedReceipt, job: &str, milestone: u8, now: i64) -> Result<u64> {
+        self.append_fenced(receipt, job, milestone, now, None).await?.map_err(|e| anyhow!(e))
+    }
+
+    /// Appends a step's receipt under the step's claim `fence`: stored, and the step marked
+    /// done, in one transaction, only while the claim holds (`Ok(Err(ClaimLost))` otherwise).
+    /// The outer error is the writer having stopped.
+    pub async fn append_fenced(
+        &self,
+        receipt: &SignedReceipt,
+        job: &str,
+        milestone: u8,
+        now: i64,
+        fence: Option<StepFence>,
+    ) -> Result<Result<u64, AppendError>> {
         let (done, answer) = oneshot::channel();
-        let append = Append { body: receipt.encode(), job: job.into(), milestone, now, done };
+        let append = Append { body: receipt.encode(), job: job.into(), milestone, now, fence, done };
         self.appends.send(append).await.map_err(|_| anyhow!("the receipt log's writer stopped"))?;
-        answer.await.map_err(|_| anyhow!("the receipt log's writer stopped"))?.map_err(|e| anyhow!(e))
+        answer.await.map_err(|_| anyhow!("the receipt log's writer stopped"))
     }
 
     /// Current size.

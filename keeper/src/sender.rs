@@ -88,7 +88,7 @@ impl Sender<'_> {
         for intent in pending {
             // an intent that cannot be decoded (corrupt, or written by a newer keeper) is set
             // aside as failed, loudly: it must not block every keeper sharing the store
-            let outcome = match self.drive(&intent).await {
+            let outcome = match self.drive(&intent, false).await {
                 Err(e) if e.downcast_ref::<Undecodable>().is_some() => {
                     tracing::error!(intent = %intent.id, error = %e, "quarantined an undecodable intent (marked failed)");
                     let why = format!("quarantined: {e}");
@@ -110,18 +110,13 @@ impl Sender<'_> {
         if let Some(existing) = self.store.intent(&id).await? {
             match existing.status {
                 IntentStatus::Confirmed => return Ok(Outcome::Confirmed(existing.signature)),
-                IntentStatus::Pending => return self.drive(&existing).await,
+                IntentStatus::Pending => return self.drive(&existing, false).await,
                 IntentStatus::Failed | IntentStatus::Expired => {}
             }
         }
         // simulate first: a refusal (lost race, wrong state) costs nothing and is not persisted
         let payer = self.payer.pubkey();
-        let (blockhash, last_valid) = self
-            .chain
-            .rpc
-            .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
-            .await
-            .context("fetching a recent blockhash")?;
+        let (blockhash, last_valid) = self.chain.recent_blockhash().await?;
         let mut probe_ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)];
         probe_ixs.extend_from_slice(ixs);
         let probe = Transaction::new_signed_with_payer(&probe_ixs, Some(&payer), &[self.payer], blockhash);
@@ -155,15 +150,18 @@ impl Sender<'_> {
         if !self.store.put_intent(&intent).await? {
             // another writer holds a live intent for the same action: follow that one
             let existing = self.store.intent(&intent.id).await?.context("intent vanished")?;
-            return self.drive(&existing).await;
+            return self.drive(&existing, false).await;
         }
         hold_if_failpoint("before-broadcast", &intent.action);
-        self.drive(&intent).await
+        self.drive(&intent, true).await
     }
 
     /// Rebroadcasts an intent's own bytes until it lands or expires, for at most the
     /// confirmation budget (a stalled node must not hold the keeper); records the result.
-    async fn drive(&self, intent: &Intent) -> Result<Outcome> {
+    /// `fresh`: signed and persisted just now, never sent, with a blockhash seconds old: its
+    /// first round sends it without asking for its status or the block height (two requests
+    /// that could only say "not yet").
+    async fn drive(&self, intent: &Intent, fresh: bool) -> Result<Outcome> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&intent.tx)
             .map_err(|_| Undecodable("its transaction is not base64"))?;
@@ -171,12 +169,15 @@ impl Sender<'_> {
         let signature: Signature = intent.signature.parse().map_err(|_| Undecodable("its signature does not parse"))?;
         let config = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
         let started = std::time::Instant::now();
+        let mut first_round = fresh;
         loop {
             if started.elapsed() >= self.confirm_budget {
                 tracing::warn!(intent = %intent.id, budget = ?self.confirm_budget, "not settled within the confirmation budget; following it on a later scan");
                 return Ok(Outcome::InFlight);
             }
-            if let Ok(statuses) = self.chain.rpc.get_signature_statuses_with_history(&[signature]).await
+            let unsent = std::mem::take(&mut first_round);
+            if !unsent
+                && let Ok(statuses) = self.chain.rpc.get_signature_statuses_with_history(&[signature]).await
                 && let Some(Some(status)) = statuses.value.into_iter().next()
                 && status.satisfies_commitment(CommitmentConfig::confirmed())
             {
@@ -200,7 +201,12 @@ impl Sender<'_> {
                     }
                 });
             }
-            match self.chain.rpc.get_block_height_with_commitment(CommitmentConfig::finalized()).await {
+            let height = if unsent {
+                Ok(0) // just signed: it cannot have expired
+            } else {
+                self.chain.rpc.get_block_height_with_commitment(CommitmentConfig::finalized()).await
+            };
+            match height {
                 Ok(h) if h > intent.last_valid_block_height => {
                     // finalized past its last valid height and not landed: it never will
                     let expired = Some("blockhash expired");

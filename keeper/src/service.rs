@@ -1,7 +1,7 @@
 //! One keeper: each scan executes due steps, submits them with their receipt hash, releases
 //! milestones whose review window passed, refunds expired jobs and anchors completed days.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,12 +22,13 @@ use crate::chain::Chain;
 use crate::config::{Config, FailurePolicy};
 use crate::executor::{Executor, RetryPolicy, StepRequest, run_with_retries};
 use crate::guards;
+use crate::log::AppendError;
 use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::plan::{Policy, plan};
 use crate::sender::{Outcome, Sender};
 use crate::step_pool::StepPool;
-use crate::store::{Step, StoredCheckpoint, unix_now};
+use crate::store::{Step, StepFence, StoredCheckpoint, unix_now};
 
 /// A running keeper.
 pub struct Keeper {
@@ -72,6 +73,22 @@ fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_da
         }
     }
     plan
+}
+
+/// What one scan read, shared by the jobs it handles.
+struct Scan {
+    /// The program's config (its pause switch).
+    config: ProgramConfig,
+    /// The cluster's clock.
+    now: i64,
+    /// Token accounts (payout and poster ATAs of the scanned jobs) that existed, read in one
+    /// batch.
+    existing: HashSet<Pubkey>,
+}
+
+/// The certification job `job` pinned (its agent's, at the pinned version).
+fn pinned_cert(job: &Job) -> Pubkey {
+    pda::certification(&job.agent, job.agent_version_seq)
 }
 
 /// How long a step's claim lasts without renewal, in seconds of the database's clock; the
@@ -133,36 +150,47 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
-        // one read per agent and per pinned certification per scan, however many jobs share them
-        let mut agents: HashMap<Pubkey, Option<Agent>> = HashMap::new();
-        let mut certs: HashMap<Pubkey, Option<Certification>> = HashMap::new();
+        // batched reads, one round per scan however many jobs there are: every agent and pinned
+        // certification the jobs name, then every token account their actions pay into
+        let mut wanted: Vec<Pubkey> = jobs.iter().map(|(_, j)| j.agent).collect();
+        wanted.extend(jobs.iter().filter(|(_, j)| j.min_stage > 0).map(|(_, j)| pinned_cert(j)));
+        wanted.sort_unstable();
+        wanted.dedup();
+        let read = self.chain.accounts(&wanted).await?;
+        let mut agents: HashMap<Pubkey, Agent> = HashMap::new();
+        let mut certs: HashMap<Pubkey, Certification> = HashMap::new();
+        for (key, acc) in wanted.iter().zip(&read) {
+            let Some(data) = acc.as_ref().map(|a| a.data.as_slice()) else { continue };
+            // the discriminator says which it is
+            if let Ok(agent) = agentrail_client::accounts::decode::<Agent>(data) {
+                agents.insert(*key, agent);
+            } else if let Ok(cert) = agentrail_client::accounts::decode::<Certification>(data) {
+                certs.insert(*key, cert);
+            }
+        }
+        let mut token_accounts: Vec<Pubkey> = Vec::with_capacity(jobs.len() * 2);
+        for (_, job) in &jobs {
+            token_accounts.push(pda::ata(&job.poster, &job.mint, &job.token_program));
+            if let Some(agent) = agents.get(&job.agent) {
+                token_accounts.push(pda::ata(&agent.payout, &job.mint, &job.token_program));
+            }
+        }
+        token_accounts.sort_unstable();
+        token_accounts.dedup();
+        let found = self.chain.accounts(&token_accounts).await?;
+        let existing: HashSet<Pubkey> =
+            token_accounts.iter().zip(&found).filter(|(_, a)| a.is_some()).map(|(k, _)| *k).collect();
+        let scan = Scan { config, now, existing };
         for (key, job) in jobs {
-            let read = async {
-                if let std::collections::hash_map::Entry::Vacant(slot) = agents.entry(job.agent) {
-                    slot.insert(self.chain.account::<Agent>(&job.agent).await?);
-                }
-                let cert_key = pda::certification(&job.agent, job.agent_version_seq);
-                if job.min_stage > 0
-                    && let std::collections::hash_map::Entry::Vacant(slot) = certs.entry(cert_key)
-                {
-                    slot.insert(self.chain.account::<Certification>(&cert_key).await?);
-                }
-                anyhow::Ok((agents[&job.agent].clone(), certs.get(&cert_key).cloned().flatten()))
-            };
-            let (agent, cert) = match read.await {
-                Ok((Some(agent), cert)) => (agent, cert),
-                Ok((None, _)) => continue, // a funded job's agent cannot vanish; nothing to do
-                Err(e) => {
-                    tracing::error!(job = %key, error = %self.scrub(&e), "reading the agent failed; will retry");
-                    continue;
-                }
-            };
-            if let Err(e) = self.handle_job(&key, &job, &agent, cert, &config, now).await {
+            // a funded job's agent cannot vanish; nothing to do without it
+            let Some(agent) = agents.get(&job.agent) else { continue };
+            let cert = (job.min_stage > 0).then(|| certs.get(&pinned_cert(&job)).cloned()).flatten();
+            if let Err(e) = self.handle_job(&key, &job, agent, cert, &scan).await {
                 tracing::error!(job = %key, error = %self.scrub(&e), "job handling failed; will retry");
             }
         }
         self.metrics.steps_running.set(self.steps.running() as i64);
-        self.metrics.pending_intents.set(self.log.store().pending_intents().await?.len() as i64);
+        self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
         self.metrics.log_size.set(self.log.size().await as i64);
         self.metrics.last_tick.set(now);
         self.metrics.last_scan_unix.set(unix_now());
@@ -236,9 +264,9 @@ impl Keeper {
         job: &Job,
         agent: &Agent,
         cert: Option<Certification>,
-        config: &ProgramConfig,
-        now: i64,
+        scan: &Scan,
     ) -> Result<()> {
+        let (config, now) = (&scan.config, scan.now);
         let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
         let policy = Policy { refund_expired: self.config.refund_expired };
         let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
@@ -251,7 +279,7 @@ impl Keeper {
             // keyed by the first milestone it returns: a later refund of owed milestones (the
             // agent became ineligible) is another intent, not a replay of this one
             Action::RefundExpired(_) => {
-                let refunded = self.accounts_exist(key, &refund_to).await?
+                let refunded = self.accounts_exist(key, &refund_to, &scan.existing).await?
                     && self.act(key, action, &[escrow::refund_expired(&keys)]).await?;
                 if refunded {
                     self.metrics.refunds.inc();
@@ -259,7 +287,7 @@ impl Keeper {
             }
             Action::Execute(i) => {
                 // no work is started that could not be paid: the payout accounts exist first
-                if self.steps.is_running(key) || !self.accounts_exist(key, &release_to).await? {
+                if self.steps.is_running(key) || !self.accounts_exist(key, &release_to, &scan.existing).await? {
                     return Ok(());
                 }
                 // the step runs in the pool, off the scan: a slow agent holds only its own job
@@ -274,7 +302,8 @@ impl Keeper {
             // owed to the agent (silent review, or submitted while releases were paused)
             Action::ReleaseAfterReview(i) => {
                 let ixs = [escrow::release_after_review(&keys, i)];
-                let released = self.accounts_exist(key, &release_to).await? && self.act(key, action, &ixs).await?;
+                let released =
+                    self.accounts_exist(key, &release_to, &scan.existing).await? && self.act(key, action, &ixs).await?;
                 if released {
                     self.metrics.releases.inc();
                 }
@@ -283,7 +312,8 @@ impl Keeper {
             Action::ApplyDisputeDefault(i) => {
                 let all = [release_to[0], refund_to[0]];
                 let ixs = [escrow::apply_dispute_default(&keys, i)];
-                let settled = self.accounts_exist(key, &all).await? && self.act(key, action, &ixs).await?;
+                let settled =
+                    self.accounts_exist(key, &all, &scan.existing).await? && self.act(key, action, &ixs).await?;
                 if settled {
                     self.metrics.disputes_defaulted.inc();
                 }
@@ -315,7 +345,7 @@ impl Keeper {
                 }
             }
             StepState::GiveUp { reason, cancel } => {
-                if !self.accounts_exist(key, refund_to).await? {
+                if !self.accounts_exist(key, refund_to, &HashSet::new()).await? {
                     return Ok(());
                 }
                 let me = self.payer.pubkey();
@@ -330,9 +360,14 @@ impl Keeper {
         Ok(())
     }
 
-    /// Whether every token account in `needed` (named for the log) exists. When one is missing
-    /// the action waits, with a warning naming it and how to create it: `agentrail job prepare`.
-    async fn accounts_exist(&self, job: &Pubkey, needed: &[(&str, Pubkey)]) -> Result<bool> {
+    /// Whether every token account in `needed` (named for the log) exists: those the scan saw
+    /// need no read; the others are read now (created since the scan, or missing). When one is
+    /// missing the action waits, with a warning naming it and how to create it: `agentrail job
+    /// prepare`.
+    async fn accounts_exist(&self, job: &Pubkey, needed: &[(&str, Pubkey)], seen: &HashSet<Pubkey>) -> Result<bool> {
+        if needed.iter().all(|(_, k)| seen.contains(k)) {
+            return Ok(true);
+        }
         let keys: Vec<Pubkey> = needed.iter().map(|(_, k)| *k).collect();
         let found = self.chain.rpc.get_multiple_accounts(&keys).await.context("checking token accounts")?;
         let missing: Vec<String> = needed
@@ -399,12 +434,16 @@ impl Keeper {
         now: i64,
     ) -> Result<StepState> {
         let job_s = key.to_string();
-        if let Some(r) = self.log.store().receipt_for(&job_s, i).await? {
+        // a receipt is only ever stored under the step's claim, so a step never claimed has
+        // none: the common case (a new milestone) costs one read
+        let previous = self.log.store().step(&job_s, i).await?;
+        if previous.is_some()
+            && let Some(r) = self.log.store().receipt_for(&job_s, i).await?
+        {
             let hash: [u8; 32] = hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
             return Ok(StepState::Done(hash));
         }
         let policy = self.config.executor.on_failure;
-        let previous = self.log.store().step(&job_s, i).await?;
         if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned") {
             match policy.refund() {
                 // given up before: (re)send the refund; the chain refuses a second one
@@ -457,11 +496,6 @@ impl Keeper {
                 return Ok(StepState::Wait);
             }
         };
-        // the claim must still be ours before anything is recorded or paid for this step
-        if !self.log.store().renew_claim(&job_s, i, &owner, STEP_LEASE_SECS).await? {
-            tracing::warn!(job = %key, milestone = i, "the step's claim lapsed during the call; leaving it to its new owner");
-            return Ok(StepState::Wait);
-        }
         let attempts = attempts + previous.map_or(0, |s| s.attempts);
         let output = match result {
             Ok(o) => o,
@@ -474,12 +508,10 @@ impl Keeper {
             }
         };
         // the guards judge the time the work is reported at, not the scan's start (a slow step
-        // may have outlived the deadline); the cluster's clock, or the scan's plus the time the
-        // step took if the node does not answer (an error here must not re-run the step)
-        let finished_at = match self.chain.now().await {
-            Ok(t) => t,
-            Err(_) => now.saturating_add(started.elapsed().as_secs() as i64),
-        };
+        // may have outlived the deadline): the scan's cluster time plus the time the step took,
+        // rounded up (no request, so no error here can re-run the step; the program checks the
+        // deadline again with its own clock)
+        let finished_at = now.saturating_add(started.elapsed().as_secs_f64().ceil() as i64);
         let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
             job,
             milestone: i,
@@ -495,6 +527,8 @@ impl Keeper {
             let reason = format!("guards failed: {}", failed.join(", "));
             return self.unpaid(job_s, i, &owner, "abandoned", attempts, reason).await;
         }
+        // from here the claim must still be ours: the receipt is stored and the step marked
+        // done in one transaction only while it holds (a runner that lost it records nothing)
         let receipt = Receipt {
             job: *key,
             milestone: i,
@@ -510,18 +544,17 @@ impl Keeper {
             finished_at,
         }
         .sign(&self.signing_key())?;
-        // the schema admits one receipt per milestone: a runner that lost a race is refused here
-        let index = self.log.append(&receipt, &job_s, i, now).await?;
-        self.metrics.steps_run.inc();
-        let done = Step {
-            job: job_s,
-            milestone: i,
-            status: "done".into(),
-            attempts,
-            last_error: None,
-            receipt_index: Some(index),
+        // and the schema admits one receipt per milestone
+        let fence = StepFence { owner, attempts };
+        let index = match self.log.append_fenced(&receipt, &job_s, i, now, Some(fence)).await? {
+            Ok(index) => index,
+            Err(AppendError::ClaimLost) => {
+                tracing::warn!(job = %key, milestone = i, "the step's claim lapsed during the call; leaving it to its new owner");
+                return Ok(StepState::Wait);
+            }
+            Err(AppendError::Failed(e)) => anyhow::bail!("storing the step's receipt: {e}"),
         };
-        self.log.store().finish_step(&done, &owner).await?;
+        self.metrics.steps_run.inc();
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
     }

@@ -111,6 +111,25 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The claim a receipt's step must still be held by for the receipt to be stored
+/// ([`Store::append_receipts_fenced`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepFence {
+    /// The runner's owner token (its claim).
+    pub owner: String,
+    /// Attempts the step took, recorded with it.
+    pub attempts: u32,
+}
+
+/// A receipt was not stored: its runner no longer holds the step's claim (taken over after
+/// the lease lapsed).
+#[derive(Debug, thiserror::Error)]
+#[error("the claim on {job} milestone {milestone} was lost: the receipt was not stored")]
+pub struct ClaimLost {
+    pub job: String,
+    pub milestone: u8,
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `url`: `sqlite://path` or `postgres://...`, and
     /// applies the migrations.
@@ -148,6 +167,14 @@ impl Store {
     /// Appends `rows` (consecutive indices) in one transaction: all durable, or none. Rows go
     /// in multi-row statements (per-statement overhead, not fsync, dominates small rows).
     pub async fn append_receipts(&self, rows: &[StoredReceipt]) -> Result<()> {
+        self.append_receipts_fenced(rows, &[]).await
+    }
+
+    /// [`Store::append_receipts`], also marking done, in the same transaction, the step each
+    /// fence names (a fence per row, or none): the receipt is stored only while its runner
+    /// still holds the step's claim, and the step is done exactly when its receipt is durable.
+    /// A lost claim fails the whole transaction with [`ClaimLost`].
+    pub async fn append_receipts_fenced(&self, rows: &[StoredReceipt], fences: &[Option<StepFence>]) -> Result<()> {
         const ROWS_PER_STATEMENT: usize = 256; // 6 placeholders each: far below both databases' limits
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
@@ -173,6 +200,25 @@ impl Store {
             }
             let first = chunk[0].leaf_index;
             query.execute(&mut *tx).await.with_context(|| format!("storing receipts from {first}"))?;
+        }
+        let now = self.now_sql;
+        for (r, fence) in rows.iter().zip(fences).filter_map(|(r, f)| f.as_ref().map(|f| (r, f))) {
+            let done = sqlx::query(&format!(
+                "UPDATE steps SET status = 'done', attempts = $1, last_error = NULL, receipt_index = $2, \
+                 updated_at = {now}, claimed_by = NULL, lease_until = NULL \
+                 WHERE job = $3 AND milestone = $4 AND claimed_by = $5 AND status = 'running'"
+            ))
+            .bind(i64::from(fence.attempts))
+            .bind(r.leaf_index as i64)
+            .bind(&r.job)
+            .bind(i64::from(r.milestone))
+            .bind(&fence.owner)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                // dropping the transaction rolls the receipts back
+                return Err(ClaimLost { job: r.job.clone(), milestone: r.milestone }.into());
+            }
         }
         tx.commit().await.context("committing receipts")?;
         Ok(())
@@ -311,6 +357,13 @@ impl Store {
     pub async fn intent(&self, id: &str) -> Result<Option<Intent>> {
         let row = sqlx::query("SELECT * FROM intents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::intent_row).transpose()
+    }
+
+    /// How many intents are pending (may still land).
+    pub async fn pending_intent_count(&self) -> Result<u64> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM intents WHERE status = 'pending'").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
     /// Every intent that may still land.

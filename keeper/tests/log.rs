@@ -56,3 +56,45 @@ async fn concurrent_appends_commit_in_groups_and_a_bad_one_fails_alone() {
     }
     assert_eq!(tree.root(), log.root_at(300).await.unwrap());
 }
+
+/// A step's receipt is stored under its claim: with the claim held, the receipt lands and the
+/// step is done in the same transaction (its receipt index recorded); a runner whose claim was
+/// taken over stores nothing, even inside a group with others that land.
+#[tokio::test]
+async fn fenced_appends_store_nothing_for_a_lost_claim() {
+    use agentrail_keeper::log::AppendError;
+    use agentrail_keeper::store::StepFence;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("log.sqlite").display());
+    let log = Log::load(Store::open(&url).await.unwrap()).await.unwrap();
+    let store = log.store().clone();
+    let (held, lost) = (Pubkey::new_unique(), Pubkey::new_unique());
+    for job in [held, lost] {
+        assert!(store.claim_step(&job.to_string(), 0, "runner-a", 60).await.unwrap());
+    }
+    // another runner took `lost` over (as after a lapsed lease)
+    sqlx_take_over(&store, &lost.to_string()).await;
+    let fence = |owner: &str| Some(StepFence { owner: owner.into(), attempts: 2 });
+    let (a, b, c) = (signed(held, 0, 1), signed(lost, 0, 1), signed(Pubkey::new_unique(), 0, 1));
+    let (held_s, lost_s) = (held.to_string(), lost.to_string());
+    let (ra, rb, rc) = tokio::join!(
+        log.append_fenced(&a, &held_s, 0, 1, fence("runner-a")),
+        log.append_fenced(&b, &lost_s, 0, 1, fence("runner-a")),
+        log.append_fenced(&c, "plain", 0, 1, None),
+    );
+    assert!(matches!(rb.unwrap(), Err(AppendError::ClaimLost)), "the lost claim stores nothing");
+    let (ia, ic) = (ra.unwrap().unwrap(), rc.unwrap().unwrap());
+    assert_eq!(log.size().await, 2, "the others landed");
+    let step = store.step(&held.to_string(), 0).await.unwrap().unwrap();
+    assert_eq!((step.status.as_str(), step.attempts, step.receipt_index), ("done", 2, Some(ia)));
+    assert!(store.receipt_for(&lost.to_string(), 0).await.unwrap().is_none());
+    assert_eq!(store.step(&lost.to_string(), 0).await.unwrap().unwrap().status, "running", "still the new runner's");
+    assert_ne!(ia, ic);
+}
+
+/// Hands the step's claim to another runner, as a takeover after a lapsed lease does.
+async fn sqlx_take_over(store: &Store, job: &str) {
+    // the lease lapses (a negative lease), then runner-b claims it
+    assert!(store.renew_claim(job, 0, "runner-a", -120).await.unwrap());
+    assert!(store.claim_step(job, 0, "runner-b", 60).await.unwrap());
+}

@@ -66,6 +66,8 @@ struct Report {
     cpu_ms_per_milestone: f64,
     peak_rss_mib: f64,
     lamports_per_milestone: f64,
+    /// Calls the keeper made to hostile agents.
+    hostile_calls: u64,
 }
 
 impl Bench {
@@ -266,11 +268,16 @@ concurrency = 64
             .collect();
         lat.sort_unstable();
         let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0);
-        // nothing was paid to a hostile agent
+        // the hostile agents were called (and called again), and nothing was paid to them
+        let stats = format!("http://127.0.0.1:{}/stats", self.agent_port);
+        let calls: BTreeMap<String, u64> = reqwest::blocking::get(&stats).and_then(|r| r.json()).expect("stats");
+        let mut hostile_calls = 0;
         for (job, which) in jobs.iter().filter(|(_, a)| *a >= HONEST_AGENTS) {
             let j: Job = self.net.account(job).expect("hostile job");
             assert!(j.released == 0, "job {job} of hostile agent {} was paid", self.agents[*which].2);
+            hostile_calls += calls.get(&format!("{job}:0")).copied().unwrap_or(0);
         }
+        assert!(hostile == 0 || hostile_calls >= hostile as u64, "the hostile agents were not called");
         let settled = released.len();
         Report {
             name,
@@ -283,6 +290,7 @@ concurrency = 64
             cpu_ms_per_milestone: cpu * 1_000.0 / settled.max(1) as f64,
             peak_rss_mib: rss as f64 / 1024.0,
             lamports_per_milestone: balance_before.saturating_sub(balance_after) as f64 / settled.max(1) as f64,
+            hostile_calls,
         }
     }
 }
@@ -304,15 +312,16 @@ fn main() {
     let mut b = Bench::setup();
     let reports = [b.phase("honest", half, 0), b.phase("hostile", half - hostile, hostile)];
     println!(
-        "\n| phase | jobs (hostile) | milestones settled | per minute | p50 answer→release | p99 | keeper CPU / milestone | peak RSS | SOL / milestone |"
+        "\n| phase | jobs (hostile) | calls to hostile agents | milestones settled | per minute | p50 answer→release | p99 | keeper CPU / milestone | peak RSS | SOL / milestone |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &reports {
         println!(
-            "| {} | {} ({}) | {} | {:.0} | {} ms | {} ms | {:.2} ms | {:.1} MiB | {:.6} |",
+            "| {} | {} ({}) | {} | {} | {:.0} | {} ms | {} ms | {:.2} ms | {:.1} MiB | {:.6} |",
             r.name,
             r.jobs,
             r.hostile_jobs,
+            r.hostile_calls,
             r.settled,
             r.settled as f64 / r.minutes,
             r.p50_ms,
