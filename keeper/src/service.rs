@@ -244,9 +244,10 @@ impl Keeper {
     }
 
     async fn view(&self, key: &Pubkey, job: &Job) -> Value {
+        let steps = self.log.store().steps_for_job(&key.to_string()).await.unwrap_or_default();
         let mut milestones = Vec::new();
         for (i, m) in job.milestones.iter().enumerate() {
-            let step = self.log.store().step(&key.to_string(), i as u8).await.ok().flatten();
+            let step = steps.iter().find(|s| usize::from(s.milestone) == i).cloned();
             milestones.push(json!({
                 "index": i, "state": format!("{:?}", m.state).to_lowercase(), "amount": m.amount,
                 "step": step.as_ref().map(|s| s.status.clone()), "attempts": step.as_ref().map(|s| s.attempts),

@@ -374,25 +374,6 @@ impl Store {
         rows.iter().map(Self::intent_row).collect()
     }
 
-    /// Records a step's outcome.
-    pub async fn put_step(&self, s: &Step) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (job, milestone) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, \
-             last_error = excluded.last_error, receipt_index = excluded.receipt_index, updated_at = excluded.updated_at",
-        )
-        .bind(&s.job)
-        .bind(i64::from(s.milestone))
-        .bind(&s.status)
-        .bind(i64::from(s.attempts))
-        .bind(s.last_error.clone())
-        .bind(s.receipt_index.map(|i| i as i64))
-        .bind(unix_now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Binds the store to `identity` (name, value pairs: keeper key, cluster, program) the
     /// first time, and afterwards refuses to serve another: an error naming each mismatch.
     pub async fn bind_identity(&self, identity: &[(&str, String)]) -> Result<()> {
@@ -489,17 +470,27 @@ impl Store {
             .bind(i64::from(milestone))
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| -> Result<Step> {
-            Ok(Step {
-                job: row.try_get("job")?,
-                milestone: row.try_get::<i64, _>("milestone")? as u8,
-                status: row.try_get("status")?,
-                attempts: row.try_get::<i64, _>("attempts")? as u32,
-                last_error: row.try_get("last_error")?,
-                receipt_index: row.try_get::<Option<i64>, _>("receipt_index")?.map(|i| i as u64),
-            })
+        row.as_ref().map(Self::step_row).transpose()
+    }
+
+    /// Every step of `job` recorded so far, by milestone (one query, for the API's job view).
+    pub async fn steps_for_job(&self, job: &str) -> Result<Vec<Step>> {
+        let rows = sqlx::query("SELECT * FROM steps WHERE job = $1 ORDER BY milestone")
+            .bind(job)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::step_row).collect()
+    }
+
+    fn step_row(row: &sqlx::any::AnyRow) -> Result<Step> {
+        Ok(Step {
+            job: row.try_get("job")?,
+            milestone: row.try_get::<i64, _>("milestone")? as u8,
+            status: row.try_get("status")?,
+            attempts: row.try_get::<i64, _>("attempts")? as u32,
+            last_error: row.try_get("last_error")?,
+            receipt_index: row.try_get::<Option<i64>, _>("receipt_index")?.map(|i| i as u64),
         })
-        .transpose()
     }
 
     /// Records an anchored checkpoint.

@@ -83,9 +83,12 @@ async fn exercise(store: Store) {
         last_error: Some("timeout".into()),
         receipt_index: None,
     };
-    store.put_step(&step).await.unwrap();
+    // every outcome is written under a claim: a failed run, then a run that finished
+    assert!(store.claim_step("A", 0, "x", 600).await.unwrap());
+    assert!(store.finish_step(&step, "x").await.unwrap());
     let done = Step { status: "done".into(), attempts: 3, last_error: None, receipt_index: Some(4), ..step };
-    store.put_step(&done).await.unwrap();
+    assert!(store.claim_step("A", 0, "y", 600).await.unwrap());
+    assert!(store.finish_step(&done, "y").await.unwrap());
     assert_eq!(store.step("A", 0).await.unwrap(), Some(done));
     assert_eq!(store.step("A", 1).await.unwrap(), None);
     // claims: one runner per step, leased on the database's clock and fenced by owner; a

@@ -196,6 +196,8 @@ pub struct KeeperOptions {
     pub on_failure: Option<&'static str>,
     /// `sweep_interval` (default `2s`; `0s` leaves fees to the CLI).
     pub sweep_interval: Option<&'static str>,
+    /// `anchor_today` (default `true`; production keepers anchor completed days only).
+    pub anchor_today: Option<bool>,
 }
 
 /// A running `agentrail-keeper`.
@@ -218,7 +220,7 @@ database = "{database}"
 listen = "{listen}"
 poll_interval = "1s"
 anchor_interval = "2s"
-anchor_today = true
+anchor_today = {anchor_today}
 sweep_interval = "{sweep_interval}"
 
 [executor]
@@ -233,6 +235,7 @@ allow = ["127.0.0.1"]
             key = world.keeper.1.display(),
             on_failure = o.on_failure.unwrap_or("leave"),
             sweep_interval = o.sweep_interval.unwrap_or("2s"),
+            anchor_today = o.anchor_today.unwrap_or(true),
         );
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");

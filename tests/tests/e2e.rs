@@ -296,6 +296,49 @@ fn anchoring_survives_a_crash_and_refuses_a_diverged_store() {
     assert!(fresh.log_tail().contains("diverged"), "an error-level line names it");
 }
 
+/// The completed-day path, as production keepers run it (`anchor_today = false`): today's
+/// receipts are not anchored while the day lasts; once their day is over (the test moves the
+/// stored receipts' times back a day, standing in for the night, since the validator's clock
+/// cannot be moved) the restarted keeper anchors that completed day and never today, and a
+/// receipt's bundle names the day and verifies with the CLI against the checkpoint on-chain.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn a_completed_day_is_anchored_the_day_after() {
+    let w = World::new(&["ok"]);
+    let production = KeeperOptions { anchor_today: Some(false), ..Default::default() };
+    let k = w.keeper("keeper", production.clone());
+    let job = w.post_job("ok", &["1", "2"], "10m", "1s");
+    w.wait_job(&job, "job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let (today, yesterday) = ((unix / 86_400) as u32, (unix / 86_400) as u32 - 1);
+    let log = pda::receipt_log(&w.keeper.0);
+    let checkpoint = |day: u32| w.net.account::<agentrail::state::Checkpoint>(&pda::checkpoint(&log, day));
+    std::thread::sleep(Duration::from_secs(5)); // two anchor intervals
+    assert!(checkpoint(today).is_none(), "today is not anchored while it lasts");
+    let file = k.database.strip_prefix("sqlite://").expect("a SQLite store").to_string();
+    drop(k);
+    // the night passes for the store: its receipts now carry yesterday's times
+    let moved = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE receipts SET created_at = created_at - 86400'); c.commit()"])
+        .arg(&file)
+        .status()
+        .expect("python3");
+    assert!(moved.success());
+    let k = w.keeper("keeper", production);
+    let anchored =
+        agentrail_tests::localnet::wait_until("yesterday's checkpoint on-chain", MINUTE, || checkpoint(yesterday));
+    assert_eq!(anchored.size, 2, "both receipts, under the completed day");
+    assert!(checkpoint(today).is_none(), "still never today");
+    let bundle = agentrail_tests::localnet::wait_until("receipt 1 names its anchored day", MINUTE, || {
+        k.get("/receipts/1").filter(|b| b["day"] == yesterday)
+    });
+    let bundle_file = w.net.dir.path().join("receipt-1.json");
+    write_json(&bundle_file, &bundle);
+    let verified = w.net.cli(&w.poster.1, &["receipt", "verify", bundle_file.to_str().expect("utf-8")]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    assert_eq!(verified["anchored"]["day"], yesterday, "{verified}");
+}
+
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2, PostgreSQL and release binaries; run by scripts/test.sh"]
 fn two_keepers_sharing_a_store_pay_each_milestone_once() {
