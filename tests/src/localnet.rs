@@ -320,6 +320,9 @@ pub enum Fault {
     /// Cut the connection of every `sendTransaction` request (the transaction never reaches
     /// the validator); everything else passes: a node that loses broadcasts.
     DropSends,
+    /// Forward every request but lose its answer (the connection closes instead): the
+    /// ambiguous case, where the node did it and the caller cannot know.
+    LoseAnswers,
 }
 
 /// A TCP proxy on loopback in front of the validator's RPC port that can drop or delay
@@ -334,6 +337,7 @@ pub struct RpcProxy {
 const PASS: u64 = 0;
 const DROP: u64 = u64::MAX;
 const DROP_SENDS: u64 = u64::MAX - 1;
+const LOSE_ANSWERS: u64 = u64::MAX - 2;
 
 impl RpcProxy {
     /// Listens on a free port and forwards to `upstream` (`host:port`).
@@ -358,20 +362,36 @@ impl RpcProxy {
             match fault {
                 Fault::Pass => PASS,
                 Fault::Drop => DROP,
-                Fault::Delay(ms) => ms.clamp(1, DROP_SENDS - 1),
+                Fault::Delay(ms) => ms.clamp(1, LOSE_ANSWERS - 1),
                 Fault::DropSends => DROP_SENDS,
+                Fault::LoseAnswers => LOSE_ANSWERS,
             },
             Ordering::SeqCst,
         );
     }
 }
 
-fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &AtomicU64, faults: &AtomicU64) {
+fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &Arc<AtomicU64>, faults: &Arc<AtomicU64>) {
     let Ok(mut server) = TcpStream::connect(upstream) else { return };
     let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone()) else { return };
-    // answers flow back untouched; requests are where faults are injected
+    // answers flow back untouched unless they are to be lost; requests are where the other
+    // faults are injected
+    let (f, n) = (fault.clone(), faults.clone());
     std::thread::spawn(move || {
-        let _ = std::io::copy(&mut server, &mut client);
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let got = match server.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(got) => got,
+            };
+            if f.load(Ordering::SeqCst) == LOSE_ANSWERS {
+                n.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            if client.write_all(&buf[..got]).is_err() {
+                break;
+            }
+        }
         let _ = client.shutdown(Shutdown::Both);
     });
     let mut buf = [0u8; 16 * 1024];
@@ -390,7 +410,7 @@ fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &AtomicU64, fa
                 faults.fetch_add(1, Ordering::SeqCst);
                 break;
             }
-            DROP_SENDS => {}
+            DROP_SENDS | LOSE_ANSWERS => {}
             ms => {
                 faults.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(ms));

@@ -420,8 +420,15 @@ fn rpc_outages_and_delays_lose_and_duplicate_nothing() {
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
-            let cycle =
-                [(Fault::Drop, 1_500), (Fault::Pass, 1_500), (Fault::Delay(1_200), 2_500), (Fault::Pass, 1_000)];
+            // requests cut, delayed, and processed with their answers lost
+            let cycle = [
+                (Fault::Drop, 1_500),
+                (Fault::Pass, 1_500),
+                (Fault::Delay(1_200), 2_500),
+                (Fault::Pass, 1_000),
+                (Fault::LoseAnswers, 1_500),
+                (Fault::Pass, 1_000),
+            ];
             for (fault, ms) in cycle.iter().cycle() {
                 if done.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
