@@ -8,9 +8,6 @@ use anyhow::{Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
-/// The migrations in the repository's `migrations/` folder.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
-
 /// A stored receipt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredReceipt {
@@ -150,7 +147,14 @@ impl Store {
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
             sqlx::query("PRAGMA synchronous=FULL").execute(&pool).await?;
         }
-        MIGRATOR.run(&pool).await.context("applying the store migrations")?;
+        // a rolling upgrade of keepers sharing PostgreSQL: an older keeper restarting after a
+        // newer one migrated must still start, so migrations are additive (new tables, new
+        // nullable columns, never a rename or a drop) and migrations it does not know are
+        // accepted instead of refused (`migrations_from_a_newer_keeper_are_accepted`)
+        // the migrations in the repository's `migrations/` folder, embedded at build time
+        let mut migrator = sqlx::migrate!("../migrations");
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await.context("applying the store migrations")?;
         let now_sql =
             if sqlite { "CAST(strftime('%s', 'now') AS BIGINT)" } else { "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)" };
         Ok(Store { pool, now_sql })
