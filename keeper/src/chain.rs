@@ -38,7 +38,9 @@ impl Chain {
         }
     }
 
-    /// A decoded program account, `None` when missing.
+    /// A decoded account of the Agentrail program, `None` when missing. An account another
+    /// program owns is refused, whatever its bytes (the keeper derives the addresses it reads,
+    /// but a decode must never rest on that alone).
     pub async fn account<T: AccountDeserialize>(&self, key: &Pubkey) -> Result<Option<T>> {
         let acc = self
             .rpc
@@ -46,7 +48,11 @@ impl Chain {
             .await
             .with_context(|| format!("reading {key}"))?
             .value;
-        acc.map(|a| agentrail_client::accounts::decode(&a.data).map_err(|e| anyhow::anyhow!("{key}: {e}"))).transpose()
+        acc.map(|a| {
+            anyhow::ensure!(a.owner == agentrail::ID, "{key} is owned by {}, not the Agentrail program", a.owner);
+            agentrail_client::accounts::decode(&a.data).map_err(|e| anyhow::anyhow!("{key}: {e}"))
+        })
+        .transpose()
     }
 
     /// Every funded job whose keeper is `keeper`: the node filters by status, so finished and

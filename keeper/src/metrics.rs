@@ -100,7 +100,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let counters = [
             ("agentrail_keeper_steps_run_total", "Steps executed successfully.", &self.steps_run),
-            ("agentrail_keeper_steps_failed_total", "Step attempts that failed.", &self.steps_failed),
+            ("agentrail_keeper_steps_failed_total", "Steps whose every attempt failed.", &self.steps_failed),
             ("agentrail_keeper_submissions_total", "Milestones submitted.", &self.submissions),
             ("agentrail_keeper_releases_total", "Milestones released after review.", &self.releases),
             ("agentrail_keeper_refunds_total", "Expired jobs refunded.", &self.refunds),

@@ -160,8 +160,10 @@ impl Keeper {
         let mut agents: HashMap<Pubkey, Agent> = HashMap::new();
         let mut certs: HashMap<Pubkey, Certification> = HashMap::new();
         for (key, acc) in wanted.iter().zip(&read) {
-            let Some(data) = acc.as_ref().map(|a| a.data.as_slice()) else { continue };
-            // the discriminator says which it is
+            // only the program's own accounts; the discriminator says which it is
+            let Some(data) = acc.as_ref().filter(|a| a.owner == agentrail::ID).map(|a| a.data.as_slice()) else {
+                continue;
+            };
             if let Ok(agent) = agentrail_client::accounts::decode::<Agent>(data) {
                 agents.insert(*key, agent);
             } else if let Ok(cert) = agentrail_client::accounts::decode::<Certification>(data) {
