@@ -77,8 +77,13 @@ pub struct Config {
     pub database: String,
     /// Address of the metrics, health and read-only API server.
     pub listen: String,
-    /// How often to scan the chain, e.g. "2s".
+    /// How often to scan the chain, e.g. "2s" (also with a websocket: the poll is the source
+    /// of truth, the subscription only makes changes arrive sooner).
     pub poll_interval: String,
+    /// The websocket to watch this keeper's jobs on: "" derives it from `rpc_url` (ws for
+    /// http, wss for https, the port plus one when one is given, as Solana's tools do);
+    /// "off" polls only.
+    pub ws_url: String,
     /// How often to check whether a day needs anchoring.
     pub anchor_interval: String,
     /// How often to sweep the fees this keeper's finished jobs earned to the treasury ("0s":
@@ -105,6 +110,7 @@ impl Default for Config {
             database: "sqlite://agentrail-keeper.sqlite".into(),
             listen: "127.0.0.1:9464".into(),
             poll_interval: "2s".into(),
+            ws_url: String::new(),
             anchor_interval: "60s".into(),
             sweep_interval: "10m".into(),
             anchor_today: false,
@@ -115,6 +121,22 @@ impl Default for Config {
             executor: ExecutorConfig::default(),
         }
     }
+}
+
+/// The websocket URL Solana's tools pair with RPC URL `rpc`: ws for http, wss for https, the
+/// port plus one when the URL names one (a validator serves its websocket there).
+pub fn websocket_url(rpc: &str) -> Option<String> {
+    let mut url = url::Url::parse(rpc).ok()?;
+    let scheme = match url.scheme() {
+        "http" => "ws",
+        "https" => "wss",
+        _ => return None,
+    };
+    url.set_scheme(scheme).ok()?;
+    if let Some(port) = url.port() {
+        url.set_port(Some(port.checked_add(1)?)).ok()?;
+    }
+    Some(url.to_string())
 }
 
 /// Parses a duration setting, naming it in the error.
@@ -128,6 +150,15 @@ pub fn duration(name: &str, value: &str) -> Result<Duration> {
 const NOT_CONFIG_KEYS: [&str; 2] = ["AGENTRAIL_KEEPER_CONFIG", "AGENTRAIL_KEEPER_FAILPOINT"];
 
 impl Config {
+    /// The websocket to watch jobs on, `None` when `ws_url` is "off" ([`websocket_url`]).
+    pub fn websocket(&self) -> Option<String> {
+        match self.ws_url.as_str() {
+            "off" => None,
+            "" => websocket_url(&self.rpc_url),
+            url => Some(url.to_string()),
+        }
+    }
+
     /// Reads a TOML file; unknown keys are errors that name the key.
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid keeper config: {e}"))
@@ -184,6 +215,12 @@ impl Config {
         }
         if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
             bail!("config `rpc_url` = {:?} must be an http(s) URL", self.rpc_url);
+        }
+        if !(["", "off"].contains(&self.ws_url.as_str())
+            || self.ws_url.starts_with("ws://")
+            || self.ws_url.starts_with("wss://"))
+        {
+            bail!("config `ws_url` = {:?} must be a ws(s) URL, \"\" (derived from rpc_url) or \"off\"", self.ws_url);
         }
         if !(self.database.starts_with("sqlite:")
             || self.database.starts_with("postgres://")

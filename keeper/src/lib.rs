@@ -15,3 +15,4 @@ pub mod sender;
 pub mod service;
 pub mod step_pool;
 pub mod store;
+pub mod watch;

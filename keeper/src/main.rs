@@ -167,8 +167,13 @@ async fn run(args: Args) -> Result<()> {
     let mut last_anchor: Option<std::time::Instant> = None;
     let mut last_sweep: Option<std::time::Instant> = None;
     let due = |last: Option<std::time::Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
+    // the websocket's reports of changed jobs, handled between polls (none when `ws_url = "off"`)
+    let mut changed = keeper
+        .config
+        .websocket()
+        .map(|url| agentrail_keeper::watch::spawn(url, keeper.payer.pubkey(), keeper.metrics.clone()));
     let mut backoff = poll;
-    loop {
+    'scans: loop {
         // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish, then
         // is dropped: every sent transaction is a persisted intent resolved at the next start
         let scan = keeper.tick();
@@ -208,9 +213,34 @@ async fn run(args: Args) -> Result<()> {
             }
         }
         backoff = if ok { poll } else { (backoff * 2).min(Duration::from_secs(30)) };
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = rx.changed() => break,
+        // until the next poll, the jobs the websocket reports changed are handled as they come
+        let next_poll = tokio::time::Instant::now() + backoff;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_poll) => break,
+                _ = rx.changed() => break 'scans,
+                Some(first) = next_change(&mut changed) => {
+                    // everything queued meanwhile too, each job once in its latest state
+                    let mut batch: std::collections::HashMap<_, _> = [first].into_iter().collect();
+                    while let Some((key, job)) = changed.as_mut().and_then(|c| c.try_recv().ok()) {
+                        batch.insert(key, job);
+                    }
+                    let handled = keeper.tick_changed(batch.into_iter().collect());
+                    tokio::pin!(handled);
+                    let result = tokio::select! {
+                        r = &mut handled => Some(r),
+                        _ = rx.changed() => tokio::time::timeout(SHUTDOWN_GRACE, &mut handled).await.ok(),
+                    };
+                    match result {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => tracing::warn!(error = %keeper.scrub(&e), "handling changed jobs failed; the next poll retries"),
+                        None => break 'scans,
+                    }
+                    if *rx.borrow() {
+                        break 'scans;
+                    }
+                }
+            }
         }
     }
     let cut = keeper.steps.drain(SHUTDOWN_GRACE).await;
@@ -223,6 +253,16 @@ async fn run(args: Args) -> Result<()> {
     server.await.context("API server task")?.context("API server")?;
     tracing::info!("keeper stopped");
     Ok(())
+}
+
+/// The next job the websocket reported changed; never, without a websocket.
+async fn next_change(
+    changed: &mut Option<tokio::sync::mpsc::Receiver<(solana_sdk::pubkey::Pubkey, agentrail::state::Job)>>,
+) -> Option<(solana_sdk::pubkey::Pubkey, agentrail::state::Job)> {
+    match changed {
+        Some(queue) => queue.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 #[tokio::main]

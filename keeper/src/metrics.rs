@@ -87,6 +87,12 @@ pub struct Metrics {
     pub send_errors: Counter,
     /// Actions held back because a token account they pay into does not exist.
     pub waiting_for_accounts: Counter,
+    /// 1 while the websocket subscription to this keeper's jobs is up.
+    pub chain_subscribed: Gauge,
+    /// Job changes the subscription reported.
+    pub chain_notifications: Counter,
+    /// Job changes dropped because the queue was full (the next poll sees those jobs).
+    pub chain_notifications_dropped: Counter,
     /// Steps this keeper found claimed by another runner (a keeper sharing its store).
     pub step_claims_lost: Counter,
     /// Jobs whose earned fees this keeper swept to the treasury.
@@ -121,6 +127,16 @@ impl Metrics {
                 "agentrail_keeper_send_errors_total",
                 "Sends that failed for an operational reason (fee payer, node), not a program refusal.",
                 &self.send_errors,
+            ),
+            (
+                "agentrail_keeper_chain_notifications_total",
+                "Job changes the websocket subscription reported.",
+                &self.chain_notifications,
+            ),
+            (
+                "agentrail_keeper_chain_notifications_dropped_total",
+                "Job changes dropped on a full queue (the next poll sees them).",
+                &self.chain_notifications_dropped,
             ),
             (
                 "agentrail_keeper_step_claims_lost_total",
@@ -160,6 +176,11 @@ impl Metrics {
             ),
             ("agentrail_keeper_steps_running", "Steps running or queued in the step pool.", &self.steps_running),
             ("agentrail_keeper_balance_lamports", "The keeper's SOL balance at the last scan.", &self.balance_lamports),
+            (
+                "agentrail_keeper_chain_subscribed",
+                "1 while the websocket subscription to this keeper's jobs is up.",
+                &self.chain_subscribed,
+            ),
         ];
         let mut out = String::new();
         for (name, help, c) in counters {

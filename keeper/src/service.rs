@@ -150,6 +150,47 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
+        self.handle_jobs(jobs, config, now).await?;
+        self.metrics.steps_running.set(self.steps.running() as i64);
+        self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
+        self.metrics.log_size.set(self.log.size().await as i64);
+        self.metrics.last_tick.set(now);
+        self.metrics.last_scan_unix.set(unix_now());
+        Ok(())
+    }
+
+    /// Handles the jobs the websocket reported changed, as decoded from the notifications
+    /// (the event path between polls): those still funded and naming this keeper. A boxed,
+    /// `Send` future: a finished step hands a parked change back through here, from inside the
+    /// handling of a job, and that recursion needs a named future type.
+    pub fn tick_changed(
+        self: &Arc<Self>,
+        changed: Vec<(Pubkey, Job)>,
+    ) -> futures::future::BoxFuture<'static, Result<()>> {
+        let me = self.clone();
+        Box::pin(async move { me.handle_changed(changed).await })
+    }
+
+    async fn handle_changed(self: &Arc<Self>, changed: Vec<(Pubkey, Job)>) -> Result<()> {
+        let me = self.payer.pubkey();
+        let jobs: Vec<(Pubkey, Job)> = changed
+            .into_iter()
+            .filter(|(_, j)| j.keeper == me && j.status == agentrail::state::JobStatus::Funded)
+            // a job whose step is running is handled when the step is over, in this state
+            .filter(|(key, j)| !self.steps.park(*key, j.clone()))
+            .collect();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let now = self.chain.now().await?;
+        let config: ProgramConfig =
+            self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+        self.handle_jobs(jobs, config, now).await
+    }
+
+    /// Carries out this scan's plan for each of `jobs`, with one batched read for everything
+    /// they name.
+    async fn handle_jobs(self: &Arc<Self>, jobs: Vec<(Pubkey, Job)>, config: ProgramConfig, now: i64) -> Result<()> {
         // batched reads, one round per scan however many jobs there are: every agent and pinned
         // certification the jobs name, then every token account their actions pay into
         let mut wanted: Vec<Pubkey> = jobs.iter().map(|(_, j)| j.agent).collect();
@@ -191,11 +232,6 @@ impl Keeper {
                 tracing::error!(job = %key, error = %self.scrub(&e), "job handling failed; will retry");
             }
         }
-        self.metrics.steps_running.set(self.steps.running() as i64);
-        self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
-        self.metrics.log_size.set(self.log.size().await as i64);
-        self.metrics.last_tick.set(now);
-        self.metrics.last_scan_unix.set(unix_now());
         Ok(())
     }
 
@@ -295,12 +331,25 @@ impl Keeper {
                 }
                 // the step runs in the pool, off the scan: a slow agent holds only its own job
                 let (me, key, job, agent) = (self.clone(), *key, job.clone(), agent.clone());
-                self.steps.spawn(key, async move {
+                let after = self.clone();
+                let work = async move {
                     let cert = cert.as_ref();
                     if let Err(e) = me.run_step(&key, &job, i, &agent, cert, &keys, &refund_to, now).await {
                         tracing::error!(job = %key, milestone = i, error = %me.scrub(&e), "step failed; will retry");
                     }
-                });
+                };
+                // a change reported while the step ran (its own submission's, usually) is handled
+                // right after it: the next milestone starts now, not at the next poll
+                let then = move |parked: Option<Job>| {
+                    if let Some(state) = parked {
+                        tokio::spawn(async move {
+                            if let Err(e) = after.tick_changed(vec![(key, state)]).await {
+                                tracing::warn!(job = %key, error = %after.scrub(&e), "handling a change failed; the next poll retries");
+                            }
+                        });
+                    }
+                };
+                self.steps.spawn_then(key, work, then);
             }
             // owed to the agent (silent review, or submitted while releases were paused)
             Action::ReleaseAfterReview(i) => {

@@ -2,11 +2,12 @@
 //! most `capacity` at once, so an agent that times out, trickles bytes or answers garbage
 //! delays only its own job, never the scan, the releases or the refunds of the others.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agentrail::state::Job;
 use solana_sdk::pubkey::Pubkey;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -14,19 +15,38 @@ use tokio::task::JoinSet;
 /// Steps running (or queued for a slot) in the background.
 pub struct StepPool {
     slots: Arc<Semaphore>,
-    running: Arc<Mutex<HashSet<Pubkey>>>,
+    jobs: Arc<Mutex<Jobs>>,
     tasks: Mutex<JoinSet<()>>,
 }
 
-/// Marks a job's step as running until dropped, even if its task panics or is aborted.
+/// The jobs with a step running, and the latest state reported for some of them meanwhile.
+#[derive(Default)]
+struct Jobs {
+    running: HashSet<Pubkey>,
+    parked: HashMap<Pubkey, Job>,
+}
+
+/// Marks a job's step as running until finished or dropped, even if its task panics or is
+/// aborted.
 struct Running {
-    jobs: Arc<Mutex<HashSet<Pubkey>>>,
+    jobs: Arc<Mutex<Jobs>>,
     job: Pubkey,
+}
+
+impl Running {
+    /// The step is over: the job is no longer running; returns the state parked for it.
+    fn finish(self) -> Option<Job> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.running.remove(&self.job);
+        jobs.parked.remove(&self.job)
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.job);
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.running.remove(&self.job);
+        jobs.parked.remove(&self.job);
     }
 }
 
@@ -35,7 +55,7 @@ impl StepPool {
     pub fn new(capacity: usize) -> Self {
         StepPool {
             slots: Arc::new(Semaphore::new(capacity.max(1))),
-            running: Arc::default(),
+            jobs: Arc::default(),
             tasks: Mutex::new(JoinSet::new()),
         }
     }
@@ -43,30 +63,54 @@ impl StepPool {
     /// Runs `work` for `job` in the background, unless a step of that job is already running
     /// or queued; returns whether it was started.
     pub fn spawn(&self, job: Pubkey, work: impl Future<Output = ()> + Send + 'static) -> bool {
-        if !self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(job) {
+        self.spawn_then(job, work, |_| {})
+    }
+
+    /// [`StepPool::spawn`], then `then` once the step is over and the job no longer running,
+    /// with the latest state [`StepPool::park`]ed for the job meanwhile (if any): a change
+    /// that arrived while the step ran is handled right after it, not at the next poll.
+    pub fn spawn_then(
+        &self,
+        job: Pubkey,
+        work: impl Future<Output = ()> + Send + 'static,
+        then: impl FnOnce(Option<Job>) + Send + 'static,
+    ) -> bool {
+        if !self.jobs.lock().unwrap_or_else(|p| p.into_inner()).running.insert(job) {
             return false;
         }
-        let guard = Running { jobs: self.running.clone(), job };
+        let guard = Running { jobs: self.jobs.clone(), job };
         let slots = self.slots.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         // finished tasks are reaped here, so the set stays as small as what is running
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
-            let _guard = guard;
-            let Ok(_slot) = slots.acquire_owned().await else { return };
+            let Ok(slot) = slots.acquire_owned().await else { return };
             work.await;
+            drop(slot);
+            then(guard.finish());
         });
+        true
+    }
+
+    /// Keeps `state`, the latest known state of `job`, for when its running step is over;
+    /// returns `false` (nothing kept) when no step of `job` is running.
+    pub fn park(&self, job: Pubkey, state: Job) -> bool {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if !jobs.running.contains(&job) {
+            return false;
+        }
+        jobs.parked.insert(job, state);
         true
     }
 
     /// Jobs whose step is running or waiting for a slot.
     pub fn running(&self) -> usize {
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).running.len()
     }
 
     /// Whether a step of `job` is running or waiting for a slot.
     pub fn is_running(&self, job: &Pubkey) -> bool {
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).contains(job)
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).running.contains(job)
     }
 
     /// Waits up to `grace` for the running steps to finish, then aborts the rest (a step cut
@@ -109,6 +153,27 @@ mod tests {
         assert!(pool.spawn(fast, async {}), "its next step may start once the first is done");
         assert_eq!(pool.drain(Duration::from_millis(50)).await, 1, "the slow step is cut off");
         assert_eq!(pool.running(), 0, "a cut-off step no longer counts as running");
+    }
+
+    #[tokio::test]
+    async fn a_state_parked_during_a_step_is_handed_over_after_it() {
+        let pool = StepPool::new(2);
+        let (job, other) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let state = agentrail_client::fixtures::funded_job(&[(1, false)]);
+        assert!(!pool.park(job, state.clone()), "nothing running: nothing parked");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        assert!(pool.spawn_then(job, async move { wait.await.unwrap() }, move |parked| {
+            tx.send(parked).unwrap();
+        }));
+        let mut newer = state.clone();
+        newer.released = 7;
+        assert!(pool.park(job, state) && pool.park(job, newer));
+        assert!(!pool.park(other, agentrail_client::fixtures::job(&[(1, false)])));
+        go.send(()).unwrap();
+        let handed = rx.await.unwrap().expect("the parked state");
+        assert_eq!(handed.released, 7, "the latest one");
+        assert!(!pool.is_running(&job), "no longer running when it is handed over");
     }
 
     #[tokio::test]

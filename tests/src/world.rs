@@ -198,6 +198,8 @@ pub struct KeeperOptions {
     pub sweep_interval: Option<&'static str>,
     /// `anchor_today` (default `true`; production keepers anchor completed days only).
     pub anchor_today: Option<bool>,
+    /// `poll_interval` (default `1s`).
+    pub poll_interval: Option<&'static str>,
 }
 
 /// A running `agentrail-keeper`.
@@ -218,7 +220,7 @@ impl KeeperProc {
 keypair = "{key}"
 database = "{database}"
 listen = "{listen}"
-poll_interval = "1s"
+poll_interval = "{poll_interval}"
 anchor_interval = "2s"
 anchor_today = {anchor_today}
 sweep_interval = "{sweep_interval}"
@@ -236,6 +238,7 @@ allow = ["127.0.0.1"]
             on_failure = o.on_failure.unwrap_or("leave"),
             sweep_interval = o.sweep_interval.unwrap_or("2s"),
             anchor_today = o.anchor_today.unwrap_or(true),
+            poll_interval = o.poll_interval.unwrap_or("1s"),
         );
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");

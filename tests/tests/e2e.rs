@@ -296,6 +296,32 @@ fn anchoring_survives_a_crash_and_refuses_a_diverged_store() {
     assert!(fresh.log_tail().contains("diverged"), "an error-level line names it");
 }
 
+/// Chain watching: with a poll only every 30 s, a job funded after the keeper's first poll is
+/// executed milestone after milestone long before the next one: each change (the funding, each
+/// release) reaches the keeper over its websocket subscription and is handled at once.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn job_changes_arrive_over_the_websocket_between_polls() {
+    let w = World::new(&["ok"]);
+    let k = w.keeper("keeper", KeeperOptions { poll_interval: Some("30s"), ..Default::default() });
+    agentrail_tests::localnet::wait_until("the subscription is up", MINUTE, || {
+        (k.metric("agentrail_keeper_chain_subscribed") == 1.0).then_some(())
+    });
+    let started = std::time::Instant::now();
+    let job = w.post_job("ok", &["1", "2", "3"], "10m", "1s");
+    w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
+    let took = started.elapsed();
+    eprintln!("three milestones with a 30 s poll: {took:?}");
+    // by polling alone: the next poll, then one more per milestone (at least 60 s)
+    assert!(
+        took < Duration::from_secs(25),
+        "three milestones took {took:?}: the changes did not arrive\n{}",
+        k.log_tail()
+    );
+    assert!(k.metric("agentrail_keeper_chain_notifications_total") >= 3.0, "{}", k.log_tail());
+    assert_eq!(states(&w, &job), [Released, Released, Released]);
+}
+
 /// The completed-day path, as production keepers run it (`anchor_today = false`): today's
 /// receipts are not anchored while the day lasts; once their day is over (the test moves the
 /// stored receipts' times back a day, standing in for the night, since the validator's clock
