@@ -120,6 +120,7 @@ async fn run(args: Args) -> Result<()> {
         retry,
         confirm_budget,
         steps,
+        last_scan: Default::default(),
         payer,
         metrics: Arc::new(Metrics::default()),
     });

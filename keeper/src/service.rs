@@ -43,6 +43,19 @@ pub struct Keeper {
     pub metrics: Arc<Metrics>,
     /// Steps running in the background, one per job, bounded by `executor.concurrency`.
     pub steps: StepPool,
+    /// What the last full scan read that every job shares (the config, the cluster's clock),
+    /// reused by the event path between polls instead of two reads per change.
+    pub last_scan: std::sync::Mutex<Option<LastScan>>,
+}
+
+/// The shared reads of the last full scan.
+#[derive(Clone)]
+pub struct LastScan {
+    config: ProgramConfig,
+    /// The cluster's clock at the scan.
+    now: i64,
+    /// When the scan read it.
+    at: Instant,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -94,6 +107,9 @@ fn pinned_cert(job: &Job) -> Pubkey {
 /// How long a step's claim lasts without renewal, in seconds of the database's clock; the
 /// owner renews it every third of that while the step runs.
 const STEP_LEASE_SECS: i64 = 60;
+
+/// How long the event path reuses the last scan's config and clock.
+const LAST_SCAN_REUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
@@ -150,6 +166,8 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
+        let seen = LastScan { config: config.clone(), now, at: Instant::now() };
+        *self.last_scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
         self.handle_jobs(jobs, config, now).await?;
         self.metrics.steps_running.set(self.steps.running() as i64);
         self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
@@ -182,9 +200,22 @@ impl Keeper {
         if jobs.is_empty() {
             return Ok(());
         }
-        let now = self.chain.now().await?;
-        let config: ProgramConfig =
-            self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+        // the last scan's config and clock (advanced by the time since) while it is recent: the
+        // program re-checks both, so a stale pause switch only costs a refused simulation
+        let recent = self
+            .last_scan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|s| s.at.elapsed() < LAST_SCAN_REUSE);
+        let (config, now) = match recent {
+            Some(s) => (s.config, s.now.saturating_add(s.at.elapsed().as_secs() as i64)),
+            None => {
+                let config: ProgramConfig =
+                    self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
+                (config, self.chain.now().await?)
+            }
+        };
         self.handle_jobs(jobs, config, now).await
     }
 

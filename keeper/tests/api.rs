@@ -66,6 +66,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         metrics: Arc::new(Metrics::default()),
         confirm_budget: Duration::from_secs(60),
         steps: agentrail_keeper::step_pool::StepPool::new(4),
+        last_scan: Default::default(),
     };
     (Arc::new(keeper), dir)
 }
