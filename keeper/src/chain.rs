@@ -16,13 +16,36 @@ use solana_sdk::{pubkey::Pubkey, sysvar};
 /// costs a request for it.
 const BLOCKHASH_REUSE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A value read from the cluster, reused while it is younger than a limit (a blockhash, a
+/// priority fee, what the last scan read).
+pub struct Recent<T>(std::sync::Mutex<Option<(T, std::time::Instant)>>);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    /// The value and its age, when it is younger than `limit`.
+    pub fn get(&self, limit: std::time::Duration) -> Option<(T, std::time::Duration)> {
+        let held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref().map(|(v, at)| (v.clone(), at.elapsed())).filter(|(_, age)| *age < limit)
+    }
+
+    /// Keeps `value`, read now.
+    pub fn set(&self, value: T) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((value, std::time::Instant::now()));
+    }
+}
+
 /// The keeper's view of the cluster.
 pub struct Chain {
     pub rpc: RpcClient,
-    /// The last blockhash fetched, its last valid block height, and when it was fetched.
-    blockhash: std::sync::Mutex<Option<(solana_sdk::hash::Hash, u64, std::time::Instant)>>,
-    /// The last priority fee read, and when.
-    fee: std::sync::Mutex<Option<(u64, std::time::Instant)>>,
+    /// The last blockhash fetched and its last valid block height.
+    blockhash: Recent<(solana_sdk::hash::Hash, u64)>,
+    /// The last priority fee read.
+    fee: Recent<u64>,
 }
 
 /// How long a priority-fee reading is reused.
@@ -33,8 +56,8 @@ impl Chain {
     pub fn new(url: &str) -> Self {
         Chain {
             rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
-            blockhash: std::sync::Mutex::new(None),
-            fee: std::sync::Mutex::new(None),
+            blockhash: Recent::default(),
+            fee: Recent::default(),
         }
     }
 
@@ -129,16 +152,15 @@ impl Chain {
     /// A recent blockhash (confirmed) and its last valid block height, reused for
     /// [`BLOCKHASH_REUSE`].
     pub async fn recent_blockhash(&self) -> Result<(solana_sdk::hash::Hash, u64)> {
-        let cached = *self.blockhash.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((hash, last_valid, _)) = cached.filter(|(_, _, at)| at.elapsed() < BLOCKHASH_REUSE) {
-            return Ok((hash, last_valid));
+        if let Some((recent, _)) = self.blockhash.get(BLOCKHASH_REUSE) {
+            return Ok(recent);
         }
         let (hash, last_valid) = self
             .rpc
             .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
             .await
             .context("fetching a recent blockhash")?;
-        *self.blockhash.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, last_valid, std::time::Instant::now()));
+        self.blockhash.set((hash, last_valid));
         Ok((hash, last_valid))
     }
 
@@ -154,9 +176,7 @@ impl Chain {
     /// job's accounts (no protocol-wide account), so the recent fees of the first job's accounts
     /// speak for the others, and a send no longer costs a request for them.
     pub async fn priority_fee(&self, accounts: &[Pubkey], cap: u64) -> u64 {
-        if let Some((fee, at)) = *self.fee.lock().unwrap_or_else(|p| p.into_inner())
-            && at.elapsed() < FEE_REUSE
-        {
+        if let Some((fee, _)) = self.fee.get(FEE_REUSE) {
             return fee.min(cap);
         }
         let fee = match self.rpc.get_recent_prioritization_fees(accounts).await {
@@ -168,7 +188,7 @@ impl Chain {
             Ok(_) => 0,
             Err(_) => return 0, // not cached: the next send asks again
         };
-        *self.fee.lock().unwrap_or_else(|p| p.into_inner()) = Some((fee, std::time::Instant::now()));
+        self.fee.set(fee);
         fee.min(cap)
     }
 }

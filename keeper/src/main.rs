@@ -175,18 +175,8 @@ async fn run(args: Args) -> Result<()> {
         .map(|url| agentrail_keeper::watch::spawn(url, keeper.payer.pubkey(), keeper.metrics.clone()));
     let mut backoff = poll;
     'scans: loop {
-        // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish, then
-        // is dropped: every sent transaction is a persisted intent resolved at the next start
-        let scan = keeper.tick();
-        tokio::pin!(scan);
-        let result = tokio::select! {
-            r = &mut scan => Some(r),
-            _ = rx.changed() => {
-                tracing::info!(grace = ?SHUTDOWN_GRACE, "shutdown requested mid-scan: letting it finish");
-                tokio::time::timeout(SHUTDOWN_GRACE, &mut scan).await.ok()
-            }
-        };
-        let Some(result) = result else {
+        // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish
+        let Some(result) = within_grace(keeper.tick(), &mut rx).await else {
             tracing::warn!("scan still running after the grace period; stopping without it");
             break;
         };
@@ -226,13 +216,7 @@ async fn run(args: Args) -> Result<()> {
                     while let Some((key, job)) = changed.as_mut().and_then(|c| c.try_recv().ok()) {
                         batch.insert(key, job);
                     }
-                    let handled = keeper.tick_changed(batch.into_iter().collect());
-                    tokio::pin!(handled);
-                    let result = tokio::select! {
-                        r = &mut handled => Some(r),
-                        _ = rx.changed() => tokio::time::timeout(SHUTDOWN_GRACE, &mut handled).await.ok(),
-                    };
-                    match result {
+                    match within_grace(keeper.tick_changed(batch.into_iter().collect()), &mut rx).await {
                         Some(Ok(())) => {}
                         Some(Err(e)) => tracing::warn!(error = %keeper.scrub(&e), "handling changed jobs failed; the next poll retries"),
                         None => break 'scans,
@@ -254,6 +238,23 @@ async fn run(args: Args) -> Result<()> {
     server.await.context("API server task")?.context("API server")?;
     tracing::info!("keeper stopped");
     Ok(())
+}
+
+/// Runs `work` (a scan, or the handling of changed jobs) to its end; when shutdown is requested
+/// meanwhile it gets [`SHUTDOWN_GRACE`] more, then is dropped (`None`): every transaction it
+/// sent is a persisted intent resolved at the next start.
+async fn within_grace<T>(
+    work: impl std::future::Future<Output = T>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => Some(r),
+        _ = shutdown.changed() => {
+            tracing::info!(grace = ?SHUTDOWN_GRACE, "shutdown requested mid-scan: letting it finish");
+            tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await.ok()
+        }
+    }
 }
 
 /// The next job the websocket reported changed; never, without a websocket.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
 
-use crate::chain::Chain;
+use crate::chain::{Chain, Recent};
 use crate::config::{Config, FailurePolicy};
 use crate::executor::{Executor, RetryPolicy, StepRequest, run_with_retries};
 use crate::guards;
@@ -45,17 +45,7 @@ pub struct Keeper {
     pub steps: StepPool,
     /// What the last full scan read that every job shares (the config, the cluster's clock),
     /// reused by the event path between polls instead of two reads per change.
-    pub last_scan: std::sync::Mutex<Option<LastScan>>,
-}
-
-/// The shared reads of the last full scan.
-#[derive(Clone)]
-pub struct LastScan {
-    config: ProgramConfig,
-    /// The cluster's clock at the scan.
-    now: i64,
-    /// When the scan read it.
-    at: Instant,
+    pub last_scan: Recent<(ProgramConfig, i64)>,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -166,8 +156,7 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
-        let seen = LastScan { config: config.clone(), now, at: Instant::now() };
-        *self.last_scan.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
+        self.last_scan.set((config.clone(), now));
         self.handle_jobs(jobs, config, now).await?;
         self.metrics.steps_running.set(self.steps.running() as i64);
         self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
@@ -202,14 +191,8 @@ impl Keeper {
         }
         // the last scan's config and clock (advanced by the time since) while it is recent: the
         // program re-checks both, so a stale pause switch only costs a refused simulation
-        let recent = self
-            .last_scan
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .filter(|s| s.at.elapsed() < LAST_SCAN_REUSE);
-        let (config, now) = match recent {
-            Some(s) => (s.config, s.now.saturating_add(s.at.elapsed().as_secs() as i64)),
+        let (config, now) = match self.last_scan.get(LAST_SCAN_REUSE) {
+            Some(((config, then), age)) => (config, then.saturating_add(age.as_secs() as i64)),
             None => {
                 let config: ProgramConfig =
                     self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
@@ -285,9 +268,7 @@ impl Keeper {
         }
         for ((mint, token_program), keys) in by_mint {
             let treasury_token = pda::ata(&config.treasury, &mint, &token_program);
-            if self.chain.rpc.get_multiple_accounts(&[treasury_token]).await.context("reading the treasury")?[0]
-                .is_none()
-            {
+            if self.chain.accounts(&[treasury_token]).await.context("reading the treasury")?[0].is_none() {
                 self.metrics.waiting_for_accounts.inc();
                 tracing::warn!(treasury = %config.treasury, %mint, jobs = keys.len(),
                     "the treasury has no token account for this mint: fees wait in the vaults (`agentrail job sweep-fees` creates it at the caller's expense)");
@@ -452,7 +433,7 @@ impl Keeper {
             return Ok(true);
         }
         let keys: Vec<Pubkey> = needed.iter().map(|(_, k)| *k).collect();
-        let found = self.chain.rpc.get_multiple_accounts(&keys).await.context("checking token accounts")?;
+        let found = self.chain.accounts(&keys).await.context("checking token accounts")?;
         let missing: Vec<String> = needed
             .iter()
             .zip(&found)
