@@ -216,6 +216,23 @@ pub fn sweep_fees(treasury: &Pubkey, mint: &Pubkey, token_program: &Pubkey, jobs
     ix
 }
 
+/// Groups `jobs` (each with its job's (mint, token program)) into the batches `sweep_fees`
+/// takes: by mint and token program, at most
+/// [`MAX_SWEEP_JOBS`](agentrail::instructions::MAX_SWEEP_JOBS) jobs each, in the order given.
+pub fn sweep_batches<T>(
+    jobs: impl IntoIterator<Item = ((Pubkey, Pubkey), T)>,
+) -> std::collections::BTreeMap<(Pubkey, Pubkey), Vec<Vec<T>>> {
+    let mut by_mint: std::collections::BTreeMap<(Pubkey, Pubkey), Vec<Vec<T>>> = Default::default();
+    for (mint, job) in jobs {
+        let batches = by_mint.entry(mint).or_default();
+        match batches.last_mut() {
+            Some(last) if last.len() < agentrail::instructions::MAX_SWEEP_JOBS => last.push(job),
+            _ => batches.push(vec![job]),
+        }
+    }
+    by_mint
+}
+
 /// `start_milestone`, signed by the job's keeper before it calls the agent.
 pub fn start_milestone(keeper: &Pubkey, job: &Pubkey, index: u8) -> Instruction {
     build(accounts::StartMilestone { keeper: *keeper, job: *job }, instruction::StartMilestone { index })
@@ -401,6 +418,18 @@ pub(crate) mod tests {
         assert!(next_steps(&j, 0, &c)[0].contains("close"));
         j.fees_earned = 2;
         assert!(next_steps(&j, 0, &c)[0].contains("sweep"), "fees first");
+    }
+
+    #[test]
+    fn sweep_batches_group_by_mint_and_cap_their_size() {
+        use agentrail::instructions::MAX_SWEEP_JOBS;
+        let (a, b) = ((Pubkey::new_unique(), Pubkey::new_unique()), (Pubkey::new_unique(), Pubkey::new_unique()));
+        let jobs = (0..MAX_SWEEP_JOBS + 3).map(|n| (a, n)).chain([(b, 100)]);
+        let batches = sweep_batches(jobs);
+        let sizes: Vec<usize> = batches[&a].iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MAX_SWEEP_JOBS, 3]);
+        assert_eq!(batches[&a][1], [MAX_SWEEP_JOBS, MAX_SWEEP_JOBS + 1, MAX_SWEEP_JOBS + 2], "in order");
+        assert_eq!(batches[&b], [vec![100]]);
     }
 
     #[test]

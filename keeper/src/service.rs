@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentrail::instructions::{AnchorCheckpointArgs, MAX_SWEEP_JOBS};
+use agentrail::instructions::AnchorCheckpointArgs;
 use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys};
@@ -250,7 +250,7 @@ impl Keeper {
     }
 
     /// The fee duty: sweeps the fees this keeper's finished jobs earned from their vaults to
-    /// the treasury, per mint, [`MAX_SWEEP_JOBS`] jobs per transaction (releases leave fees in
+    /// the treasury, per mint, [`agentrail::instructions::MAX_SWEEP_JOBS`] jobs per transaction (releases leave fees in
     /// the vault so that they write no protocol-wide account; this is where they leave it). A
     /// mint whose treasury token account does not exist waits: the keeper pays no rent for
     /// other people's accounts. Each batch is an intent keyed by its first job, so a crash
@@ -262,20 +262,17 @@ impl Keeper {
         }
         let config: ProgramConfig =
             self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
-        let mut by_mint: std::collections::BTreeMap<(Pubkey, Pubkey), Vec<Pubkey>> = Default::default();
-        for (key, fees) in jobs {
-            by_mint.entry((fees.mint, fees.token_program)).or_default().push(key);
-        }
-        for ((mint, token_program), keys) in by_mint {
+        let by_mint = escrow::sweep_batches(jobs.into_iter().map(|(key, f)| ((f.mint, f.token_program), key)));
+        for ((mint, token_program), batches) in by_mint {
             let treasury_token = pda::ata(&config.treasury, &mint, &token_program);
             if self.chain.accounts(&[treasury_token]).await.context("reading the treasury")?[0].is_none() {
                 self.metrics.waiting_for_accounts.inc();
-                tracing::warn!(treasury = %config.treasury, %mint, jobs = keys.len(),
+                tracing::warn!(treasury = %config.treasury, %mint, jobs = batches.iter().map(Vec::len).sum::<usize>(),
                     "the treasury has no token account for this mint: fees wait in the vaults (`agentrail job sweep-fees` creates it at the caller's expense)");
                 continue;
             }
-            for batch in keys.chunks(MAX_SWEEP_JOBS) {
-                let ix = escrow::sweep_fees(&config.treasury, &mint, &token_program, batch);
+            for batch in batches {
+                let ix = escrow::sweep_fees(&config.treasury, &mint, &token_program, &batch);
                 if self.send(IntentKey::job(batch[0], Action::SweepFees), &[ix]).await? {
                     self.metrics.fees_swept_jobs.add(batch.len() as u64);
                 }

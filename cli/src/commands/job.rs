@@ -583,21 +583,20 @@ fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &st
 /// `job sweep-fees`: one transaction per 12 jobs of the same mint, each moving the jobs'
 /// unswept fees to the config treasury's associated token account.
 fn sweep_fees(ctx: &Ctx, jobs: &[String]) -> Result<()> {
-    use agentrail::instructions::MAX_SWEEP_JOBS;
     let config: Config = ctx.account(&pda::config(), "config")?;
-    let mut by_mint: std::collections::BTreeMap<(Pubkey, Pubkey), Vec<(Pubkey, u64)>> = Default::default();
+    let mut unswept = Vec::new();
     for job in jobs {
         let key = parse::pubkey("job", job)?;
         let j: Job = ctx.account(&key, "job")?;
         if j.unswept_fees() == 0 {
             bail!("job {key} has no unswept fees ({} earned, all swept)", j.fees_earned);
         }
-        by_mint.entry((j.mint, j.token_program)).or_default().push((key, j.unswept_fees()));
+        unswept.push(((j.mint, j.token_program), (key, j.unswept_fees())));
     }
-    for ((mint, token_program), list) in by_mint {
+    for ((mint, token_program), batches) in escrow::sweep_batches(unswept) {
         let (decimals, _) = mint_info(ctx, &mint)?;
         let payer = ctx.signer()?.pubkey();
-        for batch in list.chunks(MAX_SWEEP_JOBS) {
+        for batch in batches {
             let keys: Vec<Pubkey> = batch.iter().map(|(k, _)| *k).collect();
             let amount: u64 = batch.iter().map(|(_, a)| a).sum();
             // the treasury's account is created if it is missing, at the caller's expense
