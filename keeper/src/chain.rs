@@ -150,7 +150,7 @@ impl Chain {
     }
 
     /// A recent blockhash (confirmed) and its last valid block height, reused for
-    /// [`BLOCKHASH_REUSE`].
+    /// `BLOCKHASH_REUSE`.
     pub async fn recent_blockhash(&self) -> Result<(solana_sdk::hash::Hash, u64)> {
         if let Some((recent, _)) = self.blockhash.get(BLOCKHASH_REUSE) {
             return Ok(recent);
@@ -172,7 +172,7 @@ impl Chain {
     }
 
     /// Median of recent prioritization fees for `accounts` (micro-lamports per CU), capped.
-    /// The figure is reused for [`FEE_REUSE`]: the keeper's transactions write only their own
+    /// The figure is reused for `FEE_REUSE`: the keeper's transactions write only their own
     /// job's accounts (no protocol-wide account), so the recent fees of the first job's accounts
     /// speak for the others, and a send no longer costs a request for them.
     pub async fn priority_fee(&self, accounts: &[Pubkey], cap: u64) -> u64 {
