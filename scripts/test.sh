@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 source scripts/steps.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}
 export RUST_LOG=${RUST_LOG:-error}
+# one build of each crate: incremental caches would only cost disk (gigabytes on a fresh machine)
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 step "system packages (scripts/install-deps.sh)"
 need_tool cargo "install Rust with rustup (https://rustup.rs)"

@@ -47,6 +47,17 @@ impl JobKeys {
         }
     }
 
+    /// Whether these keys were derived for `job` in `state` (compared field by field, without
+    /// deriving anything); the agent's payout wallet and the pinned version are not compared.
+    fn derived_for(&self, job: &Pubkey, state: &Job) -> bool {
+        self.job == *job
+            && self.poster == state.poster
+            && self.agent == state.agent
+            && self.mint == state.mint
+            && self.token_program == state.token_program
+            && self.certification.is_some() == (state.min_stage > 0)
+    }
+
     fn settlement(&self) -> accounts::Settlement {
         accounts::Settlement {
             config: pda::config(),
@@ -372,6 +383,43 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
     steps
 }
 
+/// [`JobKeys`] of the jobs seen recently. Deriving them takes five program-address searches
+/// (a SHA-256 and a curve check for each bump tried): on a keeper that looks at each job on
+/// every scan and change, that was a tenth of its CPU per settled milestone. Bounded: emptied
+/// whenever it reaches its capacity.
+pub struct JobKeysCache {
+    capacity: usize,
+    /// Keyed by job, its agent's payout wallet and pinned version: a new payout or a
+    /// re-pinned version derives new keys.
+    keys: std::sync::Mutex<std::collections::HashMap<(Pubkey, Pubkey, u32), JobKeys>>,
+}
+
+impl JobKeysCache {
+    /// A cache of at most `capacity` jobs' keys.
+    pub fn new(capacity: usize) -> Self {
+        JobKeysCache { capacity: capacity.max(1), keys: Default::default() }
+    }
+
+    /// The keys of `job` ([`JobKeys::new`]), derived once while they stay cached.
+    pub fn get(&self, job: Pubkey, state: &Job, agent: &Agent) -> JobKeys {
+        let id = (job, agent.payout, state.agent_version_seq);
+        // a poisoned lock only means another thread panicked mid-insert: the map is still a
+        // valid map of derived keys
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // a job address can be reused after its account is closed: the stored keys must match
+        // the job's state as well as its address
+        if let Some(k) = keys.get(&id).filter(|k| k.derived_for(&job, state)) {
+            return k.clone();
+        }
+        let derived = JobKeys::new(job, state, agent);
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(id, derived.clone());
+        derived
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -385,6 +433,26 @@ pub(crate) mod tests {
     /// Whether a sentence of `steps` contains `text`.
     fn says(steps: &[String], text: &str) -> bool {
         steps.iter().any(|s| s.contains(text))
+    }
+
+    #[test]
+    fn cached_keys_are_the_derived_keys_and_follow_the_payout() {
+        let cache = JobKeysCache::new(2);
+        let (key, state) = (Pubkey::new_unique(), job());
+        let mut agent = crate::fixtures::agent();
+        assert_eq!(cache.get(key, &state, &agent), JobKeys::new(key, &state, &agent));
+        assert_eq!(cache.get(key, &state, &agent), JobKeys::new(key, &state, &agent), "served from the cache");
+        agent.payout = Pubkey::new_unique();
+        let moved = cache.get(key, &state, &agent);
+        assert_eq!(moved.payee_token, pda::ata(&agent.payout, &state.mint, &state.token_program), "a new payout");
+        // another mint at the same address (the cache never trusts the address alone)
+        let mut other = state.clone();
+        other.mint = Pubkey::new_unique();
+        assert_eq!(cache.get(key, &other, &agent), JobKeys::new(key, &other, &agent));
+        // bounded: a third job empties it and it still answers correctly
+        let third = Pubkey::new_unique();
+        assert_eq!(cache.get(third, &state, &agent), JobKeys::new(third, &state, &agent));
+        assert!(cache.keys.lock().unwrap().len() <= 2);
     }
 
     #[test]

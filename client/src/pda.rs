@@ -4,9 +4,11 @@ use agentrail::state::seeds;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::bpf_loader_upgradeable;
 
-/// The config singleton.
+/// The config singleton (derived once: every settlement names it).
 pub fn config() -> Pubkey {
-    Pubkey::find_program_address(&[seeds::CONFIG], &agentrail::ID).0
+    static CONFIG: std::sync::LazyLock<Pubkey> =
+        std::sync::LazyLock::new(|| Pubkey::find_program_address(&[seeds::CONFIG], &agentrail::ID).0);
+    *CONFIG
 }
 
 /// The account that authorises `certifier`.

@@ -9,7 +9,31 @@ use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
 use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
-use solana_sdk::{pubkey::Pubkey, sysvar};
+use solana_sdk::{pubkey::Pubkey, signature::Signature, sysvar};
+use solana_transaction_status_client_types::TransactionStatus;
+
+/// Ends a batch's gathering: takes its waiters (also when the gathering waiter is dropped).
+struct GatherGuard<'a>(&'a std::sync::Mutex<StatusBatch>);
+
+impl GatherGuard<'_> {
+    fn take(self) -> Vec<(Signature, tokio::sync::oneshot::Sender<Option<TransactionStatus>>)> {
+        let mut batch = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        batch.gathering = false;
+        std::mem::take(&mut batch.waiting)
+        // `self` drops here and finds nothing left to hand on
+    }
+}
+
+impl Drop for GatherGuard<'_> {
+    fn drop(&mut self) {
+        let mut batch = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if batch.gathering {
+            // dropped mid-gather: the waiters' senders go with the batch, so they see an error
+            batch.gathering = false;
+            batch.waiting.clear();
+        }
+    }
+}
 
 /// How long a fetched blockhash is reused for new transactions: a blockhash is valid for ~150
 /// blocks (~60 s), so one a few seconds old leaves almost all of that, and every send no longer
@@ -46,7 +70,23 @@ pub struct Chain {
     blockhash: Recent<(solana_sdk::hash::Hash, u64)>,
     /// The last priority fee read.
     fee: Recent<u64>,
+    /// Signature statuses the sends in flight wait for, fetched together.
+    statuses: std::sync::Mutex<StatusBatch>,
 }
+
+/// The sends waiting for their transaction's status ([`Chain::signature_status`]).
+#[derive(Default)]
+struct StatusBatch {
+    waiting: Vec<(Signature, tokio::sync::oneshot::Sender<Option<TransactionStatus>>)>,
+    /// A waiter is gathering the next batch and will fetch it.
+    gathering: bool,
+}
+
+/// How long the waiter that starts a batch lets others join it before fetching: sends poll
+/// their status every ~800 ms, so a window this long gathers several per request.
+pub const STATUS_GATHER: std::time::Duration = std::time::Duration::from_millis(150);
+/// Signatures per `getSignatureStatuses` request (the RPC's limit).
+const STATUSES_PER_REQUEST: usize = 256;
 
 /// How long a priority-fee reading is reused.
 const FEE_REUSE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -58,7 +98,40 @@ impl Chain {
             rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
             blockhash: Recent::default(),
             fee: Recent::default(),
+            statuses: Default::default(),
         }
+    }
+
+    /// The status of transaction `signature` (searching the node's history), `None` while the
+    /// node has not seen it. Concurrent callers share one `getSignatureStatuses` request: the
+    /// first to ask gathers the others for [`STATUS_GATHER`], then fetches for all of them.
+    /// An RPC failure is an error for every caller in the batch.
+    pub async fn signature_status(&self, signature: Signature) -> Result<Option<TransactionStatus>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lead = {
+            let mut batch = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            batch.waiting.push((signature, tx));
+            !std::mem::replace(&mut batch.gathering, true)
+        };
+        if lead {
+            // if this future is dropped while gathering, the guard hands the batch on: its
+            // waiters see an error (and retry) instead of waiting for a fetch that never comes
+            let guard = GatherGuard(&self.statuses);
+            tokio::time::sleep(STATUS_GATHER).await;
+            let mut rest = guard.take();
+            while !rest.is_empty() {
+                let chunk: Vec<_> = rest.drain(..rest.len().min(STATUSES_PER_REQUEST)).collect();
+                let sigs: Vec<Signature> = chunk.iter().map(|(s, _)| *s).collect();
+                // on an error the chunk's senders are dropped: each waiter sees the failure
+                if let Ok(found) = self.rpc.get_signature_statuses_with_history(&sigs).await {
+                    for ((_, waiter), status) in chunk.into_iter().zip(found.value) {
+                        // a waiter that gave up has dropped its receiver: nothing to tell
+                        let _ = waiter.send(status);
+                    }
+                }
+            }
+        }
+        rx.await.map_err(|_| anyhow::anyhow!("reading the status of {signature} failed"))
     }
 
     /// A decoded account of the Agentrail program, `None` when missing. An account another

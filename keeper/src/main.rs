@@ -121,6 +121,9 @@ async fn run(args: Args) -> Result<()> {
         confirm_budget,
         steps,
         last_scan: Default::default(),
+        // ~400 bytes a job: at most ~6.5 MiB
+        job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
+        receipt_signer: Default::default(),
         payer,
         metrics: Arc::new(Metrics::default()),
     });

@@ -190,7 +190,9 @@ impl Metrics {
             out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n", g.get());
         }
         let name = "agentrail_keeper_actions_total";
-        out += &format!("# HELP {name} Transactions sent, by action and outcome.\n# TYPE {name} counter\n");
+        out += &format!(
+            "# HELP {name} Actions sent, by action and outcome (already_confirmed: an earlier transaction had landed; nothing sent).\n# TYPE {name} counter\n"
+        );
         for ((action, outcome), n) in self.actions.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             out += &format!("{name}{{action=\"{action}\",outcome=\"{outcome}\"}} {n}\n");
         }

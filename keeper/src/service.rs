@@ -8,7 +8,7 @@ use std::time::Instant;
 use agentrail::instructions::AnchorCheckpointArgs;
 use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
-use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::escrow::{self, JobKeys, JobKeysCache};
 use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt};
@@ -43,9 +43,12 @@ pub struct Keeper {
     pub metrics: Arc<Metrics>,
     /// Steps running in the background, one per job, bounded by `executor.concurrency`.
     pub steps: StepPool,
-    /// What the last full scan read that every job shares (the config, the cluster's clock),
-    /// reused by the event path between polls instead of two reads per change.
-    pub last_scan: Recent<(ProgramConfig, i64)>,
+    /// What the last full scan read, reused by the event path between polls.
+    pub last_scan: Recent<Arc<Scan>>,
+    /// The accounts each job's actions name, derived once per job.
+    pub job_keys: JobKeysCache,
+    /// `payer` as an ed25519 signing key for receipts, derived on first use.
+    pub receipt_signer: std::sync::OnceLock<SigningKey>,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -78,15 +81,23 @@ fn anchor_plan(created: &[i64], anchored_size: u64, latest: Option<u32>, last_da
     plan
 }
 
-/// What one scan read, shared by the jobs it handles.
-struct Scan {
+/// What one scan read, shared by the jobs it handles; the last full scan's is reused by the
+/// event path between polls (each job change would otherwise cost two batched reads of
+/// accounts that rarely change). The program re-checks all of it: a stale entry costs at most
+/// a refused simulation, and the next scan (every `poll_interval`) reads everything afresh.
+pub struct Scan {
     /// The program's config (its pause switch).
     config: ProgramConfig,
     /// The cluster's clock.
     now: i64,
-    /// Token accounts (payout and poster ATAs of the scanned jobs) that existed, read in one
-    /// batch.
+    /// The agents the jobs name.
+    agents: HashMap<Pubkey, Agent>,
+    /// The certifications the jobs pinned.
+    certs: HashMap<Pubkey, Certification>,
+    /// Token accounts (payout and poster ATAs of the jobs) seen to exist.
     existing: HashSet<Pubkey>,
+    /// The last full scan, whose reads this one reuses (the event path).
+    base: Option<Arc<Scan>>,
 }
 
 /// The certification job `job` pinned (its agent's, at the pinned version).
@@ -105,6 +116,32 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
+impl Scan {
+    /// A scan that knows only the config and the clock.
+    fn empty(config: ProgramConfig, now: i64) -> Self {
+        Scan { config, now, agents: HashMap::new(), certs: HashMap::new(), existing: HashSet::new(), base: None }
+    }
+
+    /// A scan reusing everything `base` read, `age` after it.
+    fn after(base: Arc<Scan>, age: std::time::Duration) -> Self {
+        let now = base.now.saturating_add(age.as_secs() as i64);
+        Scan { base: Some(base.clone()), ..Scan::empty(base.config.clone(), now) }
+    }
+
+    fn agent(&self, key: &Pubkey) -> Option<&Agent> {
+        self.agents.get(key).or_else(|| self.base.as_ref()?.agents.get(key))
+    }
+
+    fn cert(&self, key: &Pubkey) -> Option<&Certification> {
+        self.certs.get(key).or_else(|| self.base.as_ref()?.certs.get(key))
+    }
+
+    /// Whether token account `key` was seen to exist.
+    fn exists(&self, key: &Pubkey) -> bool {
+        self.existing.contains(key) || self.base.as_ref().is_some_and(|b| b.existing.contains(key))
+    }
+}
+
 impl Keeper {
     fn sender(&self) -> Sender<'_> {
         Sender {
@@ -118,8 +155,11 @@ impl Keeper {
     }
 
     /// The keeper's key as an ed25519 signing key (receipts are signed with it).
-    fn signing_key(&self) -> SigningKey {
-        SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret"))
+    /// The payer's key as a receipt signer, derived once (deriving it recomputes the public
+    /// key: a scalar multiplication per receipt).
+    fn signing_key(&self) -> &SigningKey {
+        self.receipt_signer
+            .get_or_init(|| SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret")))
     }
 
     /// How old the last completed scan may be before `/health` says the keeper is not working:
@@ -156,8 +196,8 @@ impl Keeper {
             tracing::error!(balance, threshold = self.config.low_balance_lamports, keeper = %me,
                 "keeper balance is low: fund it, or submissions and releases will fail");
         }
-        self.last_scan.set((config.clone(), now));
-        self.handle_jobs(jobs, config, now).await?;
+        let scan = self.handle_jobs(jobs, Scan::empty(config, now)).await?;
+        self.last_scan.set(scan);
         self.metrics.steps_running.set(self.steps.running() as i64);
         self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
         self.metrics.log_size.set(self.log.size().await as i64);
@@ -189,64 +229,74 @@ impl Keeper {
         if jobs.is_empty() {
             return Ok(());
         }
-        // the last scan's config and clock (advanced by the time since) while it is recent: the
-        // program re-checks both, so a stale pause switch only costs a refused simulation
-        let (config, now) = match self.last_scan.get(LAST_SCAN_REUSE) {
-            Some(((config, then), age)) => (config, then.saturating_add(age.as_secs() as i64)),
+        // the last scan's reads, and its clock advanced by the time since, while it is recent:
+        // the program re-checks all of it, so a stale pause switch only costs a refused
+        // simulation
+        let known = match self.last_scan.get(LAST_SCAN_REUSE) {
+            Some((scan, age)) => Scan::after(scan, age),
             None => {
                 let config: ProgramConfig =
                     self.chain.account(&pda::config()).await?.context("the Agentrail config is not initialised")?;
-                (config, self.chain.now().await?)
+                Scan::empty(config, self.chain.now().await?)
             }
         };
-        self.handle_jobs(jobs, config, now).await
+        self.handle_jobs(jobs, known).await?;
+        Ok(())
     }
 
-    /// Carries out this scan's plan for each of `jobs`, with one batched read for everything
-    /// they name.
-    async fn handle_jobs(self: &Arc<Self>, jobs: Vec<(Pubkey, Job)>, config: ProgramConfig, now: i64) -> Result<()> {
+    /// Carries out this scan's plan for each of `jobs`, with one batched read for what they
+    /// name that `known` does not hold; returns what the scan knew.
+    async fn handle_jobs(self: &Arc<Self>, jobs: Vec<(Pubkey, Job)>, mut scan: Scan) -> Result<Arc<Scan>> {
         // batched reads, one round per scan however many jobs there are: every agent and pinned
         // certification the jobs name, then every token account their actions pay into
-        let mut wanted: Vec<Pubkey> = jobs.iter().map(|(_, j)| j.agent).collect();
-        wanted.extend(jobs.iter().filter(|(_, j)| j.min_stage > 0).map(|(_, j)| pinned_cert(j)));
+        let mut wanted: Vec<Pubkey> = jobs.iter().map(|(_, j)| j.agent).filter(|a| scan.agent(a).is_none()).collect();
+        wanted.extend(
+            jobs.iter()
+                .filter(|(_, j)| j.min_stage > 0)
+                .map(|(_, j)| pinned_cert(j))
+                .filter(|c| scan.cert(c).is_none()),
+        );
         wanted.sort_unstable();
         wanted.dedup();
-        let read = self.chain.accounts(&wanted).await?;
-        let mut agents: HashMap<Pubkey, Agent> = HashMap::new();
-        let mut certs: HashMap<Pubkey, Certification> = HashMap::new();
+        let read = if wanted.is_empty() { vec![] } else { self.chain.accounts(&wanted).await? };
         for (key, acc) in wanted.iter().zip(&read) {
             // only the program's own accounts; the discriminator says which it is
             let Some(data) = acc.as_ref().filter(|a| a.owner == agentrail::ID).map(|a| a.data.as_slice()) else {
                 continue;
             };
             if let Ok(agent) = agentrail_client::accounts::decode::<Agent>(data) {
-                agents.insert(*key, agent);
+                scan.agents.insert(*key, agent);
             } else if let Ok(cert) = agentrail_client::accounts::decode::<Certification>(data) {
-                certs.insert(*key, cert);
+                scan.certs.insert(*key, cert);
             }
         }
         let mut token_accounts: Vec<Pubkey> = Vec::with_capacity(jobs.len() * 2);
-        for (_, job) in &jobs {
-            token_accounts.push(pda::ata(&job.poster, &job.mint, &job.token_program));
-            if let Some(agent) = agents.get(&job.agent) {
-                token_accounts.push(pda::ata(&agent.payout, &job.mint, &job.token_program));
+        for (key, job) in &jobs {
+            match scan.agent(&job.agent) {
+                Some(agent) => {
+                    let keys = self.job_keys.get(*key, job, agent);
+                    token_accounts.extend([keys.poster_token, keys.payee_token]);
+                }
+                None => token_accounts.push(pda::ata(&job.poster, &job.mint, &job.token_program)),
             }
         }
+        token_accounts.retain(|k| !scan.exists(k));
         token_accounts.sort_unstable();
         token_accounts.dedup();
-        let found = self.chain.accounts(&token_accounts).await?;
-        let existing: HashSet<Pubkey> =
-            token_accounts.iter().zip(&found).filter(|(_, a)| a.is_some()).map(|(k, _)| *k).collect();
-        let scan = Scan { config, now, existing };
+        if !token_accounts.is_empty() {
+            let found = self.chain.accounts(&token_accounts).await?;
+            scan.existing.extend(token_accounts.iter().zip(&found).filter(|(_, a)| a.is_some()).map(|(k, _)| *k));
+        }
+        let scan = Arc::new(scan);
         for (key, job) in jobs {
             // a funded job's agent cannot vanish; nothing to do without it
-            let Some(agent) = agents.get(&job.agent) else { continue };
-            let cert = (job.min_stage > 0).then(|| certs.get(&pinned_cert(&job)).cloned()).flatten();
+            let Some(agent) = scan.agent(&job.agent) else { continue };
+            let cert = (job.min_stage > 0).then(|| scan.cert(&pinned_cert(&job)).cloned()).flatten();
             if let Err(e) = self.handle_job(&key, &job, agent, cert, &scan).await {
                 tracing::error!(job = %key, error = %self.scrub(&e), "job handling failed; will retry");
             }
         }
-        Ok(())
+        Ok(scan)
     }
 
     /// The fee duty: sweeps the fees this keeper's finished jobs earned from their vaults to
@@ -318,7 +368,7 @@ impl Keeper {
         let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
         let policy = Policy { refund_expired: self.config.refund_expired };
         let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
-        let keys = JobKeys::new(*key, job, agent);
+        let keys = self.job_keys.get(*key, job, agent);
         // the keeper never pays rent for other people's token accounts (a drain an attacker
         // profits from): each action waits until the accounts it pays into exist
         let release_to = [("agent payout", keys.payee_token)];
@@ -327,7 +377,7 @@ impl Keeper {
             // keyed by the first milestone it returns: a later refund of owed milestones (the
             // agent became ineligible) is another intent, not a replay of this one
             Action::RefundExpired(_) => {
-                let refunded = self.accounts_exist(key, &refund_to, &scan.existing).await?
+                let refunded = self.accounts_exist(key, &refund_to, Some(scan)).await?
                     && self.act(key, action, &[escrow::refund_expired(&keys)]).await?;
                 if refunded {
                     self.metrics.refunds.inc();
@@ -335,7 +385,7 @@ impl Keeper {
             }
             Action::Execute(i) => {
                 // no work is started that could not be paid: the payout accounts exist first
-                if self.steps.is_running(key) || !self.accounts_exist(key, &release_to, &scan.existing).await? {
+                if self.steps.is_running(key) || !self.accounts_exist(key, &release_to, Some(scan)).await? {
                     return Ok(());
                 }
                 // the step runs in the pool, off the scan: a slow agent holds only its own job
@@ -364,7 +414,7 @@ impl Keeper {
             Action::ReleaseAfterReview(i) => {
                 let ixs = [escrow::release_after_review(&keys, i)];
                 let released =
-                    self.accounts_exist(key, &release_to, &scan.existing).await? && self.act(key, action, &ixs).await?;
+                    self.accounts_exist(key, &release_to, Some(scan)).await? && self.act(key, action, &ixs).await?;
                 if released {
                     self.metrics.releases.inc();
                 }
@@ -373,8 +423,7 @@ impl Keeper {
             Action::ApplyDisputeDefault(i) => {
                 let all = [release_to[0], refund_to[0]];
                 let ixs = [escrow::apply_dispute_default(&keys, i)];
-                let settled =
-                    self.accounts_exist(key, &all, &scan.existing).await? && self.act(key, action, &ixs).await?;
+                let settled = self.accounts_exist(key, &all, Some(scan)).await? && self.act(key, action, &ixs).await?;
                 if settled {
                     self.metrics.disputes_defaulted.inc();
                 }
@@ -406,7 +455,7 @@ impl Keeper {
                 }
             }
             StepState::GiveUp { reason, cancel } => {
-                if !self.accounts_exist(key, refund_to, &HashSet::new()).await? {
+                if !self.accounts_exist(key, refund_to, None).await? {
                     return Ok(());
                 }
                 let me = self.payer.pubkey();
@@ -425,8 +474,8 @@ impl Keeper {
     /// need no read; the others are read now (created since the scan, or missing). When one is
     /// missing the action waits, with a warning naming it and how to create it: `agentrail job
     /// prepare`.
-    async fn accounts_exist(&self, job: &Pubkey, needed: &[(&str, Pubkey)], seen: &HashSet<Pubkey>) -> Result<bool> {
-        if needed.iter().all(|(_, k)| seen.contains(k)) {
+    async fn accounts_exist(&self, job: &Pubkey, needed: &[(&str, Pubkey)], seen: Option<&Scan>) -> Result<bool> {
+        if needed.iter().all(|(_, k)| seen.is_some_and(|s| s.exists(k))) {
             return Ok(true);
         }
         let keys: Vec<Pubkey> = needed.iter().map(|(_, k)| *k).collect();
@@ -452,8 +501,9 @@ impl Keeper {
         self.send(IntentKey::job(*job, action), ixs).await
     }
 
-    /// Sends the intent `key` once (see [`Sender::execute`]); `true` when it landed, `false`
-    /// when it was refused, expired or is still in flight. Counted by action and outcome.
+    /// Sends the intent `key` once (see [`Sender::execute`]); `true` when this call landed it,
+    /// `false` when it was refused, expired, is still in flight or had landed before (so that
+    /// callers count each action once). Counted by action and outcome.
     async fn send(&self, key: IntentKey, ixs: &[Instruction]) -> Result<bool> {
         let (job, milestone, action) = (key.account, key.milestone(), key.kind.as_str());
         let outcome = self.sender().execute(&key, ixs).await?;
@@ -478,6 +528,11 @@ impl Keeper {
                 Ok(false)
             }
             Outcome::InFlight => Ok(false),
+            // done, but not by this call: not counted again (the next scan plans from the chain)
+            Outcome::AlreadyConfirmed(sig) => {
+                tracing::info!(%job, milestone, action, signature = %sig, "already confirmed earlier");
+                Ok(false)
+            }
         }
     }
 
@@ -495,35 +550,42 @@ impl Keeper {
         now: i64,
     ) -> Result<StepState> {
         let job_s = key.to_string();
-        // a receipt is only ever stored under the step's claim, so a step never claimed has
-        // none: the common case (a new milestone) costs one read
-        let previous = self.log.store().step(&job_s, i).await?;
-        if previous.is_some()
-            && let Some(r) = self.log.store().receipt_for(&job_s, i).await?
-        {
-            let hash: [u8; 32] = hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
-            return Ok(StepState::Done(hash));
-        }
-        let policy = self.config.executor.on_failure;
-        if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned") {
-            match policy.refund() {
-                // given up before: (re)send the refund; the chain refuses a second one
-                Some(cancel) => {
-                    let reason = s.last_error.clone().unwrap_or_else(|| "step abandoned".into());
-                    return Ok(StepState::GiveUp { reason, cancel });
-                }
-                None if policy == FailurePolicy::Leave => return Ok(StepState::Wait),
-                None => {}
-            }
-        }
         // a claim unique to this run, leased on the database's clock and renewed while the
         // step runs: a keeper that dies stops renewing, and its late writes are fenced off
         let owner = hex::encode(rand::random::<[u8; 16]>());
-        if !self.log.store().claim_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
-            self.metrics.step_claims_lost.inc();
-            tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
-            return Ok(StepState::Wait);
-        }
+        // the common case, a milestone never tried here, is claimed by creating its row: one
+        // write. A step with a row (tried before, done, or running elsewhere) is judged by it.
+        let store = self.log.store();
+        let previous = if store.claim_new_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
+            None
+        } else {
+            let previous = store.step(&job_s, i).await?;
+            // a receipt is only ever stored under the step's claim: a step with a row may have one
+            if let Some(r) = store.receipt_for(&job_s, i).await? {
+                let hash: [u8; 32] =
+                    hex::decode(&r.hash)?.try_into().map_err(|_| anyhow::anyhow!("stored hash length"))?;
+                return Ok(StepState::Done(hash));
+            }
+            let policy = self.config.executor.on_failure;
+            if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned") {
+                match policy.refund() {
+                    // given up before: (re)send the refund; the chain refuses a second one
+                    Some(cancel) => {
+                        let reason = s.last_error.clone().unwrap_or_else(|| "step abandoned".into());
+                        return Ok(StepState::GiveUp { reason, cancel });
+                    }
+                    None if policy == FailurePolicy::Leave => return Ok(StepState::Wait),
+                    None => {}
+                }
+            }
+            if !store.claim_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
+                self.metrics.step_claims_lost.inc();
+                tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
+                return Ok(StepState::Wait);
+            }
+            previous
+        };
+        let policy = self.config.executor.on_failure;
         let req = StepRequest {
             job: job_s.clone(),
             milestone: i,
@@ -604,7 +666,7 @@ impl Keeper {
             started_at: now,
             finished_at,
         }
-        .sign(&self.signing_key())?;
+        .sign(self.signing_key())?;
         // and the schema admits one receipt per milestone
         let fence = StepFence { owner, attempts };
         let index = match self.log.append_fenced(&receipt, &job_s, i, now, Some(fence)).await? {

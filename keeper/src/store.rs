@@ -6,7 +6,9 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Row};
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Row};
 
 /// A stored receipt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,10 +98,69 @@ pub struct StoredCheckpoint {
 /// The store.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    db: Db,
     /// The database's clock as unix seconds in SQL: leases are judged on it, never on the
     /// clocks of the keepers sharing the store.
     now_sql: &'static str,
+}
+
+/// The store's database connections.
+#[derive(Clone, Debug)]
+enum Db {
+    /// SQLite: two connections to the file, used one operation at a time. Not a pool: a pool
+    /// pings a connection each time it is handed back, a round trip to the connection's
+    /// worker thread per query that doubled the thread wake-ups behind every write.
+    Sqlite(Arc<tokio::sync::Mutex<SqliteConnections>>),
+    /// PostgreSQL: a pool, for concurrent operations and for keepers sharing the database.
+    Pool(AnyPool),
+}
+
+/// The two SQLite connections: both write the same WAL, so a durable commit also makes every
+/// relaxed commit before it durable.
+#[derive(Debug)]
+struct SqliteConnections {
+    /// `synchronous=FULL`: a commit is on disk when it returns.
+    durable: AnyConnection,
+    /// `synchronous=NORMAL` ([`Store::relaxed`]).
+    relaxed: AnyConnection,
+}
+
+/// One operation's connection.
+enum Conn<'a> {
+    /// The SQLite connections, locked; `true` for the relaxed one.
+    Sqlite(tokio::sync::MutexGuard<'a, SqliteConnections>, bool),
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Sqlite(both, relaxed) => {
+                if *relaxed {
+                    &both.relaxed
+                } else {
+                    &both.durable
+                }
+            }
+            Conn::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Sqlite(both, relaxed) => {
+                if *relaxed {
+                    &mut both.relaxed
+                } else {
+                    &mut both.durable
+                }
+            }
+            Conn::Pooled(conn) => conn,
+        }
+    }
 }
 
 /// This machine's wall clock in unix seconds: the times the keeper records and its scan
@@ -136,17 +197,31 @@ impl Store {
             if url.starts_with("sqlite:") && !url.contains('?') { format!("{url}?mode=rwc") } else { url.to_string() };
         // never the password: these errors reach logs and terminals
         let shown = agentrail_client::redact::redact_url(&url);
-        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL {shown:?}"))?;
-        let sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 1 } else { 8 })
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the keeper store at {shown}"))?;
-        if sqlite {
-            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
-            sqlx::query("PRAGMA synchronous=FULL").execute(&pool).await?;
-        }
+        let options = AnyConnectOptions::from_str(&url)
+            .with_context(|| format!("invalid database URL {shown:?}"))?
+            // per-statement logging costs a formatted message per query on the hot path
+            .log_statements(log::LevelFilter::Off);
+        let cannot_open = || format!("cannot open the keeper store at {shown}");
+        let (db, sqlite) = if url.starts_with("sqlite:") {
+            let mut durable = options.connect().await.with_context(cannot_open)?;
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&mut durable).await?;
+            sqlx::query("PRAGMA synchronous=FULL").execute(&mut durable).await?;
+            let mut relaxed = options.connect().await.with_context(cannot_open)?;
+            sqlx::query("PRAGMA synchronous=NORMAL").execute(&mut relaxed).await?;
+            (Db::Sqlite(Arc::new(tokio::sync::Mutex::new(SqliteConnections { durable, relaxed }))), true)
+        } else {
+            let pool =
+                AnyPoolOptions::new().max_connections(8).connect_with(options).await.with_context(cannot_open)?;
+            (Db::Pool(pool), false)
+        };
+        let store = Store {
+            db,
+            now_sql: if sqlite {
+                "CAST(strftime('%s', 'now') AS BIGINT)"
+            } else {
+                "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)"
+            },
+        };
         // a rolling upgrade of keepers sharing PostgreSQL: an older keeper restarting after a
         // newer one migrated must still start, so migrations are additive (new tables, new
         // nullable columns, never a rename or a drop) and migrations it does not know are
@@ -154,15 +229,37 @@ impl Store {
         // the migrations in the repository's `migrations/` folder, embedded at build time
         let mut migrator = sqlx::migrate!("../migrations");
         migrator.set_ignore_missing(true);
-        migrator.run(&pool).await.context("applying the store migrations")?;
-        let now_sql =
-            if sqlite { "CAST(strftime('%s', 'now') AS BIGINT)" } else { "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)" };
-        Ok(Store { pool, now_sql })
+        migrator.run(&mut *store.conn().await?).await.context("applying the store migrations")?;
+        Ok(store)
+    }
+
+    /// A connection for one operation whose commits are durable before they return.
+    async fn conn(&self) -> Result<Conn<'_>> {
+        self.connection(false).await
+    }
+
+    /// A connection for a write whose loss in a power failure the keeper recovers from by
+    /// itself: a claim (its lease lapses), a lease renewal, an intent's outcome (start-up
+    /// reconciliation reads it back from the chain), a failed step (it is retried). On SQLite
+    /// its commits skip the WAL fsync (`synchronous=NORMAL`: they survive a crash of the
+    /// keeper, not of the machine), and the next durable commit (a receipt, an intent before
+    /// its broadcast) syncs them with everything before it: one fsync less per such write.
+    /// Nothing whose loss could pay twice or lose a receipt is written this way. PostgreSQL
+    /// commits as its server is configured.
+    async fn relaxed(&self) -> Result<Conn<'_>> {
+        self.connection(true).await
+    }
+
+    async fn connection(&self, relaxed: bool) -> Result<Conn<'_>> {
+        Ok(match &self.db {
+            Db::Sqlite(both) => Conn::Sqlite(both.lock().await, relaxed),
+            Db::Pool(pool) => Conn::Pooled(pool.acquire().await?),
+        })
     }
 
     /// Number of receipts, i.e. the log's size.
     pub async fn log_size(&self) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM receipts").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM receipts").fetch_one(&mut *self.conn().await?).await?;
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
@@ -184,7 +281,8 @@ impl Store {
         // placeholders) a statement binds 256 receipts ~15% faster than one 1,536-placeholder
         // statement, and stays far below both databases' limits
         const ROWS_PER_STATEMENT: usize = 32;
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|k| {
@@ -257,7 +355,7 @@ impl Store {
     pub async fn receipts_from(&self, index: u64) -> Result<Vec<StoredReceipt>> {
         let rows = sqlx::query("SELECT * FROM receipts WHERE leaf_index >= $1 ORDER BY leaf_index")
             .bind(index as i64)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(Self::receipt_row).collect()
     }
@@ -266,7 +364,7 @@ impl Store {
     pub async fn receipts_for_job(&self, job: &str) -> Result<Vec<StoredReceipt>> {
         let rows = sqlx::query("SELECT * FROM receipts WHERE job = $1 ORDER BY leaf_index")
             .bind(job)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(Self::receipt_row).collect()
     }
@@ -275,7 +373,7 @@ impl Store {
     pub async fn receipt(&self, index: u64) -> Result<Option<StoredReceipt>> {
         let row = sqlx::query("SELECT * FROM receipts WHERE leaf_index = $1")
             .bind(index as i64)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(Self::receipt_row).transpose()
     }
@@ -286,7 +384,7 @@ impl Store {
             sqlx::query("SELECT * FROM receipts WHERE job = $1 AND milestone = $2 ORDER BY leaf_index DESC LIMIT 1")
                 .bind(job)
                 .bind(i64::from(milestone))
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?;
         row.as_ref().map(Self::receipt_row).transpose()
     }
@@ -313,7 +411,7 @@ impl Store {
         .bind(i64::from(i.attempts))
         .bind(i.error.clone())
         .bind(unix_now())
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -335,14 +433,16 @@ impl Store {
                 .bind(unix_now())
                 .bind(id)
                 .bind(signature)
-                .execute(&self.pool)
+                .execute(&mut *self.relaxed().await?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// The creation time of every receipt, in log order (what anchoring needs, without bodies).
     pub async fn receipt_times(&self) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT created_at FROM receipts ORDER BY leaf_index").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT created_at FROM receipts ORDER BY leaf_index")
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
         rows.iter().map(|r| Ok(r.try_get::<i64, _>("created_at")?)).collect()
     }
 
@@ -363,21 +463,25 @@ impl Store {
 
     /// One intent.
     pub async fn intent(&self, id: &str) -> Result<Option<Intent>> {
-        let row = sqlx::query("SELECT * FROM intents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM intents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
         row.as_ref().map(Self::intent_row).transpose()
     }
 
     /// How many intents are pending (may still land).
     pub async fn pending_intent_count(&self) -> Result<u64> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM intents WHERE status = 'pending'").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM intents WHERE status = 'pending'")
+            .fetch_one(&mut *self.conn().await?)
+            .await?;
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
     /// Every intent that may still land.
     pub async fn pending_intents(&self) -> Result<Vec<Intent>> {
         let rows = sqlx::query("SELECT * FROM intents WHERE status = 'pending' ORDER BY updated_at")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(Self::intent_row).collect()
     }
@@ -390,11 +494,11 @@ impl Store {
             sqlx::query("INSERT INTO store_identity (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(*name)
                 .bind(value)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await?;
             let row = sqlx::query("SELECT value FROM store_identity WHERE name = $1")
                 .bind(*name)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.conn().await?)
                 .await?;
             let bound: String = row.try_get("value")?;
             if &bound != value {
@@ -428,7 +532,26 @@ impl Store {
         .bind(i64::from(milestone))
         .bind(owner)
         .bind(lease_secs)
-        .execute(&self.pool)
+        .execute(&mut *self.relaxed().await?)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Claims a step that has no row yet (never tried by any keeper sharing the store) by
+    /// creating it, running, as `owner` for `lease_secs`: `false`, and nothing written, when
+    /// the step has a row ([`Store::claim_step`] judges those).
+    pub async fn claim_new_step(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
+        let now = self.now_sql;
+        let result = sqlx::query(&format!(
+            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at, claimed_by, lease_until) \
+             VALUES ($1, $2, 'running', 0, NULL, NULL, {now}, $3, {now} + $4) \
+             ON CONFLICT (job, milestone) DO NOTHING"
+        ))
+        .bind(job)
+        .bind(i64::from(milestone))
+        .bind(owner)
+        .bind(lease_secs)
+        .execute(&mut *self.relaxed().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -445,7 +568,7 @@ impl Store {
         .bind(job)
         .bind(i64::from(milestone))
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&mut *self.relaxed().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -466,7 +589,7 @@ impl Store {
         .bind(&s.job)
         .bind(i64::from(s.milestone))
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&mut *self.relaxed().await?)
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -476,7 +599,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM steps WHERE job = $1 AND milestone = $2")
             .bind(job)
             .bind(i64::from(milestone))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(Self::step_row).transpose()
     }
@@ -485,7 +608,7 @@ impl Store {
     pub async fn steps_for_job(&self, job: &str) -> Result<Vec<Step>> {
         let rows = sqlx::query("SELECT * FROM steps WHERE job = $1 ORDER BY milestone")
             .bind(job)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(Self::step_row).collect()
     }
@@ -509,14 +632,14 @@ impl Store {
             .bind(&c.root)
             .bind(&c.signature)
             .bind(c.anchored_at)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
 
     /// Every anchored checkpoint, by day.
     pub async fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>> {
-        let rows = sqlx::query("SELECT * FROM checkpoints ORDER BY day").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM checkpoints ORDER BY day").fetch_all(&mut *self.conn().await?).await?;
         rows.iter()
             .map(|row| {
                 Ok(StoredCheckpoint {
@@ -528,5 +651,24 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The durability promise of each SQLite connection: receipts and intents commit with an
+    /// fsync (`FULL` = 2), the writes the keeper recovers by itself without (`NORMAL` = 1).
+    #[tokio::test]
+    async fn sqlite_connections_sync_as_documented() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("k.sqlite").display())).await.unwrap();
+        let level = |row: sqlx::any::AnyRow| row.try_get::<i64, _>(0).unwrap();
+        let durable = sqlx::query("PRAGMA synchronous").fetch_one(&mut *store.conn().await.unwrap()).await.unwrap();
+        let relaxed = sqlx::query("PRAGMA synchronous").fetch_one(&mut *store.relaxed().await.unwrap()).await.unwrap();
+        assert_eq!((level(durable), level(relaxed)), (2, 1));
+        let mode = sqlx::query("PRAGMA journal_mode").fetch_one(&mut *store.conn().await.unwrap()).await.unwrap();
+        assert_eq!(mode.try_get::<String, _>(0).unwrap(), "wal", "both connections share the WAL");
     }
 }

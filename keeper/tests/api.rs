@@ -67,6 +67,8 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         confirm_budget: Duration::from_secs(60),
         steps: agentrail_keeper::step_pool::StepPool::new(4),
         last_scan: Default::default(),
+        job_keys: agentrail_client::escrow::JobKeysCache::new(16),
+        receipt_signer: Default::default(),
     };
     (Arc::new(keeper), dir)
 }

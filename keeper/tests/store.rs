@@ -114,6 +114,15 @@ async fn exercise(store: Store) {
     assert!(store.finish_step(&failed, "b").await.unwrap(), "the owner's is");
     assert!(!store.claim_step("A", 0, "c", -1).await.unwrap(), "a done step is never claimed");
     assert!(store.claim_step("C", 0, "c", 600).await.unwrap(), "a failed step may run again");
+    // a step never tried is claimed by creating its row (one write); a step with a row is
+    // left to `claim_step`, which judges it
+    assert!(store.claim_new_step("D", 0, "a", 600).await.unwrap(), "a new step is claimed by creating it");
+    assert!(!store.claim_new_step("D", 0, "b", 600).await.unwrap(), "a step with a row is not");
+    assert!(!store.claim_step("D", 0, "b", 600).await.unwrap(), "it runs under its first claim");
+    assert!(!store.claim_new_step("A", 0, "b", 600).await.unwrap(), "a done step is never claimed");
+    assert!(!store.claim_new_step("C", 0, "b", 600).await.unwrap(), "nor a running one");
+    let d = store.step("D", 0).await.unwrap().unwrap();
+    assert_eq!((d.status.as_str(), d.attempts), ("running", 0));
     assert_eq!(store.step("C", 0).await.unwrap().unwrap().attempts, 1, "claims keep the attempt count");
     // one receipt per milestone: a second runner's receipt for it is refused by the schema
     assert!(

@@ -332,6 +332,8 @@ pub struct RpcProxy {
     fault: Arc<AtomicU64>,
     /// Connections cut or requests delayed so far.
     pub faults: Arc<AtomicU64>,
+    /// Requests seen so far, by JSON-RPC method.
+    methods: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 const PASS: u64 = 0;
@@ -346,14 +348,20 @@ impl RpcProxy {
         let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
         let fault = Arc::new(AtomicU64::new(PASS));
         let faults = Arc::new(AtomicU64::new(0));
-        let (f, n, upstream) = (fault.clone(), faults.clone(), upstream.to_string());
+        let methods = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let (f, n, m, upstream) = (fault.clone(), faults.clone(), methods.clone(), upstream.to_string());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (f, n, upstream) = (f.clone(), n.clone(), upstream.clone());
-                std::thread::spawn(move || proxy_connection(client, &upstream, &f, &n));
+                let (f, n, m, upstream) = (f.clone(), n.clone(), m.clone(), upstream.clone());
+                std::thread::spawn(move || proxy_connection(client, &upstream, &f, &n, &m));
             }
         });
-        RpcProxy { url, fault, faults }
+        RpcProxy { url, fault, faults, methods }
+    }
+
+    /// How many `method` requests passed through so far.
+    pub fn requests(&self, method: &str) -> u64 {
+        self.methods.lock().expect("proxy counts").get(method).copied().unwrap_or(0)
     }
 
     /// Switches how traffic is treated from now on (open connections included).
@@ -371,7 +379,27 @@ impl RpcProxy {
     }
 }
 
-fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &Arc<AtomicU64>, faults: &Arc<AtomicU64>) {
+/// Counts the JSON-RPC methods a chunk of request bytes names (`"method":"..."`; the keeper's
+/// requests are small enough to arrive whole).
+fn count_methods(chunk: &[u8], methods: &std::sync::Mutex<std::collections::HashMap<String, u64>>) {
+    const KEY: &[u8] = b"\"method\":\"";
+    let mut rest = chunk;
+    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+        rest = &rest[at + KEY.len()..];
+        let end = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+        let name = String::from_utf8_lossy(&rest[..end]).into_owned();
+        *methods.lock().expect("proxy counts").entry(name).or_default() += 1;
+        rest = &rest[end..];
+    }
+}
+
+fn proxy_connection(
+    mut client: TcpStream,
+    upstream: &str,
+    fault: &Arc<AtomicU64>,
+    faults: &Arc<AtomicU64>,
+    methods: &std::sync::Mutex<std::collections::HashMap<String, u64>>,
+) {
     let Ok(mut server) = TcpStream::connect(upstream) else { return };
     let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone()) else { return };
     // answers flow back untouched unless they are to be lost; requests are where the other
@@ -400,6 +428,7 @@ fn proxy_connection(mut client: TcpStream, upstream: &str, fault: &Arc<AtomicU64
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        count_methods(&buf[..n], methods);
         match fault.load(Ordering::SeqCst) {
             PASS => {}
             DROP => {

@@ -735,3 +735,47 @@ fn cli_operator_flows_and_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("127.0.0.1:1") && !err.contains("panicked"), "{err}");
 }
+
+/// Sends in flight ask for their transaction's status together: sixteen concurrent questions
+/// (fifteen landed transfers and one signature the cluster never saw) cost the keeper's chain
+/// reader one `getSignatureStatuses` request, and each gets its own answer.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2; run by scripts/test.sh"]
+fn concurrent_status_questions_share_one_request() {
+    use solana_sdk::signature::{Keypair, Signature, read_keypair_file};
+    use solana_sdk::signer::Signer;
+    use solana_sdk::transaction::Transaction;
+
+    let net = agentrail_tests::localnet::Localnet::start();
+    let (_, payer_path) = net.funded_key("payer", 10);
+    let payer = read_keypair_file(&payer_path).expect("payer");
+    let blockhash = net.rpc.get_latest_blockhash().expect("blockhash");
+    let mut landed: Vec<Signature> = (0..15)
+        .map(|_| {
+            let to = Keypair::new().pubkey();
+            let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, 1_000_000);
+            let tx = Transaction::new_signed_with_payer(&[ix], Some(&payer.pubkey()), &[&payer], blockhash);
+            net.rpc.send_and_confirm_transaction(&tx).expect("transfer")
+        })
+        .collect();
+    let never_sent = Signature::from([7u8; 64]);
+    landed.push(never_sent);
+
+    let proxy = RpcProxy::start(net.url.trim_start_matches("http://"));
+    let chain = agentrail_keeper::chain::Chain::new(&proxy.url);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let answers = runtime.block_on(futures::future::join_all(landed.iter().map(|s| chain.signature_status(*s))));
+    for (sig, answer) in landed.iter().zip(&answers) {
+        let status = answer.as_ref().unwrap_or_else(|e| panic!("status of {sig}: {e}"));
+        if *sig == never_sent {
+            assert!(status.is_none(), "a signature never sent has no status: {status:?}");
+        } else {
+            let status = status.as_ref().unwrap_or_else(|| panic!("{sig} landed but has no status"));
+            assert!(
+                status.err.is_none()
+                    && status.satisfies_commitment(solana_commitment_config::CommitmentConfig::confirmed())
+            );
+        }
+    }
+    assert_eq!(proxy.requests("getSignatureStatuses"), 1, "sixteen questions, one request");
+}

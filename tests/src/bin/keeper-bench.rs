@@ -201,7 +201,6 @@ impl Bench {
 keypair = "{key}"
 database = "sqlite://{db}"
 listen = "127.0.0.1:{port}"
-poll_interval = "1s"
 sweep_interval = "0s"
 [executor]
 timeout = "2s"
