@@ -42,7 +42,7 @@ trap 'kill -- -"$validator_build" 2>/dev/null || true' EXIT
 must "building the program (scripts/build-sbf.sh)" \
   "read its last lines above; AGENTRAIL_SBF=solana uses Solana's cargo build-sbf if you have it" bash scripts/build-sbf.sh
 must "building the CLI, keeper and demo agent" "read the compiler errors above" \
-  cargo build "${profile_flag[@]}" --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+  cargo build "${profile_flag[@]}" --locked -q -p agentrail-cli -p agentrail-keeper -p agentrail-agent --bins --examples
 if ! wait "$validator_build"; then
   tail -n 20 "$validator_log" >&2
   die "building solana-test-validator 4.2.2 (scripts/install-validator.sh)" \
@@ -103,14 +103,11 @@ as admin config init --treasury "$treasury" --fee-bps 250 >/dev/null
 as admin config add-certifier "$certifier" >/dev/null
 as admin config show
 
-say "two demo agents: one that works (:$AGENT_PORT), one that answers garbage (:$((AGENT_PORT + 1)))"
-"$bin/examples/demo_agent" "127.0.0.1:$AGENT_PORT" >"$DEMO_DIR/agent.log" 2>&1 &
-pids+=($!)
+say "two agents: one built on the agent SDK, paid from the escrow over x402 (:$AGENT_PORT), one that answers garbage (:$((AGENT_PORT + 1)))"
 "$bin/examples/demo_agent" "127.0.0.1:$((AGENT_PORT + 1))" --mode garbage >"$DEMO_DIR/flaky-agent.log" 2>&1 &
 pids+=($!)
-listening "demo agent" "$AGENT_PORT" "$DEMO_DIR/agent.log" "${pids[-2]}"
 listening "garbage demo agent" "$((AGENT_PORT + 1))" "$DEMO_DIR/flaky-agent.log" "${pids[-1]}"
-echo '{"capabilities":["swap","report"],"price":"half the budget","slo":{"p95_ms":800}}' >"$DEMO_DIR/manifest.json"
+echo '{"capabilities":["swap","report"],"price":"what the escrow pays","slo":{"p95_ms":800}}' >"$DEMO_DIR/manifest.json"
 echo '{"stage":"A","reviewer":"demo","findings":[]}' >"$DEMO_DIR/evidence.json"
 agent=$(as owner --json agent register --name demo-agent --manifest "$DEMO_DIR/manifest.json" \
   --uri "http://127.0.0.1:$AGENT_PORT/step" | field agent)
@@ -125,6 +122,17 @@ say "a test USDC-like mint; the poster gets 1000"
 mint=$(as poster --json dev create-mint --decimals 6 | field mint)
 as poster dev mint-to "$mint" "$poster" 1000 >/dev/null
 echo "mint $mint"
+
+# the SDK agent checks every request against the chain: it needs its registry address
+"$bin/examples/paid_agent" "127.0.0.1:$AGENT_PORT" --rpc "$URL" --agent "$agent" --pay-to "$owner" \
+  --mint "$mint" --answers "$DEMO_DIR/agent-answers.sqlite" --manifest "$DEMO_DIR/manifest.json" \
+  >"$DEMO_DIR/agent.log" 2>&1 &
+pids+=($!)
+listening "paid agent" "$AGENT_PORT" "$DEMO_DIR/agent.log" "${pids[-1]}"
+echo "a request without payment gets 402 and the offer:"
+curl -s -o /dev/null -w "  HTTP %{http_code}\n" -X POST -H 'content-type: application/json' \
+  --data '{"schema":"agentrail.step/v1","job":"'"$agent"'","milestone":0,"agent":"'"$agent"'","budget":0,"mint":"'"$mint"'","deadline":0,"termsHash":"","termsUri":""}' \
+  "http://127.0.0.1:$AGENT_PORT/step"
 
 say "keeper daemon (SQLite store, metrics on http://127.0.0.1:$KEEPER_PORT/metrics)"
 cat >"$DEMO_DIR/keeper.toml" <<TOML

@@ -39,7 +39,7 @@ must "the test suite" "read the failing tests above" cargo test --workspace --lo
 # build would add ~14 minutes on a fresh 2-core machine and test nothing more).
 step "end to end: binaries"
 must "building the CLI, keeper and demo agent" "read the compiler errors above" \
-  cargo build --locked -q -p agentrail-cli -p agentrail-keeper --bins --examples
+  cargo build --locked -q -p agentrail-cli -p agentrail-keeper -p agentrail-agent --bins --examples
 export AGENTRAIL_BIN_DIR="$CARGO_TARGET_DIR/debug"
 
 step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"

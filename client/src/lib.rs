@@ -15,6 +15,7 @@ pub mod pda;
 pub mod receipt;
 pub mod redact;
 pub mod terms;
+pub mod x402;
 
 pub use agentrail;
 pub use agentrail::ID as PROGRAM_ID;

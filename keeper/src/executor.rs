@@ -8,20 +8,44 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrail_client::x402;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What the keeper asks an agent to do.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// What the keeper asks an agent to do: the protocol's request (the body it POSTs) and what
+/// the keeper needs to pay for it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepRequest {
-    pub job: String,
-    pub milestone: u8,
-    pub agent: String,
-    /// The milestone's budget in base units: the most the step may cost.
-    pub budget: u64,
+    /// The body, as [`agentrail_client::x402`] defines it.
+    pub step: x402::StepRequest,
     /// The agent's endpoint (its registry metadata URI).
-    #[serde(skip)]
     pub endpoint: String,
+    /// The agent's payout wallet: the offer the keeper accepts pays it.
+    pub pay_to: String,
+    /// What the milestone pays the agent after the protocol fee (base units).
+    pub net_amount: u64,
+}
+
+impl StepRequest {
+    /// The exact body sent (its hash is the receipt's `inputs_hash` and is signed in the
+    /// payment authorization).
+    pub fn body(&self) -> Vec<u8> {
+        // plain data: serialising it cannot fail
+        serde_json::to_vec(&self.step).expect("a step request serialises")
+    }
+
+    /// Its idempotency key: one per job and milestone.
+    pub fn idempotency_key(&self) -> String {
+        self.step.idempotency_key()
+    }
+}
+
+/// How the keeper pays for steps: its key signs each request's escrow authorization
+/// (`PAYMENT-SIGNATURE`) for the cluster `network` (set once the keeper has read the
+/// cluster's genesis hash, before any step runs).
+pub struct Payer {
+    pub key: ed25519_dalek::SigningKey,
+    pub network: Arc<std::sync::OnceLock<String>>,
 }
 
 /// What the agent answered.
@@ -54,6 +78,8 @@ pub enum StepError {
     Redirect(String),
     #[error("the agent's answer is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("the agent refused the payment: {0}")]
+    PaymentRefused(String),
 }
 
 impl StepError {
@@ -83,7 +109,7 @@ struct Answer<'a> {
     #[allow(dead_code)]
     output: &'a serde_json::value::RawValue,
     cost: u64,
-    #[serde(default)]
+    #[serde(default, alias = "txSignatures")]
     tx_signatures: Vec<String>,
 }
 
@@ -125,7 +151,7 @@ pub async fn run_with_retries(
         let result = executor.execute(req).await;
         match &result {
             Err(e) if e.retryable() && attempt < policy.max_attempts => {
-                tracing::warn!(job = %req.job, milestone = req.milestone, attempt, error = %e, "step failed, retrying");
+                tracing::warn!(job = %req.step.job, milestone = req.step.milestone, attempt, error = %e, "step failed, retrying");
                 tokio::time::sleep(policy.delay(attempt + 1)).await;
                 attempt += 1;
             }
@@ -203,6 +229,7 @@ pub struct HttpExecutor {
     timeout: Duration,
     allow: Vec<String>,
     max_body: usize,
+    payer: Option<Payer>,
 }
 
 /// Default cap on an agent's answer: 1 MiB.
@@ -218,7 +245,33 @@ impl HttpExecutor {
             .dns_resolver(Arc::new(PublicOnly { allow: allow.clone() }))
             .build()
             .expect("HTTP client");
-        HttpExecutor { client, timeout, allow, max_body }
+        HttpExecutor { client, timeout, allow, max_body, payer: None }
+    }
+
+    /// Pays for every step with `payer`'s authorization (without one, requests carry none and
+    /// agents that require payment answer 402).
+    pub fn paying(mut self, payer: Payer) -> Self {
+        self.payer = Some(payer);
+        self
+    }
+
+    /// The `PAYMENT-SIGNATURE` header for `req` with body `body`: the keeper accepts the offer
+    /// the escrow itself makes (the job's mint, the milestone's pay after fees, the agent's
+    /// payout wallet) and vouches for the request, valid a little longer than one call.
+    fn payment_header(&self, req: &StepRequest, body: &[u8]) -> Option<String> {
+        let payer = self.payer.as_ref()?;
+        let network = payer.network.get()?.clone();
+        let offer = x402::Offer {
+            network,
+            mint: req.step.mint.parse().ok()?,
+            price: req.net_amount,
+            pay_to: req.pay_to.parse().ok()?,
+            max_timeout_secs: self.timeout.as_secs().max(1),
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let validity = (self.timeout.as_secs() as i64).saturating_add(60);
+        let auth = x402::EscrowAuthorization::sign(&req.step, body, &payer.key, now, validity);
+        Some(x402::encode_header(&x402::payment(offer.requirements(), auth)))
     }
 
     /// Whether the keeper's policy lets it call `endpoint`: an http(s) URL whose host is in the
@@ -265,18 +318,31 @@ impl HttpExecutor {
 
     async fn call(&self, req: &StepRequest) -> Result<StepOutput, StepError> {
         self.check_endpoint(&req.endpoint)?;
-        let mut response = self
+        let body = req.body();
+        let mut post = self
             .client
             .post(&req.endpoint)
-            .header("Idempotency-Key", format!("{}:{}", req.job, req.milestone))
-            .json(req)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e, &req.endpoint))?;
+            .header(x402::IDEMPOTENCY_KEY, req.idempotency_key())
+            .header("content-type", "application/json");
+        if let Some(payment) = self.payment_header(req, &body) {
+            post = post.header(x402::PAYMENT_SIGNATURE, payment);
+        }
+        let mut response = post.body(body).send().await.map_err(|e| self.transport_error(e, &req.endpoint))?;
         let status = response.status();
         if status.is_redirection() {
             let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
             return Err(StepError::Redirect(to));
+        }
+        if status == reqwest::StatusCode::PAYMENT_REQUIRED {
+            // the agent's reason, from its x402 answer (bounded: a header, not the body)
+            let why = response
+                .headers()
+                .get(x402::PAYMENT_REQUIRED)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| x402::decode_header::<x402::PaymentRequired>(x402::PAYMENT_REQUIRED, h).ok())
+                .and_then(|r| r.error)
+                .unwrap_or_else(|| "402 without a readable PAYMENT-REQUIRED".into());
+            return Err(StepError::PaymentRefused(why.chars().take(300).collect()));
         }
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));

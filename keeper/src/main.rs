@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentrail_keeper::config::{Config, duration};
-use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
+use agentrail_keeper::executor::{HttpExecutor, Payer, RetryPolicy};
 use agentrail_keeper::step_pool::StepPool;
 use agentrail_keeper::{api, chain::Chain, log::Log, metrics::Metrics, service::Keeper, store::Store};
 use anyhow::{Context, Result};
@@ -101,11 +101,17 @@ async fn run(args: Args) -> Result<()> {
         base_delay: duration("executor.base_delay", &config.executor.base_delay)?,
         max_delay: duration("executor.max_delay", &config.executor.max_delay)?,
     };
+    // the cluster's CAIP-2 id, which payment authorizations name, once its genesis is read
+    let network = Arc::new(std::sync::OnceLock::new());
     let executor = HttpExecutor::new(
         duration("executor.timeout", &config.executor.timeout)?,
         config.executor.allow.clone(),
         config.executor.max_body_bytes,
-    );
+    )
+    .paying(Payer {
+        key: ed25519_dalek::SigningKey::from_bytes(&payer.to_bytes()[..32].try_into().expect("32-byte secret")),
+        network: network.clone(),
+    });
     let poll = duration("poll_interval", &config.poll_interval)?;
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
     let sweep_every = duration("sweep_interval", &config.sweep_interval)?;
@@ -156,6 +162,7 @@ async fn run(args: Args) -> Result<()> {
         ("program", agentrail_client::PROGRAM_ID.to_string()),
     ];
     keeper.log.store().bind_identity(&identity).await?;
+    let _ = network.set(agentrail_client::x402::network(&genesis.to_string()));
 
     // never sign anything new before every pending intent is resolved; retry with backoff while
     // the RPC endpoint is down instead of exiting

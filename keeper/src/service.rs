@@ -11,7 +11,7 @@ use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys, JobKeysCache};
 use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
 use agentrail_client::pda;
-use agentrail_client::receipt::{GuardCheck, Receipt};
+use agentrail_client::receipt::{GuardCheck, Receipt, SignedReceipt};
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
@@ -586,12 +586,24 @@ impl Keeper {
             previous
         };
         let policy = self.config.executor.on_failure;
+        let amount = job.milestones[usize::from(i)].amount;
         let req = StepRequest {
-            job: job_s.clone(),
-            milestone: i,
-            agent: job.agent.to_string(),
-            budget: job.milestones[usize::from(i)].amount,
+            step: agentrail_client::x402::StepRequest {
+                schema: agentrail_client::x402::STEP_SCHEMA.into(),
+                job: job_s.clone(),
+                milestone: i,
+                agent: job.agent.to_string(),
+                budget: amount,
+                mint: job.mint.to_string(),
+                deadline: job.deadline,
+                terms_hash: hex::encode(job.terms_hash),
+                terms_uri: job.terms_uri.clone(),
+                work: None,
+                previous_outputs: self.previous_outputs(&job_s, i).await?,
+            },
             endpoint: agent.metadata_uri.clone(),
+            pay_to: agent.payout.to_string(),
+            net_amount: amount.saturating_sub(agentrail::state::fee_for(amount, job.fee_bps)),
         };
         // before the first step's agent call, mark it started on-chain: the poster can then not
         // cancel and take the work for free while the submission is on its way
@@ -658,7 +670,7 @@ impl Keeper {
             agent: job.agent,
             agent_version_seq: job.agent_version_seq,
             keeper: self.payer.pubkey(),
-            inputs_hash: sha256(&serde_json::to_vec(&req)?),
+            inputs_hash: sha256(&req.body()),
             output_hash: sha256(&output.body),
             cost: output.cost,
             guards: checks,
@@ -680,6 +692,23 @@ impl Keeper {
         self.metrics.steps_run.inc();
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
+    }
+
+    /// The output hashes (hex) of milestones before `i`, from their receipts in this store
+    /// (the agent's context for milestone `i`; none to read for the first).
+    async fn previous_outputs(&self, job: &str, i: u8) -> Result<Vec<String>> {
+        if i == 0 {
+            return Ok(vec![]);
+        }
+        let mut found: Vec<(u8, String)> = Vec::new();
+        for r in self.log.store().receipts_for_job(job).await? {
+            if r.milestone < i {
+                let signed = SignedReceipt::decode(&r.body)?;
+                found.push((r.milestone, hex::encode(signed.receipt.output_hash)));
+            }
+        }
+        found.sort_unstable();
+        Ok(found.into_iter().map(|(_, h)| h).collect())
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),

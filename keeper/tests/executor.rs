@@ -93,7 +93,20 @@ fn loopback(timeout: Duration) -> HttpExecutor {
 }
 
 fn req(endpoint: String) -> StepRequest {
-    StepRequest { job: "J".into(), milestone: 0, agent: "A".into(), budget: 1_000, endpoint }
+    let step = agentrail_client::x402::StepRequest {
+        schema: agentrail_client::x402::STEP_SCHEMA.into(),
+        job: "J".into(),
+        milestone: 0,
+        agent: "A".into(),
+        budget: 1_000,
+        mint: "M".into(),
+        deadline: 0,
+        terms_hash: String::new(),
+        terms_uri: String::new(),
+        work: None,
+        previous_outputs: vec![],
+    };
+    StepRequest { step, endpoint, pay_to: "P".into(), net_amount: 975 }
 }
 
 fn policy(max_attempts: u32) -> RetryPolicy {

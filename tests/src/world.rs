@@ -84,11 +84,16 @@ impl World {
             let mode = parts.next().unwrap_or(name);
             let latency = parts.next().unwrap_or("0");
             let port = free_port();
-            let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
-            cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
-            cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
-            let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
-            process.wait_for_output("demo agent on", Duration::from_secs(20));
+            // a `paid` agent is built on the SDK and needs its registry address: it starts
+            // once registered (the endpoint's port is chosen first)
+            let demo = (mode != "paid").then(|| {
+                let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
+                cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
+                cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
+                let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
+                process.wait_for_output("demo agent on", Duration::from_secs(20));
+                process
+            });
             let endpoint = format!("http://127.0.0.1:{port}/step");
             let (payout, owner_key) = net.funded_key(&format!("owner-{name}"), 2);
             let out = net.cli(
@@ -119,6 +124,24 @@ impl World {
                     "90d",
                 ],
             );
+            let process = demo.unwrap_or_else(|| {
+                let mut cmd = Command::new(workspace_bin("examples/paid_agent"));
+                cmd.arg(format!("127.0.0.1:{port}"));
+                for (flag, value) in [
+                    ("--rpc", net.url.clone()),
+                    ("--agent", address.to_string()),
+                    ("--pay-to", payout.to_string()),
+                    ("--mint", mint.to_string()),
+                    ("--answers", files.join(format!("answers-{name}.sqlite")).display().to_string()),
+                    ("--work-ms", latency.to_string()),
+                    ("--manifest", files.join("manifest.json").display().to_string()),
+                ] {
+                    cmd.args([flag.to_string(), value]);
+                }
+                let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
+                process.wait_for_output("paid agent on", Duration::from_secs(20));
+                process
+            });
             agents.insert(name.to_string(), DemoAgent { address, payout, owner: owner_key, endpoint, process });
         }
         World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }

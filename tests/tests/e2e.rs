@@ -779,3 +779,210 @@ fn concurrent_status_questions_share_one_request() {
     }
     assert_eq!(proxy.requests("getSignatureStatuses"), 1, "sixteen questions, one request");
 }
+
+/// Signs and sends `ixs` as `signer` (the test acting as a job's keeper).
+fn send_as(w: &World, signer: &std::path::Path, ixs: &[solana_sdk::instruction::Instruction]) {
+    use solana_sdk::signer::Signer;
+    let key = solana_sdk::signature::read_keypair_file(signer).expect("keypair");
+    let blockhash = w.net.rpc.get_latest_blockhash().expect("blockhash");
+    let tx = solana_sdk::transaction::Transaction::new_signed_with_payer(ixs, Some(&key.pubkey()), &[&key], blockhash);
+    w.net.rpc.send_and_confirm_transaction(&tx).expect("transaction");
+}
+
+/// A step request for milestone `i` of `job`, as the keeper builds it.
+fn step_request(w: &World, job: &Pubkey, i: u8) -> agentrail_client::x402::StepRequest {
+    let j = w.job(job).expect("job");
+    agentrail_client::x402::StepRequest {
+        schema: agentrail_client::x402::STEP_SCHEMA.into(),
+        job: job.to_string(),
+        milestone: i,
+        agent: j.agent.to_string(),
+        budget: j.milestones[usize::from(i)].amount,
+        mint: j.mint.to_string(),
+        deadline: j.deadline,
+        terms_hash: hex::encode(j.terms_hash),
+        terms_uri: j.terms_uri.clone(),
+        work: None,
+        previous_outputs: vec![],
+    }
+}
+
+/// POSTs `request` to `endpoint`, paid on `network` with an authorization `signer` makes at
+/// `issued_at` (none when `signer` is `None`); returns the status, the headers and the JSON body.
+fn post_step(
+    network: &str,
+    endpoint: &str,
+    request: &agentrail_client::x402::StepRequest,
+    signer: Option<&ed25519_dalek::SigningKey>,
+    issued_at: i64,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    use agentrail_client::x402;
+    let body = serde_json::to_vec(request).expect("body");
+    let mut post = reqwest::blocking::Client::new().post(endpoint).header("content-type", "application/json");
+    if let Some(key) = signer {
+        let offer = x402::Offer {
+            network: network.to_string(),
+            mint: request.mint.parse().expect("mint"),
+            price: 0,
+            pay_to: Pubkey::default(),
+            max_timeout_secs: 60,
+        };
+        let auth = x402::EscrowAuthorization::sign(request, &body, key, issued_at, 120);
+        post = post.header(x402::PAYMENT_SIGNATURE, x402::encode_header(&x402::payment(offer.requirements(), auth)));
+    }
+    let response = post.body(body).send().expect("agent answers");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.json().unwrap_or(Value::Null))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn keeper_signing_key(w: &World) -> ed25519_dalek::SigningKey {
+    let key = solana_sdk::signature::read_keypair_file(&w.keeper.1).expect("keeper keypair");
+    ed25519_dalek::SigningKey::from_bytes(&key.to_bytes()[..32].try_into().expect("secret"))
+}
+
+/// The agent side, on the SDK (`agentrail-agent`): the keeper pays an SDK agent through the
+/// x402 escrow scheme, and the agent itself refuses every request it would not be paid for,
+/// each with its reason and without running the work: a stranger's (402 with a parseable
+/// `PAYMENT-REQUIRED`), a forged or tampered keeper signature, an expired authorization, an
+/// unfunded job, a job for another agent, a first milestone not started on-chain. A retried
+/// step and two keepers asking at once each run the work once (the agent's own counter says 1).
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
+    use agentrail_client::x402::{self, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PaymentRequired};
+    let w = World::new(&["paid", "other:paid"]);
+    let paid = &w.agents["paid"];
+
+    // the keeper pays it through the protocol: each milestone worked once, released
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let job = w.post_job("paid", &["1", "2"], "10m", "1s");
+    w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!((paid.calls(&job, 0), paid.calls(&job, 1)), (1, 1), "{}", k.log_tail());
+    assert_eq!(states(&w, &job), [Released, Released]);
+    drop(k);
+
+    // from here the test is the keeper (its key; no keeper process runs)
+    let keeper = keeper_signing_key(&w);
+    let network = x402::network(&w.net.rpc.get_genesis_hash().expect("genesis").to_string());
+    let fresh = w.post_job("paid", &["1"], "10m", "1s");
+    let req = step_request(&w, &fresh, 0);
+    let now = unix_now();
+
+    // a stranger: a well-formed x402 v2 402, and no work
+    let (status, headers, body) = post_step(&network, &paid.endpoint, &req, None, now);
+    assert_eq!(status, 402);
+    let header = headers.get(PAYMENT_REQUIRED).expect("PAYMENT-REQUIRED").to_str().unwrap();
+    let required: PaymentRequired = x402::decode_header(PAYMENT_REQUIRED, header).expect("x402 v2 PaymentRequired");
+    let offer = &required.accepts[0];
+    assert_eq!((offer.scheme.as_str(), offer.asset.clone()), (x402::SCHEME, w.mint.to_string()));
+    assert_eq!(offer.pay_to, paid.payout.to_string());
+    assert_eq!(body["x402Version"], 2, "{body}");
+
+    let refused = |req: &x402::StepRequest, signer: Option<&ed25519_dalek::SigningKey>, at: i64, reason: &str| {
+        let (status, headers, body) = post_step(&network, &paid.endpoint, req, signer, at);
+        assert_eq!(status, 402, "{body}");
+        let header = headers.get(PAYMENT_REQUIRED).expect("PAYMENT-REQUIRED").to_str().unwrap();
+        let why = x402::decode_header::<PaymentRequired>(PAYMENT_REQUIRED, header).unwrap().error.unwrap_or_default();
+        assert!(why.contains(reason), "expected {reason:?}, got {why:?}");
+    };
+    // not started on-chain yet: the poster could still cancel
+    refused(&req, Some(&keeper), now, "not marked started");
+    send_as(&w, &w.keeper.1, &[agentrail_client::escrow::start_milestone(&w.keeper.0, &fresh, 0)]);
+    // a stranger's key signs well, but it is not the job's keeper
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    refused(&req, Some(&stranger), now, "but the job's keeper is");
+    refused(&req, Some(&keeper), now - 400, "expired");
+    // the signature binds the request: a raised budget under the same signature does not verify
+    let body = serde_json::to_vec(&req).unwrap();
+    let mut auth = x402::EscrowAuthorization::sign(&req, &body, &keeper, now, 120);
+    auth.amount += 1;
+    let (status, _, _) = {
+        let genesis = w.net.rpc.get_genesis_hash().unwrap().to_string();
+        let offer = x402::Offer {
+            network: x402::network(&genesis),
+            mint: w.mint,
+            price: 0,
+            pay_to: Pubkey::default(),
+            max_timeout_secs: 60,
+        };
+        let response = reqwest::blocking::Client::new()
+            .post(&paid.endpoint)
+            .header(x402::PAYMENT_SIGNATURE, x402::encode_header(&x402::payment(offer.requirements(), auth)))
+            .body(body)
+            .send()
+            .unwrap();
+        (response.status().as_u16(), (), ())
+    };
+    assert_eq!(status, 402, "a tampered authorization is refused");
+    // a job for the other agent, sent to this one
+    let theirs = w.post_job("other", &["1"], "10m", "1s");
+    send_as(&w, &w.keeper.1, &[agentrail_client::escrow::start_milestone(&w.keeper.0, &theirs, 0)]);
+    refused(&step_request(&w, &theirs, 0), Some(&keeper), now, "not this agent");
+    // an unfunded job
+    let nonce = "777";
+    let unfunded: Pubkey = w.net.cli(
+        &w.poster.1,
+        &[
+            "job",
+            "create",
+            "--agent",
+            &paid.address.to_string(),
+            "--mint",
+            &w.mint.to_string(),
+            "--keeper",
+            &w.keeper.0.to_string(),
+            "--milestone",
+            "1",
+            "--deadline-in",
+            "10m",
+            "--review-window",
+            "1s",
+            "--min-stage",
+            "A",
+            "--nonce",
+            nonce,
+        ],
+    )["job"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    refused(&step_request(&w, &unfunded, 0), Some(&keeper), now, "not funded");
+    assert_eq!(paid.calls(&fresh, 0) + paid.calls(&theirs, 0) + paid.calls(&unfunded, 0), 0, "no refused request ran");
+
+    // paid: worked once, and the same step asked again (a retry after a timeout) replays
+    let (status, headers, first) = post_step(&network, &paid.endpoint, &req, Some(&keeper), now);
+    assert_eq!(status, 200, "{first}");
+    let settle: Value = x402::decode_header(PAYMENT_RESPONSE, headers[PAYMENT_RESPONSE].to_str().unwrap()).unwrap();
+    assert_eq!(
+        (settle["success"].as_bool(), settle["transaction"].as_str()),
+        (Some(true), Some(fresh.to_string().as_str()))
+    );
+    let (status, headers, again) = post_step(&network, &paid.endpoint, &req, Some(&keeper), unix_now());
+    assert_eq!((status, &again), (200, &first));
+    assert_eq!(headers.get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(paid.calls(&fresh, 0), 1, "the agent's own counter");
+
+    // two keepers asking for the same step at once: one execution
+    let both = w.post_job("paid", &["1"], "10m", "1s");
+    send_as(&w, &w.keeper.1, &[agentrail_client::escrow::start_milestone(&w.keeper.0, &both, 0)]);
+    let req = step_request(&w, &both, 0);
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let asks: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let (status, _, body) = post_step(&network, &paid.endpoint, &req, Some(&keeper), unix_now());
+                    (status, body)
+                })
+            })
+            .collect();
+        asks.into_iter().map(|a| a.join().unwrap()).collect()
+    });
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 200);
+    assert_eq!(paid.calls(&both, 0), 1, "two askers, one execution");
+}

@@ -1,0 +1,303 @@
+//! The agent's own look at the escrow, on-chain, before it works: nothing the keeper says is
+//! taken on trust except what its signature binds, and that is compared with the chain.
+
+use std::time::{Duration, Instant};
+
+use agentrail::state::{Agent, AgentStatus, Job, JobStatus, MilestoneState, fee_for};
+use agentrail_client::x402::{EscrowAuthorization, StepRequest};
+use anchor_lang::prelude::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+
+use crate::AgentConfig;
+
+/// Why the agent will not work for a request: each names what it found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("job {0} does not exist")]
+    NoJob(String),
+    #[error("{0} is not an Agentrail job")]
+    NotAJob(String),
+    #[error("the job is {0}, not funded")]
+    NotFunded(String),
+    #[error("the job is for agent {0}, not this agent")]
+    OtherAgent(String),
+    #[error("the job pinned version {pinned} of this agent, which is now at version {current}")]
+    OtherVersion { pinned: u32, current: u32 },
+    #[error("this agent is {0}: it may not be paid")]
+    AgentInactive(String),
+    #[error("the request is signed by {signed}, but the job's keeper is {keeper}")]
+    OtherKeeper { signed: String, keeper: String },
+    #[error("the job has no milestone {0}")]
+    NoMilestone(u8),
+    #[error("milestone {index} is {state}, not the pending one being worked on")]
+    NotPending { index: u8, state: String },
+    #[error("milestone 0 is not marked started on-chain: the poster could still cancel the job")]
+    NotStarted,
+    #[error("the authorization says {signed} is escrowed, the chain says {escrowed}")]
+    AmountMismatch { signed: u64, escrowed: u64 },
+    #[error("the milestone pays {net} after fees, less than this agent's price of {price}")]
+    BelowPrice { net: u64, price: u64 },
+    #[error("the job pays in mint {0}, which this agent does not accept")]
+    WrongMint(String),
+    #[error("the registry pays this agent to {registry}, not to {expected}")]
+    WrongPayout { registry: String, expected: String },
+    #[error("the deadline leaves {left} s, this agent needs {need} s")]
+    DeadlineTooClose { left: i64, need: i64 },
+    #[error("the request's terms hash {requested} is not the job's {pinned}")]
+    OtherTerms { requested: String, pinned: String },
+    #[error("the request names {field} {requested}, the job says {actual}")]
+    RequestMismatch { field: &'static str, requested: String, actual: String },
+}
+
+/// Reading the chain failed: not a verdict on the request (the caller should retry later).
+#[derive(Debug, thiserror::Error)]
+#[error("reading the chain failed: {0}")]
+pub struct ChainUnavailable(pub String);
+
+/// Reads jobs and this agent's registry entry (cached for a few seconds: it rarely changes,
+/// and a change the cache hides is caught by the program at release).
+pub struct EscrowReader {
+    rpc: RpcClient,
+    agent_cache: std::sync::Mutex<Option<(Agent, Instant)>>,
+}
+
+/// How long the agent's own registry entry is reused.
+const AGENT_REUSE: Duration = Duration::from_secs(10);
+
+impl EscrowReader {
+    /// A reader of the cluster at `rpc_url` (confirmed commitment).
+    pub fn new(rpc_url: &str) -> Self {
+        EscrowReader {
+            rpc: RpcClient::new_with_commitment(rpc_url.to_string(), CommitmentConfig::confirmed()),
+            agent_cache: Default::default(),
+        }
+    }
+
+    /// The cluster's genesis hash (base58).
+    pub async fn genesis_hash(&self) -> Result<String, ChainUnavailable> {
+        self.rpc.get_genesis_hash().await.map(|h| h.to_string()).map_err(|e| ChainUnavailable(e.to_string()))
+    }
+
+    async fn program_account<T: anchor_lang::AccountDeserialize>(
+        &self,
+        key: &Pubkey,
+    ) -> Result<Option<Result<T, String>>, ChainUnavailable> {
+        let acc = self
+            .rpc
+            .get_account_with_commitment(key, self.rpc.commitment())
+            .await
+            .map_err(|e| ChainUnavailable(e.to_string()))?
+            .value;
+        Ok(acc.map(|a| {
+            if a.owner != agentrail::ID {
+                return Err(format!("owned by {}", a.owner));
+            }
+            agentrail_client::accounts::decode(&a.data).map_err(|e| e.to_string())
+        }))
+    }
+
+    async fn agent(&self, key: &Pubkey) -> Result<Agent, ChainUnavailable> {
+        if let Some((agent, at)) = self.agent_cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && at.elapsed() < AGENT_REUSE
+        {
+            return Ok(agent.clone());
+        }
+        let agent = match self.program_account::<Agent>(key).await? {
+            Some(Ok(agent)) => agent,
+            Some(Err(why)) => return Err(ChainUnavailable(format!("this agent's account {key}: {why}"))),
+            None => return Err(ChainUnavailable(format!("this agent's account {key} does not exist"))),
+        };
+        *self.agent_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((agent.clone(), Instant::now()));
+        Ok(agent)
+    }
+
+    /// Checks, on-chain, that `request` (vouched for by `auth`, already verified) is for work
+    /// this agent will be paid for at `now`; returns the job.
+    pub async fn check(
+        &self,
+        request: &StepRequest,
+        auth: &EscrowAuthorization,
+        config: &AgentConfig,
+        now: i64,
+    ) -> Result<Result<Job, Refusal>, ChainUnavailable> {
+        let Ok(job_key) = request.job.parse::<Pubkey>() else {
+            return Ok(Err(Refusal::NotAJob(request.job.clone())));
+        };
+        let job = match self.program_account::<Job>(&job_key).await? {
+            None => return Ok(Err(Refusal::NoJob(request.job.clone()))),
+            Some(Err(_)) => return Ok(Err(Refusal::NotAJob(request.job.clone()))),
+            Some(Ok(job)) => job,
+        };
+        let agent = self.agent(&config.agent).await?;
+        Ok(judge(&job, &agent, request, auth, config, now).map(|()| job))
+    }
+}
+
+/// The verdict on a request, from what the chain holds: pure, so every refusal is unit-tested.
+pub fn judge(
+    job: &Job,
+    agent: &Agent,
+    request: &StepRequest,
+    auth: &EscrowAuthorization,
+    config: &AgentConfig,
+    now: i64,
+) -> Result<(), Refusal> {
+    if job.status != JobStatus::Funded {
+        return Err(Refusal::NotFunded(format!("{:?}", job.status).to_lowercase()));
+    }
+    if job.agent != config.agent {
+        return Err(Refusal::OtherAgent(job.agent.to_string()));
+    }
+    if job.agent_version_seq != agent.version_seq {
+        return Err(Refusal::OtherVersion { pinned: job.agent_version_seq, current: agent.version_seq });
+    }
+    if agent.status != AgentStatus::Active {
+        return Err(Refusal::AgentInactive(format!("{:?}", agent.status).to_lowercase()));
+    }
+    if job.keeper.to_string() != auth.keeper {
+        return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
+    }
+    let i = request.milestone;
+    let Some(m) = job.milestones.get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
+    // the program's own rule for the milestone being worked on (the first one not settled)
+    if m.state != MilestoneState::Pending || job.current() != Some(usize::from(i)) {
+        return Err(Refusal::NotPending { index: i, state: format!("{:?}", m.state).to_lowercase() });
+    }
+    // until something settles, only a started first step keeps the poster from cancelling
+    // the job (and taking the work for free) while the submission is on its way
+    if i == 0 && m.started_at == 0 {
+        return Err(Refusal::NotStarted);
+    }
+    if auth.amount != m.amount {
+        return Err(Refusal::AmountMismatch { signed: auth.amount, escrowed: m.amount });
+    }
+    let net = m.amount.saturating_sub(fee_for(m.amount, job.fee_bps));
+    if net < config.price {
+        return Err(Refusal::BelowPrice { net, price: config.price });
+    }
+    if !config.mints.contains(&job.mint) {
+        return Err(Refusal::WrongMint(job.mint.to_string()));
+    }
+    let same = |field, requested: &str, actual: String| {
+        if requested == actual {
+            Ok(())
+        } else {
+            Err(Refusal::RequestMismatch { field, requested: requested.to_string(), actual })
+        }
+    };
+    same("mint", &request.mint, job.mint.to_string())?;
+    same("deadline", &request.deadline.to_string(), job.deadline.to_string())?;
+    if agent.payout != config.pay_to {
+        return Err(Refusal::WrongPayout { registry: agent.payout.to_string(), expected: config.pay_to.to_string() });
+    }
+    let left = job.deadline.saturating_sub(now);
+    if left < config.min_time_left_secs {
+        return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
+    }
+    let pinned = hex_lower(&job.terms_hash);
+    if request.terms_hash != pinned {
+        return Err(Refusal::OtherTerms { requested: request.terms_hash.clone(), pinned });
+    }
+    Ok(())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agentrail_client::fixtures;
+
+    /// A funded two-milestone job (1 000 and 2 000, fee 2.5%) for `agent`, milestone 0 started,
+    /// with the request and authorization its keeper would send, and the agent's config.
+    fn setup() -> (Job, Agent, StepRequest, EscrowAuthorization, AgentConfig) {
+        let agent = fixtures::agent();
+        let mut job = fixtures::funded_job(&[(1_000, false), (2_000, false)]);
+        job.fee_bps = 250;
+        job.milestones[0].started_at = 5;
+        let me = Pubkey::new_unique();
+        job.agent = me;
+        let config = AgentConfig::new("http://unused", me, agent.payout).mint(job.mint).price(900);
+        let req = StepRequest {
+            schema: agentrail_client::x402::STEP_SCHEMA.into(),
+            job: Pubkey::new_unique().to_string(),
+            milestone: 0,
+            agent: me.to_string(),
+            budget: 1_000,
+            mint: job.mint.to_string(),
+            deadline: job.deadline,
+            terms_hash: hex_lower(&job.terms_hash),
+            terms_uri: String::new(),
+            work: None,
+            previous_outputs: vec![],
+        };
+        let keeper = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        job.keeper = Pubkey::from(keeper.verifying_key().to_bytes());
+        let auth = EscrowAuthorization::sign(&req, b"{}", &keeper, 100, 60);
+        (job, agent, req, auth, config)
+    }
+
+    #[test]
+    fn a_request_the_escrow_pays_for_is_accepted() {
+        let (job, agent, req, auth, config) = setup();
+        assert_eq!(judge(&job, &agent, &req, &auth, &config, 100), Ok(()));
+    }
+
+    #[test]
+    fn every_refusal_names_its_reason() {
+        let (job, agent, req, auth, config) = setup();
+        let check = |job: &Job, agent: &Agent, req: &StepRequest, config: &AgentConfig| {
+            judge(job, agent, req, &auth, config, 100).unwrap_err()
+        };
+        let mut j = job.clone();
+        j.status = JobStatus::Created;
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::NotFunded("created".into()));
+        let other = Pubkey::new_unique();
+        let j = Job { agent: other, ..job.clone() };
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::OtherAgent(other.to_string()));
+        let j = Job { agent_version_seq: 2, ..job.clone() };
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::OtherVersion { pinned: 2, current: 1 });
+        let j = Job { keeper: other, ..job.clone() };
+        assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherKeeper { .. }));
+        let mut j = job.clone();
+        j.milestones[0].started_at = 0;
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::NotStarted);
+        let later = StepRequest { milestone: 1, ..req.clone() };
+        assert!(matches!(check(&job, &agent, &later, &config), Refusal::NotPending { index: 1, .. }));
+        let mut j = job.clone();
+        j.milestones[0].state = MilestoneState::Released;
+        assert!(matches!(check(&j, &agent, &req, &config), Refusal::NotPending { index: 0, .. }));
+        // a price above what the escrow pays after fees (1 000 - 25 = 975)
+        let dear = AgentConfig { price: 976, ..config.clone() };
+        assert_eq!(check(&job, &agent, &req, &dear), Refusal::BelowPrice { net: 975, price: 976 });
+        // a mint this agent does not take
+        let j = Job { mint: other, ..job.clone() };
+        let wrong = StepRequest { mint: other.to_string(), ..req.clone() };
+        assert_eq!(check(&j, &agent, &wrong, &config), Refusal::WrongMint(other.to_string()));
+        // the escrow holds another amount than the keeper signed for
+        let mut j = job.clone();
+        j.milestones[0].amount = 999;
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::AmountMismatch { signed: 1_000, escrowed: 999 });
+        // the registry pays somewhere else
+        let moved = Agent { payout: other, ..agent.clone() };
+        assert!(matches!(check(&job, &moved, &req, &config), Refusal::WrongPayout { .. }));
+        let paused = Agent { status: AgentStatus::Paused, ..agent.clone() };
+        assert_eq!(check(&job, &paused, &req, &config), Refusal::AgentInactive("paused".into()));
+        // too close to the deadline (10 000) for the agent's margin
+        assert_eq!(
+            judge(&job, &agent, &req, &auth, &config, 9_990).unwrap_err(),
+            Refusal::DeadlineTooClose { left: 10, need: 60 }
+        );
+        let j = Job { terms_hash: [1; 32], ..job.clone() };
+        assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherTerms { .. }));
+        for (reason, text) in [
+            (Refusal::NotStarted, "not marked started"),
+            (Refusal::BelowPrice { net: 1, price: 2 }, "less than this agent's price"),
+        ] {
+            assert!(reason.to_string().contains(text), "{reason}");
+        }
+    }
+}

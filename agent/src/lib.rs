@@ -1,0 +1,392 @@
+//! Turn an async function into an agent paid from Agentrail's on-chain escrow, over x402 v2
+//! (the `agentrail-escrow` scheme of [`agentrail_client::x402`]).
+//!
+//! The service answers a request that carries no payment with `402` and a `PAYMENT-REQUIRED`
+//! offer; a request with `PAYMENT-SIGNATURE` is worked only after the agent has checked, itself:
+//! the keeper's signature and its freshness, that the signature binds this exact request, and,
+//! on-chain, that the job is funded, names this agent at its current version, is kept by the
+//! signer, that the milestone is the pending one (started, for the first), that the escrow
+//! covers the price in an accepted mint, that the registry pays this agent's wallet, that the
+//! deadline leaves time and that the terms are the job's. Each refusal names its reason. The
+//! work runs once per idempotency key: a retry gets the stored answer.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use agentrail_agent::{AgentConfig, PaidAgent, StepFailure};
+//! use agentrail_client::x402::StepAnswer;
+//!
+//! let config = AgentConfig::new("http://127.0.0.1:8899", "AgentPda...".parse()?, "Payout...".parse()?)
+//!     .price(1_000)
+//!     .mint("Mint...".parse()?)
+//!     .answers("answers.sqlite");
+//! let agent = PaidAgent::new(config, |step| async move {
+//!     let quote = format!("quoted milestone {} of {}", step.request.milestone, step.request.job);
+//!     Ok::<_, StepFailure>(StepAnswer { output: serde_json::json!({ "quote": quote }), cost: 0, tx_signatures: vec![] })
+//! })
+//! .await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7070").await?;
+//! axum::serve(listener, agent.router()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod answers;
+pub mod escrow;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use agentrail::state::Job;
+use agentrail_client::x402::{
+    self, EscrowPayment, IDEMPOTENCY_KEY, Offer, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, SCHEME,
+    STEP_SCHEMA, StepAnswer, StepRequest,
+};
+use anchor_lang::prelude::Pubkey;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::future::BoxFuture;
+
+use answers::{AnswerStore, SqliteAnswers};
+use escrow::EscrowReader;
+
+/// Where the manifest is served; its SHA-256 is the registry's `manifest_hash`.
+pub const MANIFEST_PATH: &str = "/.well-known/agentrail.json";
+
+/// How the agent is paid and what it accepts.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// JSON-RPC of the cluster the jobs live on.
+    pub rpc_url: String,
+    /// This agent's registry account.
+    pub agent: Pubkey,
+    /// The payout wallet the registry must name.
+    pub pay_to: Pubkey,
+    /// The least a milestone must pay after the protocol fee (base units).
+    pub price: u64,
+    /// The mints accepted.
+    pub mints: Vec<Pubkey>,
+    /// The least time the job's deadline must leave, seconds.
+    pub min_time_left_secs: i64,
+    /// How long the work may take, seconds (advertised in the offer).
+    pub max_timeout_secs: u64,
+    /// SQLite file of the stored answers.
+    pub answers_path: String,
+    /// The manifest served at [`MANIFEST_PATH`], verbatim.
+    pub manifest: Option<Vec<u8>>,
+    /// The public URL of the step endpoint (named in the 402 offer).
+    pub resource_url: String,
+}
+
+impl AgentConfig {
+    /// A configuration for agent `agent` paid to `pay_to` on the cluster at `rpc_url`: price 0,
+    /// no mint accepted yet, a minute of deadline margin, answers in `agent-answers.sqlite`.
+    pub fn new(rpc_url: &str, agent: Pubkey, pay_to: Pubkey) -> Self {
+        AgentConfig {
+            rpc_url: rpc_url.into(),
+            agent,
+            pay_to,
+            price: 0,
+            mints: vec![],
+            min_time_left_secs: 60,
+            max_timeout_secs: 60,
+            answers_path: "agent-answers.sqlite".into(),
+            manifest: None,
+            resource_url: "/step".into(),
+        }
+    }
+    /// Sets the least net pay per step.
+    pub fn price(mut self, price: u64) -> Self {
+        self.price = price;
+        self
+    }
+    /// Accepts `mint`.
+    pub fn mint(mut self, mint: Pubkey) -> Self {
+        self.mints.push(mint);
+        self
+    }
+    /// Keeps answers in the SQLite file `path`.
+    pub fn answers(mut self, path: &str) -> Self {
+        self.answers_path = path.into();
+        self
+    }
+    /// Serves `manifest` at [`MANIFEST_PATH`].
+    pub fn manifest(mut self, manifest: Vec<u8>) -> Self {
+        self.manifest = Some(manifest);
+        self
+    }
+    /// Names the public URL of the step endpoint in the offer.
+    pub fn resource_url(mut self, url: &str) -> Self {
+        self.resource_url = url.into();
+        self
+    }
+}
+
+/// What the work function receives: the request and the job as the chain holds it.
+pub struct Step {
+    pub request: StepRequest,
+    pub job: Job,
+}
+
+/// The work failed: answered with 500 and the reason; nothing is stored, so it may be retried.
+#[derive(Debug)]
+pub struct StepFailure(pub String);
+
+/// Starting the agent failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Store(#[from] answers::StoreError),
+    #[error(transparent)]
+    Chain(#[from] escrow::ChainUnavailable),
+    #[error("the agent accepts no mint: add one with AgentConfig::mint")]
+    NoMint,
+}
+
+type Work = dyn Fn(Step) -> BoxFuture<'static, Result<StepAnswer, StepFailure>> + Send + Sync;
+
+/// Counters the agent exposes at `/metrics` (Prometheus text).
+#[derive(Default)]
+struct Counters {
+    /// Requests by outcome.
+    outcomes: std::sync::Mutex<HashMap<&'static str, u64>>,
+    /// Times the work function ran.
+    executions: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, outcome: &'static str) {
+        *self.outcomes.lock().unwrap_or_else(|p| p.into_inner()).entry(outcome).or_default() += 1;
+    }
+}
+
+/// A paid agent: the work function behind the protocol.
+pub struct PaidAgent {
+    config: AgentConfig,
+    network: String,
+    chain: EscrowReader,
+    answers: Box<dyn AnswerStore>,
+    work: Box<Work>,
+    counters: Counters,
+    /// One lock per idempotency key in use: the second of two concurrent requests for a step
+    /// waits for the first and gets its answer.
+    running: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl PaidAgent {
+    /// An agent running `work` for paid steps, its answers in the configured SQLite file.
+    pub async fn new<F, Fut>(config: AgentConfig, work: F) -> Result<Arc<Self>, AgentError>
+    where
+        F: Fn(Step) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<StepAnswer, StepFailure>> + Send + 'static,
+    {
+        let answers = SqliteAnswers::open(&config.answers_path).await?;
+        Self::with_store(config, Box::new(answers), work).await
+    }
+
+    /// [`PaidAgent::new`] with answers kept in `answers`.
+    pub async fn with_store<F, Fut>(
+        config: AgentConfig,
+        answers: Box<dyn AnswerStore>,
+        work: F,
+    ) -> Result<Arc<Self>, AgentError>
+    where
+        F: Fn(Step) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<StepAnswer, StepFailure>> + Send + 'static,
+    {
+        if config.mints.is_empty() {
+            return Err(AgentError::NoMint);
+        }
+        let chain = EscrowReader::new(&config.rpc_url);
+        let network = x402::network(&chain.genesis_hash().await?);
+        Ok(Arc::new(PaidAgent {
+            config,
+            network,
+            chain,
+            answers,
+            work: Box::new(move |step| Box::pin(work(step))),
+            counters: Counters::default(),
+            running: Default::default(),
+        }))
+    }
+
+    /// Times the work function has run (each idempotency key at most once).
+    pub fn executions(&self) -> u64 {
+        self.counters.executions.load(Ordering::SeqCst)
+    }
+
+    /// The service: `POST /step`, `GET` [`MANIFEST_PATH`], `GET /metrics`.
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        axum::Router::new()
+            .route("/step", post(step))
+            .route(MANIFEST_PATH, get(manifest))
+            .route("/metrics", get(metrics))
+            .with_state(self.clone())
+    }
+
+    /// This agent's offers, one per accepted mint.
+    pub fn offers(&self) -> Vec<Offer> {
+        self.config
+            .mints
+            .iter()
+            .map(|mint| Offer {
+                network: self.network.clone(),
+                mint: *mint,
+                price: self.config.price,
+                pay_to: self.config.pay_to,
+                max_timeout_secs: self.config.max_timeout_secs,
+            })
+            .collect()
+    }
+
+    /// A 402 naming `why`, with the offers in `PAYMENT-REQUIRED` (and as the JSON body).
+    fn payment_required(&self, outcome: &'static str, why: String) -> Response {
+        self.counters.count(outcome);
+        tracing::info!(outcome, reason = %why, "refused: payment required");
+        let required = x402::payment_required(&self.config.resource_url, &self.offers(), Some(why));
+        let mut response = (StatusCode::PAYMENT_REQUIRED, axum::Json(&required)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&x402::encode_header(&required)) {
+            response.headers_mut().insert(PAYMENT_REQUIRED, v);
+        }
+        response
+    }
+
+    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(lock) = running.get(key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        // bounded: entries nobody holds any more are dropped as new keys arrive
+        running.retain(|_, w| w.strong_count() > 0);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        running.insert(key.to_string(), Arc::downgrade(&lock));
+        lock
+    }
+
+    /// A paid answer: the stored bytes and `PAYMENT-RESPONSE`.
+    fn paid(&self, request: &StepRequest, payer: &str, answer: Vec<u8>, replay: bool) -> Response {
+        let mut response = (StatusCode::OK, [("content-type", "application/json")], answer).into_response();
+        let settle = x402::settle_response(&self.network, &request.job, payer);
+        if let Ok(v) = HeaderValue::from_str(&x402::encode_header(&settle)) {
+            response.headers_mut().insert(PAYMENT_RESPONSE, v);
+        }
+        if replay {
+            response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+fn error(status: StatusCode, why: String) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: StepRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            agent.counters.count("bad_request");
+            return error(StatusCode::BAD_REQUEST, format!("the body is not a {STEP_SCHEMA} request: {e}"));
+        }
+    };
+    if request.schema != STEP_SCHEMA {
+        agent.counters.count("bad_request");
+        return error(StatusCode::BAD_REQUEST, format!("unknown schema {:?}, expected {STEP_SCHEMA}", request.schema));
+    }
+    let Some(header) = headers.get(PAYMENT_SIGNATURE).and_then(|h| h.to_str().ok()) else {
+        return agent.payment_required("no_payment", format!("no {PAYMENT_SIGNATURE}: this step is paid from escrow"));
+    };
+    let payment: EscrowPayment = match x402::decode_header(PAYMENT_SIGNATURE, header) {
+        Ok(p) => p,
+        Err(e) => return agent.payment_required("bad_payment", e.to_string()),
+    };
+    if payment.accepted.scheme != SCHEME || payment.accepted.network.to_string() != agent.network {
+        let why = format!(
+            "the payment is {} on {}; this agent takes {SCHEME} on {}",
+            payment.accepted.scheme, payment.accepted.network, agent.network
+        );
+        return agent.payment_required("bad_payment", why);
+    }
+    let auth = payment.payload;
+    if let Err(e) = auth.verify(&request, &body, unix_now()) {
+        return agent.payment_required("bad_payment", e.to_string());
+    }
+    // the header and the signed key agree, or the header is absent
+    if let Some(h) = headers.get(IDEMPOTENCY_KEY).and_then(|h| h.to_str().ok())
+        && h != auth.idempotency_key
+    {
+        return agent.payment_required("bad_payment", format!("{IDEMPOTENCY_KEY} {h} is not the signed key"));
+    }
+    // never twice: concurrent requests for one key queue here; a stored answer is replayed
+    // (also after the milestone was released: the escrow check would refuse a paid one)
+    let lock = agent.lock_for(&auth.idempotency_key);
+    let _held = lock.lock().await;
+    match agent.answers.get(&auth.idempotency_key).await {
+        Ok(Some(answer)) => {
+            agent.counters.count("replayed");
+            return agent.paid(&request, &auth.keeper, answer, true);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            agent.counters.count("unavailable");
+            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+    }
+    let job = match agent.chain.check(&request, &auth, &agent.config, unix_now()).await {
+        Ok(Ok(job)) => job,
+        Ok(Err(refusal)) => return agent.payment_required("refused", refusal.to_string()),
+        Err(e) => {
+            agent.counters.count("unavailable");
+            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+    };
+    agent.counters.executions.fetch_add(1, Ordering::SeqCst);
+    let key = auth.idempotency_key.clone();
+    match (agent.work)(Step { request: request.clone(), job }).await {
+        Ok(answer) => {
+            let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+            // stored before it is sent: a keeper that never receives it gets it on retry
+            if let Err(e) = agent.answers.put(&key, &bytes).await {
+                agent.counters.count("unavailable");
+                return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            }
+            agent.counters.count("paid");
+            agent.paid(&request, &auth.keeper, bytes, false)
+        }
+        Err(StepFailure(why)) => {
+            agent.counters.count("failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, why)
+        }
+    }
+}
+
+async fn manifest(State(agent): State<Arc<PaidAgent>>) -> Response {
+    match &agent.config.manifest {
+        Some(m) => (StatusCode::OK, [("content-type", "application/json")], m.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "this agent serves no manifest".into()),
+    }
+}
+
+async fn metrics(State(agent): State<Arc<PaidAgent>>) -> String {
+    let mut out = String::from(
+        "# HELP agentrail_agent_requests_total Step requests, by outcome.\n# TYPE agentrail_agent_requests_total counter\n",
+    );
+    let mut outcomes: Vec<_> =
+        agent.counters.outcomes.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*k, *v)).collect();
+    outcomes.sort_unstable();
+    for (outcome, n) in outcomes {
+        out += &format!("agentrail_agent_requests_total{{outcome=\"{outcome}\"}} {n}\n");
+    }
+    out += &format!(
+        "# HELP agentrail_agent_executions_total Times the work ran.\n# TYPE agentrail_agent_executions_total counter\nagentrail_agent_executions_total {}\n",
+        agent.executions()
+    );
+    out
+}
