@@ -232,7 +232,7 @@ mod tests {
             terms_hash: hex_lower(&job.terms_hash),
             terms_uri: String::new(),
             work: None,
-            previous_outputs: vec![],
+            previous_results: vec![],
         };
         let keeper = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         job.keeper = Pubkey::from(keeper.verifying_key().to_bytes());

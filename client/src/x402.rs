@@ -71,9 +71,11 @@ pub struct StepRequest {
     /// This milestone's part of the terms, when the keeper holds a copy matching the hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<crate::terms::MilestoneTerms>,
-    /// The output hashes (hex) of the job's earlier milestones, in order.
+    /// The result hashes (hex) the job's earlier milestones were submitted with, in order: the
+    /// on-chain hashes of their receipts, each of which (with its output hash) the keeper
+    /// serves at `/jobs/<job>/receipts`.
     #[serde(default)]
-    pub previous_outputs: Vec<String>,
+    pub previous_results: Vec<String>,
 }
 
 impl StepRequest {
@@ -340,7 +342,7 @@ mod tests {
             terms_hash: "ab".repeat(32),
             terms_uri: "https://example.org/terms.json".into(),
             work: None,
-            previous_outputs: vec!["cd".repeat(32)],
+            previous_results: vec!["cd".repeat(32)],
         }
     }
 

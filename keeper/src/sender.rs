@@ -245,7 +245,9 @@ impl Sender<'_> {
 /// (the intent is persisted, nothing sent yet) or `after-broadcast` (sent, its outcome not yet
 /// recorded). Unset in normal operation.
 fn hold_if_failpoint(phase: &str, action: &str) {
-    let Ok(point) = std::env::var("AGENTRAIL_KEEPER_FAILPOINT") else { return };
+    // read once: the environment is behind a process-wide lock, and this runs on every send
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(point) = POINT.get_or_init(|| std::env::var("AGENTRAIL_KEEPER_FAILPOINT").ok()) else { return };
     if point.strip_prefix(phase).and_then(|rest| rest.strip_prefix(':')) == Some(action) {
         tracing::warn!(phase, action, "failpoint {phase} reached: holding until killed");
         loop {

@@ -11,7 +11,7 @@ use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys, JobKeysCache};
 use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
 use agentrail_client::pda;
-use agentrail_client::receipt::{GuardCheck, Receipt, SignedReceipt};
+use agentrail_client::receipt::{GuardCheck, Receipt};
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
@@ -599,7 +599,8 @@ impl Keeper {
                 terms_hash: hex::encode(job.terms_hash),
                 terms_uri: job.terms_uri.clone(),
                 work: None,
-                previous_outputs: self.previous_outputs(&job_s, i).await?,
+                // the on-chain result hashes of the earlier milestones (no store read)
+                previous_results: job.milestones[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
             },
             endpoint: agent.metadata_uri.clone(),
             pay_to: agent.payout.to_string(),
@@ -692,23 +693,6 @@ impl Keeper {
         self.metrics.steps_run.inc();
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
-    }
-
-    /// The output hashes (hex) of milestones before `i`, from their receipts in this store
-    /// (the agent's context for milestone `i`; none to read for the first).
-    async fn previous_outputs(&self, job: &str, i: u8) -> Result<Vec<String>> {
-        if i == 0 {
-            return Ok(vec![]);
-        }
-        let mut found: Vec<(u8, String)> = Vec::new();
-        for r in self.log.store().receipts_for_job(job).await? {
-            if r.milestone < i {
-                let signed = SignedReceipt::decode(&r.body)?;
-                found.push((r.milestone, hex::encode(signed.receipt.output_hash)));
-            }
-        }
-        found.sort_unstable();
-        Ok(found.into_iter().map(|(_, h)| h).collect())
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),

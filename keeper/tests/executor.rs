@@ -104,7 +104,7 @@ fn req(endpoint: String) -> StepRequest {
         terms_hash: String::new(),
         terms_uri: String::new(),
         work: None,
-        previous_outputs: vec![],
+        previous_results: vec![],
     };
     StepRequest { step, endpoint, pay_to: "P".into(), net_amount: 975 }
 }

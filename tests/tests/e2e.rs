@@ -803,7 +803,7 @@ fn step_request(w: &World, job: &Pubkey, i: u8) -> agentrail_client::x402::StepR
         terms_hash: hex::encode(j.terms_hash),
         terms_uri: j.terms_uri.clone(),
         work: None,
-        previous_outputs: vec![],
+        previous_results: vec![],
     }
 }
 
