@@ -104,11 +104,13 @@ as admin config add-certifier "$certifier" >/dev/null
 as admin config show
 
 say "two agents: one built on the agent SDK, paid from the escrow over x402 (:$AGENT_PORT), one that answers garbage (:$((AGENT_PORT + 1)))"
-"$bin/examples/demo_agent" "127.0.0.1:$((AGENT_PORT + 1))" --mode garbage >"$DEMO_DIR/flaky-agent.log" 2>&1 &
-pids+=($!)
-listening "garbage demo agent" "$((AGENT_PORT + 1))" "$DEMO_DIR/flaky-agent.log" "${pids[-1]}"
 echo '{"capabilities":["swap","report"],"price":"what the escrow pays","slo":{"p95_ms":800}}' >"$DEMO_DIR/manifest.json"
 echo '{"stage":"A","reviewer":"demo","findings":[]}' >"$DEMO_DIR/evidence.json"
+# every agent serves the manifest it registers: the keeper checks its hash before the first call
+"$bin/examples/demo_agent" "127.0.0.1:$((AGENT_PORT + 1))" --mode garbage --manifest "$DEMO_DIR/manifest.json" \
+  >"$DEMO_DIR/flaky-agent.log" 2>&1 &
+pids+=($!)
+listening "garbage demo agent" "$((AGENT_PORT + 1))" "$DEMO_DIR/flaky-agent.log" "${pids[-1]}"
 agent=$(as owner --json agent register --name demo-agent --manifest "$DEMO_DIR/manifest.json" \
   --uri "http://127.0.0.1:$AGENT_PORT/step" | field agent)
 flaky_agent=$(as flaky --json agent register --name flaky-agent --manifest "$DEMO_DIR/manifest.json" \

@@ -53,8 +53,7 @@ use futures::future::BoxFuture;
 use answers::{AnswerStore, SqliteAnswers};
 use escrow::EscrowReader;
 
-/// Where the manifest is served; its SHA-256 is the registry's `manifest_hash`.
-pub const MANIFEST_PATH: &str = "/.well-known/agentrail.json";
+pub use agentrail_client::x402::MANIFEST_PATH;
 
 /// How the agent is paid and what it accepts.
 #[derive(Clone, Debug)]

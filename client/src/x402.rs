@@ -36,6 +36,9 @@ pub const PAYMENT_SIGNATURE: &str = "PAYMENT-SIGNATURE";
 pub const PAYMENT_RESPONSE: &str = "PAYMENT-RESPONSE";
 /// Header carrying a step's idempotency key (also inside the signed authorization).
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// Where an agent serves its manifest, at the origin of its endpoint: its SHA-256 is the
+/// registry's `manifest_hash` for the agent's current version.
+pub const MANIFEST_PATH: &str = "/.well-known/agentrail.json";
 /// The step request body's schema.
 pub const STEP_SCHEMA: &str = "agentrail.step/v1";
 /// Longest an authorization may be valid: a stolen one is useless soon after.

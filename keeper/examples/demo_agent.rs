@@ -10,9 +10,10 @@
 //! - `redirect`: redirects to `http://127.0.0.1:<port>/agents/ok/step` (a private address).
 //!
 //! `GET /stats` reports how many times each `job:milestone` was called; `GET /answers` when each
-//! was last answered (unix milliseconds, `ok` answers only).
+//! was last answered (unix milliseconds, `ok` answers only); `GET /.well-known/agentrail.json`
+//! serves the file given with `--manifest` (the keeper checks it against the registry).
 //!
-//!     cargo run -p agentrail-keeper --example demo_agent -- 127.0.0.1:7070 [--mode MODE] [--latency 100-500]
+//!     cargo run -p agentrail-keeper --example demo_agent -- 127.0.0.1:7070 [--mode MODE] [--latency 100-500] [--manifest FILE]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -39,7 +40,10 @@ struct Agent {
 }
 
 fn usage(what: impl std::fmt::Debug) -> ! {
-    eprintln!("usage: demo_agent [ADDR] [--mode {}] [--latency MIN-MAX], not {what:?}", MODES.join("|"));
+    eprintln!(
+        "usage: demo_agent [ADDR] [--mode {}] [--latency MIN-MAX] [--manifest FILE], not {what:?}",
+        MODES.join("|")
+    );
     std::process::exit(2);
 }
 
@@ -50,10 +54,13 @@ async fn main() {
         Some(a) if !a.starts_with("--") => args.next().expect("peeked"),
         _ => "127.0.0.1:7070".into(),
     };
-    let (mut mode, mut latency) = ("ok".to_string(), (0, 0));
+    let (mut mode, mut latency, mut manifest) = ("ok".to_string(), (0, 0), None::<Vec<u8>>);
     while let Some(flag) = args.next() {
         match (flag.as_str(), args.next()) {
             ("--mode", Some(m)) if MODES.contains(&m.as_str()) => mode = m,
+            ("--manifest", Some(path)) => {
+                manifest = Some(std::fs::read(&path).unwrap_or_else(|e| usage(format!("--manifest {path}: {e}"))));
+            }
             ("--latency", Some(l)) => {
                 let parsed = l.split_once('-').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
                 latency = parsed.filter(|(a, b)| a <= b).unwrap_or_else(|| usage(&l));
@@ -76,6 +83,15 @@ async fn main() {
             }),
         )
         .route("/stats", get(|State(a): State<Agent>| async move { Json(json!(*a.calls.lock().expect("calls"))) }))
+        .route(
+            agentrail_client::x402::MANIFEST_PATH,
+            get(move || async move {
+                match manifest {
+                    Some(m) => ([(header::CONTENT_TYPE, "application/json")], m).into_response(),
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        )
         .route(
             "/answers",
             get(|State(a): State<Agent>| async move { Json(json!(*a.answers.lock().expect("answers"))) }),

@@ -120,7 +120,18 @@ pub trait Executor: Send + Sync {
         &'a self,
         req: &'a StepRequest,
     ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>>;
+
+    /// The manifest the agent at `endpoint` serves at its origin's
+    /// [`agentrail_client::x402::MANIFEST_PATH`] (its SHA-256 must be the registry's
+    /// `manifest_hash` of the version the job pinned).
+    fn manifest<'a>(
+        &'a self,
+        endpoint: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>>;
 }
+
+/// Largest manifest the keeper reads.
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 
 /// Retry policy: attempts and exponential backoff with jitter.
 #[derive(Clone, Debug, PartialEq)]
@@ -316,6 +327,40 @@ impl HttpExecutor {
         StepError::Unreachable(kind.to_string())
     }
 
+    /// GETs the manifest at `endpoint`'s origin, under the same rules as a step (allow-list,
+    /// no redirects, public destinations, a size cap).
+    async fn fetch_manifest(&self, endpoint: &str) -> Result<Vec<u8>, StepError> {
+        self.check_endpoint(endpoint)?;
+        let mut url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
+        url.set_path(x402::MANIFEST_PATH);
+        url.set_query(None);
+        let response = self.client.get(url.as_str()).send().await.map_err(|e| self.transport_error(e, endpoint))?;
+        if !response.status().is_success() {
+            return Err(StepError::Status(response.status().as_u16()));
+        }
+        self.read_capped(response, MAX_MANIFEST_BYTES, endpoint).await
+    }
+
+    /// Reads a body as it streams, refusing it past `cap` bytes (never buffered whole).
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        cap: usize,
+        endpoint: &str,
+    ) -> Result<Vec<u8>, StepError> {
+        if response.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(StepError::TooLarge(cap));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e, endpoint))? {
+            if body.len() + chunk.len() > cap {
+                return Err(StepError::TooLarge(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
     async fn call(&self, req: &StepRequest) -> Result<StepOutput, StepError> {
         self.check_endpoint(&req.endpoint)?;
         let body = req.body();
@@ -327,7 +372,7 @@ impl HttpExecutor {
         if let Some(payment) = self.payment_header(req, &body) {
             post = post.header(x402::PAYMENT_SIGNATURE, payment);
         }
-        let mut response = post.body(body).send().await.map_err(|e| self.transport_error(e, &req.endpoint))?;
+        let response = post.body(body).send().await.map_err(|e| self.transport_error(e, &req.endpoint))?;
         let status = response.status();
         if status.is_redirection() {
             let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
@@ -347,17 +392,8 @@ impl HttpExecutor {
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));
         }
-        if response.content_length().is_some_and(|n| n > self.max_body as u64) {
-            return Err(StepError::TooLarge(self.max_body));
-        }
         // read as it streams: a body past the cap is dropped, never buffered whole
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e, &req.endpoint))? {
-            if body.len() + chunk.len() > self.max_body {
-                return Err(StepError::TooLarge(self.max_body));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = self.read_capped(response, self.max_body, &req.endpoint).await?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|e| StepError::Garbage(e.to_string()))?;
         if answer.tx_signatures.len() > MAX_TX_SIGNATURES {
             return Err(StepError::Garbage(format!(
@@ -389,6 +425,13 @@ impl Executor for HttpExecutor {
         req: &'a StepRequest,
     ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>> {
         Box::pin(self.call(req))
+    }
+
+    fn manifest<'a>(
+        &'a self,
+        endpoint: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>> {
+        Box::pin(self.fetch_manifest(endpoint))
     }
 }
 

@@ -130,6 +130,7 @@ async fn run(args: Args) -> Result<()> {
         // ~400 bytes a job: at most ~6.5 MiB
         job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
         receipt_signer: Default::default(),
+        manifests_checked: Default::default(),
         payer,
         metrics: Arc::new(Metrics::default()),
     });

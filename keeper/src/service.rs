@@ -49,6 +49,9 @@ pub struct Keeper {
     pub job_keys: JobKeysCache,
     /// `payer` as an ed25519 signing key for receipts, derived on first use.
     pub receipt_signer: std::sync::OnceLock<SigningKey>,
+    /// Agent versions whose served manifest was seen to match the registry: (agent, version,
+    /// manifest hash). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
+    pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -110,6 +113,13 @@ fn pinned_cert(job: &Job) -> Pubkey {
 const STEP_LEASE_SECS: i64 = 60;
 
 /// How long the event path reuses the last scan's config and clock.
+/// The receipt guard naming the manifest check, and the name it carries when the served
+/// manifest is not the registered one (a fact, not a blip: never retried).
+const MANIFEST_GUARD: &str = "manifest";
+const MANIFEST_MISMATCH: &str = "manifest_mismatch";
+/// Most agent versions whose manifest check is remembered.
+const MANIFESTS_REMEMBERED: usize = 4_096;
+
 const LAST_SCAN_REUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -586,6 +596,23 @@ impl Keeper {
             previous
         };
         let policy = self.config.executor.on_failure;
+        // the endpoint must serve the manifest the job's pinned version registered, before
+        // anything is started or called
+        let manifest = self.manifest_guard(job, agent).await;
+        if !manifest.passed {
+            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
+            // a manifest that differs is a fact; one that could not be read may be a blip
+            let status = if manifest.name == MANIFEST_MISMATCH || policy != FailurePolicy::RetryLater {
+                "abandoned"
+            } else {
+                "failed"
+            };
+            tracing::warn!(job = %key, milestone = i, reason = %manifest.detail, "manifest check failed; the agent is not called");
+            self.metrics.steps_failed.inc();
+            return self
+                .unpaid(job_s, i, &owner, status, attempts, format!("manifest check: {}", manifest.detail))
+                .await;
+        }
         let amount = job.milestones[usize::from(i)].amount;
         let req = StepRequest {
             step: agentrail_client::x402::StepRequest {
@@ -611,6 +638,9 @@ impl Keeper {
         if i == 0 && job.milestones[0].started_at == 0 {
             let ixs = [escrow::start_milestone(&self.payer.pubkey(), key, 0)];
             if !self.act(key, Action::Start(0), &ixs).await? {
+                // nothing started and nothing called: the claim lapses now, so the next scan
+                // takes the step up again at once instead of after the lease
+                store.renew_claim(&job_s, i, &owner, -1).await?;
                 return Ok(StepState::Wait);
             }
         }
@@ -648,7 +678,7 @@ impl Keeper {
         // rounded up (no request, so no error here can re-run the step; the program checks the
         // deadline again with its own clock)
         let finished_at = now.saturating_add(started.elapsed().as_secs_f64().ceil() as i64);
-        let checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
+        let mut checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
             job,
             milestone: i,
             agent,
@@ -656,6 +686,8 @@ impl Keeper {
             cost: output.cost,
             now: finished_at,
         });
+        // recorded in the receipt: what the endpoint served was what the registry pinned
+        checks.push(manifest);
         if !guards::all_passed(&checks) {
             let failed: Vec<_> =
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
@@ -693,6 +725,42 @@ impl Keeper {
         self.metrics.steps_run.inc();
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
+    }
+
+    /// Checks that `agent`'s endpoint serves the manifest its registry entry pins (its SHA-256
+    /// is the `manifest_hash` of the version `job` pinned), once per agent version; the check is
+    /// a guard recorded in the receipt.
+    async fn manifest_guard(&self, job: &Job, agent: &Agent) -> GuardCheck {
+        let pinned = (job.agent, job.agent_version_seq, agent.manifest_hash);
+        let check = |name: &str, passed: bool, detail: String| GuardCheck { name: name.into(), passed, detail };
+        let expected = hex::encode(agent.manifest_hash);
+        if job.agent_version_seq != agent.version_seq {
+            // the program refuses to pay another version anyway; say why here
+            let detail =
+                format!("the job pinned version {}, the agent is at {}", job.agent_version_seq, agent.version_seq);
+            return check(MANIFEST_MISMATCH, false, detail);
+        }
+        let known = |set: &HashSet<_>| set.contains(&pinned);
+        if known(&self.manifests_checked.lock().unwrap_or_else(|p| p.into_inner())) {
+            return check(MANIFEST_GUARD, true, format!("sha256 {expected} (version {})", job.agent_version_seq));
+        }
+        match self.executor.manifest(&agent.metadata_uri).await {
+            Err(e) => check(MANIFEST_GUARD, false, format!("cannot read the agent's manifest: {e}")),
+            Ok(bytes) => {
+                let served = sha256(&bytes);
+                if served != agent.manifest_hash {
+                    let detail =
+                        format!("the agent serves sha256 {}, the registry pins {expected}", hex::encode(served));
+                    return check(MANIFEST_MISMATCH, false, detail);
+                }
+                let mut set = self.manifests_checked.lock().unwrap_or_else(|p| p.into_inner());
+                if set.len() >= MANIFESTS_REMEMBERED {
+                    set.clear();
+                }
+                set.insert(pinned);
+                check(MANIFEST_GUARD, true, format!("sha256 {expected} (version {})", job.agent_version_seq))
+            }
+        }
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),

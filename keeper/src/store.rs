@@ -520,32 +520,30 @@ impl Store {
     /// runs), which covers a keeper that died mid-step. Finished steps are never claimed.
     pub async fn claim_step(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
         let now = self.now_sql;
-        let result = sqlx::query(&format!(
-            "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at, claimed_by, lease_until) \
-             VALUES ($1, $2, 'running', 0, NULL, NULL, {now}, $3, {now} + $4) \
-             ON CONFLICT (job, milestone) DO UPDATE SET status = 'running', updated_at = excluded.updated_at, \
+        let taken_over = format!(
+            "DO UPDATE SET status = 'running', updated_at = excluded.updated_at, \
              claimed_by = excluded.claimed_by, lease_until = excluded.lease_until \
              WHERE steps.status IN ('failed', 'abandoned') \
              OR (steps.status = 'running' AND COALESCE(steps.lease_until, steps.updated_at + $4) < {now})"
-        ))
-        .bind(job)
-        .bind(i64::from(milestone))
-        .bind(owner)
-        .bind(lease_secs)
-        .execute(&mut *self.relaxed().await?)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        );
+        self.claim(job, milestone, owner, lease_secs, &taken_over).await
     }
 
     /// Claims a step that has no row yet (never tried by any keeper sharing the store) by
     /// creating it, running, as `owner` for `lease_secs`: `false`, and nothing written, when
     /// the step has a row ([`Store::claim_step`] judges those).
     pub async fn claim_new_step(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
+        self.claim(job, milestone, owner, lease_secs, "DO NOTHING").await
+    }
+
+    /// Inserts the step's row running under `owner`'s lease; `on_conflict` says what happens to
+    /// an existing row. `true` when the claim was written.
+    async fn claim(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64, on_conflict: &str) -> Result<bool> {
         let now = self.now_sql;
         let result = sqlx::query(&format!(
             "INSERT INTO steps (job, milestone, status, attempts, last_error, receipt_index, updated_at, claimed_by, lease_until) \
              VALUES ($1, $2, 'running', 0, NULL, NULL, {now}, $3, {now} + $4) \
-             ON CONFLICT (job, milestone) DO NOTHING"
+             ON CONFLICT (job, milestone) {on_conflict}"
         ))
         .bind(job)
         .bind(i64::from(milestone))

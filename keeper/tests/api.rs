@@ -69,6 +69,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         last_scan: Default::default(),
         job_keys: agentrail_client::escrow::JobKeysCache::new(16),
         receipt_signer: Default::default(),
+        manifests_checked: Default::default(),
     };
     (Arc::new(keeper), dir)
 }

@@ -186,3 +186,28 @@ async fn every_attempt_carries_the_steps_idempotency_key() {
     let body = String::from_utf8(out.unwrap().body).unwrap();
     assert!(body.contains(r#""output":"J:0""#), "{body}");
 }
+
+/// The manifest is read from the endpoint's origin at the well-known path, under the step's
+/// rules: capped, and never from a destination the allow-list refuses.
+#[tokio::test]
+async fn manifests_come_from_the_origin_capped() {
+    let small =
+        Router::new().route(agentrail_client::x402::MANIFEST_PATH, axum::routing::get(|| async { r#"{"v":1}"# }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, small).await.unwrap() });
+    let ex = loopback(Duration::from_millis(500));
+    assert_eq!(ex.manifest(&format!("{base}/agents/ok/step?x=1")).await.unwrap(), br#"{"v":1}"#);
+
+    let big = Router::new().route(
+        agentrail_client::x402::MANIFEST_PATH,
+        axum::routing::get(|| async { axum::body::Body::from_stream(huge_stream()) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let huge = format!("http://{}/step", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, big).await.unwrap() });
+    assert_eq!(ex.manifest(&huge).await, Err(StepError::TooLarge(MAX_MANIFEST_BYTES)));
+
+    let strict = HttpExecutor::new(Duration::from_millis(500), vec!["agents.example".into()], DEFAULT_MAX_BODY);
+    assert!(matches!(strict.manifest(&format!("{base}/step")).await, Err(StepError::NotAllowed(_))));
+}

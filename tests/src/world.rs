@@ -74,6 +74,8 @@ impl World {
         let files = net.dir.path();
         std::fs::write(files.join("manifest.json"), r#"{"capabilities":["demo"],"price":"half the budget"}"#)
             .expect("manifest");
+        std::fs::write(files.join("other-manifest.json"), r#"{"capabilities":["anything"],"price":"free"}"#)
+            .expect("manifest");
         std::fs::write(files.join("evidence.json"), r#"{"stage":"A","review":"static"}"#).expect("evidence");
         let mut agents = BTreeMap::new();
         for entry in modes {
@@ -90,6 +92,9 @@ impl World {
                 let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
                 cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
                 cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
+                // an agent named `wrong-manifest` serves another manifest than it registered
+                let served = if name == "wrong-manifest" { "other-manifest.json" } else { "manifest.json" };
+                cmd.args(["--manifest".to_string(), files.join(served).display().to_string()]);
                 let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
                 process.wait_for_output("demo agent on", Duration::from_secs(20));
                 process

@@ -986,3 +986,31 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     assert_eq!(answers[0].0, 200);
     assert_eq!(paid.calls(&both, 0), 1, "two askers, one execution");
 }
+
+/// The endpoint is bound to the registry: an agent serving a manifest other than the one its
+/// pinned version registered is never called (nothing started on-chain, no call, the step
+/// recorded as abandoned with the two hashes), while the honest agent's receipt records the
+/// check as a passed `manifest` guard.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn a_manifest_other_than_the_pinned_one_stops_the_step_before_any_call() {
+    let w = World::new(&["ok", "wrong-manifest:ok"]);
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let good = w.post_job("ok", &["1"], "10m", "1s");
+    let bad = w.post_job("wrong-manifest", &["1"], "10m", "1s");
+    w.wait_job(&good, "the honest job completed", MINUTE, |j| j.status == JobStatus::Completed);
+    let step = agentrail_tests::localnet::wait_until("the step is recorded as not run", MINUTE, || {
+        let view = k.get(&format!("/jobs/{bad}"))?;
+        let m = view["milestones"][0].clone();
+        (m["step"] == "abandoned").then_some(m)
+    });
+    let error = step["error"].as_str().unwrap_or_default();
+    assert!(error.contains("manifest") && error.contains("the registry pins"), "{step}");
+    assert_eq!(w.agents["wrong-manifest"].calls(&bad, 0), 0, "the agent was never called");
+    let j = w.job(&bad).expect("job");
+    assert_eq!((j.milestones[0].started_at, j.milestones[0].state), (0, Pending), "nothing started on-chain");
+    let receipts = k.receipts(&good);
+    let guards = &receipts[0]["receipt"]["guards"];
+    let manifest = guards.as_array().and_then(|g| g.iter().find(|c| c["name"] == "manifest")).cloned();
+    assert_eq!(manifest.as_ref().map(|m| m["passed"].clone()), Some(Value::Bool(true)), "{guards}");
+}

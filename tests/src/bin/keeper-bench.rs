@@ -14,6 +14,8 @@
 //! honest beside 25 hostile); each job has two milestones paid on submission.
 
 use std::collections::BTreeMap;
+
+use sha2::Digest;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -88,8 +90,13 @@ impl Bench {
 
         // one process serves every agent, by path; honest answers take 100-500 ms
         let agent_port = free_port();
+        // every agent serves this manifest and registers its hash (the keeper checks it)
+        let manifest_path = net.dir.path().join("manifest.json");
+        std::fs::write(&manifest_path, br#"{"capabilities":["bench"]}"#).expect("manifest");
+        let manifest_hash: [u8; 32] = sha2::Sha256::digest(br#"{"capabilities":["bench"]}"#).into();
         let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
         cmd.args([format!("127.0.0.1:{agent_port}"), "--latency".into(), "100-500".into()]);
+        cmd.args(["--manifest".to_string(), manifest_path.display().to_string()]);
         let mut agent_proc = Proc::spawn("agents", cmd, net.dir.path().join("agents.log"));
         agent_proc.wait_for_output("demo agent on", Duration::from_secs(20));
         std::mem::forget(agent_proc); // lives as long as the run (killed with it)
@@ -101,7 +108,7 @@ impl Bench {
             let args = RegisterAgentArgs {
                 name: format!("bench-{id}"),
                 metadata_uri: format!("http://127.0.0.1:{}/agents/{mode}/step", b.agent_port),
-                manifest_hash: [1; 32],
+                manifest_hash,
                 version: Semver { major: 1, minor: 0, patch: 0 },
             };
             // the poster pays for the agents too: one funded key is enough for a benchmark
