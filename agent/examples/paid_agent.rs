@@ -1,6 +1,7 @@
 //! An agent built on the SDK: it is paid from the escrow before it works, and works once per
 //! step. Its work is a stand-in (a short wait and a JSON answer); `GET /stats` reports how many
-//! times the work ran for each `job:milestone` (its own counter, for the tests).
+//! times the work ran for each `job:milestone` (its own counter, for the tests), and `GET /work`
+//! the title of the terms' milestone each step arrived with (when the keeper sent it).
 //!
 //!     cargo run -p agentrail-agent --example paid_agent -- 127.0.0.1:7070 \
 //!       --rpc http://127.0.0.1:8899 --agent AGENT --pay-to WALLET --mint MINT \
@@ -47,12 +48,16 @@ async fn main() {
     }
     let work_ms: u64 = flags.get("work-ms").map_or(0, |m| m.parse().unwrap_or_else(|_| usage("--work-ms")));
     let runs: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let counted = runs.clone();
+    let works: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+    let (counted, titled) = (runs.clone(), works.clone());
     let agent = PaidAgent::new(config, move |step| {
-        let runs = counted.clone();
+        let (runs, works) = (counted.clone(), titled.clone());
         async move {
             let key = step.request.idempotency_key();
-            *runs.lock().expect("runs").entry(key).or_default() += 1;
+            *runs.lock().expect("runs").entry(key.clone()).or_default() += 1;
+            if let Some(work) = &step.request.work {
+                works.lock().expect("works").insert(key, work.title.clone());
+            }
             tokio::time::sleep(Duration::from_millis(work_ms)).await;
             let output = serde_json::json!({
                 "job": step.request.job,
@@ -68,7 +73,9 @@ async fn main() {
         std::process::exit(1);
     });
     let app = agent.router().merge(
-        axum::Router::new().route("/stats", get(move || async move { Json(runs.lock().expect("runs").clone()) })),
+        axum::Router::new()
+            .route("/stats", get(move || async move { Json(runs.lock().expect("runs").clone()) }))
+            .route("/work", get(move || async move { Json(works.lock().expect("works").clone()) })),
     );
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| usage(format!("bind {addr}: {e}")));
     println!("paid agent on http://{addr}/step");

@@ -114,6 +114,17 @@ pub fn terms_hash(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// Milestone `index`'s part of the terms document `bytes`, which must be the one a job pinned
+/// (`pinned` is its on-chain `terms_hash`): what a keeper sends an agent as the step's work.
+pub fn milestone_work(bytes: &[u8], pinned: &[u8; 32], index: u8) -> Result<MilestoneTerms, String> {
+    let got = terms_hash(bytes);
+    if &got != pinned {
+        return Err(format!("the document's sha256 is {}, the job pinned {}", hex::encode(got), hex::encode(pinned)));
+    }
+    let terms = Terms::parse(bytes).map_err(|e| e.to_string())?;
+    terms.milestones.into_iter().nth(usize::from(index)).ok_or_else(|| format!("the terms have no milestone {index}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +142,16 @@ mod tests {
         assert_eq!(t.milestones[1].inputs["slippage_bps"], 50);
         assert_ne!(terms_hash(DOC.as_bytes()), terms_hash(format!("{DOC} ").as_bytes()), "bytes, not meaning");
         assert_eq!(hex::encode(terms_hash(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn a_milestones_work_comes_only_from_the_pinned_document() {
+        let pinned = terms_hash(DOC.as_bytes());
+        let work = milestone_work(DOC.as_bytes(), &pinned, 1).unwrap();
+        assert_eq!((work.title.as_str(), work.inputs["slippage_bps"].as_u64()), ("swap", Some(50)));
+        let edited = DOC.replace("swap it", "swap it all");
+        assert!(milestone_work(edited.as_bytes(), &pinned, 1).unwrap_err().contains("the job pinned"));
+        assert!(milestone_work(DOC.as_bytes(), &pinned, 2).unwrap_err().contains("no milestone 2"));
     }
 
     #[test]

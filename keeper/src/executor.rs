@@ -128,6 +128,14 @@ pub trait Executor: Send + Sync {
         &'a self,
         endpoint: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>>;
+
+    /// The document at `url` (a job's terms), at most `cap` bytes, under the step's rules
+    /// (http(s) only: a job cannot make the keeper read its own files).
+    fn document<'a>(
+        &'a self,
+        url: &'a str,
+        cap: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>>;
 }
 
 /// Largest manifest the keeper reads.
@@ -327,18 +335,15 @@ impl HttpExecutor {
         StepError::Unreachable(kind.to_string())
     }
 
-    /// GETs the manifest at `endpoint`'s origin, under the same rules as a step (allow-list,
-    /// no redirects, public destinations, a size cap).
-    async fn fetch_manifest(&self, endpoint: &str) -> Result<Vec<u8>, StepError> {
-        self.check_endpoint(endpoint)?;
-        let mut url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
-        url.set_path(x402::MANIFEST_PATH);
-        url.set_query(None);
-        let response = self.client.get(url.as_str()).send().await.map_err(|e| self.transport_error(e, endpoint))?;
+    /// GETs `url` under the same rules as a step (allow-list, no redirects, public
+    /// destinations, http(s) only), reading at most `cap` bytes.
+    async fn get_capped(&self, url: &str, cap: usize) -> Result<Vec<u8>, StepError> {
+        self.check_endpoint(url)?;
+        let response = self.client.get(url).send().await.map_err(|e| self.transport_error(e, url))?;
         if !response.status().is_success() {
             return Err(StepError::Status(response.status().as_u16()));
         }
-        self.read_capped(response, MAX_MANIFEST_BYTES, endpoint).await
+        self.read_capped(response, cap, url).await
     }
 
     /// Reads a body as it streams, refusing it past `cap` bytes (never buffered whole).
@@ -431,7 +436,20 @@ impl Executor for HttpExecutor {
         &'a self,
         endpoint: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>> {
-        Box::pin(self.fetch_manifest(endpoint))
+        Box::pin(async move {
+            let mut url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
+            url.set_path(x402::MANIFEST_PATH);
+            url.set_query(None);
+            self.get_capped(url.as_str(), MAX_MANIFEST_BYTES).await
+        })
+    }
+
+    fn document<'a>(
+        &'a self,
+        url: &'a str,
+        cap: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>> {
+        Box::pin(self.get_capped(url, cap))
     }
 }
 

@@ -117,6 +117,8 @@ const STEP_LEASE_SECS: i64 = 60;
 /// manifest is not the registered one (a fact, not a blip: never retried).
 const MANIFEST_GUARD: &str = "manifest";
 const MANIFEST_MISMATCH: &str = "manifest_mismatch";
+/// Largest terms document the keeper reads.
+const MAX_TERMS_BYTES: usize = 256 * 1024;
 /// Most agent versions whose manifest check is remembered.
 const MANIFESTS_REMEMBERED: usize = 4_096;
 
@@ -625,7 +627,7 @@ impl Keeper {
                 deadline: job.deadline,
                 terms_hash: hex::encode(job.terms_hash),
                 terms_uri: job.terms_uri.clone(),
-                work: None,
+                work: self.milestone_work(key, job, i).await,
                 // the on-chain result hashes of the earlier milestones (no store read)
                 previous_results: job.milestones[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
             },
@@ -759,6 +761,24 @@ impl Keeper {
                 }
                 set.insert(pinned);
                 check(MANIFEST_GUARD, true, format!("sha256 {expected} (version {})", job.agent_version_seq))
+            }
+        }
+    }
+
+    /// Milestone `i`'s part of the job's terms, when the job pinned terms the keeper can fetch
+    /// (http or https, under the executor's rules) and the document matches the pinned hash;
+    /// otherwise the agent gets only the terms' address and hash.
+    async fn milestone_work(&self, key: &Pubkey, job: &Job, i: u8) -> Option<agentrail_client::terms::MilestoneTerms> {
+        let web = job.terms_uri.starts_with("https://") || job.terms_uri.starts_with("http://");
+        if job.terms_hash == [0; 32] || !web {
+            return None;
+        }
+        let fetched = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string());
+        match fetched.and_then(|bytes| agentrail_client::terms::milestone_work(&bytes, &job.terms_hash, i)) {
+            Ok(work) => Some(work),
+            Err(why) => {
+                tracing::warn!(job = %key, milestone = i, uri = %job.terms_uri, reason = %why, "terms not sent with the step");
+                None
             }
         }
     }

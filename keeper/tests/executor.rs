@@ -187,10 +187,11 @@ async fn every_attempt_carries_the_steps_idempotency_key() {
     assert!(body.contains(r#""output":"J:0""#), "{body}");
 }
 
-/// The manifest is read from the endpoint's origin at the well-known path, under the step's
-/// rules: capped, and never from a destination the allow-list refuses.
+/// The manifest is read from the endpoint's origin at the well-known path, and a job's terms
+/// from their URL, under the step's rules: capped, http(s) only, never from a destination the
+/// allow-list refuses.
 #[tokio::test]
-async fn manifests_come_from_the_origin_capped() {
+async fn manifests_and_terms_come_over_http_capped() {
     let small =
         Router::new().route(agentrail_client::x402::MANIFEST_PATH, axum::routing::get(|| async { r#"{"v":1}"# }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -208,6 +209,12 @@ async fn manifests_come_from_the_origin_capped() {
     tokio::spawn(async move { axum::serve(listener, big).await.unwrap() });
     assert_eq!(ex.manifest(&huge).await, Err(StepError::TooLarge(MAX_MANIFEST_BYTES)));
 
+    // a job's terms come over http(s) only: never a file of the keeper's
+    assert!(matches!(ex.document("file:///etc/passwd", 1024).await, Err(StepError::NotAllowed(_))));
+    assert_eq!(
+        ex.document(&format!("{base}{}", agentrail_client::x402::MANIFEST_PATH), 3).await,
+        Err(StepError::TooLarge(3))
+    );
     let strict = HttpExecutor::new(Duration::from_millis(500), vec!["agents.example".into()], DEFAULT_MAX_BODY);
     assert!(matches!(strict.manifest(&format!("{base}/step")).await, Err(StepError::NotAllowed(_))));
 }

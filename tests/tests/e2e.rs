@@ -1014,3 +1014,37 @@ fn a_manifest_other_than_the_pinned_one_stops_the_step_before_any_call() {
     let manifest = guards.as_array().and_then(|g| g.iter().find(|c| c["name"] == "manifest")).cloned();
     assert_eq!(manifest.as_ref().map(|m| m["passed"].clone()), Some(Value::Bool(true)), "{guards}");
 }
+
+/// The request carries the work: for a job whose terms are served over HTTP, the keeper fetches
+/// them, checks them against the pinned hash and sends each milestone's part with its step (the
+/// SDK agent records the title it received).
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn each_step_carries_its_milestones_work_from_the_pinned_terms() {
+    use std::io::{Read, Write};
+    let w = World::new(&["paid"]);
+    let terms = r#"{"schema":"agentrail.terms/v1","title":"Rebalance","milestones":[
+        {"title":"Quote","instructions":"Quote 10 SOL to USDC","inputs":{"amount":"10"},"acceptance":["fresh"],"amount":"1"},
+        {"title":"Swap","instructions":"Execute the quote","acceptance":["landed"],"amount":"2"}]}"#;
+    let path = w.net.dir.path().join("terms.json");
+    std::fs::write(&path, terms).expect("terms");
+    // the terms' host: any request gets the document
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/terms.json", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", terms.len());
+            let _ = conn.write_all(head.as_bytes()).and_then(|()| conn.write_all(terms.as_bytes()));
+        }
+    });
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let job =
+        w.post_job_with("paid", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url]);
+    w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
+    let endpoint = w.agents["paid"].endpoint.replace("/step", "/work");
+    let got: Value = reqwest::blocking::get(endpoint).and_then(|r| r.json()).expect("agent's record");
+    assert_eq!(got[format!("{job}:0")], "Quote", "{got} {}", k.log_tail());
+    assert_eq!(got[format!("{job}:1")], "Swap", "{got}");
+}
