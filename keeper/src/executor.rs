@@ -83,6 +83,21 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// Its metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StepError::Timeout(_) => "timeout",
+            StepError::Status(_) => "status",
+            StepError::Garbage(_) => "garbage",
+            StepError::Unreachable(_) => "unreachable",
+            StepError::NotAllowed(_) => "not_allowed",
+            StepError::PrivateDestination(_) => "private_destination",
+            StepError::Redirect(_) => "redirect",
+            StepError::TooLarge(_) => "too_large",
+            StepError::PaymentRefused(_) => "payment_refused",
+        }
+    }
+
     /// Whether trying again may help: refusals by the keeper's own policy and answers that
     /// would be refused again (a redirect, an oversized body) are not retried.
     pub fn retryable(&self) -> bool {

@@ -56,6 +56,51 @@ impl LabeledCounter {
     }
 }
 
+/// Upper bounds (seconds) of the duration histograms' buckets: agent calls and sends both
+/// span ~10 ms to a minute.
+const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// A duration histogram per label value (a closed set: outcomes or action kinds).
+#[derive(Default, Debug)]
+pub struct LabeledHistogram(std::sync::Mutex<std::collections::BTreeMap<&'static str, Buckets>>);
+
+/// One series: cumulative bucket counts, the sum and the count.
+#[derive(Default, Debug, Clone)]
+struct Buckets {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl LabeledHistogram {
+    /// Records `seconds` in the series `label`.
+    pub fn observe(&self, label: &'static str, seconds: f64) {
+        let mut series = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let b = series.entry(label).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                b.counts[i] += 1;
+            }
+        }
+        b.sum += seconds;
+        b.count += 1;
+    }
+
+    /// Renders the histogram `name` with label `key`.
+    fn render(&self, name: &str, help: &str, key: &str) -> String {
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        for (label, b) in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            for (bound, n) in BUCKETS.iter().zip(b.counts) {
+                out += &format!("{name}_bucket{{{key}=\"{label}\",le=\"{bound}\"}} {n}\n");
+            }
+            out += &format!("{name}_bucket{{{key}=\"{label}\",le=\"+Inf\"}} {}\n", b.count);
+            out += &format!("{name}_sum{{{key}=\"{label}\"}} {}\n", b.sum);
+            out += &format!("{name}_count{{{key}=\"{label}\"}} {}\n", b.count);
+        }
+        out
+    }
+}
+
 /// Everything the keeper counts.
 #[derive(Default, Debug)]
 pub struct Metrics {
@@ -99,6 +144,10 @@ pub struct Metrics {
     pub fees_swept_jobs: Counter,
     /// Sends by action kind and outcome.
     pub actions: LabeledCounter,
+    /// How long each step took (all its attempts), by outcome (`ok` or the last error's kind).
+    pub step_seconds: LabeledHistogram,
+    /// How long each send took from signing to its outcome, by action kind.
+    pub send_seconds: LabeledHistogram,
 }
 
 impl Metrics {
@@ -196,6 +245,16 @@ impl Metrics {
         for ((action, outcome), n) in self.actions.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             out += &format!("{name}{{action=\"{action}\",outcome=\"{outcome}\"}} {n}\n");
         }
+        out += &self.step_seconds.render(
+            "agentrail_keeper_step_seconds",
+            "Step durations (every attempt and the backoff between), by outcome.",
+            "outcome",
+        );
+        out += &self.send_seconds.render(
+            "agentrail_keeper_send_seconds",
+            "Send durations from signing to the outcome, by action.",
+            "action",
+        );
         out
     }
 }
@@ -213,7 +272,18 @@ mod tests {
         m.actions.inc("submit", "confirmed");
         m.actions.inc("submit", "confirmed");
         m.actions.inc("release", "refused");
+        m.step_seconds.observe("ok", 0.3);
+        m.step_seconds.observe("ok", 7.0);
+        m.step_seconds.observe("timeout", 120.0);
         let text = m.render();
+        assert!(text.contains("# TYPE agentrail_keeper_step_seconds histogram\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_bucket{outcome=\"ok\",le=\"0.25\"} 0\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_bucket{outcome=\"ok\",le=\"0.5\"} 1\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_bucket{outcome=\"ok\",le=\"10\"} 2\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_bucket{outcome=\"timeout\",le=\"60\"} 0\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_bucket{outcome=\"timeout\",le=\"+Inf\"} 1\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_sum{outcome=\"ok\"} 7.3\n"), "{text}");
+        assert!(text.contains("agentrail_keeper_step_seconds_count{outcome=\"ok\"} 2\n"), "{text}");
         assert!(text.contains("agentrail_keeper_actions_total{action=\"submit\",outcome=\"confirmed\"} 2\n"), "{text}");
         assert!(text.contains("agentrail_keeper_actions_total{action=\"release\",outcome=\"refused\"} 1\n"), "{text}");
         assert!(text.contains("# TYPE agentrail_keeper_releases_total counter\nagentrail_keeper_releases_total 2\n"));
@@ -221,6 +291,7 @@ mod tests {
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (series, value) = line.rsplit_once(' ').unwrap();
             let name = series.split('{').next().unwrap();
+            let value = if value == "+Inf" { "inf" } else { value };
             assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
             value.parse::<f64>().unwrap();
         }

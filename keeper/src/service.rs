@@ -20,7 +20,7 @@ use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, s
 
 use crate::chain::{Chain, Recent};
 use crate::config::{Config, FailurePolicy};
-use crate::executor::{Executor, RetryPolicy, StepRequest, run_with_retries};
+use crate::executor::{Executor, RetryPolicy, StepError, StepRequest, run_with_retries};
 use crate::guards;
 use crate::log::AppendError;
 use crate::log::Log;
@@ -518,8 +518,10 @@ impl Keeper {
     /// callers count each action once). Counted by action and outcome.
     async fn send(&self, key: IntentKey, ixs: &[Instruction]) -> Result<bool> {
         let (job, milestone, action) = (key.account, key.milestone(), key.kind.as_str());
+        let began = Instant::now();
         let outcome = self.sender().execute(&key, ixs).await?;
         self.metrics.actions.inc(action, outcome.label());
+        self.metrics.send_seconds.observe(action, began.elapsed().as_secs_f64());
         match outcome {
             Outcome::Confirmed(sig) => {
                 tracing::info!(%job, milestone, action, signature = %sig, "confirmed");
@@ -658,7 +660,11 @@ impl Keeper {
             }
         };
         let (result, attempts) = tokio::select! {
-            r = run_with_retries(self.executor.as_ref(), &req, &self.retry) => r,
+            r = run_with_retries(self.executor.as_ref(), &req, &self.retry) => {
+                let outcome = r.0.as_ref().map_or_else(StepError::label, |_| "ok");
+                self.metrics.step_seconds.observe(outcome, started.elapsed().as_secs_f64());
+                r
+            }
             () = renew => {
                 tracing::warn!(job = %key, milestone = i, "lost the step's claim while it ran; leaving it to its new owner");
                 return Ok(StepState::Wait);

@@ -320,6 +320,13 @@ fn job_changes_arrive_over_the_websocket_between_polls() {
     );
     assert!(k.metric("agentrail_keeper_chain_notifications_total") >= 3.0, "{}", k.log_tail());
     assert_eq!(states(&w, &job), [Released, Released, Released]);
+    // the duration histograms saw each step and each submission (a send is observed when the
+    // keeper sees it confirmed, shortly after the chain does)
+    agentrail_tests::localnet::wait_until("three submissions timed", MINUTE, || {
+        (k.metric("agentrail_keeper_send_seconds_count{action=\"submit\"}") == 3.0).then_some(())
+    });
+    assert_eq!(k.metric("agentrail_keeper_step_seconds_count{outcome=\"ok\"}"), 3.0);
+    assert_eq!(k.metric("agentrail_keeper_step_seconds_bucket{outcome=\"ok\",le=\"+Inf\"}"), 3.0);
 }
 
 /// The completed-day path, as production keepers run it (`anchor_today = false`): today's
