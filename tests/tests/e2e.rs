@@ -511,7 +511,10 @@ fn hostile_agents_delay_only_their_own_jobs() {
     for job in &hostile {
         assert_eq!(states(&w, job), [Pending], "nothing paid to a hostile agent");
     }
-    assert!(w.agents["timeout"].calls(&hostile[0], 0) >= 3, "the hostile steps kept running beside it");
+    // the hostile steps keep running beside it (the honest job may finish before the third call)
+    agentrail_tests::localnet::wait_until("the hostile steps kept running beside it", MINUTE, || {
+        (w.agents["timeout"].calls(&hostile[0], 0) >= 3).then_some(())
+    });
     assert!(k.metric("agentrail_keeper_steps_run_total") >= 3.0);
 }
 
