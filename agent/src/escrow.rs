@@ -195,15 +195,11 @@ pub fn judge(
     if left < config.min_time_left_secs {
         return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
     }
-    let pinned = hex_lower(&job.terms_hash);
+    let pinned = hex::encode(job.terms_hash);
     if request.terms_hash != pinned {
         return Err(Refusal::OtherTerms { requested: request.terms_hash.clone(), pinned });
     }
     Ok(())
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -229,7 +225,7 @@ mod tests {
             budget: 1_000,
             mint: job.mint.to_string(),
             deadline: job.deadline,
-            terms_hash: hex_lower(&job.terms_hash),
+            terms_hash: hex::encode(job.terms_hash),
             terms_uri: String::new(),
             work: None,
             previous_results: vec![],

@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use agentrail::state::Job;
+use agentrail_client::unix_now;
 use agentrail_client::x402::{
     self, EscrowPayment, IDEMPOTENCY_KEY, Offer, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, SCHEME,
     STEP_SCHEMA, StepAnswer, StepRequest,
@@ -281,10 +282,6 @@ impl PaidAgent {
 
 fn error(status: StatusCode, why: String) -> Response {
     (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -94,6 +94,9 @@ async fn run(args: Args) -> Result<()> {
     let config = load_config(&args)?;
     let payer = read_keypair_file(expand_home(&config.keypair))
         .map_err(|e| anyhow::anyhow!("cannot read keeper keypair {}: {e}", config.keypair))?;
+    // one ed25519 key signs receipts and payment authorizations: the keeper's own
+    let signing_key = agentrail_client::signing_key(&payer.to_bytes())
+        .map_err(|e| anyhow::anyhow!("keeper keypair {} is not a valid ed25519 keypair: {e}", config.keypair))?;
     let store = Store::open(&config.database).await?;
     let log = Log::load(store).await?;
     let retry = RetryPolicy {
@@ -108,10 +111,7 @@ async fn run(args: Args) -> Result<()> {
         config.executor.allow.clone(),
         config.executor.max_body_bytes,
     )
-    .paying(Payer {
-        key: ed25519_dalek::SigningKey::from_bytes(&payer.to_bytes()[..32].try_into().expect("32-byte secret")),
-        network: network.clone(),
-    });
+    .paying(Payer { key: signing_key.clone(), network: network.clone() });
     let poll = duration("poll_interval", &config.poll_interval)?;
     let anchor_every = duration("anchor_interval", &config.anchor_interval)?;
     let sweep_every = duration("sweep_interval", &config.sweep_interval)?;
@@ -129,7 +129,7 @@ async fn run(args: Args) -> Result<()> {
         last_scan: Default::default(),
         // ~400 bytes a job: at most ~6.5 MiB
         job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
-        receipt_signer: Default::default(),
+        receipt_signer: signing_key,
         manifests_checked: Default::default(),
         payer,
         metrics: Arc::new(Metrics::default()),

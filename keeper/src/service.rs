@@ -47,8 +47,8 @@ pub struct Keeper {
     pub last_scan: Recent<Arc<Scan>>,
     /// The accounts each job's actions name, derived once per job.
     pub job_keys: JobKeysCache,
-    /// `payer` as an ed25519 signing key for receipts, derived on first use.
-    pub receipt_signer: std::sync::OnceLock<SigningKey>,
+    /// `payer` as an ed25519 signing key: it signs receipts (and, in the executor, payments).
+    pub receipt_signer: SigningKey,
     /// Agent versions whose served manifest was seen to match the registry: (agent, version,
     /// manifest hash). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
     pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
@@ -164,14 +164,6 @@ impl Keeper {
             fee_cap: self.config.priority_fee_cap,
             confirm_budget: self.confirm_budget,
         }
-    }
-
-    /// The keeper's key as an ed25519 signing key (receipts are signed with it).
-    /// The payer's key as a receipt signer, derived once (deriving it recomputes the public
-    /// key: a scalar multiplication per receipt).
-    fn signing_key(&self) -> &SigningKey {
-        self.receipt_signer
-            .get_or_init(|| SigningKey::from_bytes(&self.payer.to_bytes()[..32].try_into().expect("32-byte secret")))
     }
 
     /// How old the last completed scan may be before `/health` says the keeper is not working:
@@ -719,7 +711,7 @@ impl Keeper {
             started_at: now,
             finished_at,
         }
-        .sign(self.signing_key())?;
+        .sign(&self.receipt_signer)?;
         // and the schema admits one receipt per milestone
         let fence = StepFence { owner, attempts };
         let index = match self.log.append_fenced(&receipt, &job_s, i, now, Some(fence)).await? {

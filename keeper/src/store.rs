@@ -165,9 +165,7 @@ impl std::ops::DerefMut for Conn<'_> {
 
 /// This machine's wall clock in unix seconds: the times the keeper records and its scan
 /// freshness (claims are judged on the database's clock instead).
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
+pub use agentrail_client::unix_now;
 
 /// The claim a receipt's step must still be held by for the receipt to be stored
 /// ([`Store::append_receipts_fenced`]).

@@ -19,6 +19,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("k.sqlite").display())).await.unwrap();
     let payer = Keypair::new_from_array([9; 32]);
+    let payer_bytes = payer.to_bytes();
     let signing = SigningKey::from_bytes(&[9; 32]);
     let log = Log::load(store).await.unwrap();
     let job = Pubkey::new_unique();
@@ -68,7 +69,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         steps: agentrail_keeper::step_pool::StepPool::new(4),
         last_scan: Default::default(),
         job_keys: agentrail_client::escrow::JobKeysCache::new(16),
-        receipt_signer: Default::default(),
+        receipt_signer: agentrail_client::signing_key(&payer_bytes).unwrap(),
         manifests_checked: Default::default(),
     };
     (Arc::new(keeper), dir)

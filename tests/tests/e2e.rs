@@ -826,6 +826,18 @@ fn post_step(
     signer: Option<&ed25519_dalek::SigningKey>,
     issued_at: i64,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
+    post_step_edited(network, endpoint, request, signer, issued_at, |_| {})
+}
+
+/// [`post_step`], with `edit` applied to the signed authorization before it is sent (a tamperer).
+fn post_step_edited(
+    network: &str,
+    endpoint: &str,
+    request: &agentrail_client::x402::StepRequest,
+    signer: Option<&ed25519_dalek::SigningKey>,
+    issued_at: i64,
+    edit: impl FnOnce(&mut agentrail_client::x402::EscrowAuthorization),
+) -> (u16, reqwest::header::HeaderMap, Value) {
     use agentrail_client::x402;
     let body = serde_json::to_vec(request).expect("body");
     let mut post = reqwest::blocking::Client::new().post(endpoint).header("content-type", "application/json");
@@ -837,7 +849,8 @@ fn post_step(
             pay_to: Pubkey::default(),
             max_timeout_secs: 60,
         };
-        let auth = x402::EscrowAuthorization::sign(request, &body, key, issued_at, 120);
+        let mut auth = x402::EscrowAuthorization::sign(request, &body, key, issued_at, 120);
+        edit(&mut auth);
         post = post.header(x402::PAYMENT_SIGNATURE, x402::encode_header(&x402::payment(offer.requirements(), auth)));
     }
     let response = post.body(body).send().expect("agent answers");
@@ -845,13 +858,11 @@ fn post_step(
     (status, headers, response.json().unwrap_or(Value::Null))
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
+use agentrail_client::unix_now;
 
 fn keeper_signing_key(w: &World) -> ed25519_dalek::SigningKey {
     let key = solana_sdk::signature::read_keypair_file(&w.keeper.1).expect("keeper keypair");
-    ed25519_dalek::SigningKey::from_bytes(&key.to_bytes()[..32].try_into().expect("secret"))
+    agentrail_client::signing_key(&key.to_bytes()).expect("a keypair's own bytes")
 }
 
 /// The agent side, on the SDK (`agentrail-agent`): the keeper pays an SDK agent through the
@@ -907,27 +918,8 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     refused(&req, Some(&stranger), now, "but the job's keeper is");
     refused(&req, Some(&keeper), now - 400, "expired");
     // the signature binds the request: a raised budget under the same signature does not verify
-    let body = serde_json::to_vec(&req).unwrap();
-    let mut auth = x402::EscrowAuthorization::sign(&req, &body, &keeper, now, 120);
-    auth.amount += 1;
-    let (status, _, _) = {
-        let genesis = w.net.rpc.get_genesis_hash().unwrap().to_string();
-        let offer = x402::Offer {
-            network: x402::network(&genesis),
-            mint: w.mint,
-            price: 0,
-            pay_to: Pubkey::default(),
-            max_timeout_secs: 60,
-        };
-        let response = reqwest::blocking::Client::new()
-            .post(&paid.endpoint)
-            .header(x402::PAYMENT_SIGNATURE, x402::encode_header(&x402::payment(offer.requirements(), auth)))
-            .body(body)
-            .send()
-            .unwrap();
-        (response.status().as_u16(), (), ())
-    };
-    assert_eq!(status, 402, "a tampered authorization is refused");
+    let (status, _, body) = post_step_edited(&network, &paid.endpoint, &req, Some(&keeper), now, |a| a.amount += 1);
+    assert_eq!(status, 402, "a tampered authorization is refused: {body}");
     // a job for the other agent, sent to this one
     let theirs = w.post_job("other", &["1"], "10m", "1s");
     send_as(&w, &w.keeper.1, &[agentrail_client::escrow::start_milestone(&w.keeper.0, &theirs, 0)]);
