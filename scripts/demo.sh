@@ -78,7 +78,7 @@ cleanup() {
 trap cleanup EXIT
 ar() { "$bin/agentrail" -u "$URL" --commitment confirmed "$@"; }
 as() { local who=$1; shift; ar -k "$DEMO_DIR/$who.json" "$@"; }
-for who in admin treasury certifier owner flaky poster keeper; do
+for who in admin treasury certifier owner signer flaky poster keeper; do
   declare "$who=$("$bin/agentrail" dev keygen "$DEMO_DIR/$who.json")"
 done
 
@@ -118,6 +118,8 @@ flaky_agent=$(as flaky --json agent register --name flaky-agent --manifest "$DEM
 for a in "$agent" "$flaky_agent"; do
   as certifier cert attest "$a" --stage A --evidence "$DEMO_DIR/evidence.json" --expires-in 90d >/dev/null
 done
+echo "the SDK agent registers the key it co-signs its outputs with (the key signs too):"
+as owner agent set-signing-key "$agent" --key "$DEMO_DIR/signer.json"
 as owner agent show "$agent"
 
 say "a test USDC-like mint; the poster gets 1000"
@@ -128,7 +130,7 @@ echo "mint $mint"
 # the SDK agent checks every request against the chain: it needs its registry address
 "$bin/examples/paid_agent" "127.0.0.1:$AGENT_PORT" --rpc "$URL" --agent "$agent" --pay-to "$owner" \
   --mint "$mint" --answers "$DEMO_DIR/agent-answers.sqlite" --manifest "$DEMO_DIR/manifest.json" \
-  >"$DEMO_DIR/agent.log" 2>&1 &
+  --signing-key "$DEMO_DIR/signer.json" >"$DEMO_DIR/agent.log" 2>&1 &
 pids+=($!)
 listening "paid agent" "$AGENT_PORT" "$DEMO_DIR/agent.log" "${pids[-1]}"
 echo "a request without payment gets 402 and the offer:"
@@ -205,7 +207,7 @@ say "the garbage-answering agent is retried, never paid; after the deadline the 
 wait_state "$late" status expired
 as poster job show "$late"
 
-say "the keeper anchored today's receipt log; receipt 0 verifies against the chain"
+say "the keeper anchored today's receipt log; receipt 0 (signed by the keeper, co-signed by the agent) verifies against the chain"
 for _ in $(seq 60); do
   curl -sf "http://127.0.0.1:$KEEPER_PORT/receipts/0" >"$DEMO_DIR/receipt-0.json" &&
     [ "$(field day <"$DEMO_DIR/receipt-0.json")" != None ] && break

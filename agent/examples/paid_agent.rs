@@ -5,7 +5,10 @@
 //!
 //!     cargo run -p agentrail-agent --example paid_agent -- 127.0.0.1:7070 \
 //!       --rpc http://127.0.0.1:8899 --agent AGENT --pay-to WALLET --mint MINT \
-//!       [--price BASE_UNITS] [--answers FILE] [--work-ms MS] [--manifest FILE]
+//!       [--price BASE_UNITS] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR]
+//!
+//! With `--signing-key` (a Solana keypair file: the key registered with `agentrail agent
+//! set-signing-key`) every answer is co-signed.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +21,7 @@ use axum::routing::get;
 
 fn usage(what: impl std::fmt::Debug) -> ! {
     eprintln!(
-        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE], not {what:?}"
+        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR], not {what:?}"
     );
     std::process::exit(2);
 }
@@ -45,6 +48,10 @@ async fn main() {
         .resource_url(&format!("http://{addr}/step"));
     if let Some(path) = flags.get("manifest") {
         config = config.manifest(std::fs::read(path).unwrap_or_else(|e| usage(format!("--manifest {path}: {e}"))));
+    }
+    if let Some(path) = flags.get("signing-key") {
+        config =
+            config.signing_key(read_signing_key(path).unwrap_or_else(|e| usage(format!("--signing-key {path}: {e}"))));
     }
     let work_ms: u64 = flags.get("work-ms").map_or(0, |m| m.parse().unwrap_or_else(|_| usage("--work-ms")));
     let runs: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
@@ -80,4 +87,12 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| usage(format!("bind {addr}: {e}")));
     println!("paid agent on http://{addr}/step");
     axum::serve(listener, app).await.expect("serve");
+}
+
+/// The ed25519 key in a Solana keypair file (a JSON array of its 64 bytes).
+fn read_signing_key(path: &str) -> Result<ed25519_dalek::SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|e| format!("not a keypair file: {e}"))?;
+    let bytes: [u8; 64] = bytes.try_into().map_err(|_| "a keypair file holds 64 bytes".to_string())?;
+    agentrail_client::signing_key(&bytes).map_err(|e| e.to_string())
 }

@@ -48,6 +48,10 @@ pub enum Refusal {
     OtherTerms { requested: String, pinned: String },
     #[error("the request names {field} {requested}, the job says {actual}")]
     RequestMismatch { field: &'static str, requested: String, actual: String },
+    #[error(
+        "the registry's signing key for this agent is {registry}, but it signs with {configured}: keepers would refuse its answers"
+    )]
+    WrongSigningKey { registry: String, configured: String },
 }
 
 /// Reading the chain failed: not a verdict on the request (the caller should retry later).
@@ -191,6 +195,13 @@ pub fn judge(
     if agent.payout != config.pay_to {
         return Err(Refusal::WrongPayout { registry: agent.payout.to_string(), expected: config.pay_to.to_string() });
     }
+    // keepers demand a co-signature by the registered key: working with another (or none)
+    // would be work the keeper refuses to pay for
+    let configured = config.signing_key.as_ref().map(|k| Pubkey::from(k.verifying_key().to_bytes()));
+    if agent.signing_key() != configured {
+        let show = |k: Option<Pubkey>| k.map_or("none".to_string(), |k| k.to_string());
+        return Err(Refusal::WrongSigningKey { registry: show(agent.signing_key()), configured: show(configured) });
+    }
     let left = job.deadline.saturating_sub(now);
     if left < config.min_time_left_secs {
         return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
@@ -289,6 +300,15 @@ mod tests {
         );
         let j = Job { terms_hash: [1; 32], ..job.clone() };
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherTerms { .. }));
+        // the registry names a signing key this agent does not sign with (or none it does)
+        let key = ed25519_dalek::SigningKey::from_bytes(&[12; 32]);
+        let registered = Agent { signing_key: Pubkey::new_unique(), ..agent.clone() };
+        assert!(matches!(check(&job, &registered, &req, &config), Refusal::WrongSigningKey { .. }));
+        let signing = config.clone().signing_key(key.clone());
+        let err = check(&job, &agent, &req, &signing);
+        assert!(err.to_string().contains("registry's signing key for this agent is none"), "{err}");
+        let matching = Agent { signing_key: Pubkey::from(key.verifying_key().to_bytes()), ..agent.clone() };
+        assert_eq!(judge(&job, &matching, &req, &auth, &signing, 100), Ok(()));
         for (reason, text) in [
             (Refusal::NotStarted, "not marked started"),
             (Refusal::BelowPrice { net: 1, price: 2 }, "less than this agent's price"),

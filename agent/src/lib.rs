@@ -38,10 +38,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use agentrail::state::Job;
+use agentrail_client::receipt::OutputClaim;
 use agentrail_client::unix_now;
 use agentrail_client::x402::{
-    self, EscrowPayment, IDEMPOTENCY_KEY, Offer, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, SCHEME,
-    STEP_SCHEMA, StepAnswer, StepRequest,
+    self, EscrowPayment, IDEMPOTENCY_KEY, OUTPUT_SIGNATURE, Offer, PAYMENT_REQUIRED, PAYMENT_RESPONSE,
+    PAYMENT_SIGNATURE, SCHEME, STEP_SCHEMA, StepAnswer, StepRequest,
 };
 use anchor_lang::prelude::Pubkey;
 use axum::body::Bytes;
@@ -50,6 +51,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::future::BoxFuture;
+use sha2::{Digest, Sha256};
 
 use answers::{AnswerStore, SqliteAnswers};
 use escrow::EscrowReader;
@@ -79,6 +81,10 @@ pub struct AgentConfig {
     pub manifest: Option<Vec<u8>>,
     /// The public URL of the step endpoint (named in the 402 offer).
     pub resource_url: String,
+    /// The key the agent co-signs its outputs with: the one it registered on-chain
+    /// (`agentrail agent set-signing-key`). Must match the registry: keepers refuse unsigned or
+    /// mis-signed answers from an agent that registered a key.
+    pub signing_key: Option<ed25519_dalek::SigningKey>,
 }
 
 impl AgentConfig {
@@ -96,7 +102,13 @@ impl AgentConfig {
             answers_path: "agent-answers.sqlite".into(),
             manifest: None,
             resource_url: "/step".into(),
+            signing_key: None,
         }
+    }
+    /// Co-signs every answer with `key` (the signing key registered for the agent).
+    pub fn signing_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
     }
     /// Sets the least net pay per step.
     pub fn price(mut self, price: u64) -> Self {
@@ -268,6 +280,7 @@ impl PaidAgent {
 
     /// A paid answer: the stored bytes and `PAYMENT-RESPONSE`.
     fn paid(&self, request: &StepRequest, payer: &str, answer: Vec<u8>, replay: bool) -> Response {
+        let cosignature = self.cosign(request, &answer);
         let mut response = (StatusCode::OK, [("content-type", "application/json")], answer).into_response();
         let settle = x402::settle_response(&self.network, &request.job, payer);
         if let Ok(v) = HeaderValue::from_str(&x402::encode_header(&settle)) {
@@ -276,7 +289,28 @@ impl PaidAgent {
         if replay {
             response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
         }
+        if let Some(cosignature) = cosignature
+            && let Ok(v) = HeaderValue::from_str(&x402::encode_header(&cosignature))
+        {
+            response.headers_mut().insert(OUTPUT_SIGNATURE, v);
+        }
         response
+    }
+
+    /// The agent's co-signature of `answer` for `request`'s step ([`OUTPUT_SIGNATURE`]), when
+    /// it signs: over the job, milestone, terms hash, the answer's exact bytes and its cost. A
+    /// replay signs the same bytes again (ed25519 is deterministic: the same signature).
+    fn cosign(&self, request: &StepRequest, answer: &[u8]) -> Option<x402::OutputSignature> {
+        let key = self.config.signing_key.as_ref()?;
+        let cost = serde_json::from_slice::<StepAnswer>(answer).ok()?.cost;
+        let claim = OutputClaim {
+            job: request.job.parse().ok()?,
+            milestone: request.milestone,
+            terms_hash: hex::decode(&request.terms_hash).ok()?.try_into().ok()?,
+            output_hash: Sha256::digest(answer).into(),
+            cost,
+        };
+        Some(x402::OutputSignature::from(&claim.sign(key)))
     }
 }
 

@@ -48,6 +48,7 @@ events!(
     AgentVersionPublished,
     AgentStatusChanged,
     AgentPayoutChanged,
+    AgentSigningKeyChanged,
     AgentAuthorityTransferred,
     AgentMetadataUpdated,
     StageAttested,

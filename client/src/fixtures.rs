@@ -69,5 +69,6 @@ pub fn agent() -> agentrail::state::Agent {
         registered_at: 0,
         updated_at: 0,
         bump: 0,
+        signing_key: Pubkey::default(),
     }
 }

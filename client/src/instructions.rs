@@ -108,6 +108,15 @@ pub fn set_payout(authority: &Pubkey, agent: &Pubkey, new_payout: &Pubkey) -> In
     )
 }
 
+/// `set_signing_key`, signed by the agent's authority and `new_key` (it proves control of the
+/// key); `None` clears the agent's signing key.
+pub fn set_signing_key(authority: &Pubkey, agent: &Pubkey, new_key: Option<&Pubkey>) -> Instruction {
+    build(
+        accounts::SetSigningKey { authority: *authority, new_key: new_key.copied(), agent: *agent },
+        instruction::SetSigningKey {},
+    )
+}
+
 /// `transfer_agent_authority`, signed by both authorities.
 pub fn transfer_agent_authority(authority: &Pubkey, agent: &Pubkey, new_authority: &Pubkey) -> Instruction {
     build(

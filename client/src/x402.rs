@@ -14,7 +14,10 @@
 //!    milestone is pending, the escrow covers its price...), runs the work once per idempotency
 //!    key, and answers with its result and `PAYMENT-RESPONSE` (an x402 settle response naming
 //!    the job account: settlement is the milestone's on-chain release, which the agent can
-//!    watch without trusting the keeper).
+//!    watch without trusting the keeper). An agent that registered a signing key on-chain
+//!    also sends [`OUTPUT_SIGNATURE`]: its signature of the step's
+//!    [`OutputClaim`](crate::receipt::OutputClaim) (job, milestone, terms hash, SHA-256 of the
+//!    exact answer body, cost), which the keeper checks and keeps in the receipt.
 //!
 //! The wire types are `x402-types`' (no Solana dependencies); this module adds the scheme.
 
@@ -34,6 +37,9 @@ pub const PAYMENT_REQUIRED: &str = "PAYMENT-REQUIRED";
 pub const PAYMENT_SIGNATURE: &str = "PAYMENT-SIGNATURE";
 /// Header of the agent's paid answer: base64 JSON x402 settle response.
 pub const PAYMENT_RESPONSE: &str = "PAYMENT-RESPONSE";
+/// Header of the agent's answer with its co-signature of the output: base64 JSON
+/// [`OutputSignature`]. Required from agents that registered a signing key.
+pub const OUTPUT_SIGNATURE: &str = "AGENTRAIL-OUTPUT-SIGNATURE";
 /// Header carrying a step's idempotency key (also inside the signed authorization).
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Where an agent serves its manifest, at the origin of its endpoint: its SHA-256 is the
@@ -315,6 +321,35 @@ pub fn settle_response(network: &str, job: &str, payer: &str) -> serde_json::Val
     serde_json::json!({ "success": true, "payer": payer, "transaction": job, "network": network })
 }
 
+/// The wire form of an agent's co-signature of its output ([`OUTPUT_SIGNATURE`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputSignature {
+    /// The agent's registered signing key, base58.
+    pub key: String,
+    /// ed25519 over [`OutputClaim::message`](crate::receipt::OutputClaim::message), base58.
+    pub signature: String,
+}
+
+impl From<&crate::receipt::VendorSignature> for OutputSignature {
+    fn from(v: &crate::receipt::VendorSignature) -> Self {
+        OutputSignature { key: v.key.to_string(), signature: bs58::encode(v.signature).into_string() }
+    }
+}
+
+impl TryFrom<&OutputSignature> for crate::receipt::VendorSignature {
+    type Error = ProtocolError;
+
+    fn try_from(s: &OutputSignature) -> Result<Self, ProtocolError> {
+        let signature = bs58::decode(&s.signature)
+            .into_vec()
+            .map_err(|e| malformed("output signature", e))?
+            .try_into()
+            .map_err(|_| malformed("output signature", "not 64 bytes"))?;
+        Ok(crate::receipt::VendorSignature { key: Pubkey::new_from_array(key_bytes("output key", &s.key)?), signature })
+    }
+}
+
 /// What an agent answers a paid step with.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -410,5 +445,31 @@ mod tests {
             decode_header::<EscrowPayment>("PAYMENT-SIGNATURE", "not base64!"),
             Err(ProtocolError::Malformed { what: "PAYMENT-SIGNATURE", .. })
         ));
+    }
+
+    /// The co-signature header carries a vendor signature both ways, and a malformed one is
+    /// refused by name.
+    #[test]
+    fn the_output_signature_header_round_trips() {
+        let claim = crate::receipt::OutputClaim {
+            job: Pubkey::new_unique(),
+            milestone: 3,
+            terms_hash: [1; 32],
+            output_hash: [2; 32],
+            cost: 7,
+        };
+        let signed = claim.sign(&SigningKey::from_bytes(&[6; 32]));
+        let header = encode_header(&OutputSignature::from(&signed));
+        let wire: OutputSignature = decode_header(OUTPUT_SIGNATURE, &header).unwrap();
+        let back = crate::receipt::VendorSignature::try_from(&wire).unwrap();
+        assert_eq!(back, signed);
+        claim.verify(&back).unwrap();
+        let short = OutputSignature { signature: bs58::encode([1u8; 10]).into_string(), ..wire.clone() };
+        assert!(matches!(
+            crate::receipt::VendorSignature::try_from(&short),
+            Err(ProtocolError::Malformed { what: "output signature", .. })
+        ));
+        let bad_key = OutputSignature { key: "nope".into(), ..wire };
+        assert!(crate::receipt::VendorSignature::try_from(&bad_key).is_err());
     }
 }

@@ -20,6 +20,7 @@ fn valid() -> Vec<u8> {
         tx_signatures: vec![],
         started_at: 1,
         finished_at: 2,
+        terms_hash: Some([6; 32]),
     }
     .sign(&keeper)
     .unwrap()
@@ -31,9 +32,11 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let mut framed = b"ARCP\x01".to_vec();
-        framed.extend_from_slice(&bytes);
-        for input in [&bytes, &framed] {
+        let mut v1 = b"ARCP\x01".to_vec();
+        v1.extend_from_slice(&bytes);
+        let mut v2 = b"ARCP\x02".to_vec();
+        v2.extend_from_slice(&bytes);
+        for input in [&bytes, &v1, &v2] {
             if let Ok(r) = SignedReceipt::decode(input) {
                 prop_assert_eq!(&r.encode(), input);
             }

@@ -28,6 +28,7 @@ fn receipt(keeper: &SigningKey, milestone: u8) -> Receipt {
         tx_signatures: vec![[5; 64]],
         started_at: 1_790_000_000,
         finished_at: 1_790_000_004,
+        terms_hash: Some([6; 32]),
     }
 }
 

@@ -8,9 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrail_client::receipt::{OutputClaim, VendorSignature};
 use agentrail_client::x402;
 use rand::Rng;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 /// What the keeper asks an agent to do: the protocol's request (the body it POSTs) and what
 /// the keeper needs to pay for it.
@@ -24,6 +26,9 @@ pub struct StepRequest {
     pub pay_to: String,
     /// What the milestone pays the agent after the protocol fee (base units).
     pub net_amount: u64,
+    /// The signing key the agent registered on-chain, if any: its answers must then carry its
+    /// co-signature ([`x402::OUTPUT_SIGNATURE`]) by this key, or they are refused.
+    pub vendor_key: Option<anchor_lang::prelude::Pubkey>,
 }
 
 impl StepRequest {
@@ -57,6 +62,8 @@ pub struct StepOutput {
     pub cost: u64,
     /// On-chain transactions the step executed.
     pub tx_signatures: Vec<[u8; 64]>,
+    /// The agent's verified co-signature of the output, when it registered a signing key.
+    pub vendor: Option<VendorSignature>,
 }
 
 /// Why a step did not produce a usable output.
@@ -80,6 +87,8 @@ pub enum StepError {
     TooLarge(usize),
     #[error("the agent refused the payment: {0}")]
     PaymentRefused(String),
+    #[error("the agent's co-signature of its output is missing or wrong: {0}")]
+    VendorSignature(String),
 }
 
 impl StepError {
@@ -95,6 +104,7 @@ impl StepError {
             StepError::Redirect(_) => "redirect",
             StepError::TooLarge(_) => "too_large",
             StepError::PaymentRefused(_) => "payment_refused",
+            StepError::VendorSignature(_) => "vendor_signature",
         }
     }
 
@@ -412,6 +422,8 @@ impl HttpExecutor {
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));
         }
+        // the co-signature travels in a header: it signs the body's hash, so it cannot be in it
+        let cosignature = response.headers().get(x402::OUTPUT_SIGNATURE).cloned();
         // read as it streams: a body past the cap is dropped, never buffered whole
         let body = self.read_capped(response, self.max_body, &req.endpoint).await?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|e| StepError::Garbage(e.to_string()))?;
@@ -431,8 +443,47 @@ impl HttpExecutor {
             })
             .collect::<Result<_, _>>()?;
         let cost = answer.cost;
-        Ok(StepOutput { body, cost, tx_signatures })
+        let vendor = match req.vendor_key {
+            Some(key) => Some(check_cosignature(req, key, cosignature.as_ref(), &body, cost)?),
+            None => None,
+        };
+        Ok(StepOutput { body, cost, tx_signatures, vendor })
     }
+}
+
+/// Checks the co-signature an agent that registered `key` must send with its answer: present,
+/// by that key, over this step's [`OutputClaim`] (job, milestone, terms hash, the exact body's
+/// SHA-256, the cost it reported).
+fn check_cosignature(
+    req: &StepRequest,
+    key: anchor_lang::prelude::Pubkey,
+    header: Option<&reqwest::header::HeaderValue>,
+    body: &[u8],
+    cost: u64,
+) -> Result<VendorSignature, StepError> {
+    let bad = |why: String| StepError::VendorSignature(why);
+    let header = header
+        .ok_or_else(|| bad(format!("the agent registered signing key {key} but sent no {}", x402::OUTPUT_SIGNATURE)))?;
+    let wire: x402::OutputSignature = header
+        .to_str()
+        .map_err(|_| bad("the header is not text".into()))
+        .and_then(|h| x402::decode_header(x402::OUTPUT_SIGNATURE, h).map_err(|e| bad(e.to_string())))?;
+    let signature = VendorSignature::try_from(&wire).map_err(|e| bad(e.to_string()))?;
+    if signature.key != key {
+        return Err(bad(format!("signed by {}, but the agent's registered key is {key}", signature.key)));
+    }
+    let claim = OutputClaim {
+        job: req.step.job.parse().map_err(|_| bad("the request's job is not a key".into()))?,
+        milestone: req.step.milestone,
+        terms_hash: hex::decode(&req.step.terms_hash)
+            .ok()
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| bad("the request's terms hash is not 32 bytes of hex".into()))?,
+        output_hash: Sha256::digest(body).into(),
+        cost,
+    };
+    claim.verify(&signature).map_err(|_| bad(format!("the signature by {key} does not cover this answer")))?;
+    Ok(signature)
 }
 
 fn bs58_decode(s: &str) -> Result<Vec<u8>, StepError> {

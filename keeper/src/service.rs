@@ -626,6 +626,7 @@ impl Keeper {
                 previous_results: job.milestones[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
             },
             endpoint: agent.metadata_uri.clone(),
+            vendor_key: agent.signing_key(),
             pay_to: agent.payout.to_string(),
             net_amount: amount.saturating_sub(agentrail::state::fee_for(amount, job.fee_bps)),
         };
@@ -710,8 +711,14 @@ impl Keeper {
             tx_signatures: output.tx_signatures,
             started_at: now,
             finished_at,
+            terms_hash: Some(job.terms_hash),
         }
         .sign(&self.receipt_signer)?;
+        // the agent's co-signature, checked against its registered key by the executor
+        let receipt = match output.vendor {
+            Some(vendor) => receipt.with_vendor(vendor),
+            None => receipt,
+        };
         // and the schema admits one receipt per milestone
         let fence = StepFence { owner, attempts };
         let index = match self.log.append_fenced(&receipt, &job_s, i, now, Some(fence)).await? {

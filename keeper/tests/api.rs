@@ -37,6 +37,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
             tx_signatures: vec![],
             started_at: 10,
             finished_at: 11,
+            terms_hash: Some([8; 32]),
         }
         .sign(&signing)
         .unwrap();

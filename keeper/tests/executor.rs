@@ -24,6 +24,12 @@ async fn agent() -> (String, Arc<AtomicU32>) {
             }),
         )
         .route("/garbage", post(|| async { "<html>oops</html>" }))
+        .route("/cosigned", post(|| async { cosigned_answer(&vendor(), 5) }))
+        .route(
+            "/cosigned-by-other",
+            post(|| async { cosigned_answer(&ed25519_dalek::SigningKey::from_bytes(&[22; 32]), 5) }),
+        )
+        .route("/cosigned-other-cost", post(|| async { cosigned_answer(&vendor(), 4) }))
         .route("/missing-cost", post(|| async { r#"{"output":1}"# }))
         .route("/error", post(|| async { (axum::http::StatusCode::BAD_GATEWAY, "down") }))
         .route("/huge", post(|| async { axum::body::Body::from_stream(huge_stream()) }))
@@ -88,6 +94,10 @@ fn peak_rss_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+fn vendor() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[21; 32])
+}
+
 fn loopback(timeout: Duration) -> HttpExecutor {
     HttpExecutor::new(timeout, vec!["127.0.0.1".into()], DEFAULT_MAX_BODY)
 }
@@ -106,7 +116,38 @@ fn req(endpoint: String) -> StepRequest {
         work: None,
         previous_results: vec![],
     };
-    StepRequest { step, endpoint, pay_to: "P".into(), net_amount: 975 }
+    StepRequest { step, endpoint, pay_to: "P".into(), net_amount: 975, vendor_key: None }
+}
+
+/// The job and terms of [`signed_req`]'s step.
+const SIGNED_JOB: [u8; 32] = [31; 32];
+const SIGNED_TERMS: [u8; 32] = [32; 32];
+
+/// A step for a job whose agent registered `vendor_key`.
+fn signed_req(endpoint: String, vendor_key: Option<&ed25519_dalek::SigningKey>) -> StepRequest {
+    let mut r = req(endpoint);
+    r.step.job = anchor_lang::prelude::Pubkey::new_from_array(SIGNED_JOB).to_string();
+    r.step.terms_hash = hex::encode(SIGNED_TERMS);
+    r.vendor_key = vendor_key.map(|k| anchor_lang::prelude::Pubkey::from(k.verifying_key().to_bytes()));
+    r
+}
+
+/// An answer and its co-signature header, by `key`, over `signed_cost` (an honest agent signs
+/// the cost it reports, 5).
+fn cosigned_answer(key: &ed25519_dalek::SigningKey, signed_cost: u64) -> ([(String, String); 1], String) {
+    use agentrail_client::receipt::OutputClaim;
+    use sha2::Digest;
+    let body = r#"{"output":"quoted","cost":5}"#.to_string();
+    let claim = OutputClaim {
+        job: anchor_lang::prelude::Pubkey::new_from_array(SIGNED_JOB),
+        milestone: 0,
+        terms_hash: SIGNED_TERMS,
+        output_hash: sha2::Sha256::digest(body.as_bytes()).into(),
+        cost: signed_cost,
+    };
+    let header =
+        agentrail_client::x402::encode_header(&agentrail_client::x402::OutputSignature::from(&claim.sign(key)));
+    ([(agentrail_client::x402::OUTPUT_SIGNATURE.to_string(), header)], body)
 }
 
 fn policy(max_attempts: u32) -> RetryPolicy {
@@ -217,4 +258,34 @@ async fn manifests_and_terms_come_over_http_capped() {
     );
     let strict = HttpExecutor::new(Duration::from_millis(500), vec!["agents.example".into()], DEFAULT_MAX_BODY);
     assert!(matches!(strict.manifest(&format!("{base}/step")).await, Err(StepError::NotAllowed(_))));
+}
+
+/// An agent that registered a signing key must co-sign each answer with it, over this step's
+/// job, milestone, terms, exact body and reported cost; anything else is refused (and retried
+/// like any bad answer). An agent without a registered key is not asked for one.
+#[tokio::test]
+async fn agents_with_a_registered_key_must_cosign_their_answers() {
+    let (base, _) = agent().await;
+    let ex = loopback(Duration::from_millis(500));
+    let key = vendor();
+    let out = ex.execute(&signed_req(format!("{base}/cosigned"), Some(&key))).await.unwrap();
+    let cosig = out.vendor.expect("the verified co-signature is kept for the receipt");
+    assert_eq!(cosig.key.to_bytes(), key.verifying_key().to_bytes());
+
+    let refused = |e: Result<StepOutput, StepError>, why: &str| match e {
+        Err(StepError::VendorSignature(m)) => assert!(m.contains(why), "{m}"),
+        other => panic!("expected a co-signature refusal ({why}), got {other:?}"),
+    };
+    refused(ex.execute(&signed_req(format!("{base}/ok"), Some(&key))).await, "sent no AGENTRAIL-OUTPUT-SIGNATURE");
+    refused(ex.execute(&signed_req(format!("{base}/cosigned-by-other"), Some(&key))).await, "registered key is");
+    refused(ex.execute(&signed_req(format!("{base}/cosigned-other-cost"), Some(&key))).await, "does not cover");
+    // the same signature for another job's step (its claim names the other job) is refused
+    let mut elsewhere = signed_req(format!("{base}/cosigned"), Some(&key));
+    elsewhere.step.job = anchor_lang::prelude::Pubkey::new_from_array([33; 32]).to_string();
+    refused(ex.execute(&elsewhere).await, "does not cover");
+    assert_eq!(StepError::VendorSignature(String::new()).label(), "vendor_signature");
+
+    // no registered key: answers are taken as before, and a signature is not kept
+    let out = ex.execute(&signed_req(format!("{base}/cosigned"), None)).await.unwrap();
+    assert_eq!((out.cost, out.vendor), (5, None));
 }

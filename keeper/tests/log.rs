@@ -24,6 +24,7 @@ fn signed(job: Pubkey, milestone: u8, cost: u64) -> SignedReceipt {
         tx_signatures: vec![],
         started_at: 1,
         finished_at: 2,
+        terms_hash: Some([6; 32]),
     }
     .sign(&key)
     .unwrap()

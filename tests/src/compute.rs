@@ -114,6 +114,11 @@ pub fn measure(start: fn() -> Box<dyn Chain>) -> Vec<Measurement> {
     );
     r.run("set_payout", &[ix::set_payout(&authority.pubkey(), &agent, &payout.pubkey())], &[&authority, &payout]);
     r.run(
+        "set_signing_key",
+        &[ix::set_signing_key(&authority.pubkey(), &agent, Some(&next.pubkey()))],
+        &[&authority, &next],
+    );
+    r.run(
         "transfer_agent_authority",
         &[ix::transfer_agent_authority(&authority.pubkey(), &agent, &next.pubkey())],
         &[&authority, &next],

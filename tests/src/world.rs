@@ -25,6 +25,8 @@ pub struct DemoAgent {
     pub owner: PathBuf,
     pub endpoint: String,
     pub process: Proc,
+    /// The output signing key its registry entry declares, if any.
+    pub signing_key: Option<Pubkey>,
 }
 
 impl DemoAgent {
@@ -44,8 +46,8 @@ pub struct World {
     pub poster: (Pubkey, PathBuf),
     pub keeper: (Pubkey, PathBuf),
     pub mint: Pubkey,
-    /// Demo agents by name: their mode (`ok`, `garbage`, `timeout` or `fail-first`), or the
-    /// name given as `name:mode` to [`World::new`].
+    /// Demo agents by name: their mode (`ok`, `garbage`, `timeout`, `fail-first`, or `paid` and
+    /// `cosigned` for agents on the SDK), or the name given as `name:mode` to [`World::new`].
     pub agents: BTreeMap<String, DemoAgent>,
     nonce: std::cell::Cell<u64>,
 }
@@ -87,8 +89,10 @@ impl World {
             let latency = parts.next().unwrap_or("0");
             let port = free_port();
             // a `paid` agent is built on the SDK and needs its registry address: it starts
-            // once registered (the endpoint's port is chosen first)
-            let demo = (mode != "paid").then(|| {
+            // once registered (the endpoint's port is chosen first); a `cosigned` one is a paid
+            // agent that registered a signing key and co-signs its answers with it
+            let on_sdk = matches!(mode, "paid" | "cosigned");
+            let demo = (!on_sdk).then(|| {
                 let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
                 cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
                 cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
@@ -129,6 +133,14 @@ impl World {
                     "90d",
                 ],
             );
+            // the registry declares a signing key for a `cosigned` agent, and for one named
+            // `unsigned` (a demo agent, which never co-signs: keepers must refuse its answers)
+            let signing_key = (mode == "cosigned" || name == "unsigned").then(|| {
+                let (key, file) = net.funded_key(&format!("signing-{name}"), 0);
+                let file_s = file.to_str().expect("utf-8").to_string();
+                net.cli(&owner_key, &["agent", "set-signing-key", &address.to_string(), "--key", &file_s]);
+                (key, file)
+            });
             let process = demo.unwrap_or_else(|| {
                 let mut cmd = Command::new(workspace_bin("examples/paid_agent"));
                 cmd.arg(format!("127.0.0.1:{port}"));
@@ -143,11 +155,18 @@ impl World {
                 ] {
                     cmd.args([flag.to_string(), value]);
                 }
+                if let Some((_, file)) = &signing_key {
+                    cmd.args(["--signing-key".to_string(), file.display().to_string()]);
+                }
                 let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
                 process.wait_for_output("paid agent on", Duration::from_secs(20));
                 process
             });
-            agents.insert(name.to_string(), DemoAgent { address, payout, owner: owner_key, endpoint, process });
+            let signing_key = signing_key.map(|(key, _)| key);
+            agents.insert(
+                name.to_string(),
+                DemoAgent { address, payout, owner: owner_key, endpoint, process, signing_key },
+            );
         }
         World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }
     }

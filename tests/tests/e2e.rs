@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use agentrail::state::{JobStatus, MilestoneState};
 use agentrail_client::pda;
+use agentrail_client::unix_now;
 use agentrail_keeper::store::{IntentStatus, Store};
 use agentrail_tests::env::{fee, gross};
 use agentrail_tests::localnet::{Fault, RpcProxy};
@@ -858,8 +859,6 @@ fn post_step_edited(
     (status, headers, response.json().unwrap_or(Value::Null))
 }
 
-use agentrail_client::unix_now;
-
 fn keeper_signing_key(w: &World) -> ed25519_dalek::SigningKey {
     let key = solana_sdk::signature::read_keypair_file(&w.keeper.1).expect("keeper keypair");
     agentrail_client::signing_key(&key.to_bytes()).expect("a keypair's own bytes")
@@ -987,6 +986,61 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].0, 200);
     assert_eq!(paid.calls(&both, 0), 1, "two askers, one execution");
+}
+
+/// Vendor co-signatures: an SDK agent that registered a signing key co-signs each answer; the
+/// keeper keeps the signature in a version-2 receipt naming the job's terms, which `agentrail
+/// receipt verify` checks (and reports as the agent's registered key), and a receipt whose
+/// co-signature was altered fails. An agent whose registry entry declares a key but whose
+/// answers carry no co-signature is called, refused and never paid.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid() {
+    use agentrail_client::receipt::{ReceiptJson, SignedReceipt};
+    let w = World::new(&["cosigned", "unsigned:ok"]);
+    let k = w.keeper("keeper", KeeperOptions::default());
+    let signed = w.post_job("cosigned", &["1"], "10m", "1s");
+    let unsigned = w.post_job("unsigned", &["1"], "10m", "1s");
+    w.wait_job(&signed, "the co-signing agent's job completed", MINUTE, |j| j.status == JobStatus::Completed);
+
+    // the agent that declares a key but does not co-sign: called, refused, unpaid, no receipt
+    let step = agentrail_tests::localnet::wait_until("the unsigned answer refused", MINUTE, || {
+        let m = k.get(&format!("/jobs/{unsigned}"))?["milestones"][0].clone();
+        m["error"].as_str().is_some_and(|e| e.contains("co-signature")).then_some(m)
+    });
+    assert!(step["error"].as_str().unwrap().contains("sent no AGENTRAIL-OUTPUT-SIGNATURE"), "{step}");
+    assert!(w.agents["unsigned"].calls(&unsigned, 0) >= 1, "it was asked and answered");
+    assert_eq!(w.job(&unsigned).expect("job").milestones[0].state, Pending);
+    assert_eq!(w.balances("unsigned").1, 0, "nothing paid for an unsigned answer");
+    assert!(k.receipts(&unsigned).is_empty());
+
+    // the co-signed receipt: version 2, the job's terms, the registered key
+    let bundle = agentrail_tests::localnet::wait_until("receipt 0 anchored", MINUTE, || {
+        k.get("/receipts/0").filter(|b| !b["day"].is_null())
+    });
+    let registered = w.agents["cosigned"].signing_key.expect("a registered key").to_string();
+    let job = w.job(&signed).expect("job");
+    let r = &bundle["receipt"];
+    assert_eq!((r["job"].as_str(), r["version"].as_u64()), (Some(signed.to_string().as_str()), Some(2)), "{r}");
+    assert_eq!(r["terms_hash"].as_str(), Some(hex::encode(job.terms_hash).as_str()), "{r}");
+    assert_eq!(r["vendor"].as_str(), Some(registered.as_str()), "{r}");
+    let file = w.net.dir.path().join("cosigned-receipt.json");
+    write_json(&file, &bundle);
+    let verified = w.net.cli(&w.poster.1, &["receipt", "verify", file.to_str().expect("utf-8")]);
+    assert_eq!(verified["valid"], true, "{verified}");
+    assert_eq!(verified["vendor"].as_str(), Some(registered.as_str()), "{verified}");
+    assert_eq!(verified["vendor_key_registered"], true, "{verified}");
+
+    // an altered co-signature, re-encoded with a consistent hash, is refused by name
+    let json: ReceiptJson = serde_json::from_value(r.clone()).expect("receipt JSON");
+    let mut tampered = SignedReceipt::try_from(&json).expect("the keeper's receipt parses");
+    tampered.vendor.as_mut().expect("co-signed").signature[0] ^= 1;
+    let mut forged = bundle.clone();
+    forged["receipt"] = serde_json::to_value(ReceiptJson::from(&tampered)).expect("JSON");
+    write_json(&file, &forged);
+    let out = w.net.cli_output(&w.poster.1, &["receipt", "verify", file.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("co-signature does not verify"), "{stderr}");
 }
 
 /// The endpoint is bound to the registry: an agent serving a manifest other than the one its

@@ -55,6 +55,18 @@ pub enum AgentCmd {
         #[arg(long)]
         payout_keypair: String,
     },
+    /// Set or rotate the key the agent co-signs its outputs with (that key's keypair signs, to
+    /// prove control), or clear it with --clear. Keepers then refuse answers not co-signed
+    /// by it.
+    SetSigningKey {
+        agent: String,
+        /// Keypair file of the new signing key.
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        key: Option<String>,
+        /// Remove the agent's signing key.
+        #[arg(long)]
+        clear: bool,
+    },
     /// Hand the agent to a new authority (its keypair signs too).
     Transfer {
         agent: String,
@@ -102,6 +114,7 @@ fn agent_json(key: &Pubkey, a: &Agent, stage: u8) -> Value {
         "payout": a.payout.to_string(), "metadata_uri": a.metadata_uri, "manifest_hash": hex::encode(a.manifest_hash),
         "version": semver_string(&a.version), "version_seq": a.version_seq, "status": status_name(a.status),
         "effective_stage": stage_letter(stage), "registered_at": a.registered_at, "updated_at": a.updated_at,
+        "signing_key": a.signing_key().map(|k| k.to_string()),
     })
 }
 
@@ -155,6 +168,19 @@ impl AgentCmd {
                     &[ix::set_payout(&me, &key, &payout.pubkey())],
                     &[&payout],
                     &[("payout", payout.pubkey().to_string())],
+                )
+            }
+            AgentCmd::SetSigningKey { agent, key: path, clear: _ } => {
+                let key = parse::agent(&agent)?;
+                let signing = path.as_deref().map(|p| keypair(p, "signing key")).transpose()?;
+                let me = ctx.signer()?.pubkey();
+                let new_key = signing.as_ref().map(|k| k.pubkey());
+                let shown = new_key.map_or("none".to_string(), |k| k.to_string());
+                ctx.send(
+                    "agent set-signing-key",
+                    &[ix::set_signing_key(&me, &key, new_key.as_ref())],
+                    &signing.iter().collect::<Vec<_>>(),
+                    &[("agent", key.to_string()), ("signing_key", shown)],
                 )
             }
             AgentCmd::Transfer { agent, new_authority_keypair } => {
@@ -216,6 +242,10 @@ impl AgentCmd {
                         ("certification", format!("stage {} now (revocations: {epoch})", stage_letter(stage))),
                         ("authority", a.authority.to_string()),
                         ("payout", a.payout.to_string()),
+                        (
+                            "signing key",
+                            a.signing_key().map_or("none (answers are not co-signed)".into(), |k| k.to_string())
+                        ),
                         ("metadata", if a.metadata_uri.is_empty() { "-".into() } else { a.metadata_uri.clone() }),
                     ])
                 );

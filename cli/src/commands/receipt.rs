@@ -1,8 +1,9 @@
 //! `agentrail receipt`: check a receipt bundle offline and against the chain.
 
-use agentrail::state::{Checkpoint, Job};
+use agentrail::state::{Agent, Checkpoint, Job};
 use agentrail_client::bundle::ReceiptBundle;
 use agentrail_client::pda;
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
@@ -52,11 +53,17 @@ impl ReceiptCmd {
             Some((key, day))
         };
         let on_chain = if offline { None } else { Some(check_result_hash(ctx, &v)?) };
+        let registered = if offline { None } else { Some(registered_key(ctx, &v.receipt.receipt.agent)?) };
         let r = &v.receipt.receipt;
+        let vendor = v.receipt.vendor.as_ref().map(|s| s.key);
         if ctx.json {
             print_json(&json!({
-                "valid": true, "hash": hex::encode(v.leaf), "job": r.job.to_string(), "milestone": r.milestone,
-                "keeper": r.keeper.to_string(), "vendor_cosigned": v.receipt.vendor.is_some(), "index": b.index,
+                "valid": true, "hash": hex::encode(v.leaf), "version": r.version(), "job": r.job.to_string(), "milestone": r.milestone,
+                "terms_hash": r.terms_hash.map(hex::encode),
+                "keeper": r.keeper.to_string(), "vendor_cosigned": vendor.is_some(),
+                "vendor": vendor.map(|k| k.to_string()),
+                "vendor_key_registered": registered.map(|reg| vendor.is_some() && reg == vendor),
+                "index": b.index,
                 "tree_size": b.tree_size, "root": b.root, "anchored": anchored.map(|(k, d)| json!({"checkpoint": k.to_string(), "day": d})),
                 "result_hash": on_chain,
             }));
@@ -67,10 +74,8 @@ impl ReceiptCmd {
             fields(&[
                 ("receipt", hex::encode(v.leaf)),
                 ("job", format!("{} milestone {}", r.job, r.milestone)),
-                (
-                    "signatures",
-                    format!("keeper {} ok{}", r.keeper, if v.receipt.vendor.is_some() { ", vendor ok" } else { "" })
-                ),
+                ("terms", r.terms_hash.map_or("- (version 1 receipt)".into(), hex::encode)),
+                ("signatures", format!("keeper {} ok, {}", r.keeper, vendor_line(vendor, registered))),
                 ("inclusion", format!("leaf {} of {} -> root {}", b.index, b.tree_size, b.root)),
                 (
                     "anchored",
@@ -106,6 +111,16 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
             r.milestone
         );
     }
+    if let Some(terms) = r.terms_hash
+        && terms != job.terms_hash
+    {
+        bail!(
+            "the receipt names terms {}, but job {} pinned terms {}",
+            hex::encode(terms),
+            r.job,
+            hex::encode(job.terms_hash)
+        );
+    }
     if m.result_hash != v.leaf {
         bail!(
             "job {} milestone {} was submitted with result hash {}, not this receipt's {}",
@@ -116,4 +131,26 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
         );
     }
     Ok(format!("job {} milestone {} was submitted with this receipt", r.job, r.milestone))
+}
+
+/// The signing key the receipt's agent registers now (`None`: it declares none).
+fn registered_key(ctx: &Ctx, agent: &Pubkey) -> Result<Option<Pubkey>> {
+    let a: Agent = ctx.account(agent, "agent")?;
+    Ok(a.signing_key())
+}
+
+/// What the output says of the vendor's co-signature (already verified over the output claim):
+/// by whom, and whether that is the key the agent registers now (`registered` is `None`
+/// offline).
+fn vendor_line(vendor: Option<Pubkey>, registered: Option<Option<Pubkey>>) -> String {
+    match (vendor, registered) {
+        (None, None | Some(None)) => "not co-signed by the vendor".into(),
+        (None, Some(Some(now))) => format!("not co-signed by the vendor (it registers key {now} now)"),
+        (Some(k), None) => format!("vendor {k} ok (registry not checked: --offline)"),
+        (Some(k), Some(Some(now))) if now == k => format!("vendor {k} ok, the agent's registered key"),
+        (Some(k), Some(now)) => format!(
+            "vendor {k} ok, but the agent now registers {} (rotated since)",
+            now.map_or("no key".to_string(), |n| n.to_string())
+        ),
+    }
 }

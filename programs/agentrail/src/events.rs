@@ -91,6 +91,14 @@ pub struct AgentPayoutChanged {
     pub payout: Pubkey,
 }
 
+/// An agent's output signing key was set or rotated (the new key signed), or cleared (`None`).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSigningKeyChanged {
+    pub agent: Pubkey,
+    pub signing_key: Option<Pubkey>,
+}
+
 /// An agent's authority changed (both signed).
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,6 +86,12 @@ pub mod agentrail {
         SetPayout::set_payout(ctx)
     }
 
+    /// Sets or rotates the key an agent co-signs its outputs with (agent authority and the new
+    /// key sign), or clears it (no new key).
+    pub fn set_signing_key(ctx: Context<SetSigningKey>) -> Result<()> {
+        SetSigningKey::set_signing_key(ctx)
+    }
+
     /// Hands an agent to a new authority (both sign).
     pub fn transfer_agent_authority(ctx: Context<TransferAgentAuthority>) -> Result<()> {
         TransferAgentAuthority::transfer_agent_authority(ctx)

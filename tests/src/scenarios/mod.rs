@@ -23,6 +23,7 @@ macro_rules! scenario_tests {
             registry::publish_version_rules,
             registry::agent_status_lifecycle,
             registry::payout_change_needs_both_signatures,
+            registry::signing_key_needs_proof_of_control,
             registry::authority_transfer,
             registry::metadata_update,
             certification::stages_advance_in_order,

@@ -121,6 +121,35 @@ pub fn payout_change_needs_both_signatures(chain: Box<dyn Chain>) {
     assert_eq!(env.fetch::<Agent>(&agent).payout, new_payout.pubkey());
 }
 
+/// The output signing key is set and rotated only with the authority's and the new key's
+/// signatures, cleared by the authority alone, and frozen once the agent is retired.
+pub fn signing_key_needs_proof_of_control(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let (authority, _, agent) = env.register_agent("solver");
+    assert_eq!(env.fetch::<Agent>(&agent).signing_key(), None, "an agent starts without a key");
+    let (key, next, stranger) = (env.funded(), env.funded(), env.funded());
+    // the key must sign: naming a key one does not hold is refused
+    let mut unsigned = ix::set_signing_key(&authority.pubkey(), &agent, Some(&key.pubkey()));
+    unsigned.accounts[1].is_signer = false;
+    assert_code(env.send(&[unsigned], &[&authority]), ErrorCode::AccountNotSigner);
+    // only the authority sets it, even with the key's signature
+    let r = env.send(&[ix::set_signing_key(&stranger.pubkey(), &agent, Some(&key.pubkey()))], &[&stranger, &key]);
+    assert_code(r, AgentrailError::Unauthorized);
+    env.send(&[ix::set_signing_key(&authority.pubkey(), &agent, Some(&key.pubkey()))], &[&authority, &key]).unwrap();
+    assert_eq!(env.fetch::<Agent>(&agent).signing_key(), Some(key.pubkey()));
+    // rotation: the new key proves control the same way
+    env.send(&[ix::set_signing_key(&authority.pubkey(), &agent, Some(&next.pubkey()))], &[&authority, &next]).unwrap();
+    assert_eq!(env.fetch::<Agent>(&agent).signing_key(), Some(next.pubkey()));
+    // the stranger cannot clear it either; the authority can
+    let r = env.send(&[ix::set_signing_key(&stranger.pubkey(), &agent, None)], &[&stranger]);
+    assert_code(r, AgentrailError::Unauthorized);
+    env.send(&[ix::set_signing_key(&authority.pubkey(), &agent, None)], &[&authority]).unwrap();
+    assert_eq!(env.fetch::<Agent>(&agent).signing_key(), None);
+    env.send(&[ix::set_agent_status(&authority.pubkey(), &agent, AgentStatus::Retired)], &[&authority]).unwrap();
+    let r = env.send(&[ix::set_signing_key(&authority.pubkey(), &agent, Some(&key.pubkey()))], &[&authority, &key]);
+    assert_code(r, AgentrailError::AgentRetired);
+}
+
 /// Authority moves only when both sign; afterwards the old authority has no power.
 pub fn authority_transfer(chain: Box<dyn Chain>) {
     let mut env = Env::new(chain);

@@ -74,6 +74,7 @@ impl RegisterAgent<'_> {
             registered_at: now,
             updated_at: now,
             bump: ctx.bumps.agent,
+            signing_key: Pubkey::default(),
         });
         Ok(())
     }

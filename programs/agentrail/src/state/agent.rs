@@ -56,6 +56,10 @@ pub struct Agent {
     pub updated_at: i64,
     /// PDA bump.
     pub bump: u8,
+    /// The ed25519 key the agent co-signs each step's output with ([`Agent::signing_key`]);
+    /// `Pubkey::default()` when it declares none. Keepers refuse unsigned or mis-signed answers
+    /// from an agent that declares one.
+    pub signing_key: Pubkey,
 }
 
 impl Agent {
@@ -82,6 +86,16 @@ impl Agent {
             }
             _ => err!(AgentrailError::InvalidAgentStatus),
         }
+    }
+
+    /// The key the agent co-signs its outputs with, if it declared one.
+    pub fn signing_key(&self) -> Option<Pubkey> {
+        (self.signing_key != Pubkey::default()).then_some(self.signing_key)
+    }
+
+    /// Declares (`Some`) or withdraws (`None`) the agent's output signing key.
+    pub fn set_signing_key(&mut self, key: Option<Pubkey>) {
+        self.signing_key = key.unwrap_or_default();
     }
 
     /// Records a new version; it must be strictly greater than the current one.
@@ -113,6 +127,7 @@ mod tests {
             registered_at: 0,
             updated_at: 0,
             bump: 0,
+            signing_key: Pubkey::default(),
         }
     }
 
