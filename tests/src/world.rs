@@ -46,8 +46,9 @@ pub struct World {
     pub poster: (Pubkey, PathBuf),
     pub keeper: (Pubkey, PathBuf),
     pub mint: Pubkey,
-    /// Demo agents by name: their mode (`ok`, `garbage`, `timeout`, `fail-first`, or `paid` and
-    /// `cosigned` for agents on the SDK), or the name given as `name:mode` to [`World::new`].
+    /// Agents by name: their mode (`ok` and `cosigned` on the SDK; `plain`, `garbage`,
+    /// `timeout`, `fail-first` the demo agent's), or the name given as `name:mode` to
+    /// [`World::new`].
     pub agents: BTreeMap<String, DemoAgent>,
     nonce: std::cell::Cell<u64>,
 }
@@ -88,13 +89,16 @@ impl World {
             let mode = parts.next().unwrap_or(name);
             let latency = parts.next().unwrap_or("0");
             let port = free_port();
-            // a `paid` agent is built on the SDK and needs its registry address: it starts
-            // once registered (the endpoint's port is chosen first); a `cosigned` one is a paid
-            // agent that registered a signing key and co-signs its answers with it
-            let on_sdk = matches!(mode, "paid" | "cosigned");
+            // honest agents (`ok`) are built on the SDK and need their registry address: they
+            // start once registered (the endpoint's port is chosen first); a `cosigned` one also
+            // registered a signing key and co-signs its answers with it. The hostile modes, and
+            // `plain` (an honest agent that ignores the payment protocol and counts every
+            // request it receives, paid or not), are the demo agent's
+            let on_sdk = matches!(mode, "ok" | "cosigned");
             let demo = (!on_sdk).then(|| {
                 let mut cmd = Command::new(workspace_bin("examples/demo_agent"));
-                cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), mode.to_string()]);
+                let demo_mode = if mode == "plain" { "ok" } else { mode };
+                cmd.args([format!("127.0.0.1:{port}"), "--mode".into(), demo_mode.to_string()]);
                 cmd.args(["--latency".to_string(), format!("{latency}-{latency}")]);
                 // an agent named `wrong-manifest` serves another manifest than it registered
                 let served = if name == "wrong-manifest" { "other-manifest.json" } else { "manifest.json" };
@@ -141,6 +145,7 @@ impl World {
                 net.cli(&owner_key, &["agent", "set-signing-key", &address.to_string(), "--key", &file_s]);
                 (key, file)
             });
+            let served = if name == "wrong-manifest" { "other-manifest.json" } else { "manifest.json" };
             let process = demo.unwrap_or_else(|| {
                 let mut cmd = Command::new(workspace_bin("examples/paid_agent"));
                 cmd.arg(format!("127.0.0.1:{port}"));
@@ -151,7 +156,7 @@ impl World {
                     ("--mint", mint.to_string()),
                     ("--answers", files.join(format!("answers-{name}.sqlite")).display().to_string()),
                     ("--work-ms", latency.to_string()),
-                    ("--manifest", files.join("manifest.json").display().to_string()),
+                    ("--manifest", files.join(served).display().to_string()),
                 ] {
                     cmd.args([flag.to_string(), value]);
                 }

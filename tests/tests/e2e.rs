@@ -421,7 +421,9 @@ fn two_keepers_sharing_a_store_pay_each_milestone_once() {
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
 fn an_intent_whose_blockhash_expired_is_signed_again() {
-    let w = World::new(&["ok"]);
+    // a `plain` agent counts every request it gets, paid or not: "never called before the step
+    // is started" is the keeper's doing, not the SDK's refusal
+    let w = World::new(&["ok:plain"]);
     let proxy = RpcProxy::start(w.net.url.trim_start_matches("http://"));
     let k = w.keeper("keeper", KeeperOptions { rpc_url: Some(proxy.url.clone()), ..Default::default() });
     // every broadcast is lost: the first transaction (marking the step started) can never land
@@ -874,12 +876,12 @@ fn keeper_signing_key(w: &World) -> ed25519_dalek::SigningKey {
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     use agentrail_client::x402::{self, PAYMENT_REQUIRED, PAYMENT_RESPONSE, PaymentRequired};
-    let w = World::new(&["paid", "other:paid"]);
-    let paid = &w.agents["paid"];
+    let w = World::new(&["ok", "other:ok"]);
+    let paid = &w.agents["ok"];
 
     // the keeper pays it through the protocol: each milestone worked once, released
     let k = w.keeper("keeper", KeeperOptions::default());
-    let job = w.post_job("paid", &["1", "2"], "10m", "1s");
+    let job = w.post_job("ok", &["1", "2"], "10m", "1s");
     w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
     assert_eq!((paid.calls(&job, 0), paid.calls(&job, 1)), (1, 1), "{}", k.log_tail());
     assert_eq!(states(&w, &job), [Released, Released]);
@@ -888,7 +890,7 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     // from here the test is the keeper (its key; no keeper process runs)
     let keeper = keeper_signing_key(&w);
     let network = x402::network(&w.net.rpc.get_genesis_hash().expect("genesis").to_string());
-    let fresh = w.post_job("paid", &["1"], "10m", "1s");
+    let fresh = w.post_job("ok", &["1"], "10m", "1s");
     let req = step_request(&w, &fresh, 0);
     let now = unix_now();
 
@@ -969,7 +971,7 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     assert_eq!(paid.calls(&fresh, 0), 1, "the agent's own counter");
 
     // two keepers asking for the same step at once: one execution
-    let both = w.post_job("paid", &["1"], "10m", "1s");
+    let both = w.post_job("ok", &["1"], "10m", "1s");
     send_as(&w, &w.keeper.1, &[agentrail_client::escrow::start_milestone(&w.keeper.0, &both, 0)]);
     let req = step_request(&w, &both, 0);
     let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
@@ -997,7 +999,7 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid() {
     use agentrail_client::receipt::{ReceiptJson, SignedReceipt};
-    let w = World::new(&["cosigned", "unsigned:ok"]);
+    let w = World::new(&["cosigned", "unsigned:plain"]);
     let k = w.keeper("keeper", KeeperOptions::default());
     let signed = w.post_job("cosigned", &["1"], "10m", "1s");
     let unsigned = w.post_job("unsigned", &["1"], "10m", "1s");
@@ -1078,7 +1080,7 @@ fn a_manifest_other_than_the_pinned_one_stops_the_step_before_any_call() {
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn each_step_carries_its_milestones_work_from_the_pinned_terms() {
     use std::io::{Read, Write};
-    let w = World::new(&["paid"]);
+    let w = World::new(&["ok"]);
     let terms = r#"{"schema":"agentrail.terms/v1","title":"Rebalance","milestones":[
         {"title":"Quote","instructions":"Quote 10 SOL to USDC","inputs":{"amount":"10"},"acceptance":["fresh"],"amount":"1"},
         {"title":"Swap","instructions":"Execute the quote","acceptance":["landed"],"amount":"2"}]}"#;
@@ -1096,10 +1098,9 @@ fn each_step_carries_its_milestones_work_from_the_pinned_terms() {
         }
     });
     let k = w.keeper("keeper", KeeperOptions::default());
-    let job =
-        w.post_job_with("paid", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url]);
+    let job = w.post_job_with("ok", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url]);
     w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);
-    let endpoint = w.agents["paid"].endpoint.replace("/step", "/work");
+    let endpoint = w.agents["ok"].endpoint.replace("/step", "/work");
     let got: Value = reqwest::blocking::get(endpoint).and_then(|r| r.json()).expect("agent's record");
     assert_eq!(got[format!("{job}:0")], "Quote", "{got} {}", k.log_tail());
     assert_eq!(got[format!("{job}:1")], "Swap", "{got}");
