@@ -37,6 +37,10 @@ pub const JOB_MINT_OFFSET: usize = JOB_KEEPER_OFFSET + 32;
 /// follows it.
 pub const JOB_FEES_EARNED_OFFSET: usize = JOB_STATUS_OFFSET + 1 + 8 + 8;
 
+/// Byte offset of `Job::arbiter`: after `fees_earned`, `fees_swept`, `refunded`, `bump` and
+/// `vault_bump`.
+pub const JOB_ARBITER_OFFSET: usize = JOB_FEES_EARNED_OFFSET + 8 + 8 + 8 + 1 + 1;
+
 /// A job's fee books read from a slice of its account (`getProgramAccounts` with a data slice
 /// from [`JOB_MINT_OFFSET`] of [`JOB_FEES_SLICE_LEN`] bytes): enough to sweep it, without
 /// downloading its milestones.
@@ -112,8 +116,9 @@ mod tests {
     fn job_field_offsets_match_the_layout() {
         use anchor_lang::prelude::Pubkey;
         let (poster, agent, keeper) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let arbiter = Pubkey::new_unique();
         for (status, tag) in [(agentrail::state::JobStatus::Created, 0), (agentrail::state::JobStatus::Expired, 4)] {
-            let job = agentrail::state::Job { poster, agent, keeper, status, ..crate::escrow::tests::job() };
+            let job = agentrail::state::Job { poster, agent, keeper, status, arbiter, ..crate::escrow::tests::job() };
             let mut data = Vec::new();
             anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
             let at = |o: usize| &data[o..o + 32];
@@ -121,6 +126,7 @@ mod tests {
             assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
             assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
             assert_eq!(data[super::JOB_STATUS_OFFSET], tag);
+            assert_eq!(at(super::JOB_ARBITER_OFFSET), arbiter.as_ref());
             let mut booked = job.clone();
             (booked.fees_earned, booked.fees_swept) = (700, 300);
             let mut data = Vec::new();

@@ -35,6 +35,8 @@ pub fn router(keeper: Shared) -> Router {
         .route("/jobs/{job}/receipts", get(job_receipts))
         .route("/receipts/{index}", get(receipt))
         .route("/consistency", get(consistency))
+        .route("/notifications", get(notifications))
+        .route("/events", get(events))
         .with_state(keeper)
 }
 
@@ -148,4 +150,54 @@ async fn consistency(State(k): State<Shared>, Query(r): Query<Range>) -> Respons
         .into_response(),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
     }
+}
+
+#[derive(Deserialize)]
+struct NotificationsQuery {
+    job: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The newest notifications (at most 100, or `limit`), of one job with `job`: what was awaited,
+/// and each webhook delivery's status, attempts and last error.
+async fn notifications(State(k): State<Shared>, Query(q): Query<NotificationsQuery>) -> Response {
+    let limit = q.limit.unwrap_or(100).min(1_000);
+    match k.log.store().notifications(q.job.as_deref(), limit).await {
+        Ok(rows) => Json(
+            rows.iter()
+                .map(|n| {
+                    json!({
+                        "id": n.id, "job": n.job, "milestone": n.milestone, "kind": n.kind,
+                        "status": n.status, "attempts": n.attempts, "error": n.error,
+                        "created_at": n.created_at, "delivered_at": n.delivered_at,
+                        "payload": serde_json::from_str::<serde_json::Value>(&n.payload).unwrap_or_default(),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Server-sent events: each decision awaited, as it is recorded (`event:` its kind, `data:`
+/// the webhook's JSON), with a keep-alive comment every 15 s. A subscriber too slow to keep up
+/// is told how many it missed (`event: lagged`) and can read them at `/notifications`.
+async fn events(State(k): State<Shared>) -> impl IntoResponse {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let rx = k.notifier.subscribe();
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(payload) => {
+                let kind = payload["kind"].as_str().unwrap_or("notification").to_string();
+                Event::default().event(kind).data(payload.to_string())
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                Event::default().event("lagged").data(n.to_string())
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
 }

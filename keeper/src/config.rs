@@ -100,6 +100,8 @@ pub struct Config {
     /// Below this balance (lamports) the keeper logs an error and `/health` reports not ok.
     pub low_balance_lamports: u64,
     pub executor: ExecutorConfig,
+    /// Telling people when they must decide (webhook, event stream).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -119,6 +121,7 @@ impl Default for Config {
             confirm_timeout: "60s".into(),
             low_balance_lamports: 50_000_000,
             executor: ExecutorConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -165,8 +168,8 @@ impl Config {
     }
 
     /// The layered configuration: defaults, then the TOML file `file`, then every
-    /// `AGENTRAIL_KEEPER_<KEY>` variable of `env` (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` for the
-    /// `[executor]` table). A value is read as TOML when it parses (`true`, `16`,
+    /// `AGENTRAIL_KEEPER_<KEY>` variable of `env` (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` and
+    /// `AGENTRAIL_KEEPER_NOTIFY_<KEY>` for the `[executor]` and `[notify]` tables). A value is read as TOML when it parses (`true`, `16`,
     /// `["a", "b"]`), as a string otherwise (`2s`, a URL). Unknown keys are errors naming them.
     pub fn layered(file: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         let mut table: toml::Table = match file {
@@ -183,13 +186,17 @@ impl Config {
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            match key.strip_prefix("executor_") {
-                Some(inner) => {
-                    let executor = table.entry("executor").or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                    let toml::Value::Table(executor) = executor else {
-                        bail!("invalid keeper config: `executor` must be a table");
+            // `[executor]` and `[notify]` keys: AGENTRAIL_KEEPER_EXECUTOR_<KEY>, ..._NOTIFY_<KEY>
+            let nested = ["executor", "notify"]
+                .into_iter()
+                .find_map(|t| key.strip_prefix(&format!("{t}_")).map(|inner| (t, inner.to_string())));
+            match nested {
+                Some((name, inner)) => {
+                    let sub = table.entry(name).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(sub) = sub else {
+                        bail!("invalid keeper config: `{name}` must be a table");
                     };
-                    executor.insert(inner.to_string(), value);
+                    sub.insert(inner, value);
                 }
                 None => {
                     table.insert(key, value);

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod guards;
 pub mod log;
 pub mod metrics;
+pub mod notify;
 pub mod plan;
 pub mod sender;
 pub mod service;

@@ -118,6 +118,7 @@ async fn run(args: Args) -> Result<()> {
     let listen: std::net::SocketAddr = config.listen.parse()?;
     let confirm_budget = duration("confirm_timeout", &config.confirm_timeout)?;
     let steps = StepPool::new(config.executor.concurrency);
+    let config_notify = config.notify.clone();
     let keeper = Arc::new(Keeper {
         chain: Chain::new(&config.rpc_url),
         config,
@@ -131,6 +132,7 @@ async fn run(args: Args) -> Result<()> {
         job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
         receipt_signer: signing_key,
         manifests_checked: Default::default(),
+        notifier: agentrail_keeper::notify::Notifier::new(config_notify)?,
         payer,
         metrics: Arc::new(Metrics::default()),
     });
@@ -144,6 +146,12 @@ async fn run(args: Args) -> Result<()> {
         let _ = server_rx.changed().await;
     });
     let server = tokio::spawn(async move { server.await });
+    // webhook deliveries run beside the scans: a slow webhook never delays a payment
+    let notifier = keeper.clone();
+    let notify_stop = rx.clone();
+    tokio::spawn(async move {
+        notifier.notifier.run(notifier.log.store(), &notifier.metrics, Duration::from_secs(1), notify_stop).await
+    });
     tokio::spawn(shutdown_signal(tx));
 
     // the store must be this keeper's, on this cluster, for this program (an intent from

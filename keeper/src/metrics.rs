@@ -144,6 +144,8 @@ pub struct Metrics {
     pub fees_swept_jobs: Counter,
     /// Sends by action kind and outcome.
     pub actions: LabeledCounter,
+    /// Notifications by kind and outcome (recorded, delivered, retried, failed, expired).
+    pub notifications: LabeledCounter,
     /// How long each step took (all its attempts), by outcome (`ok` or the last error's kind).
     pub step_seconds: LabeledHistogram,
     /// How long each send took from signing to its outcome, by action kind.
@@ -244,6 +246,13 @@ impl Metrics {
         );
         for ((action, outcome), n) in self.actions.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             out += &format!("{name}{{action=\"{action}\",outcome=\"{outcome}\"}} {n}\n");
+        }
+        let name = "agentrail_keeper_notifications_total";
+        out += &format!(
+            "# HELP {name} Decisions awaited that people were told about, by kind and outcome (recorded, delivered, retried, failed, expired).\n# TYPE {name} counter\n"
+        );
+        for ((kind, outcome), n) in self.notifications.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            out += &format!("{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}\n");
         }
         out += &self.step_seconds.render(
             "agentrail_keeper_step_seconds",

@@ -52,6 +52,8 @@ pub struct Keeper {
     /// Agent versions whose served manifest was seen to match the registry: (agent, version,
     /// manifest hash). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
     pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
+    /// Tells people when a decision awaits them.
+    pub notifier: crate::notify::Notifier,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -370,6 +372,11 @@ impl Keeper {
     ) -> Result<()> {
         let (config, now) = (&scan.config, scan.now);
         let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
+        // decisions that belong to people: told once, whatever the keeper does next
+        let notices = crate::notify::notices(key, job, now, &conditions);
+        if !notices.is_empty() {
+            self.notifier.record(self.log.store(), notices, &self.metrics).await?;
+        }
         let policy = Policy { refund_expired: self.config.refund_expired };
         let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
         let keys = self.job_keys.get(*key, job, agent);

@@ -72,6 +72,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         job_keys: agentrail_client::escrow::JobKeysCache::new(16),
         receipt_signer: agentrail_client::signing_key(&payer_bytes).unwrap(),
         manifests_checked: Default::default(),
+        notifier: agentrail_keeper::notify::Notifier::new(Default::default()).unwrap(),
     };
     (Arc::new(keeper), dir)
 }

@@ -142,6 +142,34 @@ async fn exercise(store: Store) {
     store.put_checkpoint(&cp).await.unwrap();
     store.put_checkpoint(&StoredCheckpoint { size: 6, ..cp.clone() }).await.unwrap();
     assert_eq!(store.checkpoints().await.unwrap(), vec![cp], "a day's checkpoint never changes");
+    // notifications: recorded once, due until delivered or failed, listed newest first
+    let n = Notification {
+        id: "J:1:approval_needed".into(),
+        job: "J".into(),
+        milestone: 1,
+        kind: "approval_needed".into(),
+        payload: r#"{"text":"t"}"#.into(),
+        status: "pending".into(),
+        attempts: 0,
+        next_at: 100,
+        error: None,
+        created_at: 100,
+        delivered_at: None,
+    };
+    assert!(store.add_notification(&n).await.unwrap());
+    assert!(!store.add_notification(&Notification { payload: "{}".into(), ..n.clone() }).await.unwrap(), "once");
+    assert!(store.due_notifications(99, 10).await.unwrap().is_empty(), "not due yet");
+    assert_eq!(store.due_notifications(100, 10).await.unwrap(), vec![n.clone()]);
+    let retry = Notification { attempts: 1, next_at: 200, error: Some("HTTP 500".into()), ..n.clone() };
+    store.set_notification(&retry).await.unwrap();
+    assert!(store.due_notifications(150, 10).await.unwrap().is_empty(), "backing off");
+    let done = Notification { status: "delivered".into(), attempts: 2, error: None, delivered_at: Some(201), ..retry };
+    store.set_notification(&done).await.unwrap();
+    assert!(store.due_notifications(1_000, 10).await.unwrap().is_empty(), "delivered: never again");
+    let other = Notification { id: "K:0:dispute_open".into(), job: "K".into(), created_at: 300, ..n.clone() };
+    store.add_notification(&other).await.unwrap();
+    assert_eq!(store.notifications(None, 10).await.unwrap(), vec![other.clone(), done.clone()]);
+    assert_eq!(store.notifications(Some("J"), 10).await.unwrap(), vec![done]);
 }
 
 #[tokio::test]

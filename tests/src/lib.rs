@@ -9,6 +9,7 @@ pub mod native;
 pub mod sbf;
 pub mod scenarios;
 pub mod tokens;
+pub mod webhook;
 pub mod world;
 
 use std::path::PathBuf;

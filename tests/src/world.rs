@@ -252,6 +252,8 @@ pub struct KeeperOptions {
     pub anchor_today: Option<bool>,
     /// `poll_interval` (default `1s`).
     pub poll_interval: Option<&'static str>,
+    /// `[notify]` webhook URL and secret (default: none).
+    pub webhook: Option<(String, String)>,
 }
 
 /// A running `agentrail-keeper`.
@@ -292,6 +294,12 @@ allow = ["127.0.0.1"]
             anchor_today = o.anchor_today.unwrap_or(true),
             poll_interval = o.poll_interval.unwrap_or("1s"),
         );
+        let mut config = config;
+        if let Some((url, secret)) = &o.webhook {
+            config += &format!(
+                "\n[notify]\nwebhook_url = \"{url}\"\nwebhook_secret = \"{secret}\"\nbase_delay = \"1s\"\npublic_api = \"http://{listen}\"\n"
+            );
+        }
         let config_path = dir.join(format!("{name}.toml"));
         std::fs::write(&config_path, config).expect("keeper config");
         let mut cmd = Command::new(workspace_bin("agentrail-keeper"));
@@ -320,6 +328,36 @@ allow = ["127.0.0.1"]
         let r = reqwest::blocking::get(format!("{}{path}", self.api)).ok()?;
         let status = r.status().as_u16();
         r.json().ok().map(|v| (status, v))
+    }
+
+    /// Subscribes to the keeper's server-sent events: each (event, data) arrives on the
+    /// returned channel as the keeper sends it.
+    pub fn events(&self) -> std::sync::mpsc::Receiver<(String, Value)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let response = reqwest::blocking::Client::builder()
+            .timeout(None)
+            .build()
+            .expect("client")
+            .get(format!("{}/events", self.api))
+            .send()
+            .expect("the event stream");
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut event = String::new();
+            for line in std::io::BufReader::new(response).lines() {
+                let Ok(line) = line else { return };
+                if let Some(name) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+                    event = name.trim().to_string();
+                } else if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                    let value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                    if tx.send((std::mem::take(&mut event), value)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// The value of a Prometheus counter or gauge.

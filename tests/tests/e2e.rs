@@ -1045,6 +1045,109 @@ fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid(
     assert!(!out.status.success() && stderr.contains("co-signature does not verify"), "{stderr}");
 }
 
+/// People told when they must decide: a milestone awaiting its poster's approval and, once
+/// rejected, its arbiter's decision are each recorded once, streamed as server-sent events and
+/// POSTed to the operator's webhook, HMAC-signed over the timestamp and body, retried after the
+/// webhook answers 500 and recorded as delivered; `agentrail job pending` lists what awaits the
+/// poster, the arbiter and the keeper.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn people_are_told_when_a_decision_awaits_them() {
+    use hmac::{Hmac, Mac};
+    let hook = agentrail_tests::webhook::Webhook::start(&[500]);
+    let secret = "s3cret";
+    let w = World::new(&["ok"]);
+    let (arbiter, arbiter_key) = w.net.funded_key("arbiter", 1);
+    let options = KeeperOptions { webhook: Some((hook.url.clone(), secret.into())), ..Default::default() };
+    let k = w.keeper("keeper", options);
+    let events = k.events();
+    let arbiter_s = arbiter.to_string();
+    let dispute = ["--arbiter", arbiter_s.as_str(), "--dispute-window", "1h", "--dispute-default", "poster"];
+    let job = w.post_job_with("ok", &["10:approve", "20"], "3h", "1h", &dispute);
+    let job_s = job.to_string();
+
+    // the approval: streamed, then delivered on the second attempt (the first got a 500)
+    let (event, data) = events.recv_timeout(MINUTE).expect("an event");
+    assert_eq!(
+        (event.as_str(), data["job"].as_str(), data["milestone"].as_u64()),
+        ("approval_needed", Some(job_s.as_str()), Some(0))
+    );
+    assert_eq!(data["decider"].as_str(), Some(w.poster.0.to_string().as_str()), "{data}");
+    let on_chain = w.job(&job).expect("job");
+    assert_eq!(data["receipt"].as_str(), Some(hex::encode(on_chain.milestones[0].result_hash).as_str()), "{data}");
+    assert_eq!(data["amount"].as_str(), Some((10 * UNIT).to_string().as_str()), "{data}");
+    let delivered = agentrail_tests::localnet::wait_until("the approval delivered after a 500", MINUTE, || {
+        let got = hook.received();
+        (got.len() >= 2).then_some(got)
+    });
+    assert_eq!((delivered[0].status, delivered[1].status), (500, 200));
+    for r in &delivered[..2] {
+        let ts = r.header("x-agentrail-timestamp").expect("timestamp");
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.{}", r.body).as_bytes());
+        let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(r.header("x-agentrail-signature"), Some(expected.as_str()), "signed over the timestamp and body");
+        let body: Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(body, data, "the webhook and the stream say the same");
+        assert!(
+            body["text"].as_str().unwrap().contains(&format!("agentrail job approve {job_s} 0")),
+            "Slack text: {body}"
+        );
+    }
+    let recorded = agentrail_tests::localnet::wait_until("the delivery recorded", MINUTE, || {
+        let rows = k.get(&format!("/notifications?job={job_s}"))?;
+        let row = rows.as_array()?.first()?.clone();
+        (row["status"] == "delivered").then_some(row)
+    });
+    assert_eq!(
+        (recorded["attempts"].as_u64(), recorded["kind"].as_str()),
+        (Some(2), Some("approval_needed")),
+        "{recorded}"
+    );
+
+    // what awaits whom: the poster decides milestone 0; the arbiter and the keeper, nothing yet
+    let pending = |key: &std::path::Path, role: &str| -> Vec<(String, String, Option<u64>)> {
+        let out = w.net.cli(key, &["job", "pending", "--as", role]);
+        out.as_array()
+            .expect("a list")
+            .iter()
+            .filter(|r| r["job"] == job_s.as_str())
+            .map(|r| {
+                (r["role"].as_str().unwrap().into(), r["action"].as_str().unwrap().into(), r["milestone"].as_u64())
+            })
+            .collect()
+    };
+    let poster_sees = pending(&w.poster.1, "poster");
+    for action in ["approve", "reject"] {
+        assert!(poster_sees.contains(&("poster".into(), action.into(), Some(0))), "{poster_sees:?}");
+    }
+    assert!(pending(&arbiter_key, "arbiter").is_empty());
+
+    // the poster rejects: a dispute, which the arbiter is told about and sees as pending
+    w.net.cli(&w.poster.1, &["job", "reject", &job_s, "0"]);
+    let (event, data) = loop {
+        let (event, data) = events.recv_timeout(MINUTE).expect("an event");
+        if event != "approval_needed" {
+            break (event, data);
+        }
+    };
+    assert_eq!((event.as_str(), data["decider"].as_str()), ("dispute_open", Some(arbiter_s.as_str())), "{data}");
+    agentrail_tests::localnet::wait_until("the dispute delivered", MINUTE, || {
+        hook.received().iter().any(|r| r.status == 200 && r.body.contains("dispute_open")).then_some(())
+    });
+    assert_eq!(pending(&arbiter_key, "arbiter"), [("arbiter".to_string(), "decide".to_string(), Some(0))]);
+    assert!(k.metric("agentrail_keeper_notifications_total{kind=\"approval_needed\",outcome=\"retried\"}") >= 1.0);
+
+    // the keeper's pending work: a job it has not run yet (its process stopped)
+    drop(k);
+    let queued = w.post_job("ok", &["1"], "10m", "1s");
+    let out = w.net.cli(&w.poster.1, &["job", "pending", "--as", "keeper", "--who", &w.keeper.0.to_string()]);
+    let mine: Vec<&Value> =
+        out.as_array().unwrap().iter().filter(|r| r["job"] == queued.to_string().as_str()).collect();
+    assert_eq!(mine.len(), 1, "{out}");
+    assert_eq!((mine[0]["action"].as_str(), mine[0]["milestone"].as_u64()), (Some("execute"), Some(0)), "{out}");
+}
+
 /// The endpoint is bound to the registry: an agent serving a manifest other than the one its
 /// pinned version registered is never called (nothing started on-chain, no call, the step
 /// recorded as abandoned with the two hashes), while the honest agent's receipt records the

@@ -4,7 +4,7 @@ use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
 use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
 use agentrail_client::escrow::{self, JobKeys, format_time, next_steps, refund_amount};
-use agentrail_client::lifecycle::Conditions;
+use agentrail_client::lifecycle::{Action, Conditions};
 use agentrail_client::pda;
 use agentrail_client::terms::{Terms, terms_hash};
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -89,6 +89,17 @@ pub enum JobCmd {
     Close { job: String },
     /// Show a job: milestones, amounts, state, and what can happen next.
     Show { job: String },
+    /// What awaits a decision or an action by you (the signer, or --who): as poster (approve
+    /// or reject, fund, cancel), as arbiter (decide a dispute), as keeper (run, release,
+    /// refund), each with its time limit.
+    Pending {
+        /// Whose pending actions (default: the signer).
+        #[arg(long)]
+        who: Option<String>,
+        /// Only this role: poster, arbiter or keeper.
+        #[arg(long = "as")]
+        role: Option<String>,
+    },
     /// List jobs by poster, agent or state.
     List {
         #[arg(long)]
@@ -507,6 +518,7 @@ impl JobCmd {
                 show(&l, now, &conditions);
                 Ok(())
             }
+            JobCmd::Pending { who, role } => pending(ctx, who, role),
             JobCmd::List { poster, agent, state } => {
                 let mut filters = Vec::new();
                 if let Some(p) = poster {
@@ -862,6 +874,111 @@ fn show(l: &Loaded, now: i64, conditions: &Conditions) {
     println!("\n{}\n\nnext:", t.render());
     for step in next_steps(j, now, conditions) {
         println!("  - {step}");
+    }
+}
+
+/// `job pending`: every open job where `who` is poster, arbiter or keeper, and what the
+/// lifecycle offers that role now (the same offers `job show` prints), soonest limit first.
+fn pending(ctx: &Ctx, who: Option<String>, role: Option<String>) -> Result<()> {
+    use agentrail_client::accounts::{JOB_ARBITER_OFFSET, JOB_KEEPER_OFFSET};
+    use agentrail_client::lifecycle::{Actor, next_actions};
+    let me = match who {
+        Some(w) => parse::pubkey("who", &w)?,
+        None => ctx.signer()?.pubkey(),
+    };
+    let roles: &[(&str, usize, Actor)] = &[
+        ("poster", JOB_POSTER_OFFSET, Actor::Poster),
+        ("arbiter", JOB_ARBITER_OFFSET, Actor::Arbiter),
+        ("keeper", JOB_KEEPER_OFFSET, Actor::Keeper),
+    ];
+    let wanted: Vec<_> = match role.as_deref() {
+        None => roles.to_vec(),
+        Some(r) => match roles.iter().find(|(name, _, _)| *name == r) {
+            Some(one) => vec![*one],
+            None => bail!("unknown role {r:?}: use poster, arbiter or keeper"),
+        },
+    };
+    let config: Config = ctx.account(&pda::config(), "config")?;
+    let now = ctx.now()?;
+    let mut rows: Vec<(Option<i64>, Value)> = Vec::new();
+    let mut agents: std::collections::HashMap<Pubkey, Agent> = std::collections::HashMap::new();
+    for (name, offset, actor) in wanted {
+        for (key, job) in ctx.program_accounts::<Job>(&[(offset, me.to_bytes().to_vec())])? {
+            if !matches!(job.status, JobStatus::Created | JobStatus::Funded) {
+                continue;
+            }
+            let agent = match agents.get(&job.agent) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Agent = ctx.account(&job.agent, "agent")?;
+                    agents.insert(job.agent, a.clone());
+                    a
+                }
+            };
+            let keys = JobKeys::new(key, &job, &agent);
+            let cert: Option<Certification> = match keys.certification {
+                Some(c) => ctx.raw(&c)?.and_then(|a| agentrail_client::accounts::decode(&a.data).ok()),
+                None => None,
+            };
+            let conditions = Conditions::read(&job, &agent, cert.as_ref(), &config, now);
+            let offers = next_actions(&job, now, &conditions).into_iter().filter(|o| awaits(actor, o.action));
+            for offer in offers {
+                let milestone = offer.action.milestone();
+                let amount = milestone.and_then(|i| job.milestones.get(usize::from(i))).map(|m| m.amount);
+                rows.push((
+                    offer.until,
+                    json!({
+                        "job": key.to_string(), "role": name, "action": offer.action.kind().as_str(),
+                        "milestone": milestone, "amount_base_units": amount, "mint": job.mint.to_string(),
+                        "until": offer.until,
+                    }),
+                ));
+            }
+        }
+    }
+    // the soonest limit first; those without one last
+    rows.sort_by_key(|(until, v)| (until.is_none(), *until, v["job"].as_str().map(str::to_string)));
+    if ctx.json {
+        print_json(&rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>());
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("nothing awaits {me}");
+        return Ok(());
+    }
+    let mut t = Table::new(&["job", "as", "action", "milestone", "amount (base units)", "until"]);
+    for (until, v) in &rows {
+        t.row(vec![
+            v["job"].as_str().unwrap_or_default().to_string(),
+            v["role"].as_str().unwrap_or_default().to_string(),
+            v["action"].as_str().unwrap_or_default().to_string(),
+            v["milestone"].as_u64().map_or("-".into(), |m| m.to_string()),
+            v["amount_base_units"].as_u64().map_or("-".into(), |a| a.to_string()),
+            until.map_or("no limit".into(), format_time),
+        ]);
+    }
+    println!("{}", t.render());
+    Ok(())
+}
+
+/// Whether `action` awaits `role`: a decision or a duty, not an option they may take. The poster
+/// funds, approves or rejects (cancelling is a choice); the arbiter decides; the keeper runs the
+/// step (its start and submission are part of it) and does what anyone may once it is due
+/// (releases after review, refunds after the deadline, a dispute's default rule). Giving up on
+/// a milestone is never pending.
+fn awaits(role: agentrail_client::lifecycle::Actor, action: Action) -> bool {
+    use agentrail_client::lifecycle::Actor;
+    match role {
+        Actor::Poster => matches!(action, Action::Fund | Action::Approve(_) | Action::Reject(_)),
+        Actor::Arbiter => matches!(action, Action::DecideDispute(_)),
+        Actor::Keeper => matches!(
+            action,
+            Action::Execute(_)
+                | Action::ReleaseAfterReview(_)
+                | Action::RefundExpired(_)
+                | Action::ApplyDisputeDefault(_)
+        ),
+        Actor::Agent | Actor::Anyone => false,
     }
 }
 
