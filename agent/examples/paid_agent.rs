@@ -9,6 +9,14 @@
 //!
 //! With `--signing-key` (a Solana keypair file: the key registered with `agentrail agent
 //! set-signing-key`) every answer is co-signed.
+//!
+//! With `--exec-wallet KEYPAIR` it does on-chain work when a step's terms ask for it:
+//! `inputs.transfer = {"to": OWNER, "amount": BASE_UNITS, "mode": M}` sends the job's mint from
+//! the wallet to OWNER's token account and reports the transaction, which the keeper checks
+//! against the milestone's rails. Modes other than `honest` misbehave on purpose, for the
+//! tests: `system` also moves a lamport through the System program, `fail` sends a transfer the
+//! wallet cannot cover (it lands and fails), `foreign` reports a transaction signed by
+//! `--foreign-wallet` instead.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +29,7 @@ use axum::routing::get;
 
 fn usage(what: impl std::fmt::Debug) -> ! {
     eprintln!(
-        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR], not {what:?}"
+        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR] [--exec-wallet KEYPAIR [--foreign-wallet KEYPAIR]], not {what:?}"
     );
     std::process::exit(2);
 }
@@ -54,11 +62,18 @@ async fn main() {
             config.signing_key(read_signing_key(path).unwrap_or_else(|e| usage(format!("--signing-key {path}: {e}"))));
     }
     let work_ms: u64 = flags.get("work-ms").map_or(0, |m| m.parse().unwrap_or_else(|_| usage("--work-ms")));
+    let exec = flags.get("exec-wallet").map(|path| {
+        let wallet = read_keypair(path).unwrap_or_else(|e| usage(format!("--exec-wallet {path}: {e}")));
+        let foreign = flags
+            .get("foreign-wallet")
+            .map(|p| read_keypair(p).unwrap_or_else(|e| usage(format!("--foreign-wallet {p}: {e}"))));
+        Arc::new(onchain::Executor::new(&get_flag("rpc"), wallet, foreign))
+    });
     let runs: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let works: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
     let (counted, titled) = (runs.clone(), works.clone());
     let agent = PaidAgent::new(config, move |step| {
-        let (runs, works) = (counted.clone(), titled.clone());
+        let (runs, works, exec) = (counted.clone(), titled.clone(), exec.clone());
         async move {
             let key = step.request.idempotency_key();
             *runs.lock().expect("runs").entry(key.clone()).or_default() += 1;
@@ -71,7 +86,13 @@ async fn main() {
                 "milestone": step.request.milestone,
                 "note": "paid step",
             });
-            Ok::<_, StepFailure>(StepAnswer { output, cost: 0, tx_signatures: vec![] })
+            // on-chain work the terms ask for, done with the execution wallet
+            let transfer = step.request.work.as_ref().map(|w| w.inputs["transfer"].clone()).filter(|t| t.is_object());
+            let tx_signatures = match (exec, transfer) {
+                (Some(exec), Some(transfer)) => vec![exec.run(&step.job, &transfer).await.map_err(StepFailure)?],
+                _ => vec![],
+            };
+            Ok::<_, StepFailure>(StepAnswer { output, cost: 0, tx_signatures })
         }
     })
     .await
@@ -95,4 +116,80 @@ fn read_signing_key(path: &str) -> Result<ed25519_dalek::SigningKey, String> {
     let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|e| format!("not a keypair file: {e}"))?;
     let bytes: [u8; 64] = bytes.try_into().map_err(|_| "a keypair file holds 64 bytes".to_string())?;
     agentrail_client::signing_key(&bytes).map_err(|e| e.to_string())
+}
+
+/// A Solana keypair file's 64 bytes.
+fn read_keypair(path: &str) -> Result<solana_sdk::signature::Keypair, String> {
+    solana_sdk::signature::read_keypair_file(path).map_err(|e| e.to_string())
+}
+
+/// The agent's on-chain work: token transfers from its execution wallet.
+mod onchain {
+    use agentrail::state::Job;
+    use anchor_spl::token_2022::spl_token_2022::instruction::transfer_checked;
+    use solana_commitment_config::CommitmentConfig;
+    use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+    use solana_sdk::signature::{Keypair, Signer};
+    use solana_sdk::transaction::Transaction;
+
+    pub struct Executor {
+        rpc: RpcClient,
+        wallet: Keypair,
+        foreign: Option<Keypair>,
+    }
+
+    impl Executor {
+        pub fn new(rpc: &str, wallet: Keypair, foreign: Option<Keypair>) -> Self {
+            Executor { rpc: RpcClient::new_with_commitment(rpc.into(), CommitmentConfig::confirmed()), wallet, foreign }
+        }
+
+        /// Does `transfer` ({to, amount, mode}) in `job`'s mint; returns the transaction's
+        /// signature once it is confirmed (succeeded or, in `fail` mode, failed).
+        pub async fn run(&self, job: &Job, transfer: &serde_json::Value) -> Result<String, String> {
+            let to: solana_sdk::pubkey::Pubkey =
+                transfer["to"].as_str().and_then(|t| t.parse().ok()).ok_or("inputs.transfer.to is not a key")?;
+            let amount: u64 = transfer["amount"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .ok_or("inputs.transfer.amount is not base units")?;
+            let mode = transfer["mode"].as_str().unwrap_or("honest");
+            let (mint, program) = (job.mint, job.token_program);
+            let mint_account = self.rpc.get_account(&mint).await.map_err(|e| e.to_string())?;
+            let decimals = *mint_account.data.get(44).ok_or("the mint account is too short")?;
+            let ata = |owner| {
+                anchor_spl::associated_token::get_associated_token_address_with_program_id(&owner, &mint, &program)
+            };
+            let me = self.wallet.pubkey();
+            let send = |amount| {
+                transfer_checked(&program, &ata(me), &mint, &ata(to), &me, &[], amount, decimals)
+                    .map_err(|e| e.to_string())
+            };
+            let (ixs, signer) = match mode {
+                "honest" => (vec![send(amount)?], &self.wallet),
+                "system" => {
+                    (vec![send(amount)?, solana_system_interface::instruction::transfer(&me, &to, 1)], &self.wallet)
+                }
+                // far more than the wallet holds: the transaction lands and fails
+                "fail" => (vec![send(amount.saturating_mul(1_000_000_000))?], &self.wallet),
+                "foreign" => {
+                    let other = self.foreign.as_ref().ok_or("mode foreign needs --foreign-wallet")?;
+                    (vec![solana_system_interface::instruction::transfer(&other.pubkey(), &to, 1)], other)
+                }
+                other => return Err(format!("unknown transfer mode {other:?}")),
+            };
+            let blockhash = self.rpc.get_latest_blockhash().await.map_err(|e| e.to_string())?;
+            let tx = Transaction::new_signed_with_payer(&ixs, Some(&signer.pubkey()), &[signer], blockhash);
+            // no preflight: a transfer that fails must still land, as a failed transaction
+            let config =
+                solana_rpc_client_api::config::RpcSendTransactionConfig { skip_preflight: true, ..Default::default() };
+            let sig = self.rpc.send_transaction_with_config(&tx, config).await.map_err(|e| e.to_string())?;
+            for _ in 0..120 {
+                if let Ok(Some(_)) = self.rpc.get_signature_status(&sig).await {
+                    return Ok(sig.to_string());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(format!("transaction {sig} did not confirm in 30 s"))
+        }
+    }
 }

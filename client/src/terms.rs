@@ -22,6 +22,20 @@
 //!
 //! Amounts are UI units of the job's mint. `inputs` is any JSON value, `max_cost` is optional;
 //! unknown fields are refused so a typo never silently drops a condition.
+//!
+//! A milestone whose work is on-chain may set `rails`, the limits the keeper checks on the
+//! transactions the agent reports before the milestone is submitted (amounts in base units, as
+//! strings):
+//!
+//! ```json
+//! "rails": {
+//!   "wallet": "<the agent's execution wallet: it signs every reported transaction>",
+//!   "programs": ["TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"],
+//!   "max_outflow": {"<mint>": "2000000"},
+//!   "min_received": {"owner": "<who receives>", "mint": "<mint>", "amount": "990000"},
+//!   "commitment": "confirmed"
+//! }
+//! ```
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -62,6 +76,86 @@ pub struct MilestoneTerms {
     /// Whether the poster must approve before release.
     #[serde(default)]
     pub requires_approval: bool,
+    /// Limits on the agent's own transactions for this step, checked before it is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rails: Option<Rails>,
+}
+
+/// Risk rails: what the transactions an agent reports for a step may do. Every one must have
+/// succeeded and be signed by `wallet`; together they may invoke only `programs` (top level and
+/// inner; empty: any), move out of the wallet at most `max_outflow` of each mint (a mint not
+/// listed may not leave it), and must leave `min_received.owner` at least `min_received.amount`
+/// richer in its mint (a slippage floor against the quote the terms were written for).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rails {
+    pub wallet: String,
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Mint → most that may leave the wallet, base units (a decimal string).
+    #[serde(default)]
+    pub max_outflow: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub min_received: Option<MinReceived>,
+    /// `confirmed` (default) or `finalized`: how settled each transaction must be.
+    #[serde(default)]
+    pub commitment: Option<String>,
+}
+
+/// The least an account owner must receive of a mint across the step's transactions.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MinReceived {
+    /// Whose balance (token accounts owned by it); the wallet when absent.
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub mint: String,
+    /// Base units, a decimal string.
+    pub amount: String,
+}
+
+/// Rails with every key and amount parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedRails {
+    pub wallet: anchor_lang::prelude::Pubkey,
+    pub programs: Vec<anchor_lang::prelude::Pubkey>,
+    pub max_outflow: std::collections::BTreeMap<anchor_lang::prelude::Pubkey, u64>,
+    /// (owner, mint, amount).
+    pub min_received: Option<(anchor_lang::prelude::Pubkey, anchor_lang::prelude::Pubkey, u64)>,
+    /// Whether transactions must be finalized (else confirmed).
+    pub finalized: bool,
+}
+
+impl Rails {
+    /// Parses every key and amount, naming the first that is not valid.
+    pub fn check(&self) -> Result<CheckedRails, String> {
+        let key =
+            |what: &str, s: &str| s.parse().map_err(|_| format!("rails: {what} {s:?} is not a base58 public key"));
+        let amount = |what: &str, s: &str| {
+            s.parse::<u64>().map_err(|_| format!("rails: {what} {s:?} is not a whole number of base units"))
+        };
+        let wallet = key("wallet", &self.wallet)?;
+        let programs = self.programs.iter().map(|p| key("program", p)).collect::<Result<_, _>>()?;
+        let max_outflow = self
+            .max_outflow
+            .iter()
+            .map(|(m, a)| Ok((key("max_outflow mint", m)?, amount("max_outflow amount", a)?)))
+            .collect::<Result<_, String>>()?;
+        let min_received = match &self.min_received {
+            Some(r) => Some((
+                r.owner.as_deref().map_or(Ok(wallet), |o| key("min_received owner", o))?,
+                key("min_received mint", &r.mint)?,
+                amount("min_received amount", &r.amount)?,
+            )),
+            None => None,
+        };
+        let finalized = match self.commitment.as_deref() {
+            None | Some("confirmed") => false,
+            Some("finalized") => true,
+            Some(other) => return Err(format!("rails: commitment {other:?} is not confirmed or finalized")),
+        };
+        Ok(CheckedRails { wallet, programs, max_outflow, min_received, finalized })
+    }
 }
 
 /// Why a terms document is refused.
@@ -73,6 +167,9 @@ pub enum TermsError {
     /// Another schema name.
     #[error("terms schema is {0:?}; this version reads {SCHEMA_V1:?}")]
     Schema(String),
+    /// A milestone's rails do not parse.
+    #[error("terms: milestone {0}: {1}")]
+    Rails(usize, String),
     /// A required text is empty.
     #[error("terms: {0} is empty")]
     Empty(String),
@@ -103,6 +200,9 @@ impl Terms {
             }
             if m.acceptance.iter().all(|a| a.trim().is_empty()) {
                 return Err(TermsError::Empty(format!("milestone {i} acceptance")));
+            }
+            if let Some(rails) = &m.rails {
+                rails.check().map_err(|why| TermsError::Rails(i, why))?;
             }
         }
         Ok(terms)
@@ -164,5 +264,31 @@ mod tests {
         assert_eq!(bad(&DOC.replace("\"quote it\"", "\" \"")), TermsError::Empty("milestone 0 instructions".into()));
         let none = r#"{"schema":"agentrail.terms/v1","title":"t","milestones":[]}"#;
         assert_eq!(bad(none), TermsError::MilestoneCount(0));
+    }
+
+    #[test]
+    fn rails_parse_and_bad_ones_are_named() {
+        let (wallet, mint) = (anchor_lang::prelude::Pubkey::new_unique(), anchor_lang::prelude::Pubkey::new_unique());
+        let with = |rails: &str| {
+            DOC.replace(r#""acceptance":["landed"],"#, &format!(r#""acceptance":["landed"],"rails":{rails},"#))
+        };
+        let ok = with(&format!(
+            r#"{{"wallet":"{wallet}","programs":["{mint}"],"max_outflow":{{"{mint}":"5"}},"min_received":{{"mint":"{mint}","amount":"3"}}}}"#
+        ));
+        let rails = Terms::parse(ok.as_bytes()).unwrap().milestones[1].rails.clone().unwrap().check().unwrap();
+        assert_eq!(
+            (rails.wallet, rails.max_outflow[&mint], rails.min_received, rails.finalized),
+            (wallet, 5, Some((wallet, mint, 3)), false)
+        );
+        let bad = |rails: String| Terms::parse(with(&rails).as_bytes()).unwrap_err();
+        assert!(matches!(bad(r#"{"wallet":"nope"}"#.into()), TermsError::Rails(1, why) if why.contains("wallet")));
+        let err = bad(format!(r#"{{"wallet":"{wallet}","max_outflow":{{"{mint}":"1.5"}}}}"#));
+        assert!(err.to_string().contains("not a whole number"), "{err}");
+        let err = bad(format!(r#"{{"wallet":"{wallet}","commitment":"processed"}}"#));
+        assert!(err.to_string().contains("processed"), "{err}");
+        assert!(
+            matches!(bad(format!(r#"{{"wallet":"{wallet}","max_outfow":{{}}}}"#)), TermsError::Malformed(_)),
+            "typo"
+        );
     }
 }

@@ -237,6 +237,33 @@ impl Chain {
         Ok((hash, last_valid))
     }
 
+    /// What transaction `signature` did ([`crate::rails::TxEffects`]), as the cluster has it at
+    /// confirmed (or `finalized`) commitment; `None` while it has not got that far (or never
+    /// existed).
+    pub async fn transaction_effects(
+        &self,
+        signature: &str,
+        finalized: bool,
+    ) -> Result<Option<crate::rails::TxEffects>> {
+        let sig: Signature =
+            signature.parse().with_context(|| format!("{signature:?} is not a transaction signature"))?;
+        let commitment = if finalized { CommitmentConfig::finalized() } else { CommitmentConfig::confirmed() };
+        let config = solana_rpc_client_api::config::RpcTransactionConfig {
+            // binary, so instructions (inner ones too) come compiled, with account indices
+            encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Base64),
+            commitment: Some(commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        match self.rpc.get_transaction_with_config(&sig, config).await {
+            Ok(tx) => crate::rails::TxEffects::from_fetched(signature, &tx)
+                .map(Some)
+                .map_err(|why| anyhow::anyhow!("{signature}: {why}")),
+            // the node answers "not found" as an error without a code of its own
+            Err(e) if e.to_string().contains("invalid type: null") || e.to_string().contains("not found") => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading transaction {signature}")),
+        }
+    }
+
     /// The cluster clock's unix time.
     pub async fn now(&self) -> Result<i64> {
         let acc = self.rpc.get_account(&sysvar::clock::ID).await.context("reading the clock")?;

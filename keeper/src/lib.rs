@@ -12,6 +12,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod plan;
+pub mod rails;
 pub mod sender;
 pub mod service;
 pub mod step_pool;

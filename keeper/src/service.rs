@@ -121,6 +121,12 @@ const MANIFEST_GUARD: &str = "manifest";
 const MANIFEST_MISMATCH: &str = "manifest_mismatch";
 /// Largest terms document the keeper reads.
 const MAX_TERMS_BYTES: usize = 256 * 1024;
+/// How often a reported transaction not yet at the rails' commitment is asked for again.
+const RAILS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Asks for a reported transaction at confirmed commitment (~20 s in all).
+const RAILS_TRIES_CONFIRMED: u32 = 40;
+/// Asks at finalized commitment (~45 s: finality takes 32 slots more).
+const RAILS_TRIES_FINALIZED: u32 = 90;
 /// Most agent versions whose manifest check is remembered.
 const MANIFESTS_REMEMBERED: usize = 4_096;
 
@@ -617,6 +623,8 @@ impl Keeper {
                 .await;
         }
         let amount = job.milestones[usize::from(i)].amount;
+        // the milestone's part of the pinned terms: sent as the work, and its rails checked
+        let work = self.milestone_work(key, job, i).await;
         let req = StepRequest {
             step: agentrail_client::x402::StepRequest {
                 schema: agentrail_client::x402::STEP_SCHEMA.into(),
@@ -628,7 +636,7 @@ impl Keeper {
                 deadline: job.deadline,
                 terms_hash: hex::encode(job.terms_hash),
                 terms_uri: job.terms_uri.clone(),
-                work: self.milestone_work(key, job, i).await,
+                work: work.clone().ok().flatten(),
                 // the on-chain result hashes of the earlier milestones (no store read)
                 previous_results: job.milestones[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
             },
@@ -696,6 +704,24 @@ impl Keeper {
         });
         // recorded in the receipt: what the endpoint served was what the registry pinned
         checks.push(manifest);
+        // what the agent's own transactions did, against the rails the terms set; terms that
+        // could not be read may have rails, so such a step is not paid
+        match &work {
+            Ok(Some(terms)) => {
+                if let Some(rails) = &terms.rails {
+                    checks.extend(self.rails_guards(rails, &output.tx_signatures).await);
+                }
+            }
+            Ok(None) => {}
+            Err(why) => checks.push(GuardCheck {
+                name: "terms".into(),
+                passed: false,
+                detail: format!("the pinned terms could not be read, so their rails cannot be checked: {why}")
+                    .chars()
+                    .take(agentrail_client::receipt::MAX_GUARD_DETAIL)
+                    .collect(),
+            }),
+        }
         if !guards::all_passed(&checks) {
             let failed: Vec<_> =
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
@@ -780,19 +806,56 @@ impl Keeper {
     /// Milestone `i`'s part of the job's terms, when the job pinned terms the keeper can fetch
     /// (http or https, under the executor's rules) and the document matches the pinned hash;
     /// otherwise the agent gets only the terms' address and hash.
-    async fn milestone_work(&self, key: &Pubkey, job: &Job, i: u8) -> Option<agentrail_client::terms::MilestoneTerms> {
+    async fn milestone_work(
+        &self,
+        key: &Pubkey,
+        job: &Job,
+        i: u8,
+    ) -> Result<Option<agentrail_client::terms::MilestoneTerms>, String> {
         let web = job.terms_uri.starts_with("https://") || job.terms_uri.starts_with("http://");
         if job.terms_hash == [0; 32] || !web {
-            return None;
+            return Ok(None);
         }
         let fetched = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string());
         match fetched.and_then(|bytes| agentrail_client::terms::milestone_work(&bytes, &job.terms_hash, i)) {
-            Ok(work) => Some(work),
+            Ok(work) => Ok(Some(work)),
             Err(why) => {
                 tracing::warn!(job = %key, milestone = i, uri = %job.terms_uri, reason = %why, "terms not sent with the step");
-                None
+                Err(why)
             }
         }
+    }
+
+    /// Reads each transaction the step reported (waiting a bounded time for it to reach the
+    /// rails' commitment) and checks the rails on them: one guard per rail.
+    async fn rails_guards(&self, rails: &agentrail_client::terms::Rails, signatures: &[[u8; 64]]) -> Vec<GuardCheck> {
+        let rails = match rails.check() {
+            Ok(r) => r,
+            // the terms were checked when parsed; this cannot happen with the pinned document
+            Err(why) => return vec![GuardCheck { name: "rails".into(), passed: false, detail: why }],
+        };
+        // confirmed lands within seconds of the agent's answer; finalized ~13 s after that
+        let tries = if rails.finalized { RAILS_TRIES_FINALIZED } else { RAILS_TRIES_CONFIRMED };
+        let reported: Vec<String> = signatures.iter().map(|s| solana_sdk::bs58::encode(s).into_string()).collect();
+        let mut effects = Vec::with_capacity(reported.len());
+        for sig in &reported {
+            let mut found = None;
+            for attempt in 0..tries {
+                match self.chain.transaction_effects(sig, rails.finalized).await {
+                    Ok(Some(e)) => {
+                        found = Some(e);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(signature = %sig, attempt, error = %self.scrub(&e), "reading a reported transaction failed")
+                    }
+                }
+                tokio::time::sleep(RAILS_POLL).await;
+            }
+            effects.push(found);
+        }
+        crate::rails::check(&rails, &reported, &effects)
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),

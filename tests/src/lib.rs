@@ -4,12 +4,12 @@
 
 pub mod compute;
 pub mod env;
+pub mod http;
 pub mod localnet;
 pub mod native;
 pub mod sbf;
 pub mod scenarios;
 pub mod tokens;
-pub mod webhook;
 pub mod world;
 
 use std::path::PathBuf;

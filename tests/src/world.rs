@@ -27,6 +27,9 @@ pub struct DemoAgent {
     pub process: Proc,
     /// The output signing key its registry entry declares, if any.
     pub signing_key: Option<Pubkey>,
+    /// For an agent named `executor`: its execution wallet (1 SOL, 10 tokens of the world's
+    /// mint) and a second funded wallet it can sign foreign transactions with.
+    pub exec_wallets: Option<(Pubkey, Pubkey)>,
 }
 
 impl DemoAgent {
@@ -146,6 +149,13 @@ impl World {
                 (key, file)
             });
             let served = if name == "wrong-manifest" { "other-manifest.json" } else { "manifest.json" };
+            // an SDK agent named `executor` works on-chain from its own wallet
+            let exec = (name == "executor" && on_sdk).then(|| {
+                let (wallet, wallet_file) = net.funded_key(&format!("exec-{name}"), 1);
+                let (foreign, foreign_file) = net.funded_key(&format!("foreign-{name}"), 1);
+                net.cli(&poster.1, &["dev", "mint-to", &mint.to_string(), &wallet.to_string(), "10"]);
+                ((wallet, foreign), (wallet_file, foreign_file))
+            });
             let process = demo.unwrap_or_else(|| {
                 let mut cmd = Command::new(workspace_bin("examples/paid_agent"));
                 cmd.arg(format!("127.0.0.1:{port}"));
@@ -163,14 +173,19 @@ impl World {
                 if let Some((_, file)) = &signing_key {
                     cmd.args(["--signing-key".to_string(), file.display().to_string()]);
                 }
+                if let Some((_, (wallet, foreign))) = &exec {
+                    cmd.args(["--exec-wallet".to_string(), wallet.display().to_string()]);
+                    cmd.args(["--foreign-wallet".to_string(), foreign.display().to_string()]);
+                }
                 let mut process = Proc::spawn(&format!("agent-{name}"), cmd, files.join(format!("agent-{name}.log")));
                 process.wait_for_output("paid agent on", Duration::from_secs(20));
                 process
             });
             let signing_key = signing_key.map(|(key, _)| key);
+            let exec_wallets = exec.map(|(keys, _)| keys);
             agents.insert(
                 name.to_string(),
-                DemoAgent { address, payout, owner: owner_key, endpoint, process, signing_key },
+                DemoAgent { address, payout, owner: owner_key, endpoint, process, signing_key, exec_wallets },
             );
         }
         World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }

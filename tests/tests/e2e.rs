@@ -16,7 +16,7 @@ use agentrail_tests::env::{fee, gross};
 use agentrail_tests::localnet::{Fault, RpcProxy};
 use agentrail_tests::world::{KeeperOptions, World, write_json};
 use anchor_lang::prelude::Pubkey;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const UNIT: u64 = 1_000_000;
 const MINUTE: Duration = Duration::from_secs(60);
@@ -1054,7 +1054,7 @@ fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid(
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn people_are_told_when_a_decision_awaits_them() {
     use hmac::{Hmac, Mac};
-    let hook = agentrail_tests::webhook::Webhook::start(&[500]);
+    let hook = agentrail_tests::http::Webhook::start(&[500]);
     let secret = "s3cret";
     let w = World::new(&["ok"]);
     let (arbiter, arbiter_key) = w.net.funded_key("arbiter", 1);
@@ -1148,6 +1148,83 @@ fn people_are_told_when_a_decision_awaits_them() {
     assert_eq!((mine[0]["action"].as_str(), mine[0]["milestone"].as_u64()), (Some("execute"), Some(0)), "{out}");
 }
 
+/// Risk rails on the agent's own transactions: an SDK agent does the on-chain work each job's
+/// terms ask for (a real SPL transfer from its execution wallet) and reports the transaction;
+/// before paying, the keeper reads each from the validator and checks the milestone's rails.
+/// A transfer inside them is paid, with every rail in the receipt and what it observed; a
+/// transfer over the outflow ceiling, one short of the minimum received, one that also calls the
+/// System program, one that landed and failed, and one signed by another wallet are each
+/// refused by the rail it breaks, and never paid.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() {
+    let w = World::new(&["executor:ok"]);
+    let (wallet, _) = w.agents["executor"].exec_wallets.expect("an execution wallet");
+    let poster = w.poster.0;
+    let token_program = w.net.rpc.get_account(&w.mint).expect("mint").owner;
+    let host = agentrail_tests::http::FileServer::start(w.net.dir.path().to_path_buf());
+    // each job: one milestone of 1 token, rails allowing the token program, 2 tokens out of
+    // the wallet and at least 1 token into the poster's account; the agent's transfer per `mode`
+    let job_for = |name: &str, mode: &str, amount: u64| -> Pubkey {
+        let terms = json!({
+            "schema": "agentrail.terms/v1", "title": format!("rails {name}"),
+            "milestones": [{
+                "title": "Pay the poster", "instructions": "Transfer tokens to the poster",
+                "inputs": {"transfer": {"to": poster.to_string(), "amount": amount.to_string(), "mode": mode}},
+                "acceptance": ["the transfer landed within the rails"], "amount": "1",
+                "rails": {
+                    "wallet": wallet.to_string(), "programs": [token_program.to_string()],
+                    "max_outflow": {w.mint.to_string(): (2 * UNIT).to_string()},
+                    "min_received": {"owner": poster.to_string(), "mint": w.mint.to_string(), "amount": UNIT.to_string()},
+                },
+            }],
+        });
+        let file = format!("terms-{name}.json");
+        std::fs::write(w.net.dir.path().join(&file), terms.to_string()).expect("terms");
+        let (path, url) = (w.net.dir.path().join(&file), format!("{}{file}", host.base));
+        w.post_job_with("executor", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url])
+    };
+    let (_, paid0, _) = w.balances("executor");
+    let honest = job_for("honest", "honest", 3 * UNIT / 2);
+    let refused = [
+        ("over", job_for("over", "honest", 3 * UNIT), "rail.outflow"),
+        ("short", job_for("short", "honest", UNIT / 2), "rail.min_received"),
+        ("system", job_for("system", "system", 3 * UNIT / 2), "rail.programs"),
+        ("fail", job_for("fail", "fail", UNIT), "rail.landed"),
+        ("foreign", job_for("foreign", "foreign", UNIT), "rail.signer"),
+    ];
+    let k = w.keeper("keeper", KeeperOptions::default());
+    w.wait_job(&honest, "the job within its rails paid", MINUTE, |j| j.status == JobStatus::Completed);
+    let receipt = &k.receipts(&honest)[0]["receipt"];
+    let guards: Vec<&Value> = receipt["guards"]
+        .as_array()
+        .expect("guards")
+        .iter()
+        .filter(|g| g["name"].as_str().unwrap().starts_with("rail."))
+        .collect();
+    let names: Vec<&str> = guards.iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["rail.landed", "rail.signer", "rail.programs", "rail.outflow", "rail.min_received"],
+        "{receipt}"
+    );
+    assert!(guards.iter().all(|g| g["passed"] == true), "{receipt}");
+    assert!(guards[3]["detail"].as_str().unwrap().contains(&format!("out {}/{}", 3 * UNIT / 2, 2 * UNIT)), "{receipt}");
+    assert_eq!(receipt["tx_signatures"].as_array().map(Vec::len), Some(1), "{receipt}");
+
+    for (name, job, rail) in refused {
+        let step = agentrail_tests::localnet::wait_until(&format!("the {name} step refused"), MINUTE, || {
+            let m = k.get(&format!("/jobs/{job}"))?["milestones"][0].clone();
+            (m["step"] == "abandoned").then_some(m)
+        });
+        let error = step["error"].as_str().unwrap_or_default();
+        assert!(error.contains(rail), "{name}: expected {rail} to fail: {step}");
+        assert_eq!(states(&w, &job), [Pending], "{name}: not paid");
+        assert!(k.receipts(&job).is_empty(), "{name}: no receipt");
+    }
+    assert_eq!(w.balances("executor").1, paid0 + UNIT, "only the job within its rails paid its agent");
+}
+
 /// The endpoint is bound to the registry: an agent serving a manifest other than the one its
 /// pinned version registered is never called (nothing started on-chain, no call, the step
 /// recorded as abandoned with the two hashes), while the honest agent's receipt records the
@@ -1182,24 +1259,14 @@ fn a_manifest_other_than_the_pinned_one_stops_the_step_before_any_call() {
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn each_step_carries_its_milestones_work_from_the_pinned_terms() {
-    use std::io::{Read, Write};
     let w = World::new(&["ok"]);
     let terms = r#"{"schema":"agentrail.terms/v1","title":"Rebalance","milestones":[
         {"title":"Quote","instructions":"Quote 10 SOL to USDC","inputs":{"amount":"10"},"acceptance":["fresh"],"amount":"1"},
         {"title":"Swap","instructions":"Execute the quote","acceptance":["landed"],"amount":"2"}]}"#;
     let path = w.net.dir.path().join("terms.json");
     std::fs::write(&path, terms).expect("terms");
-    // the terms' host: any request gets the document
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/terms.json", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", terms.len());
-            let _ = conn.write_all(head.as_bytes()).and_then(|()| conn.write_all(terms.as_bytes()));
-        }
-    });
+    // the terms' host
+    let url = format!("{}terms.json", agentrail_tests::http::FileServer::start(w.net.dir.path().to_path_buf()).base);
     let k = w.keeper("keeper", KeeperOptions::default());
     let job = w.post_job_with("ok", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url]);
     w.wait_job(&job, "job completed", MINUTE, |j| j.status == JobStatus::Completed);

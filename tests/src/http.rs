@@ -1,5 +1,6 @@
-//! A webhook receiver on loopback for the end-to-end tests: a real HTTP server (std sockets,
-//! one thread) that records every request and answers the statuses it is told to, then 200.
+//! HTTP servers on loopback for the end-to-end tests (std sockets, one thread each): a webhook
+//! receiver that records every request and answers the statuses it is told to, then 200; and
+//! a file server (a job's terms host).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -77,5 +78,39 @@ impl Webhook {
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().expect("log").clone()
+    }
+}
+
+/// Serves the files of a directory at `/<name>` (404 for anything else).
+pub struct FileServer {
+    /// `http://127.0.0.1:<port>/`: a file's URL is this and its name.
+    pub base: String,
+}
+
+impl FileServer {
+    /// Starts serving `dir`.
+    pub fn start(dir: std::path::PathBuf) -> FileServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}/", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut line = String::new();
+                if BufReader::new(conn.try_clone().expect("clone")).read_line(&mut line).is_err() {
+                    continue;
+                }
+                // "GET /name HTTP/1.1": only plain names inside the directory
+                let name = line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+                let file = (!name.is_empty() && !name.contains('/') && !name.contains(".."))
+                    .then(|| std::fs::read(dir.join(&name)).ok())
+                    .flatten();
+                let (status, body) = match file {
+                    Some(body) => ("200 OK", body),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let head = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                let _ = conn.write_all(head.as_bytes()).and_then(|()| conn.write_all(&body));
+            }
+        });
+        FileServer { base }
     }
 }
