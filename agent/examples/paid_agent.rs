@@ -17,6 +17,9 @@
 //! tests: `system` also moves a lamport through the System program, `fail` sends a transfer the
 //! wallet cannot cover (it lands and fails), `foreign` reports a transaction signed by
 //! `--foreign-wallet` instead.
+//!
+//! It compensates too: `GET /compensations` lists each compensation it ran, in order, with
+//! its outcome; one whose inputs say `"fail_first": true` fails its first run.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -100,10 +103,29 @@ async fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     });
+    // compensation: recorded in order; `fail_first` fails the first run of a milestone's
+    let undone: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let log = undone.clone();
+    agent.on_compensate(move |c| {
+        let log = log.clone();
+        async move {
+            let key = c.request.idempotency_key();
+            let mut log = log.lock().expect("compensations");
+            let tried = log.iter().any(|(k, _)| *k == key);
+            if c.request.work.inputs["fail_first"] == true && !tried {
+                log.push((key, "failed".into()));
+                return Err(StepFailure("the first compensation attempt fails (fail_first)".into()));
+            }
+            log.push((key, "compensated".into()));
+            let output = serde_json::json!({"undid": c.request.undoes, "note": c.request.work.instructions});
+            Ok(StepAnswer { output, cost: 0, tx_signatures: vec![] })
+        }
+    });
     let app = agent.router().merge(
         axum::Router::new()
             .route("/stats", get(move || async move { Json(runs.lock().expect("runs").clone()) }))
-            .route("/work", get(move || async move { Json(works.lock().expect("works").clone()) })),
+            .route("/work", get(move || async move { Json(works.lock().expect("works").clone()) }))
+            .route("/compensations", get(move || async move { Json(undone.lock().expect("compensations").clone()) })),
     );
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| usage(format!("bind {addr}: {e}")));
     println!("paid agent on http://{addr}/step");

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use agentrail::state::{Agent, AgentStatus, Job, JobStatus, MilestoneState, fee_for};
-use agentrail_client::x402::{EscrowAuthorization, StepRequest};
+use agentrail_client::x402::{CompensationRequest, EscrowAuthorization, StepRequest};
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -52,6 +52,10 @@ pub enum Refusal {
         "the registry's signing key for this agent is {registry}, but it signs with {configured}: keepers would refuse its answers"
     )]
     WrongSigningKey { registry: String, configured: String },
+    #[error("the job is {0}: it has not ended with a milestone refunded, so nothing is to be undone")]
+    NothingToUndo(String),
+    #[error("milestone {index} was submitted with result {on_chain}, not the receipt {requested} the request undoes")]
+    OtherReceipt { index: u8, on_chain: String, requested: String },
 }
 
 /// Reading the chain failed: not a verdict on the request (the caller should retry later).
@@ -136,6 +140,59 @@ impl EscrowReader {
         let agent = self.agent(&config.agent).await?;
         Ok(judge(&job, &agent, request, auth, config, now).map(|()| job))
     }
+}
+
+impl EscrowReader {
+    /// Checks, on-chain, that a compensation `request` (vouched for by `auth`, already
+    /// verified) undoes work this agent did for a job that ended against it; returns the job.
+    pub async fn check_compensation(
+        &self,
+        request: &CompensationRequest,
+        auth: &EscrowAuthorization,
+        config: &AgentConfig,
+    ) -> Result<Result<Job, Refusal>, ChainUnavailable> {
+        let Ok(job_key) = request.job.parse::<Pubkey>() else {
+            return Ok(Err(Refusal::NotAJob(request.job.clone())));
+        };
+        let job = match self.program_account::<Job>(&job_key).await? {
+            None => return Ok(Err(Refusal::NoJob(request.job.clone()))),
+            Some(Err(_)) => return Ok(Err(Refusal::NotAJob(request.job.clone()))),
+            Some(Ok(job)) => job,
+        };
+        Ok(judge_compensation(&job, request, auth, config).map(|()| job))
+    }
+}
+
+/// The verdict on a compensation request: the job names this agent, its keeper signed, it has
+/// ended with a milestone refunded to its poster, and the milestone was submitted with the
+/// receipt the request undoes.
+pub fn judge_compensation(
+    job: &Job,
+    request: &CompensationRequest,
+    auth: &EscrowAuthorization,
+    config: &AgentConfig,
+) -> Result<(), Refusal> {
+    if job.agent != config.agent {
+        return Err(Refusal::OtherAgent(job.agent.to_string()));
+    }
+    if job.keeper.to_string() != auth.keeper {
+        return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
+    }
+    let finished = matches!(job.status, JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired);
+    if !finished || !job.milestones.iter().any(|m| m.state == MilestoneState::Refunded) {
+        return Err(Refusal::NothingToUndo(format!("{:?}", job.status).to_lowercase()));
+    }
+    let i = request.milestone;
+    let Some(m) = job.milestones.get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
+    let on_chain = hex::encode(m.result_hash);
+    if on_chain != request.undoes {
+        return Err(Refusal::OtherReceipt { index: i, on_chain, requested: request.undoes.clone() });
+    }
+    let pinned = hex::encode(job.terms_hash);
+    if request.terms_hash != pinned {
+        return Err(Refusal::OtherTerms { requested: request.terms_hash.clone(), pinned });
+    }
+    Ok(())
 }
 
 /// The verdict on a request, from what the chain holds: pure, so every refusal is unit-tested.
@@ -315,5 +372,41 @@ mod tests {
         ] {
             assert!(reason.to_string().contains(text), "{reason}");
         }
+    }
+
+    #[test]
+    fn a_compensation_is_judged_against_how_the_job_ended() {
+        let (mut job, _, req, auth, config) = setup();
+        let comp = CompensationRequest {
+            schema: agentrail_client::x402::COMPENSATE_SCHEMA.into(),
+            job: req.job.clone(),
+            milestone: 0,
+            agent: req.agent.clone(),
+            mint: req.mint.clone(),
+            terms_hash: req.terms_hash.clone(),
+            terms_uri: String::new(),
+            undoes: hex::encode([4; 32]),
+            work: agentrail_client::terms::Compensation {
+                instructions: "undo".into(),
+                inputs: serde_json::Value::Null,
+                paid: false,
+            },
+        };
+        let judge = |job: &Job, comp: &CompensationRequest| judge_compensation(job, comp, &auth, &config);
+        job.submit(0, [4; 32], 10).unwrap();
+        job.release(0).unwrap();
+        assert!(matches!(judge(&job, &comp), Err(Refusal::NothingToUndo(s)) if s == "funded"), "still running");
+        job.refund_where(|i, _| i == 1).unwrap();
+        job.status = JobStatus::Completed;
+        assert_eq!(judge(&job, &comp), Ok(()));
+        let other = CompensationRequest { undoes: hex::encode([5; 32]), ..comp.clone() };
+        assert!(matches!(judge(&job, &other), Err(Refusal::OtherReceipt { index: 0, .. })));
+        let theirs = Job { agent: Pubkey::new_unique(), ..job.clone() };
+        assert!(matches!(judge(&theirs, &comp), Err(Refusal::OtherAgent(_))));
+        let other_keeper = Job { keeper: Pubkey::new_unique(), ..job.clone() };
+        assert!(matches!(judge(&other_keeper, &comp), Err(Refusal::OtherKeeper { .. })));
+        let mut all_paid = job.clone();
+        all_paid.milestones[1].state = MilestoneState::Released;
+        assert!(matches!(judge(&all_paid, &comp), Err(Refusal::NothingToUndo(_))), "ended well");
     }
 }

@@ -41,8 +41,8 @@ use agentrail::state::Job;
 use agentrail_client::receipt::OutputClaim;
 use agentrail_client::unix_now;
 use agentrail_client::x402::{
-    self, EscrowPayment, IDEMPOTENCY_KEY, OUTPUT_SIGNATURE, Offer, PAYMENT_REQUIRED, PAYMENT_RESPONSE,
-    PAYMENT_SIGNATURE, SCHEME, STEP_SCHEMA, StepAnswer, StepRequest,
+    self, COMPENSATE_SCHEMA, CompensationRequest, EscrowPayment, IDEMPOTENCY_KEY, OUTPUT_SIGNATURE, Offer,
+    PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, SCHEME, STEP_SCHEMA, StepAnswer, StepRequest,
 };
 use anchor_lang::prelude::Pubkey;
 use axum::body::Bytes;
@@ -160,6 +160,15 @@ pub enum AgentError {
 
 type Work = dyn Fn(Step) -> BoxFuture<'static, Result<StepAnswer, StepFailure>> + Send + Sync;
 
+/// What the compensation function receives: the request (the step's receipt hash, the
+/// compensation from the terms) and the job as the chain holds it.
+pub struct Compensate {
+    pub request: CompensationRequest,
+    pub job: Job,
+}
+
+type CompensateFn = dyn Fn(Compensate) -> BoxFuture<'static, Result<StepAnswer, StepFailure>> + Send + Sync;
+
 /// Counters the agent exposes at `/metrics` (Prometheus text).
 #[derive(Default)]
 struct Counters {
@@ -167,6 +176,8 @@ struct Counters {
     outcomes: std::sync::Mutex<HashMap<&'static str, u64>>,
     /// Times the work function ran.
     executions: AtomicU64,
+    /// Times the compensation function ran.
+    compensations: AtomicU64,
 }
 
 impl Counters {
@@ -182,6 +193,8 @@ pub struct PaidAgent {
     chain: EscrowReader,
     answers: Box<dyn AnswerStore>,
     work: Box<Work>,
+    /// Undoes executed milestones when the keeper asks ([`PaidAgent::on_compensate`]).
+    compensate: std::sync::OnceLock<Box<CompensateFn>>,
     counters: Counters,
     /// One lock per idempotency key in use: the second of two concurrent requests for a step
     /// waits for the first and gets its answer.
@@ -220,6 +233,7 @@ impl PaidAgent {
             chain,
             answers,
             work: Box::new(move |step| Box::pin(work(step))),
+            compensate: std::sync::OnceLock::new(),
             counters: Counters::default(),
             running: Default::default(),
         }))
@@ -228,6 +242,18 @@ impl PaidAgent {
     /// Times the work function has run (each idempotency key at most once).
     pub fn executions(&self) -> u64 {
         self.counters.executions.load(Ordering::SeqCst)
+    }
+
+    /// Undoes executed milestones with `f` when the job's keeper asks (an
+    /// `agentrail.compensate/v1` request to the same endpoint), once per milestone: a stored
+    /// answer is replayed, a failure may be retried. Set once; returns `false` if it was set
+    /// already. Without it, compensation requests are answered 501.
+    pub fn on_compensate<F, Fut>(&self, f: F) -> bool
+    where
+        F: Fn(Compensate) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<StepAnswer, StepFailure>> + Send + 'static,
+    {
+        self.compensate.set(Box::new(move |c| Box::pin(f(c)))).is_ok()
     }
 
     /// The service: `POST /step`, `GET` [`MANIFEST_PATH`], `GET /metrics`.
@@ -318,7 +344,16 @@ fn error(status: StatusCode, why: String) -> Response {
     (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
 }
 
+/// The body's `schema`, read before the body is parsed as one kind of request.
+#[derive(serde::Deserialize)]
+struct SchemaOnly {
+    schema: String,
+}
+
 async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Bytes) -> Response {
+    if serde_json::from_slice::<SchemaOnly>(&body).is_ok_and(|s| s.schema == COMPENSATE_SCHEMA) {
+        return compensate(agent, headers, body).await;
+    }
     let request: StepRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -397,6 +432,83 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
     }
 }
 
+/// A compensation request: verified like a step (the keeper's signature, in the compensation
+/// domain; then the chain: the job ended against this agent and the milestone was submitted
+/// with the receipt it names), run once per milestone, its answer stored first. Refusals are
+/// 403 (no payment is involved), naming the reason.
+async fn compensate(agent: Arc<PaidAgent>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: CompensationRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            agent.counters.count("bad_request");
+            return error(StatusCode::BAD_REQUEST, format!("the body is not a {COMPENSATE_SCHEMA} request: {e}"));
+        }
+    };
+    let Some(undo) = agent.compensate.get() else {
+        agent.counters.count("no_compensation");
+        return error(StatusCode::NOT_IMPLEMENTED, "this agent does not compensate".into());
+    };
+    let refused = |outcome: &'static str, why: String| {
+        agent.counters.count(outcome);
+        tracing::info!(outcome, reason = %why, "compensation refused");
+        error(StatusCode::FORBIDDEN, why)
+    };
+    let Some(header) = headers.get(x402::AUTHORIZATION).and_then(|h| h.to_str().ok()) else {
+        return refused(
+            "bad_authorization",
+            format!("no {}: only the job's keeper asks for compensation", x402::AUTHORIZATION),
+        );
+    };
+    let auth: x402::EscrowAuthorization = match x402::decode_header(x402::AUTHORIZATION, header) {
+        Ok(a) => a,
+        Err(e) => return refused("bad_authorization", e.to_string()),
+    };
+    if let Err(e) = auth.verify_compensation(&request, &body, unix_now()) {
+        return refused("bad_authorization", e.to_string());
+    }
+    let key = request.idempotency_key();
+    let lock = agent.lock_for(&key);
+    let _held = lock.lock().await;
+    match agent.answers.get(&key).await {
+        Ok(Some(answer)) => {
+            agent.counters.count("compensation_replayed");
+            let mut response = (StatusCode::OK, [("content-type", "application/json")], answer).into_response();
+            response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            agent.counters.count("unavailable");
+            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+    }
+    let job = match agent.chain.check_compensation(&request, &auth, &agent.config).await {
+        Ok(Ok(job)) => job,
+        Ok(Err(refusal)) => return refused("compensation_refused", refusal.to_string()),
+        Err(e) => {
+            agent.counters.count("unavailable");
+            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+    };
+    agent.counters.compensations.fetch_add(1, Ordering::SeqCst);
+    match undo(Compensate { request, job }).await {
+        Ok(answer) => {
+            let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+            // stored before it is sent: a keeper that never receives it gets it on retry
+            if let Err(e) = agent.answers.put(&key, &bytes).await {
+                agent.counters.count("unavailable");
+                return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            }
+            agent.counters.count("compensated");
+            (StatusCode::OK, [("content-type", "application/json")], bytes).into_response()
+        }
+        Err(StepFailure(why)) => {
+            agent.counters.count("compensation_failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, why)
+        }
+    }
+}
+
 async fn manifest(State(agent): State<Arc<PaidAgent>>) -> Response {
     match &agent.config.manifest {
         Some(m) => (StatusCode::OK, [("content-type", "application/json")], m.clone()).into_response(),
@@ -417,6 +529,10 @@ async fn metrics(State(agent): State<Arc<PaidAgent>>) -> String {
     out += &format!(
         "# HELP agentrail_agent_executions_total Times the work ran.\n# TYPE agentrail_agent_executions_total counter\nagentrail_agent_executions_total {}\n",
         agent.executions()
+    );
+    out += &format!(
+        "# HELP agentrail_agent_compensations_total Times the compensation ran.\n# TYPE agentrail_agent_compensations_total counter\nagentrail_agent_compensations_total {}\n",
+        agent.counters.compensations.load(Ordering::SeqCst)
     );
     out
 }

@@ -23,6 +23,9 @@
 //! Amounts are UI units of the job's mint. `inputs` is any JSON value, `max_cost` is optional;
 //! unknown fields are refused so a typo never silently drops a condition.
 //!
+//! A milestone may declare its `compensation` (`{"instructions": ..., "inputs": ..., "paid":
+//! false}`): what undoes it when the job ends with any milestone refunded.
+//!
 //! A milestone whose work is on-chain may set `rails`, the limits the keeper checks on the
 //! transactions the agent reports before the milestone is submitted (amounts in base units, as
 //! strings):
@@ -79,6 +82,26 @@ pub struct MilestoneTerms {
     /// Limits on the agent's own transactions for this step, checked before it is paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rails: Option<Rails>,
+    /// How to undo this step's work if the job ends without all of it accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensation: Option<Compensation>,
+}
+
+/// What undoes a milestone's work. When a job ends (completed, cancelled or expired) with any
+/// milestone refunded to its poster, the keeper asks the agent to compensate every executed
+/// milestone that declares one, the last first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Compensation {
+    /// What the agent must do to undo the step.
+    pub instructions: String,
+    /// Its inputs (any JSON).
+    #[serde(default)]
+    pub inputs: serde_json::Value,
+    /// Whether the poster pays for the compensation. The escrow never does: no milestone pays
+    /// for undoing, so a paid compensation is settled outside it.
+    #[serde(default)]
+    pub paid: bool,
 }
 
 /// Risk rails: what the transactions an agent reports for a step may do. Every one must have
@@ -200,6 +223,9 @@ impl Terms {
             }
             if m.acceptance.iter().all(|a| a.trim().is_empty()) {
                 return Err(TermsError::Empty(format!("milestone {i} acceptance")));
+            }
+            if m.compensation.as_ref().is_some_and(|c| c.instructions.trim().is_empty()) {
+                return Err(TermsError::Empty(format!("milestone {i} compensation instructions")));
             }
             if let Some(rails) = &m.rails {
                 rails.check().map_err(|why| TermsError::Rails(i, why))?;

@@ -47,6 +47,11 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 pub const MANIFEST_PATH: &str = "/.well-known/agentrail.json";
 /// The step request body's schema.
 pub const STEP_SCHEMA: &str = "agentrail.step/v1";
+/// The compensation request body's schema (POSTed to the same endpoint).
+pub const COMPENSATE_SCHEMA: &str = "agentrail.compensate/v1";
+/// Header of a compensation request: base64 JSON [`EscrowAuthorization`] signed in the
+/// compensation domain (no payment: the escrow never pays for undoing).
+pub const AUTHORIZATION: &str = "AGENTRAIL-AUTHORIZATION";
 /// Longest an authorization may be valid: a stolen one is useless soon after.
 pub const MAX_VALIDITY_SECS: i64 = 300;
 /// Clock skew tolerated between keeper and agent.
@@ -54,6 +59,8 @@ pub const CLOCK_SKEW_SECS: i64 = 30;
 /// Domain separation: an authorization's signature can never be taken for a transaction's, a
 /// receipt's or another scheme's.
 const DOMAIN: &[u8] = b"agentrail/x402-escrow/v1\0";
+/// Domain of a compensation's authorization: never taken for a payment's.
+const COMPENSATE_DOMAIN: &[u8] = b"agentrail/compensate/v1\0";
 
 /// A payment that is the wire form of this scheme: requirements accepted, authorization signed.
 pub type EscrowPayment = PaymentPayload<PaymentRequirements, EscrowAuthorization>;
@@ -92,6 +99,32 @@ impl StepRequest {
     /// often (retries, a second keeper, a restart).
     pub fn idempotency_key(&self) -> String {
         format!("{}:{}", self.job, self.milestone)
+    }
+}
+
+/// What the keeper asks an agent to undo: an executed milestone of a job that ended with a
+/// milestone refunded to its poster.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompensationRequest {
+    /// Always [`COMPENSATE_SCHEMA`].
+    pub schema: String,
+    pub job: String,
+    pub milestone: u8,
+    pub agent: String,
+    pub mint: String,
+    pub terms_hash: String,
+    pub terms_uri: String,
+    /// The hash (hex) of the step's receipt: the milestone's on-chain result hash.
+    pub undoes: String,
+    /// The milestone's compensation, from the pinned terms.
+    pub work: crate::terms::Compensation,
+}
+
+impl CompensationRequest {
+    /// One per job and milestone, distinct from the step's.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}:compensate", self.job, self.milestone)
     }
 }
 
@@ -155,22 +188,37 @@ impl EscrowAuthorization {
     /// The authorization the keeper signs for `request` with body `body`, valid `validity_secs`
     /// from `now`.
     pub fn sign(request: &StepRequest, body: &[u8], keeper: &SigningKey, now: i64, validity_secs: i64) -> Self {
+        Self::sign_in(DOMAIN, Bound::step(request), body, keeper, now, validity_secs)
+    }
+
+    /// The authorization of a compensation request (amount 0, the compensation domain).
+    pub fn sign_compensation(
+        request: &CompensationRequest,
+        body: &[u8],
+        keeper: &SigningKey,
+        now: i64,
+        validity_secs: i64,
+    ) -> Self {
+        Self::sign_in(COMPENSATE_DOMAIN, Bound::compensation(request), body, keeper, now, validity_secs)
+    }
+
+    fn sign_in(domain: &[u8], b: Bound, body: &[u8], keeper: &SigningKey, now: i64, validity_secs: i64) -> Self {
         let mut auth = EscrowAuthorization {
-            job: request.job.clone(),
-            milestone: request.milestone,
-            agent: request.agent.clone(),
+            job: b.job,
+            milestone: b.milestone,
+            agent: b.agent,
             keeper: Pubkey::from(keeper.verifying_key().to_bytes()).to_string(),
-            mint: request.mint.clone(),
-            amount: request.budget,
-            terms_hash: request.terms_hash.clone(),
+            mint: b.mint,
+            amount: b.amount,
+            terms_hash: b.terms_hash,
             request_hash: sha256_hex(body),
-            idempotency_key: request.idempotency_key(),
+            idempotency_key: b.idempotency_key,
             issued_at: now,
             expires_at: now.saturating_add(validity_secs.min(MAX_VALIDITY_SECS)),
             signature: String::new(),
         };
         // every field is ours and well-formed: the message cannot fail to build
-        let msg = auth.signing_message().expect("a freshly built authorization encodes");
+        let msg = auth.message_in(domain).expect("a freshly built authorization encodes");
         auth.signature = bs58::encode(keeper.sign(&msg).to_bytes()).into_string();
         auth
     }
@@ -179,10 +227,14 @@ impl EscrowAuthorization {
     /// layout (keys as 32 bytes, hashes as 32 bytes, integers little-endian, the key
     /// length-prefixed).
     pub fn signing_message(&self) -> Result<Vec<u8>, ProtocolError> {
+        self.message_in(DOMAIN)
+    }
+
+    fn message_in(&self, domain: &[u8]) -> Result<Vec<u8>, ProtocolError> {
         let hash = |what, s: &str| -> Result<[u8; 32], ProtocolError> {
             hex::decode(s).map_err(|e| malformed(what, e))?.try_into().map_err(|_| malformed(what, "not 32 bytes"))
         };
-        let mut m = DOMAIN.to_vec();
+        let mut m = domain.to_vec();
         m.extend_from_slice(&key_bytes("job", &self.job)?);
         m.push(self.milestone);
         m.extend_from_slice(&key_bytes("agent", &self.agent)?);
@@ -203,6 +255,20 @@ impl EscrowAuthorization {
     /// Checks the signature by `keeper`, the validity window at `now`, and that it authorises
     /// exactly `request` with body `body`. The escrow itself is checked on-chain by the caller.
     pub fn verify(&self, request: &StepRequest, body: &[u8], now: i64) -> Result<(), ProtocolError> {
+        self.verify_in(DOMAIN, Bound::step(request), body, now)
+    }
+
+    /// [`EscrowAuthorization::verify`] for a compensation request (its domain, amount 0).
+    pub fn verify_compensation(
+        &self,
+        request: &CompensationRequest,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), ProtocolError> {
+        self.verify_in(COMPENSATE_DOMAIN, Bound::compensation(request), body, now)
+    }
+
+    fn verify_in(&self, domain: &[u8], request: Bound, body: &[u8], now: i64) -> Result<(), ProtocolError> {
         let sig: [u8; 64] = bs58::decode(&self.signature)
             .into_vec()
             .map_err(|e| malformed("signature", e))?
@@ -210,7 +276,7 @@ impl EscrowAuthorization {
             .map_err(|_| malformed("signature", "not 64 bytes"))?;
         let key = VerifyingKey::from_bytes(&key_bytes("keeper", &self.keeper)?)
             .map_err(|_| ProtocolError::BadSignature(self.keeper.clone()))?;
-        key.verify(&self.signing_message()?, &Signature::from_bytes(&sig))
+        key.verify(&self.message_in(domain)?, &Signature::from_bytes(&sig))
             .map_err(|_| ProtocolError::BadSignature(self.keeper.clone()))?;
         if self.expires_at - self.issued_at > MAX_VALIDITY_SECS {
             return Err(ProtocolError::TooLong(self.expires_at - self.issued_at));
@@ -229,10 +295,47 @@ impl EscrowAuthorization {
         same("milestone", self.milestone.to_string(), request.milestone.to_string())?;
         same("agent", self.agent.clone(), request.agent.clone())?;
         same("mint", self.mint.clone(), request.mint.clone())?;
-        same("amount", self.amount.to_string(), request.budget.to_string())?;
+        same("amount", self.amount.to_string(), request.amount.to_string())?;
         same("terms hash", self.terms_hash.clone(), request.terms_hash.clone())?;
-        same("idempotency key", self.idempotency_key.clone(), request.idempotency_key())?;
+        same("idempotency key", self.idempotency_key.clone(), request.idempotency_key)?;
         Ok(())
+    }
+}
+
+/// What an authorization binds of a request, whichever kind.
+struct Bound {
+    job: String,
+    milestone: u8,
+    agent: String,
+    mint: String,
+    amount: u64,
+    terms_hash: String,
+    idempotency_key: String,
+}
+
+impl Bound {
+    fn step(r: &StepRequest) -> Self {
+        Bound {
+            job: r.job.clone(),
+            milestone: r.milestone,
+            agent: r.agent.clone(),
+            mint: r.mint.clone(),
+            amount: r.budget,
+            terms_hash: r.terms_hash.clone(),
+            idempotency_key: r.idempotency_key(),
+        }
+    }
+
+    fn compensation(r: &CompensationRequest) -> Self {
+        Bound {
+            job: r.job.clone(),
+            milestone: r.milestone,
+            agent: r.agent.clone(),
+            mint: r.mint.clone(),
+            amount: 0,
+            terms_hash: r.terms_hash.clone(),
+            idempotency_key: r.idempotency_key(),
+        }
     }
 }
 
@@ -471,5 +574,45 @@ mod tests {
         ));
         let bad_key = OutputSignature { key: "nope".into(), ..wire };
         assert!(crate::receipt::VendorSignature::try_from(&bad_key).is_err());
+    }
+
+    /// A compensation's authorization binds its body and key like a payment's, and the two
+    /// domains never verify for each other.
+    #[test]
+    fn compensation_authorizations_are_their_own_domain() {
+        let keeper = SigningKey::from_bytes(&[5; 32]);
+        let step = request();
+        let comp = CompensationRequest {
+            schema: COMPENSATE_SCHEMA.into(),
+            job: step.job.clone(),
+            milestone: step.milestone,
+            agent: step.agent.clone(),
+            mint: step.mint.clone(),
+            terms_hash: step.terms_hash.clone(),
+            terms_uri: step.terms_uri.clone(),
+            undoes: "ef".repeat(32),
+            work: crate::terms::Compensation {
+                instructions: "undo".into(),
+                inputs: serde_json::Value::Null,
+                paid: false,
+            },
+        };
+        assert_eq!(comp.idempotency_key(), format!("{}:1:compensate", step.job));
+        let body = serde_json::to_vec(&comp).unwrap();
+        let auth = EscrowAuthorization::sign_compensation(&comp, &body, &keeper, 10, 60);
+        auth.verify_compensation(&comp, &body, 20).unwrap();
+        assert_eq!(auth.amount, 0, "no payment");
+        assert!(matches!(
+            auth.verify_compensation(&comp, b"{}", 20),
+            Err(ProtocolError::Mismatch { field: "body hash", .. })
+        ));
+        // a payment's signature is no compensation's, and the other way round
+        let paid = EscrowAuthorization::sign(&step, &body, &keeper, 10, 60);
+        let as_compensation = EscrowAuthorization { idempotency_key: comp.idempotency_key(), amount: 0, ..paid };
+        assert!(matches!(as_compensation.verify_compensation(&comp, &body, 20), Err(ProtocolError::BadSignature(_))));
+        let step_body = serde_json::to_vec(&step).unwrap();
+        let forged = EscrowAuthorization::sign_compensation(&comp, &step_body, &keeper, 10, 60);
+        let as_payment = EscrowAuthorization { idempotency_key: step.idempotency_key(), amount: step.budget, ..forged };
+        assert!(matches!(as_payment.verify(&step, &step_body, 20), Err(ProtocolError::BadSignature(_))));
     }
 }

@@ -161,6 +161,13 @@ pub trait Executor: Send + Sync {
         url: &'a str,
         cap: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>>;
+
+    /// Asks the agent at `endpoint` to undo a milestone ([`x402::CompensationRequest`]).
+    fn compensate<'a>(
+        &'a self,
+        endpoint: &'a str,
+        req: &'a x402::CompensationRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>>;
 }
 
 /// Largest manifest the keeper reads.
@@ -424,8 +431,57 @@ impl HttpExecutor {
         }
         // the co-signature travels in a header: it signs the body's hash, so it cannot be in it
         let cosignature = response.headers().get(x402::OUTPUT_SIGNATURE).cloned();
+        let mut output = self.read_answer(response, &req.endpoint).await?;
+        output.vendor = match req.vendor_key {
+            Some(key) => Some(check_cosignature(req, key, cosignature.as_ref(), &output.body, output.cost)?),
+            None => None,
+        };
+        Ok(output)
+    }
+
+    /// POSTs a compensation request (authorized by the keeper's key in the compensation
+    /// domain, under its own idempotency key) to the agent's endpoint, under the same rules as
+    /// a step; the answer has a step's shape.
+    async fn call_compensation(
+        &self,
+        endpoint: &str,
+        req: &x402::CompensationRequest,
+    ) -> Result<StepOutput, StepError> {
+        self.check_endpoint(endpoint)?;
+        // plain data: serialising it cannot fail
+        let body = serde_json::to_vec(req).expect("a compensation request serialises");
+        let mut post = self
+            .client
+            .post(endpoint)
+            .header(x402::IDEMPOTENCY_KEY, req.idempotency_key())
+            .header("content-type", "application/json");
+        if let Some(payer) = &self.payer {
+            let validity = (self.timeout.as_secs() as i64).saturating_add(60);
+            let auth = x402::EscrowAuthorization::sign_compensation(
+                req,
+                &body,
+                &payer.key,
+                agentrail_client::unix_now(),
+                validity,
+            );
+            post = post.header(x402::AUTHORIZATION, x402::encode_header(&auth));
+        }
+        let response = post.body(body).send().await.map_err(|e| self.transport_error(e, endpoint))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
+            return Err(StepError::Redirect(to));
+        }
+        if !status.is_success() {
+            return Err(StepError::Status(status.as_u16()));
+        }
+        self.read_answer(response, endpoint).await
+    }
+
+    /// Reads an agent's successful answer (capped as it streams) and checks its shape.
+    async fn read_answer(&self, response: reqwest::Response, endpoint: &str) -> Result<StepOutput, StepError> {
         // read as it streams: a body past the cap is dropped, never buffered whole
-        let body = self.read_capped(response, self.max_body, &req.endpoint).await?;
+        let body = self.read_capped(response, self.max_body, endpoint).await?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|e| StepError::Garbage(e.to_string()))?;
         if answer.tx_signatures.len() > MAX_TX_SIGNATURES {
             return Err(StepError::Garbage(format!(
@@ -443,11 +499,7 @@ impl HttpExecutor {
             })
             .collect::<Result<_, _>>()?;
         let cost = answer.cost;
-        let vendor = match req.vendor_key {
-            Some(key) => Some(check_cosignature(req, key, cosignature.as_ref(), &body, cost)?),
-            None => None,
-        };
-        Ok(StepOutput { body, cost, tx_signatures, vendor })
+        Ok(StepOutput { body, cost, tx_signatures, vendor: None })
     }
 }
 
@@ -516,6 +568,14 @@ impl Executor for HttpExecutor {
         cap: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, StepError>> + Send + 'a>> {
         Box::pin(self.get_capped(url, cap))
+    }
+
+    fn compensate<'a>(
+        &'a self,
+        endpoint: &'a str,
+        req: &'a x402::CompensationRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>> {
+        Box::pin(self.call_compensation(endpoint, req))
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod compensate;
 pub mod config;
 pub mod executor;
 pub mod guards;

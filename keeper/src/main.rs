@@ -152,6 +152,25 @@ async fn run(args: Args) -> Result<()> {
     tokio::spawn(async move {
         notifier.notifier.run(notifier.log.store(), &notifier.metrics, Duration::from_secs(1), notify_stop).await
     });
+    // compensations run beside the scans too, once the store is bound (below): each round
+    // reads the jobs with open compensations and undoes those that ended against their agent
+    let compensator = keeper.clone();
+    let mut compensate_stop = rx.clone();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if bound_rx.await.is_err() {
+            return;
+        }
+        loop {
+            if let Err(e) = compensator.compensate().await {
+                tracing::error!(error = %compensator.scrub(&e), "compensating failed; will retry");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = compensate_stop.changed() => return,
+            }
+        }
+    });
     tokio::spawn(shutdown_signal(tx));
 
     // the store must be this keeper's, on this cluster, for this program (an intent from
@@ -171,6 +190,7 @@ async fn run(args: Args) -> Result<()> {
         ("program", agentrail_client::PROGRAM_ID.to_string()),
     ];
     keeper.log.store().bind_identity(&identity).await?;
+    let _ = bound_tx.send(());
     let _ = network.set(agentrail_client::x402::network(&genesis.to_string()));
 
     // never sign anything new before every pending intent is resolved; retry with backoff while

@@ -146,6 +146,8 @@ pub struct Metrics {
     pub actions: LabeledCounter,
     /// Notifications by kind and outcome (recorded, delivered, retried, failed, expired).
     pub notifications: LabeledCounter,
+    /// Compensations by outcome and error kind (`compensated`/`ok`, `retried`/..., `failed`/...).
+    pub compensations: LabeledCounter,
     /// How long each step took (all its attempts), by outcome (`ok` or the last error's kind).
     pub step_seconds: LabeledHistogram,
     /// How long each send took from signing to its outcome, by action kind.
@@ -253,6 +255,13 @@ impl Metrics {
         );
         for ((kind, outcome), n) in self.notifications.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             out += &format!("{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}\n");
+        }
+        let name = "agentrail_keeper_compensations_total";
+        out += &format!(
+            "# HELP {name} Compensations asked of agents, by outcome (compensated, retried, failed) and error kind.\n# TYPE {name} counter\n"
+        );
+        for ((outcome, kind), n) in self.compensations.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            out += &format!("{name}{{outcome=\"{outcome}\",error=\"{kind}\"}} {n}\n");
         }
         out += &self.step_seconds.render(
             "agentrail_keeper_step_seconds",

@@ -243,8 +243,9 @@ impl Sender<'_> {
 /// Crash-test hook: with `AGENTRAIL_KEEPER_FAILPOINT=PHASE:ACTION` the keeper stops dead at
 /// that point of ACTION's send, so a test can `kill -9` it exactly there: `before-broadcast`
 /// (the intent is persisted, nothing sent yet) or `after-broadcast` (sent, its outcome not yet
-/// recorded). Unset in normal operation.
-fn hold_if_failpoint(phase: &str, action: &str) {
+/// recorded); and `after-call:compensate` (an agent compensated, nothing recorded yet). Unset
+/// in normal operation.
+pub(crate) fn hold_if_failpoint(phase: &str, action: &str) {
     // read once: the environment is behind a process-wide lock, and this runs on every send
     static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let Some(point) = POINT.get_or_init(|| std::env::var("AGENTRAIL_KEEPER_FAILPOINT").ok()) else { return };

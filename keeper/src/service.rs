@@ -363,7 +363,24 @@ impl Keeper {
                 "error": step.and_then(|s| s.last_error),
             }));
         }
-        json!({ "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline, "milestones": milestones })
+        let compensations: Vec<Value> = self
+            .log
+            .store()
+            .compensations_for_job(&key.to_string())
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                json!({
+                    "milestone": c.milestone, "status": c.status, "attempts": c.attempts, "error": c.error,
+                    "undoes": c.undoes, "receipt": c.receipt,
+                })
+            })
+            .collect();
+        json!({
+            "job": key.to_string(), "status": format!("{:?}", job.status).to_lowercase(), "deadline": job.deadline,
+            "milestones": milestones, "compensations": compensations,
+        })
     }
 
     /// Carries out this scan's [`plan`] for one job; `cert` is its pinned certification as the
@@ -747,6 +764,27 @@ impl Keeper {
             terms_hash: Some(job.terms_hash),
         }
         .sign(&self.receipt_signer)?;
+        // a milestone that declares how to undo it is armed now: if the job ends with a refund,
+        // the compensation duty asks the agent to undo it (checked then against the on-chain
+        // result hash, so a receipt that loses its claim below never leads to one)
+        if let Ok(Some(terms)) = &work
+            && let Some(compensation) = &terms.compensation
+        {
+            let armed = crate::store::Compensation {
+                id: format!("{job_s}:{i}"),
+                job: job_s.clone(),
+                milestone: i,
+                undoes: hex::encode(receipt.hash()),
+                work: serde_json::to_string(compensation)?,
+                status: "armed".into(),
+                attempts: 0,
+                next_at: 0,
+                error: None,
+                receipt: None,
+                updated_at: now,
+            };
+            self.log.store().arm_compensation(&armed).await?;
+        }
         // the agent's co-signature, checked against its registered key by the executor
         let receipt = match output.vendor {
             Some(vendor) => receipt.with_vendor(vendor),

@@ -45,6 +45,30 @@ pub struct Notification {
     pub delivered_at: Option<i64>,
 }
 
+/// A compensation the keeper owes or ran ([`crate::compensate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compensation {
+    /// `job:milestone`.
+    pub id: String,
+    pub job: String,
+    pub milestone: u8,
+    /// Hash (hex) of the step's receipt: what it undoes.
+    pub undoes: String,
+    /// The milestone's compensation from the pinned terms (JSON).
+    pub work: String,
+    /// `armed` (the job may still end well), `due`, `compensated`, `failed` (every attempt
+    /// failed) or `not_needed` (the job ended without a refund, or the milestone was not
+    /// submitted with this receipt).
+    pub status: String,
+    pub attempts: u32,
+    /// When the next attempt is due (unix seconds).
+    pub next_at: i64,
+    pub error: Option<String>,
+    /// Hash (hex) of the compensation's own receipt, once compensated.
+    pub receipt: Option<String>,
+    pub updated_at: i64,
+}
+
 /// What the keeper meant to do with a transaction, persisted before broadcasting it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Intent {
@@ -583,6 +607,86 @@ impl Store {
         .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(Self::notification_row).collect()
+    }
+
+    /// Arms a compensation; a step run again (by a runner that took over its claim) re-arms it
+    /// with its own receipt while it is still only armed.
+    pub async fn arm_compensation(&self, c: &Compensation) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO compensations (id, job, milestone, undoes, work, status, attempts, next_at, error, receipt, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET undoes = excluded.undoes, work = excluded.work \
+             WHERE compensations.status = 'armed'",
+        )
+        .bind(&c.id)
+        .bind(&c.job)
+        .bind(i64::from(c.milestone))
+        .bind(&c.undoes)
+        .bind(&c.work)
+        .bind(&c.status)
+        .bind(i64::from(c.attempts))
+        .bind(c.next_at)
+        .bind(c.error.clone())
+        .bind(c.receipt.clone())
+        .bind(c.updated_at)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a compensation's new state.
+    pub async fn set_compensation(&self, c: &Compensation) -> Result<()> {
+        sqlx::query(
+            "UPDATE compensations SET status = $1, attempts = $2, next_at = $3, error = $4, receipt = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&c.status)
+        .bind(i64::from(c.attempts))
+        .bind(c.next_at)
+        .bind(c.error.clone())
+        .bind(c.receipt.clone())
+        .bind(unix_now())
+        .bind(&c.id)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    fn compensation_row(row: &sqlx::any::AnyRow) -> Result<Compensation> {
+        Ok(Compensation {
+            id: row.try_get("id")?,
+            job: row.try_get("job")?,
+            milestone: row.try_get::<i64, _>("milestone")? as u8,
+            undoes: row.try_get("undoes")?,
+            work: row.try_get("work")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get::<i64, _>("attempts")? as u32,
+            next_at: row.try_get("next_at")?,
+            error: row.try_get("error")?,
+            receipt: row.try_get("receipt")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    /// Compensations still open (`armed` or `due`), of at most `jobs` jobs, by job then
+    /// milestone.
+    pub async fn open_compensations(&self, jobs: u32) -> Result<Vec<Compensation>> {
+        let rows = sqlx::query(
+            "SELECT * FROM compensations WHERE job IN (SELECT DISTINCT job FROM compensations \
+             WHERE status IN ('armed', 'due') ORDER BY job LIMIT $1) AND status IN ('armed', 'due') ORDER BY job, milestone",
+        )
+        .bind(i64::from(jobs))
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.iter().map(Self::compensation_row).collect()
+    }
+
+    /// A job's compensations, by milestone.
+    pub async fn compensations_for_job(&self, job: &str) -> Result<Vec<Compensation>> {
+        let rows = sqlx::query("SELECT * FROM compensations WHERE job = $1 ORDER BY milestone")
+            .bind(job)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.iter().map(Self::compensation_row).collect()
     }
 
     /// Binds the store to `identity` (name, value pairs: keeper key, cluster, program) the

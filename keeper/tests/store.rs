@@ -170,6 +170,36 @@ async fn exercise(store: Store) {
     store.add_notification(&other).await.unwrap();
     assert_eq!(store.notifications(None, 10).await.unwrap(), vec![other.clone(), done.clone()]);
     assert_eq!(store.notifications(Some("J"), 10).await.unwrap(), vec![done]);
+    // compensations: armed once per milestone (a re-run step re-arms it with its own receipt
+    // while it is only armed), open until compensated, failed or not needed
+    let c = Compensation {
+        id: "J:1".into(),
+        job: "J".into(),
+        milestone: 1,
+        undoes: "aa".into(),
+        work: r#"{"instructions":"undo"}"#.into(),
+        status: "armed".into(),
+        attempts: 0,
+        next_at: 0,
+        error: None,
+        receipt: None,
+        updated_at: 1,
+    };
+    store.arm_compensation(&c).await.unwrap();
+    store.arm_compensation(&Compensation { undoes: "bb".into(), ..c.clone() }).await.unwrap();
+    store.arm_compensation(&Compensation { id: "J:0".into(), milestone: 0, ..c.clone() }).await.unwrap();
+    let open = store.open_compensations(10).await.unwrap();
+    assert_eq!(open.iter().map(|c| (c.milestone, c.undoes.as_str())).collect::<Vec<_>>(), [(0, "aa"), (1, "bb")]);
+    let done =
+        Compensation { status: "compensated".into(), attempts: 1, receipt: Some("cc".into()), ..open[1].clone() };
+    store.set_compensation(&done).await.unwrap();
+    store.arm_compensation(&Compensation { undoes: "dd".into(), ..c.clone() }).await.unwrap();
+    let all = store.compensations_for_job("J").await.unwrap();
+    assert_eq!(
+        (all[1].status.as_str(), all[1].undoes.as_str(), all[1].receipt.as_deref()),
+        ("compensated", "bb", Some("cc"))
+    );
+    assert_eq!(store.open_compensations(10).await.unwrap().len(), 1, "only milestone 0 is still open");
 }
 
 #[tokio::test]

@@ -1225,6 +1225,93 @@ fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() 
     assert_eq!(w.balances("executor").1, paid0 + UNIT, "only the job within its rails paid its agent");
 }
 
+/// Compensation: a two-step job whose terms say how to undo each step; its second milestone is
+/// rejected, so the job ends with a refund and the keeper asks the agent to undo both, the last
+/// first. The second's compensation fails once and is retried; the keeper is `kill -9`ed right
+/// after the agent compensated it, before recording it: restarted, it asks again under the
+/// same idempotency key and the agent answers from its store (its own log shows one failed
+/// and one successful run of the second, then the first). Each compensation is a signed receipt
+/// in the log naming the receipt it undoes, which `agentrail receipt verify` checks against
+/// the chain.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
+fn a_rejected_job_is_compensated_last_step_first_across_a_crash() {
+    let w = World::new(&["ok"]);
+    let host = agentrail_tests::http::FileServer::start(w.net.dir.path().to_path_buf());
+    let terms = json!({
+        "schema": "agentrail.terms/v1", "title": "Swap with a quote",
+        "milestones": [
+            {"title": "Quote", "instructions": "Reserve a quote", "acceptance": ["reserved"], "amount": "1",
+             "compensation": {"instructions": "Release the reserved quote"}},
+            {"title": "Swap", "instructions": "Swap on the quote", "acceptance": ["landed"], "amount": "2",
+             "requires_approval": true,
+             "compensation": {"instructions": "Swap back", "inputs": {"fail_first": true}, "paid": false}},
+        ],
+    });
+    std::fs::write(w.net.dir.path().join("saga.json"), terms.to_string()).expect("terms");
+    let (path, url) = (w.net.dir.path().join("saga.json"), format!("{}saga.json", host.base));
+    let job = w.post_job_with("ok", &[], "3h", "1h", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url]);
+    let job_s = job.to_string();
+    // today is anchored once, by the last keeper, when the log holds the compensations too
+    let later = || KeeperOptions { anchor_today: Some(false), ..Default::default() };
+    let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some("after-call:compensate".into()), ..later() });
+    w.wait_job(&job, "milestone 1 awaits approval", MINUTE, |j| j.milestones[1].state == Submitted);
+    let on_chain = w.job(&job).expect("job").milestones.iter().map(|m| hex::encode(m.result_hash)).collect::<Vec<_>>();
+    let view = k.get(&format!("/jobs/{job_s}")).expect("job view");
+    assert_eq!(view["compensations"].as_array().map(Vec::len), Some(2), "both armed: {view}");
+    assert!(view["compensations"].as_array().unwrap().iter().all(|c| c["status"] == "armed"), "{view}");
+
+    // the poster rejects the swap: the job ends with a refund, and is undone
+    w.net.cli(&w.poster.1, &["job", "reject", &job_s, "1"]);
+    assert_eq!(w.job(&job).expect("job").status, JobStatus::Completed);
+    k.process.wait_for_output("failpoint after-call reached", 2 * MINUTE);
+    k.process.kill9();
+    let undone = |w: &World| -> Vec<(String, String)> {
+        let url = w.agents["ok"].endpoint.replace("/step", "/compensations");
+        reqwest::blocking::get(url).and_then(|r| r.json()).expect("the agent's compensations")
+    };
+    let key = |i: u8| format!("{job_s}:{i}:compensate");
+    assert_eq!(undone(&w), [(key(1), "failed".into()), (key(1), "compensated".into())], "the swap first, retried");
+
+    let k = w.keeper("keeper", later());
+    let done = agentrail_tests::localnet::wait_until("both compensated", MINUTE, || {
+        let view = k.get(&format!("/jobs/{job_s}"))?;
+        let all = view["compensations"].as_array()?.clone();
+        all.iter().all(|c| c["status"] == "compensated").then_some(all)
+    });
+    assert_eq!(
+        undone(&w),
+        [(key(1), "failed".into()), (key(1), "compensated".into()), (key(0), "compensated".into())],
+        "last step first; after the crash the swap's compensation was replayed, not run again"
+    );
+    for (c, hash) in done.iter().zip(&on_chain) {
+        assert_eq!(c["undoes"].as_str(), Some(hash.as_str()), "{c}");
+    }
+    // the failed attempt and the replay: the attempt the crash cut off left no record
+    assert_eq!(done[1]["attempts"].as_u64(), Some(2), "{done:?}");
+
+    // each compensation is a receipt in the log: the two steps' (0, 1), then the undo of 1, of 0
+    drop(k);
+    let k = w.keeper("keeper", KeeperOptions::default());
+    for (index, milestone) in [(2u64, 1usize), (3, 0)] {
+        let bundle = agentrail_tests::localnet::wait_until("the compensation's receipt anchored", MINUTE, || {
+            k.get(&format!("/receipts/{index}")).filter(|b| !b["day"].is_null())
+        });
+        let r = &bundle["receipt"];
+        assert_eq!((r["job"].as_str(), r["milestone"].as_u64()), (Some(job_s.as_str()), Some(milestone as u64)), "{r}");
+        let guard =
+            r["guards"].as_array().unwrap().iter().find(|g| g["name"] == "compensates").cloned().expect("the link");
+        assert_eq!(guard["detail"].as_str(), Some(on_chain[milestone].as_str()), "{r}");
+        assert_eq!(Some(r["hash"].as_str().unwrap()), done[milestone]["receipt"].as_str(), "{r}");
+        let file = w.net.dir.path().join(format!("compensation-{index}.json"));
+        write_json(&file, &bundle);
+        let verified = w.net.cli(&w.poster.1, &["receipt", "verify", file.to_str().expect("utf-8")]);
+        assert_eq!(verified["valid"], true, "{verified}");
+        assert!(verified["result_hash"].as_str().unwrap().contains("compensation"), "{verified}");
+    }
+    assert_eq!(k.receipts(&job).len(), 2, "the steps' receipts stay one per milestone");
+}
+
 /// The endpoint is bound to the registry: an agent serving a manifest other than the one its
 /// pinned version registered is never called (nothing started on-chain, no call, the step
 /// recorded as abandoned with the two hashes), while the honest agent's receipt records the

@@ -121,6 +121,22 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
             hex::encode(job.terms_hash)
         );
     }
+    // a compensation's receipt names the step receipt it undoes: that one is the on-chain result
+    if let Some(undone) = r.guards.iter().find(|g| g.name == "compensates").map(|g| g.detail.clone()) {
+        if hex::encode(m.result_hash) != undone {
+            bail!(
+                "job {} milestone {} was submitted with result hash {}, not the receipt {} this compensation undoes",
+                r.job,
+                r.milestone,
+                hex::encode(m.result_hash),
+                undone
+            );
+        }
+        return Ok(format!(
+            "a compensation of job {} milestone {}, whose on-chain result is the receipt it undoes",
+            r.job, r.milestone
+        ));
+    }
     if m.result_hash != v.leaf {
         bail!(
             "job {} milestone {} was submitted with result hash {}, not this receipt's {}",
