@@ -129,13 +129,9 @@ impl EscrowReader {
         config: &AgentConfig,
         now: i64,
     ) -> Result<Result<Job, Refusal>, ChainUnavailable> {
-        let Ok(job_key) = request.job.parse::<Pubkey>() else {
-            return Ok(Err(Refusal::NotAJob(request.job.clone())));
-        };
-        let job = match self.program_account::<Job>(&job_key).await? {
-            None => return Ok(Err(Refusal::NoJob(request.job.clone()))),
-            Some(Err(_)) => return Ok(Err(Refusal::NotAJob(request.job.clone()))),
-            Some(Ok(job)) => job,
+        let job = match self.job(&request.job).await? {
+            Ok(job) => job,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         let agent = self.agent(&config.agent).await?;
         Ok(judge(&job, &agent, request, auth, config, now).map(|()| job))
@@ -151,15 +147,20 @@ impl EscrowReader {
         auth: &EscrowAuthorization,
         config: &AgentConfig,
     ) -> Result<Result<Job, Refusal>, ChainUnavailable> {
-        let Ok(job_key) = request.job.parse::<Pubkey>() else {
-            return Ok(Err(Refusal::NotAJob(request.job.clone())));
-        };
-        let job = match self.program_account::<Job>(&job_key).await? {
-            None => return Ok(Err(Refusal::NoJob(request.job.clone()))),
-            Some(Err(_)) => return Ok(Err(Refusal::NotAJob(request.job.clone()))),
-            Some(Ok(job)) => job,
-        };
-        Ok(judge_compensation(&job, request, auth, config).map(|()| job))
+        Ok(match self.job(&request.job).await? {
+            Ok(job) => judge_compensation(&job, request, auth, config).map(|()| job),
+            Err(refusal) => Err(refusal),
+        })
+    }
+
+    /// The job at `key` as the chain holds it, or why there is none.
+    async fn job(&self, key: &str) -> Result<Result<Job, Refusal>, ChainUnavailable> {
+        let Ok(job_key) = key.parse::<Pubkey>() else { return Ok(Err(Refusal::NotAJob(key.to_string()))) };
+        Ok(match self.program_account::<Job>(&job_key).await? {
+            None => Err(Refusal::NoJob(key.to_string())),
+            Some(Err(_)) => Err(Refusal::NotAJob(key.to_string())),
+            Some(Ok(job)) => Ok(job),
+        })
     }
 }
 

@@ -36,6 +36,7 @@
 //!   "programs": ["TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"],
 //!   "max_outflow": {"<mint>": "2000000"},
 //!   "min_received": {"owner": "<who receives>", "mint": "<mint>", "amount": "990000"},
+//!   "price_feed": {"account": "<Pyth PriceUpdateV2 account>", "max_age_secs": 60},
 //!   "commitment": "confirmed"
 //! }
 //! ```
@@ -108,7 +109,8 @@ pub struct Compensation {
 /// succeeded and be signed by `wallet`; together they may invoke only `programs` (top level and
 /// inner; empty: any), move out of the wallet at most `max_outflow` of each mint (a mint not
 /// listed may not leave it), and must leave `min_received.owner` at least `min_received.amount`
-/// richer in its mint (a slippage floor against the quote the terms were written for).
+/// richer in its mint (a slippage floor against the quote the terms were written for); the
+/// `price_feed` the step relied on must have been updated within its age.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Rails {
@@ -120,6 +122,10 @@ pub struct Rails {
     pub max_outflow: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub min_received: Option<MinReceived>,
+    /// A Pyth price-update account the step relied on: its publish time must be this fresh
+    /// when the step ends.
+    #[serde(default)]
+    pub price_feed: Option<PriceFeed>,
     /// `confirmed` (default) or `finalized`: how settled each transaction must be.
     #[serde(default)]
     pub commitment: Option<String>,
@@ -137,6 +143,16 @@ pub struct MinReceived {
     pub amount: String,
 }
 
+/// A price feed whose last update must be recent: a Pyth pull-oracle `PriceUpdateV2` account
+/// (owned by the Pyth receiver program, fully verified).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFeed {
+    pub account: String,
+    /// Oldest its publish time may be, in seconds before the step ends.
+    pub max_age_secs: u64,
+}
+
 /// Rails with every key and amount parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedRails {
@@ -145,6 +161,8 @@ pub struct CheckedRails {
     pub max_outflow: std::collections::BTreeMap<anchor_lang::prelude::Pubkey, u64>,
     /// (owner, mint, amount).
     pub min_received: Option<(anchor_lang::prelude::Pubkey, anchor_lang::prelude::Pubkey, u64)>,
+    /// (price-update account, most seconds old).
+    pub price_feed: Option<(anchor_lang::prelude::Pubkey, u64)>,
     /// Whether transactions must be finalized (else confirmed).
     pub finalized: bool,
 }
@@ -172,12 +190,16 @@ impl Rails {
             )),
             None => None,
         };
+        let price_feed = match &self.price_feed {
+            Some(f) => Some((key("price_feed account", &f.account)?, f.max_age_secs)),
+            None => None,
+        };
         let finalized = match self.commitment.as_deref() {
             None | Some("confirmed") => false,
             Some("finalized") => true,
             Some(other) => return Err(format!("rails: commitment {other:?} is not confirmed or finalized")),
         };
-        Ok(CheckedRails { wallet, programs, max_outflow, min_received, finalized })
+        Ok(CheckedRails { wallet, programs, max_outflow, min_received, price_feed, finalized })
     }
 }
 

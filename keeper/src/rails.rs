@@ -109,9 +109,65 @@ fn short(key: &Pubkey) -> String {
     format!("{}..", &s[..8])
 }
 
+/// The Pyth receiver program, which owns `PriceUpdateV2` accounts.
+pub const PYTH_RECEIVER: Pubkey = anchor_lang::pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
+/// The publish time (unix seconds) of a Pyth `PriceUpdateV2` account: Anchor's discriminator,
+/// the write authority (32 bytes), the verification level (Borsh enum: `Partial { num_signatures:
+/// u8 }` or `Full`), then the price message (feed id 32, price 8, conf 8, exponent 4, publish
+/// time 8, ...). Only accounts of the Pyth receiver, fully verified, are believed.
+pub fn pyth_publish_time(owner: &Pubkey, data: &[u8]) -> Result<i64, String> {
+    use sha2::Digest;
+    if *owner != PYTH_RECEIVER {
+        return Err(format!("owned by {owner}, not the Pyth receiver {PYTH_RECEIVER}"));
+    }
+    let discriminator = sha2::Sha256::digest(b"account:PriceUpdateV2");
+    if data.get(..8) != Some(&discriminator[..8]) {
+        return Err("not a PriceUpdateV2 account".into());
+    }
+    // a partially verified update (fewer guardian signatures) is not trusted for freshness
+    let message = match data.get(40) {
+        Some(1) => 41,
+        Some(0) => return Err("only partially verified (fewer guardian signatures)".into()),
+        _ => return Err("an unknown verification level".into()),
+    };
+    let at = message + 32 + 8 + 8 + 4;
+    let bytes = data.get(at..at + 8).ok_or("the account is too short")?;
+    Ok(i64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+}
+
+/// The bytes of a Pyth `PriceUpdateV2` account, fully verified (or not), published at `time`:
+/// what [`pyth_publish_time`] reads (local validators and tests hold such accounts).
+pub fn pyth_price_update(full: bool, time: i64) -> Vec<u8> {
+    use sha2::Digest;
+    let mut data = sha2::Sha256::digest(b"account:PriceUpdateV2")[..8].to_vec();
+    data.extend_from_slice(&[7; 32]); // write authority
+    if full {
+        data.push(1)
+    } else {
+        data.extend_from_slice(&[0, 5])
+    }
+    data.extend_from_slice(&[9; 32]); // feed id
+    data.extend_from_slice(&100i64.to_le_bytes()); // price
+    data.extend_from_slice(&1u64.to_le_bytes()); // conf
+    data.extend_from_slice(&(-8i32).to_le_bytes()); // exponent
+    data.extend_from_slice(&time.to_le_bytes()); // publish time
+    data.extend_from_slice(&(time - 1).to_le_bytes()); // previous publish time
+    data.extend_from_slice(&[0; 16 + 8]); // ema price, ema conf, posted slot
+    data
+}
+
 /// Checks `effects` (every transaction the step reported, as fetched; `None` for one the
 /// cluster does not have at the rails' commitment) against `rails`: one guard per rail.
-pub fn check(rails: &CheckedRails, reported: &[String], effects: &[Option<TxEffects>]) -> Vec<GuardCheck> {
+/// `feed` is the rails' price feed's publish time (or why it could not be read), `now` the
+/// cluster's time when the step ended.
+pub fn check(
+    rails: &CheckedRails,
+    reported: &[String],
+    effects: &[Option<TxEffects>],
+    feed: Option<Result<i64, String>>,
+    now: i64,
+) -> Vec<GuardCheck> {
     let mut out = Vec::new();
     // landed: at least one transaction, every one found and succeeded
     let missing: Vec<&String> = reported.iter().zip(effects).filter(|(_, e)| e.is_none()).map(|(s, _)| s).collect();
@@ -183,6 +239,19 @@ pub fn check(rails: &CheckedRails, reported: &[String], effects: &[Option<TxEffe
             format!("{} received {got} of {} (least {least})", short(&owner), short(&mint)),
         ));
     }
+    // price feed: the oracle the step relied on was fresh when it ended
+    if let Some((account, max_age)) = rails.price_feed {
+        out.push(match feed {
+            Some(Ok(published)) => {
+                let age = now.saturating_sub(published);
+                let passed = age <= i64::try_from(max_age).unwrap_or(i64::MAX);
+                let detail = format!("{} published {age} s before the step ended (most {max_age})", short(&account));
+                guard("rail.price_feed", passed, detail)
+            }
+            Some(Err(why)) => guard("rail.price_feed", false, format!("{account}: {why}")),
+            None => guard("rail.price_feed", false, format!("{account} could not be read")),
+        });
+    }
     out
 }
 
@@ -201,6 +270,7 @@ mod tests {
             programs: vec![TOKEN],
             max_outflow: [(MINT, 2_000)].into_iter().collect(),
             min_received: Some((DEST, MINT, 1_000)),
+            price_feed: None,
             finalized: false,
         }
     }
@@ -218,7 +288,7 @@ mod tests {
 
     fn verdicts(effects: Vec<Option<TxEffects>>) -> Vec<(String, bool)> {
         let reported: Vec<String> = (0..effects.len()).map(|i| format!("sig{i}")).collect();
-        check(&rails(), &reported, &effects).into_iter().map(|g| (g.name, g.passed)).collect()
+        check(&rails(), &reported, &effects, None, 0).into_iter().map(|g| (g.name, g.passed)).collect()
     }
 
     fn failed(v: &[(String, bool)]) -> Vec<&str> {
@@ -233,7 +303,7 @@ mod tests {
             ["rail.landed", "rail.signer", "rail.programs", "rail.outflow", "rail.min_received"]
         );
         assert!(failed(&v).is_empty(), "{v:?}");
-        let g = check(&rails(), &["a".into()], &[Some(transfer("a", 1_500))]);
+        let g = check(&rails(), &["a".into()], &[Some(transfer("a", 1_500))], None, 0);
         assert!(g[3].detail.contains("out 1500/2000") && g[4].detail.contains("received 1500"), "{g:?}");
     }
 
@@ -252,12 +322,33 @@ mod tests {
         reverted.error = Some("InstructionError(0, Custom(1))".into());
         assert!(failed(&verdicts(vec![Some(reverted)])).contains(&"rail.landed"));
         assert!(failed(&verdicts(vec![Some(transfer("a", 1_500)), None])).contains(&"rail.landed"), "one not found");
-        let none = check(&rails(), &[], &[]);
+        let none = check(&rails(), &[], &[], None, 0);
         assert!(!none[0].passed && none[0].detail.contains("no transaction"), "{none:?}");
         // a mint without a ceiling may not leave the wallet at all
         let mut other = transfer("a", 1_500);
         other.token_deltas.insert((WALLET, Pubkey::new_from_array([7; 32])), -1);
         assert_eq!(failed(&verdicts(vec![Some(other)])), ["rail.outflow"]);
+    }
+
+    #[test]
+    fn a_price_feed_must_be_a_fresh_fully_verified_pyth_update() {
+        assert_eq!(pyth_publish_time(&PYTH_RECEIVER, &pyth_price_update(true, 1_000)), Ok(1_000));
+        assert!(pyth_publish_time(&PYTH_RECEIVER, &pyth_price_update(false, 1_000)).unwrap_err().contains("partially"));
+        let foreign = pyth_publish_time(&Pubkey::new_unique(), &pyth_price_update(true, 1_000)).unwrap_err();
+        assert!(foreign.contains("not the Pyth receiver"), "{foreign}");
+        assert!(pyth_publish_time(&PYTH_RECEIVER, &[0; 100]).unwrap_err().contains("not a PriceUpdateV2"));
+        assert!(pyth_publish_time(&PYTH_RECEIVER, &pyth_price_update(true, 1)[..60]).is_err());
+        let feed = Pubkey::new_from_array([6; 32]);
+        let rails = CheckedRails { price_feed: Some((feed, 60)), ..rails() };
+        let one = [Some(transfer("a", 1_500))];
+        let verdict = |feed, now| {
+            check(&rails, &["a".into()], &one, feed, now).into_iter().find(|g| g.name == "rail.price_feed").unwrap()
+        };
+        assert!(verdict(Some(Ok(1_000)), 1_060).passed);
+        let stale = verdict(Some(Ok(1_000)), 1_061);
+        assert!(!stale.passed && stale.detail.contains("published 61 s"), "{stale:?}");
+        assert!(!verdict(Some(Err("gone".into())), 1_000).passed);
+        assert!(!verdict(None, 1_000).passed);
     }
 
     #[test]

@@ -893,7 +893,19 @@ impl Keeper {
             }
             effects.push(found);
         }
-        crate::rails::check(&rails, &reported, &effects)
+        // the price feed the step relied on, as it is now, against the cluster's clock
+        let feed = match rails.price_feed {
+            Some((account, _)) => Some(match self.chain.accounts(&[account]).await {
+                Ok(found) => match found.into_iter().next().flatten() {
+                    Some(a) => crate::rails::pyth_publish_time(&a.owner, &a.data),
+                    None => Err("no such account".into()),
+                },
+                Err(e) => Err(format!("reading it failed: {}", self.scrub(&e))),
+            }),
+            None => None,
+        };
+        let now = self.chain.now().await.unwrap_or_else(|_| unix_now());
+        crate::rails::check(&rails, &reported, &effects, feed, now)
     }
 
     /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),

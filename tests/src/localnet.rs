@@ -198,6 +198,12 @@ impl Localnet {
     /// Starts a fresh validator with the program deployed as upgradeable by `admin`, and
     /// waits until it serves RPC and has produced a few blocks.
     pub fn start() -> Localnet {
+        Self::start_with_accounts(&[])
+    }
+
+    /// [`Localnet::start`] with `accounts` (address, owner, data) present from genesis, the
+    /// way an oracle's accounts are on a real cluster (rent-exempt, not executable).
+    pub fn start_with_accounts(accounts: &[(Pubkey, Pubkey, Vec<u8>)]) -> Localnet {
         let so = crate::sbf::current_so();
         let dir = tempfile::tempdir().expect("tempdir");
         let admin = dir.path().join("admin.json");
@@ -232,6 +238,19 @@ impl Localnet {
             so.to_str().expect("utf-8 path"),
             admin.to_str().expect("utf-8 path"),
         ]);
+        for (i, (address, owner, data)) in accounts.iter().enumerate() {
+            use base64::Engine;
+            let file = dir.path().join(format!("account-{i}.json"));
+            let json = serde_json::json!({
+                "pubkey": address.to_string(),
+                "account": {
+                    "lamports": 1_000_000_000u64, "owner": owner.to_string(), "executable": false, "rentEpoch": 0,
+                    "space": data.len(), "data": [base64::engine::general_purpose::STANDARD.encode(data), "base64"],
+                },
+            });
+            std::fs::write(&file, json.to_string()).expect("account file");
+            cmd.args(["--account", &address.to_string(), file.to_str().expect("utf-8 path")]);
+        }
         let mut validator = Proc::spawn("solana-test-validator", cmd, dir.path().join("validator.log"));
         let url = format!("http://127.0.0.1:{rpc_port}");
         let rpc = RpcClient::new_with_commitment(url.clone(), CommitmentConfig::confirmed());

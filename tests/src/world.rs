@@ -60,7 +60,12 @@ impl World {
     /// Starts a validator and sets everything up with the CLI; one demo agent per `modes`
     /// (a mode, or `name:mode` for a second agent of one mode).
     pub fn new(modes: &[&str]) -> World {
-        let net = Localnet::start();
+        Self::with_accounts(modes, &[])
+    }
+
+    /// [`World::new`] on a validator holding `accounts` (address, owner, data) from genesis.
+    pub fn with_accounts(modes: &[&str], accounts: &[(Pubkey, Pubkey, Vec<u8>)]) -> World {
+        let net = Localnet::start_with_accounts(accounts);
         let admin = net.admin.clone();
         let (treasury, _) = net.funded_key("treasury", 0);
         net.cli(&admin, &["config", "init", "--treasury", &treasury.to_string(), "--fee-bps", &FEE_BPS.to_string()]);

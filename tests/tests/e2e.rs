@@ -1158,14 +1158,22 @@ fn people_are_told_when_a_decision_awaits_them() {
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() {
-    let w = World::new(&["executor:ok"]);
+    use agentrail_keeper::rails::{PYTH_RECEIVER, pyth_price_update};
+    // two Pyth price-update accounts on the validator: one published now, one an hour ago
+    let (fresh, stale) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let now = unix_now();
+    let feeds = [
+        (fresh, PYTH_RECEIVER, pyth_price_update(true, now)),
+        (stale, PYTH_RECEIVER, pyth_price_update(true, now - 3_600)),
+    ];
+    let w = World::with_accounts(&["executor:ok"], &feeds);
     let (wallet, _) = w.agents["executor"].exec_wallets.expect("an execution wallet");
     let poster = w.poster.0;
     let token_program = w.net.rpc.get_account(&w.mint).expect("mint").owner;
     let host = agentrail_tests::http::FileServer::start(w.net.dir.path().to_path_buf());
     // each job: one milestone of 1 token, rails allowing the token program, 2 tokens out of
     // the wallet and at least 1 token into the poster's account; the agent's transfer per `mode`
-    let job_for = |name: &str, mode: &str, amount: u64| -> Pubkey {
+    let job_for = |name: &str, mode: &str, amount: u64, feed: Pubkey| -> Pubkey {
         let terms = json!({
             "schema": "agentrail.terms/v1", "title": format!("rails {name}"),
             "milestones": [{
@@ -1176,6 +1184,7 @@ fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() 
                     "wallet": wallet.to_string(), "programs": [token_program.to_string()],
                     "max_outflow": {w.mint.to_string(): (2 * UNIT).to_string()},
                     "min_received": {"owner": poster.to_string(), "mint": w.mint.to_string(), "amount": UNIT.to_string()},
+                    "price_feed": {"account": feed.to_string(), "max_age_secs": 900},
                 },
             }],
         });
@@ -1185,13 +1194,14 @@ fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() 
         w.post_job_with("executor", &[], "10m", "1s", &["--terms", path.to_str().expect("utf-8"), "--terms-uri", &url])
     };
     let (_, paid0, _) = w.balances("executor");
-    let honest = job_for("honest", "honest", 3 * UNIT / 2);
+    let honest = job_for("honest", "honest", 3 * UNIT / 2, fresh);
     let refused = [
-        ("over", job_for("over", "honest", 3 * UNIT), "rail.outflow"),
-        ("short", job_for("short", "honest", UNIT / 2), "rail.min_received"),
-        ("system", job_for("system", "system", 3 * UNIT / 2), "rail.programs"),
-        ("fail", job_for("fail", "fail", UNIT), "rail.landed"),
-        ("foreign", job_for("foreign", "foreign", UNIT), "rail.signer"),
+        ("over", job_for("over", "honest", 3 * UNIT, fresh), "rail.outflow"),
+        ("short", job_for("short", "honest", UNIT / 2, fresh), "rail.min_received"),
+        ("system", job_for("system", "system", 3 * UNIT / 2, fresh), "rail.programs"),
+        ("fail", job_for("fail", "fail", UNIT, fresh), "rail.landed"),
+        ("foreign", job_for("foreign", "foreign", UNIT, fresh), "rail.signer"),
+        ("stale", job_for("stale", "honest", 3 * UNIT / 2, stale), "rail.price_feed"),
     ];
     let k = w.keeper("keeper", KeeperOptions::default());
     w.wait_job(&honest, "the job within its rails paid", MINUTE, |j| j.status == JobStatus::Completed);
@@ -1205,7 +1215,7 @@ fn an_agents_own_transactions_are_checked_against_the_rails_before_it_is_paid() 
     let names: Vec<&str> = guards.iter().map(|g| g["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["rail.landed", "rail.signer", "rail.programs", "rail.outflow", "rail.min_received"],
+        ["rail.landed", "rail.signer", "rail.programs", "rail.outflow", "rail.min_received", "rail.price_feed"],
         "{receipt}"
     );
     assert!(guards.iter().all(|g| g["passed"] == true), "{receipt}");
