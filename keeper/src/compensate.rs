@@ -52,11 +52,24 @@ impl Keeper {
     /// their jobs as the chain holds them, and those due run in order. Returns how many
     /// compensations were asked of agents.
     pub async fn compensate(&self) -> Result<usize> {
+        use std::sync::atomic::Ordering;
+        // cleared before the read: one armed meanwhile sets it again for the next round
+        if !self.compensations_open.swap(false, Ordering::SeqCst) {
+            return Ok(0);
+        }
         let store = self.log.store();
-        let open = store.open_compensations(JOBS_PER_ROUND).await?;
+        let open = match store.open_compensations(JOBS_PER_ROUND).await {
+            Ok(open) => open,
+            Err(e) => {
+                self.compensations_open.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
         if open.is_empty() {
             return Ok(0);
         }
+        // some stay open (a job still running, a retry waiting): look again next round
+        self.compensations_open.store(true, Ordering::SeqCst);
         let mut by_job: BTreeMap<String, Vec<Compensation>> = BTreeMap::new();
         for c in open {
             by_job.entry(c.job.clone()).or_default().push(c);

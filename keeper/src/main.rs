@@ -133,6 +133,8 @@ async fn run(args: Args) -> Result<()> {
         receipt_signer: signing_key,
         manifests_checked: Default::default(),
         notifier: agentrail_keeper::notify::Notifier::new(config_notify)?,
+        // the store may hold compensations from before a restart
+        compensations_open: std::sync::atomic::AtomicBool::new(true),
         payer,
         metrics: Arc::new(Metrics::default()),
     });

@@ -105,8 +105,13 @@ pub struct Notice {
 /// (approve or reject while the review window is open; after it the milestone is owed) and to
 /// its arbiter of a decision (the rules live there, once).
 pub fn notices(key: &Pubkey, job: &Job, now: i64, c: &Conditions) -> Vec<Notice> {
-    next_actions(job, now, c)
-        .into_iter()
+    notices_from(key, job, &next_actions(job, now, c))
+}
+
+/// [`notices`] from the lifecycle's `offers` for `job`, already computed.
+pub fn notices_from(key: &Pubkey, job: &Job, offers: &[agentrail_client::lifecycle::Offer]) -> Vec<Notice> {
+    offers
+        .iter()
         .filter_map(|offer| {
             let (kind, i, decider) = match offer.action {
                 Action::Reject(i) => (Kind::ApprovalNeeded, i, job.poster),
@@ -200,7 +205,8 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 pub struct Notifier {
     config: NotifyConfig,
     base_delay: Duration,
-    client: reqwest::Client,
+    /// The webhook's HTTP client (none without a webhook: nothing to send).
+    client: Option<reqwest::Client>,
     /// Ids already recorded (bounded: emptied when full).
     recorded: Mutex<HashSet<String>>,
     /// Live subscribers of the API's event stream.
@@ -228,11 +234,17 @@ impl Notifier {
         let base_delay = crate::config::duration("notify.base_delay", &config.base_delay)?;
         let timeout = crate::config::duration("notify.timeout", &config.timeout)?;
         // no redirects: a webhook answers where it was configured, or not at all
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| anyhow::anyhow!("webhook HTTP client: {e}"))?;
+        let client = if config.webhook_url.is_empty() {
+            None
+        } else {
+            Some(
+                reqwest::Client::builder()
+                    .timeout(timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("webhook HTTP client: {e}"))?,
+            )
+        };
         let (events, _) = tokio::sync::broadcast::channel(256);
         Ok(Notifier {
             config,
@@ -328,9 +340,9 @@ impl Notifier {
 
     /// POSTs one payload, signed; any answer but 2xx is a failure naming it.
     async fn post(&self, payload: &str) -> Result<(), String> {
+        let Some(client) = &self.client else { return Err("no webhook is configured".into()) };
         let timestamp = unix_now();
-        let response = self
-            .client
+        let response = client
             .post(&self.config.webhook_url)
             .header("content-type", "application/json")
             .header(TIMESTAMP_HEADER, timestamp.to_string())

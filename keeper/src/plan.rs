@@ -3,7 +3,7 @@
 //! keeper never acts on a rule of its own), unit-tested without a validator.
 
 use agentrail::state::{Job, JobStatus};
-use agentrail_client::lifecycle::{Action, Actor, Conditions, next_actions};
+use agentrail_client::lifecycle::{Action, Actor, Conditions, Offer, next_actions};
 
 /// The operator's choices that shape the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,10 +18,15 @@ pub struct Policy {
 /// nothing at stake and get nothing, not even a refund. Approvals, rejections, cancellation,
 /// concessions and decisions belong to people and are never planned.
 pub fn plan(job: &Job, now: i64, c: &Conditions, policy: Policy) -> Option<Action> {
+    plan_from(job, &next_actions(job, now, c), policy)
+}
+
+/// [`plan`] from the lifecycle's `offers` for `job`, already computed (the scan also reads them
+/// for the decisions it tells people about).
+pub fn plan_from(job: &Job, offers: &[Offer], policy: Policy) -> Option<Action> {
     if job.status != JobStatus::Funded {
         return None;
     }
-    let offers = next_actions(job, now, c);
     let mine = |a: &Action| matches!(a.by(), Actor::Keeper | Actor::Anyone);
     let pick = |want: fn(&Action) -> bool| offers.iter().map(|o| o.action).find(|a| mine(a) && want(a));
     if policy.refund_expired

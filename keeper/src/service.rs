@@ -25,7 +25,7 @@ use crate::guards;
 use crate::log::AppendError;
 use crate::log::Log;
 use crate::metrics::Metrics;
-use crate::plan::{Policy, plan};
+use crate::plan::{Policy, plan_from};
 use crate::sender::{Outcome, Sender};
 use crate::step_pool::StepPool;
 use crate::store::{Step, StepFence, StoredCheckpoint, unix_now};
@@ -54,6 +54,9 @@ pub struct Keeper {
     pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
     /// Tells people when a decision awaits them.
     pub notifier: crate::notify::Notifier,
+    /// Whether a compensation may be open: set when one is armed (and at start), cleared when a
+    /// round finds none, so a keeper whose terms declare none never asks its store.
+    pub compensations_open: std::sync::atomic::AtomicBool,
 }
 
 /// Where a pending milestone's step stands for this scan.
@@ -395,13 +398,15 @@ impl Keeper {
     ) -> Result<()> {
         let (config, now) = (&scan.config, scan.now);
         let conditions = Conditions::read(job, agent, cert.as_ref(), config, now);
-        // decisions that belong to people: told once, whatever the keeper does next
-        let notices = crate::notify::notices(key, job, now, &conditions);
+        // the lifecycle's offers, read once: what people must decide (told once, whatever the
+        // keeper does next) and what the keeper does itself
+        let offers = agentrail_client::lifecycle::next_actions(job, now, &conditions);
+        let notices = crate::notify::notices_from(key, job, &offers);
         if !notices.is_empty() {
             self.notifier.record(self.log.store(), notices, &self.metrics).await?;
         }
         let policy = Policy { refund_expired: self.config.refund_expired };
-        let Some(action) = plan(job, now, &conditions, policy) else { return Ok(()) };
+        let Some(action) = plan_from(job, &offers, policy) else { return Ok(()) };
         let keys = self.job_keys.get(*key, job, agent);
         // the keeper never pays rent for other people's token accounts (a drain an attacker
         // profits from): each action waits until the accounts it pays into exist
@@ -784,6 +789,7 @@ impl Keeper {
                 updated_at: now,
             };
             self.log.store().arm_compensation(&armed).await?;
+            self.compensations_open.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         // the agent's co-signature, checked against its registered key by the executor
         let receipt = match output.vendor {

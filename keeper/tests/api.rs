@@ -73,6 +73,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         receipt_signer: agentrail_client::signing_key(&payer_bytes).unwrap(),
         manifests_checked: Default::default(),
         notifier: agentrail_keeper::notify::Notifier::new(Default::default()).unwrap(),
+        compensations_open: Default::default(),
     };
     (Arc::new(keeper), dir)
 }
