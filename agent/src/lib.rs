@@ -10,6 +10,12 @@
 //! deadline leaves time and that the terms are the job's. Each refusal names its reason. The
 //! work runs once per idempotency key: a retry gets the stored answer.
 //!
+//! With [`AgentConfig::signing_key`] (the key registered on-chain with `agentrail agent
+//! set-signing-key`) every answer is co-signed in `AGENTRAIL-OUTPUT-SIGNATURE`, which keepers
+//! require from agents that registered a key and keep in the receipt. With
+//! [`PaidAgent::on_compensate`] the agent also undoes executed milestones of jobs that ended
+//! with a refund, when their keeper asks (`agentrail.compensate/v1`), once per milestone.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use agentrail_agent::{AgentConfig, PaidAgent, StepFailure};
