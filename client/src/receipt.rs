@@ -85,6 +85,23 @@ pub struct GuardCheck {
     pub detail: String,
 }
 
+impl GuardCheck {
+    /// A guard whose detail is cut to [`MAX_GUARD_DETAIL`] bytes (at a character boundary,
+    /// ending in `...`): the start, which names the problem, is kept.
+    pub fn bounded(name: &str, passed: bool, detail: String) -> Self {
+        let detail = if detail.len() > MAX_GUARD_DETAIL {
+            let mut end = MAX_GUARD_DETAIL - 3;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}...", &detail[..end])
+        } else {
+            detail
+        };
+        GuardCheck { name: name.into(), passed, detail }
+    }
+}
+
 /// What one executed step did. Encoded field by field in this order, then (version 2) the
 /// terms hash.
 #[derive(Clone, Debug, PartialEq, Eq)]

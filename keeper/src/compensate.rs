@@ -25,8 +25,8 @@ use crate::store::{Compensation, unix_now};
 const JOBS_PER_ROUND: u32 = 100;
 /// Attempts before a compensation is recorded as failed.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// First retry delay, seconds; doubled per attempt.
-const BASE_DELAY_SECS: i64 = 2;
+/// First retry delay, seconds; doubled per attempt ([`crate::notify::backoff`]).
+const BASE_DELAY_SECS: u64 = 2;
 /// The guard naming, in a compensation's receipt, the receipt it undoes.
 pub const COMPENSATES_GUARD: &str = "compensates";
 
@@ -188,7 +188,9 @@ impl Keeper {
                         // given up: the earlier milestones are still undone
                         continue;
                     }
-                    row.next_at = now.saturating_add(BASE_DELAY_SECS << (row.attempts - 1).min(16));
+                    let wait =
+                        crate::notify::backoff(std::time::Duration::from_secs(BASE_DELAY_SECS), row.attempts - 1);
+                    row.next_at = now.saturating_add(wait.as_secs() as i64);
                     self.metrics.compensations.inc("retried", e.label());
                     tracing::warn!(job = %key, milestone = row.milestone, attempts = row.attempts, error = %e, "compensation failed; will retry");
                     store.set_compensation(&row).await?;

@@ -319,7 +319,7 @@ impl HttpExecutor {
             pay_to: req.pay_to.parse().ok()?,
             max_timeout_secs: self.timeout.as_secs().max(1),
         };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let now = agentrail_client::unix_now();
         let validity = (self.timeout.as_secs() as i64).saturating_add(60);
         let auth = x402::EscrowAuthorization::sign(&req.step, body, &payer.key, now, validity);
         Some(x402::encode_header(&x402::payment(offer.requirements(), auth)))

@@ -91,17 +91,7 @@ impl TxEffects {
 }
 
 fn guard(name: &str, passed: bool, detail: String) -> GuardCheck {
-    // a receipt's guard detail is bounded: keep the start, which names the problem
-    let detail = if detail.len() > agentrail_client::receipt::MAX_GUARD_DETAIL {
-        let mut end = agentrail_client::receipt::MAX_GUARD_DETAIL - 3;
-        while !detail.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &detail[..end])
-    } else {
-        detail
-    };
-    GuardCheck { name: name.into(), passed, detail }
+    GuardCheck::bounded(name, passed, detail)
 }
 
 fn short(key: &Pubkey) -> String {

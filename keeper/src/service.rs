@@ -735,14 +735,11 @@ impl Keeper {
                 }
             }
             Ok(None) => {}
-            Err(why) => checks.push(GuardCheck {
-                name: "terms".into(),
-                passed: false,
-                detail: format!("the pinned terms could not be read, so their rails cannot be checked: {why}")
-                    .chars()
-                    .take(agentrail_client::receipt::MAX_GUARD_DETAIL)
-                    .collect(),
-            }),
+            Err(why) => checks.push(GuardCheck::bounded(
+                "terms",
+                false,
+                format!("the pinned terms could not be read, so their rails cannot be checked: {why}"),
+            )),
         }
         if !guards::all_passed(&checks) {
             let failed: Vec<_> =
