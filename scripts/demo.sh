@@ -216,6 +216,13 @@ done
 as poster anchors show "$keeper"
 as poster receipt verify "$DEMO_DIR/receipt-0.json"
 
+say "the web console, served by the keeper: the job, the receipt (verified in the browser), the agent, the poster's inbox"
+for page in "jobs/$job" "receipts/0" "agents/$agent" "inbox?who=$poster"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$KEEPER_PORT/console/$page")
+  echo "http://127.0.0.1:$KEEPER_PORT/console/$page -> $code"
+  [ "$code" = 200 ] || die "the console page $page answered $code" "read $DEMO_DIR/keeper.log"
+done
+
 say "the agent's track record: written only by settlements (3 released, 1 rejected)"
 as poster agent show "$agent"
 

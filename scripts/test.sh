@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, IDL freshness, lints, the SBF build, then every test:
 # unit and property tests, the scenarios natively (solana-program-test) and against the SBF .so
-# (litesvm), the compute budgets, the end-to-end tests on a real solana-test-validator with the
-# keeper and CLI as separate processes, and the demo run from a plain copy of the repository.
+# (litesvm), the compute budgets, the TypeScript client against the Rust client's bytes, the
+# end-to-end tests on a real solana-test-validator with the keeper and CLI as separate processes
+# (the web console among them, in Debian's Chromium), and the demo from a plain copy.
 # Every step either passes or stops the run with one line naming what failed and how to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,10 @@ step "cargo fmt --check"
 must "formatting check" "run cargo fmt --all" cargo fmt --all -- --check
 step "IDL is current (cargo idl --check)"
 must "the IDL check" "run cargo idl and commit idl/agentrail.json" cargo idl --check
+step "web: npm ci, the console's bundle is current (web/)"
+need_tool node "install Node.js 20 or later (scripts/install-deps.sh)"
+must "installing the web packages" "run npm ci --prefix web and read its output" npm ci --prefix web --no-audit --no-fund --loglevel=error
+must "the console bundle check" "run npm --prefix web run build and commit web/dist/console.js" npm --prefix web run --silent check
 step "clippy"
 must "clippy" "fix the warnings above" cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -34,6 +39,12 @@ must "the SBF build" "read the lines above (scripts/build-sbf.sh names the toolc
 
 step "tests: unit, property, native and SBF"
 must "the test suite" "read the failing tests above" cargo test --workspace --locked
+
+step "web: the TypeScript client against the Rust client's bytes"
+mkdir -p web/build
+must "writing the test vectors" "read the compiler errors above" \
+  sh -c 'cargo run -q --locked -p agentrail-tests --bin ts-vectors > web/build/vectors.json'
+must "the TypeScript client's tests" "read the failing tests above (web/tests/encodings.test.mjs)" npm --prefix web test --silent
 
 # The end-to-end tests and the demo run on the debug binaries the tests already built (a release
 # build would add ~14 minutes on a fresh 2-core machine and test nothing more).

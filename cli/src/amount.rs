@@ -36,18 +36,7 @@ pub fn parse_ui(amount: &str, decimals: u8) -> Result<u64> {
     }
 }
 
-/// Formats base units as a UI amount without trailing zeros, for any number of decimals (a
-/// third party's mint may claim 255): the decimal point is placed in the digits, no power of
-/// ten is computed.
-pub fn format_ui(units: u64, decimals: u8) -> String {
-    let digits = units.to_string();
-    let decimals = usize::from(decimals);
-    let padded =
-        if digits.len() <= decimals { format!("{}{digits}", "0".repeat(decimals + 1 - digits.len())) } else { digits };
-    let (whole, frac) = padded.split_at(padded.len() - decimals);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() { whole.to_string() } else { format!("{whole}.{frac}") }
-}
+pub use agentrail_client::escrow::format_ui;
 
 #[cfg(test)]
 mod tests {

@@ -34,10 +34,7 @@ pub fn stage(s: &str) -> Result<u8, String> {
     }
 }
 
-/// The letter of a stage (`-` for none).
-pub fn stage_letter(stage: u8) -> &'static str {
-    ["-", "A", "B", "C", "D", "E"].get(usize::from(stage)).copied().unwrap_or("?")
-}
+pub use agentrail_client::accounts::stage_letter;
 
 /// A semantic version `MAJOR.MINOR.PATCH`.
 pub fn semver(s: &str) -> Result<Semver, String> {

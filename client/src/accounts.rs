@@ -77,6 +77,11 @@ pub fn token_amount(data: &[u8]) -> Option<u64> {
     data.get(64..72).map(|b| u64::from_le_bytes(b.try_into().expect("8-byte slice")))
 }
 
+/// The letter of a stage (`-` for none).
+pub fn stage_letter(stage: u8) -> &'static str {
+    ["-", "A", "B", "C", "D", "E"].get(usize::from(stage)).copied().unwrap_or("?")
+}
+
 /// An agent's track record per mint, from its shards (each job counts in one shard of its
 /// agent's record, [`Job::record_shard`](agentrail::state::Job::record_shard)): the shards of
 /// each mint summed, counters saturating as on-chain. `shard` and `bump` of a sum mean nothing

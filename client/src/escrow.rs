@@ -292,6 +292,19 @@ pub fn format_bps(bps: u16) -> String {
     format!("{whole}.{}%", digits.trim_end_matches('0'))
 }
 
+/// Formats base units as a UI amount without trailing zeros, for any number of decimals (a
+/// third party's mint may claim 255): the decimal point is placed in the digits, no power of
+/// ten is computed.
+pub fn format_ui(units: u64, decimals: u8) -> String {
+    let digits = units.to_string();
+    let decimals = usize::from(decimals);
+    let padded =
+        if digits.len() <= decimals { format!("{}{digits}", "0".repeat(decimals + 1 - digits.len())) } else { digits };
+    let (whole, frac) = padded.split_at(padded.len() - decimals);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() { whole.to_string() } else { format!("{whole}.{frac}") }
+}
+
 /// Base units a refund of the milestones marked in `which` returns to the poster (as from
 /// [`Job::refundable_after_deadline`]); 0 for an unfunded job, which holds nothing.
 pub fn refund_amount(job: &Job, which: &[bool]) -> u64 {

@@ -260,6 +260,26 @@ pub fn offers(offers: &[Offer], action: Action) -> bool {
     offers.iter().any(|o| o.action == action)
 }
 
+/// Whether `action` awaits `role`: a decision or a duty, not an option they may take. The poster
+/// funds, approves or rejects (cancelling is a choice); the arbiter decides; the keeper runs the
+/// step (its start and submission are part of it) and does what anyone may once it is due
+/// (releases after review, refunds after the deadline, a dispute's default rule). Giving up on
+/// a milestone is never pending.
+pub fn awaits(role: Actor, action: Action) -> bool {
+    match role {
+        Actor::Poster => matches!(action, Action::Fund | Action::Approve(_) | Action::Reject(_)),
+        Actor::Arbiter => matches!(action, Action::DecideDispute(_)),
+        Actor::Keeper => matches!(
+            action,
+            Action::Execute(_)
+                | Action::ReleaseAfterReview(_)
+                | Action::RefundExpired(_)
+                | Action::ApplyDisputeDefault(_)
+        ),
+        Actor::Agent | Actor::Anyone => false,
+    }
+}
+
 /// The durable identity of one action a keeper sends: the account it concerns, a milestone
 /// (or day) and the action's kind. Its text form is the intent's id in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

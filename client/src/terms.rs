@@ -262,14 +262,20 @@ pub fn terms_hash(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// Milestone `index`'s part of the terms document `bytes`, which must be the one a job pinned
-/// (`pinned` is its on-chain `terms_hash`): what a keeper sends an agent as the step's work.
-pub fn milestone_work(bytes: &[u8], pinned: &[u8; 32], index: u8) -> Result<MilestoneTerms, String> {
+/// The terms document `bytes`, parsed, when it is the one a job pinned (`pinned` is its
+/// on-chain `terms_hash`).
+pub fn pinned_terms(bytes: &[u8], pinned: &[u8; 32]) -> Result<Terms, String> {
     let got = terms_hash(bytes);
     if &got != pinned {
         return Err(format!("the document's sha256 is {}, the job pinned {}", hex::encode(got), hex::encode(pinned)));
     }
-    let terms = Terms::parse(bytes).map_err(|e| e.to_string())?;
+    Terms::parse(bytes).map_err(|e| e.to_string())
+}
+
+/// Milestone `index`'s part of the terms document `bytes`, which must be the one a job pinned
+/// (`pinned` is its on-chain `terms_hash`): what a keeper sends an agent as the step's work.
+pub fn milestone_work(bytes: &[u8], pinned: &[u8; 32], index: u8) -> Result<MilestoneTerms, String> {
+    let terms = pinned_terms(bytes, pinned)?;
     terms.milestones.into_iter().nth(usize::from(index)).ok_or_else(|| format!("the terms have no milestone {index}"))
 }
 

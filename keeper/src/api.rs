@@ -28,7 +28,9 @@ fn internal(e: anyhow::Error) -> Response {
 
 /// The routes.
 pub fn router(keeper: Shared) -> Router {
+    let console = if keeper.config.console.enabled { crate::console::router() } else { Router::new() };
     Router::new()
+        .merge(console)
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/jobs/{job}", get(job))

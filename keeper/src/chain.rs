@@ -156,18 +156,42 @@ impl Chain {
     pub async fn funded_jobs_for(&self, keeper: &Pubkey) -> Result<Vec<(Pubkey, Job)>> {
         use agentrail_client::accounts::{JOB_KEEPER_OFFSET, JOB_STATUS_OFFSET};
         let funded = borsh_tag(agentrail::state::JobStatus::Funded);
+        self.program_accounts(&[(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec()), (JOB_STATUS_OFFSET, vec![funded])])
+            .await
+    }
+
+    /// Every job (any status) with `key` at byte `offset` of its account (the poster, arbiter or
+    /// keeper offsets of `agentrail_client::accounts`): what the console's inbox reads.
+    pub async fn jobs_with_key_at(&self, offset: usize, key: &Pubkey) -> Result<Vec<(Pubkey, Job)>> {
+        self.program_accounts(&[(offset, key.to_bytes().to_vec())]).await
+    }
+
+    /// Every shard of `agent`'s track record, in every mint.
+    pub async fn track_records(&self, agent: &Pubkey) -> Result<Vec<agentrail::state::TrackRecord>> {
+        // the agent is the first field, right after the discriminator
+        let shards = self.program_accounts(&[(8, agent.to_bytes().to_vec())]).await?;
+        Ok(shards.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// The program's accounts of type `T` that hold each `(offset, bytes)`, decoded (the node
+    /// filters; accounts that do not decode are skipped).
+    async fn program_accounts<T: AccountDeserialize + anchor_lang::Discriminator>(
+        &self,
+        matching: &[(usize, Vec<u8>)],
+    ) -> Result<Vec<(Pubkey, T)>> {
+        let mut filters = vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec()))];
+        filters.extend(
+            matching.iter().map(|(at, bytes)| RpcFilterType::Memcmp(Memcmp::new_raw_bytes(*at, bytes.clone()))),
+        );
         let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Job::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_STATUS_OFFSET, vec![funded])),
-            ]),
+            filters: Some(filters),
             account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
             ..Default::default()
         };
         #[allow(deprecated)]
-        let accounts =
-            self.rpc.get_program_accounts_with_config(&agentrail::ID, config).await.context("listing jobs")?;
+        let accounts = self.rpc.get_program_accounts_with_config(&agentrail::ID, config).await.with_context(|| {
+            format!("listing {} accounts", std::any::type_name::<T>().rsplit("::").next().unwrap_or("program"))
+        })?;
         Ok(accounts
             .into_iter()
             .filter_map(|(k, a)| agentrail_client::accounts::decode(&a.data).ok().map(|j| (k, j)))

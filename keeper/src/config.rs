@@ -102,6 +102,32 @@ pub struct Config {
     pub executor: ExecutorConfig,
     /// Telling people when they must decide (webhook, event stream).
     pub notify: crate::notify::NotifyConfig,
+    /// The web console served beside the API.
+    pub console: ConsoleConfig,
+}
+
+/// The `[console]` table: the web console at `/console` on the API's address.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve it (`false`: the API only).
+    pub enabled: bool,
+    /// The RPC URL people's browsers read the chain from and send their transactions to: ""
+    /// uses `rpc_url` (a URL with a private API key in it belongs here as a public one).
+    pub rpc_url: String,
+    /// Transaction and address links: `{path}` becomes `tx/<signature>` or `address/<key>`,
+    /// `{rpc}` the console's RPC URL (URL-encoded).
+    pub explorer: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            enabled: true,
+            rpc_url: String::new(),
+            explorer: "https://explorer.solana.com/{path}?cluster=custom&customUrl={rpc}".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -122,6 +148,7 @@ impl Default for Config {
             low_balance_lamports: 50_000_000,
             executor: ExecutorConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -153,6 +180,11 @@ pub fn duration(name: &str, value: &str) -> Result<Duration> {
 const NOT_CONFIG_KEYS: [&str; 2] = ["AGENTRAIL_KEEPER_CONFIG", "AGENTRAIL_KEEPER_FAILPOINT"];
 
 impl Config {
+    /// The RPC URL the console's pages use: `console.rpc_url`, else `rpc_url`.
+    pub fn console_rpc(&self) -> &str {
+        if self.console.rpc_url.is_empty() { &self.rpc_url } else { &self.console.rpc_url }
+    }
+
     /// The websocket to watch jobs on, `None` when `ws_url` is "off" ([`websocket_url`]).
     pub fn websocket(&self) -> Option<String> {
         match self.ws_url.as_str() {
@@ -169,7 +201,8 @@ impl Config {
 
     /// The layered configuration: defaults, then the TOML file `file`, then every
     /// `AGENTRAIL_KEEPER_<KEY>` variable of `env` (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` and
-    /// `AGENTRAIL_KEEPER_NOTIFY_<KEY>` for the `[executor]` and `[notify]` tables). A value is read as TOML when it parses (`true`, `16`,
+    /// `AGENTRAIL_KEEPER_NOTIFY_<KEY>`, `AGENTRAIL_KEEPER_CONSOLE_<KEY>` for the `[executor]`,
+    /// `[notify]` and `[console]` tables). A value is read as TOML when it parses (`true`, `16`,
     /// `["a", "b"]`), as a string otherwise (`2s`, a URL). Unknown keys are errors naming them.
     pub fn layered(file: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         let mut table: toml::Table = match file {
@@ -186,8 +219,8 @@ impl Config {
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            // `[executor]` and `[notify]` keys: AGENTRAIL_KEEPER_EXECUTOR_<KEY>, ..._NOTIFY_<KEY>
-            let nested = ["executor", "notify"]
+            // table keys: AGENTRAIL_KEEPER_EXECUTOR_<KEY>, ..._NOTIFY_<KEY>, ..._CONSOLE_<KEY>
+            let nested = ["executor", "notify", "console"]
                 .into_iter()
                 .find_map(|t| key.strip_prefix(&format!("{t}_")).map(|inner| (t, inner.to_string())));
             match nested {
@@ -222,6 +255,15 @@ impl Config {
         }
         if !(self.rpc_url.starts_with("http://") || self.rpc_url.starts_with("https://")) {
             bail!("config `rpc_url` = {:?} must be an http(s) URL", self.rpc_url);
+        }
+        if !(self.console.rpc_url.is_empty()
+            || self.console.rpc_url.starts_with("http://")
+            || self.console.rpc_url.starts_with("https://"))
+        {
+            bail!("config `console.rpc_url` = {:?} must be an http(s) URL, or \"\" for rpc_url", self.console.rpc_url);
+        }
+        if !self.console.explorer.contains("{path}") {
+            bail!("config `console.explorer` = {:?} must contain {{path}}", self.console.explorer);
         }
         if !(["", "off"].contains(&self.ws_url.as_str())
             || self.ws_url.starts_with("ws://")

@@ -7,6 +7,7 @@ pub mod api;
 pub mod chain;
 pub mod compensate;
 pub mod config;
+pub mod console;
 pub mod executor;
 pub mod guards;
 pub mod log;

@@ -261,6 +261,13 @@ impl Notifier {
         self.events.subscribe()
     }
 
+    /// Streams `event` (a JSON object with a `kind`) to the event stream's subscribers only:
+    /// changes people may watch (the console's live pages), never delivered to the webhook.
+    pub fn announce(&self, event: Value) {
+        // no subscriber is not an error: nobody is watching
+        let _ = self.events.send(event);
+    }
+
     /// Records each of `notices` not recorded before, streams it and wakes the delivery.
     pub async fn record(&self, store: &Store, notices: Vec<Notice>, metrics: &Metrics) -> Result<()> {
         for notice in notices {

@@ -9,7 +9,7 @@ use agentrail::instructions::AnchorCheckpointArgs;
 use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
 use agentrail_client::escrow::{self, JobKeys, JobKeysCache};
-use agentrail_client::lifecycle::{Action, Conditions, IntentKey};
+use agentrail_client::lifecycle::{Action, ActionKind, Conditions, IntentKey};
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt};
 use anyhow::{Context, Result};
@@ -552,6 +552,13 @@ impl Keeper {
         match outcome {
             Outcome::Confirmed(sig) => {
                 tracing::info!(%job, milestone, action, signature = %sig, "confirmed");
+                if !matches!(key.kind, ActionKind::CreateLog | ActionKind::AnchorDay) {
+                    // the console's pages of this job follow the stream
+                    self.notifier.announce(json!({
+                        "kind": "job_updated", "job": job.to_string(), "milestone": milestone, "action": action,
+                        "signature": sig.to_string(),
+                    }));
+                }
                 Ok(true)
             }
             Outcome::Refused(why) => {
@@ -844,6 +851,18 @@ impl Keeper {
         }
     }
 
+    /// The job's pinned terms, when it pinned a document the keeper can fetch (http or https,
+    /// under the executor's rules, at most [`MAX_TERMS_BYTES`]); an error when the fetched
+    /// document is not the pinned one.
+    pub async fn job_terms(&self, job: &Job) -> Result<Option<agentrail_client::terms::Terms>, String> {
+        let web = job.terms_uri.starts_with("https://") || job.terms_uri.starts_with("http://");
+        if job.terms_hash == [0; 32] || !web {
+            return Ok(None);
+        }
+        let bytes = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string())?;
+        agentrail_client::terms::pinned_terms(&bytes, &job.terms_hash).map(Some)
+    }
+
     /// Milestone `i`'s part of the job's terms, when the job pinned terms the keeper can fetch
     /// (http or https, under the executor's rules) and the document matches the pinned hash;
     /// otherwise the agent gets only the terms' address and hash.
@@ -853,13 +872,18 @@ impl Keeper {
         job: &Job,
         i: u8,
     ) -> Result<Option<agentrail_client::terms::MilestoneTerms>, String> {
-        let web = job.terms_uri.starts_with("https://") || job.terms_uri.starts_with("http://");
-        if job.terms_hash == [0; 32] || !web {
-            return Ok(None);
-        }
-        let fetched = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string());
-        match fetched.and_then(|bytes| agentrail_client::terms::milestone_work(&bytes, &job.terms_hash, i)) {
-            Ok(work) => Ok(Some(work)),
+        let terms = self.job_terms(job).await;
+        let work = terms.and_then(|t| match t {
+            Some(t) => t
+                .milestones
+                .into_iter()
+                .nth(usize::from(i))
+                .map(Some)
+                .ok_or_else(|| format!("the terms have no milestone {i}")),
+            None => Ok(None),
+        });
+        match work {
+            Ok(work) => Ok(work),
             Err(why) => {
                 tracing::warn!(job = %key, milestone = i, uri = %job.terms_uri, reason = %why, "terms not sent with the step");
                 Err(why)

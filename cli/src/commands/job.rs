@@ -4,7 +4,7 @@ use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
 use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
 use agentrail_client::escrow::{self, JobKeys, format_time, next_steps, refund_amount};
-use agentrail_client::lifecycle::{Action, Conditions};
+use agentrail_client::lifecycle::Conditions;
 use agentrail_client::pda;
 use agentrail_client::terms::{Terms, terms_hash};
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
@@ -921,7 +921,9 @@ fn pending(ctx: &Ctx, who: Option<String>, role: Option<String>) -> Result<()> {
                 None => None,
             };
             let conditions = Conditions::read(&job, &agent, cert.as_ref(), &config, now);
-            let offers = next_actions(&job, now, &conditions).into_iter().filter(|o| awaits(actor, o.action));
+            let offers = next_actions(&job, now, &conditions)
+                .into_iter()
+                .filter(|o| agentrail_client::lifecycle::awaits(actor, o.action));
             for offer in offers {
                 let milestone = offer.action.milestone();
                 let amount = milestone.and_then(|i| job.milestones.get(usize::from(i))).map(|m| m.amount);
@@ -959,27 +961,6 @@ fn pending(ctx: &Ctx, who: Option<String>, role: Option<String>) -> Result<()> {
     }
     println!("{}", t.render());
     Ok(())
-}
-
-/// Whether `action` awaits `role`: a decision or a duty, not an option they may take. The poster
-/// funds, approves or rejects (cancelling is a choice); the arbiter decides; the keeper runs the
-/// step (its start and submission are part of it) and does what anyone may once it is due
-/// (releases after review, refunds after the deadline, a dispute's default rule). Giving up on
-/// a milestone is never pending.
-fn awaits(role: agentrail_client::lifecycle::Actor, action: Action) -> bool {
-    use agentrail_client::lifecycle::Actor;
-    match role {
-        Actor::Poster => matches!(action, Action::Fund | Action::Approve(_) | Action::Reject(_)),
-        Actor::Arbiter => matches!(action, Action::DecideDispute(_)),
-        Actor::Keeper => matches!(
-            action,
-            Action::Execute(_)
-                | Action::ReleaseAfterReview(_)
-                | Action::RefundExpired(_)
-                | Action::ApplyDisputeDefault(_)
-        ),
-        Actor::Agent | Actor::Anyone => false,
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,154 @@
+//! Prints test vectors from the Rust client as JSON, for the TypeScript client's tests
+//! (`web/tests/encodings.test.mjs`): PDAs, every instruction the console builds with its
+//! accounts and data, a decoded `Job` account, receipts of both versions, and Merkle proofs.
+//! Usage: `cargo run -p agentrail-tests --bin ts-vectors > web/build/vectors.json`.
+
+use agentrail::state::Job;
+use agentrail_client::escrow::{self, JobKeys};
+use agentrail_client::merkle::MerkleTree;
+use agentrail_client::pda;
+use agentrail_client::receipt::{GuardCheck, Receipt, ReceiptJson};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{AccountSerialize, Discriminator};
+use serde_json::{Value, json};
+
+/// A fixed key per label, so the vectors are the same on every run.
+fn key(label: u8) -> Pubkey {
+    Pubkey::new_from_array([label; 32])
+}
+
+fn ix_json(name: &str, ix: &Instruction) -> Value {
+    json!({
+        "name": name,
+        "program": ix.program_id.to_string(),
+        "accounts": ix.accounts.iter().map(|m| json!([m.pubkey.to_string(), m.is_signer, m.is_writable])).collect::<Vec<_>>(),
+        "data": hex::encode(&ix.data),
+    })
+}
+
+fn keys_json(k: &JobKeys) -> Value {
+    json!({
+        "job": k.job.to_string(), "poster": k.poster.to_string(), "agent": k.agent.to_string(),
+        "mint": k.mint.to_string(), "token_program": k.token_program.to_string(), "vault": k.vault.to_string(),
+        "certification": k.certification.map(|c| c.to_string()), "payee_token": k.payee_token.to_string(),
+        "poster_token": k.poster_token.to_string(), "track_record": k.track_record.to_string(),
+    })
+}
+
+fn main() {
+    let (poster, agent, mint, payout, arbiter) = (key(1), key(2), key(3), key(4), key(5));
+    let token_program = spl_token_interface::ID;
+    let job_key = pda::job(&poster, 7);
+    let mut job: Job = agentrail_client::fixtures::funded_job(&[(1_000_000, true), (2_500_000, false)]);
+    (job.poster, job.agent, job.mint, job.token_program, job.nonce) = (poster, agent, mint, token_program, 7);
+    job.arbiter = arbiter;
+    job.milestones[0].fee = 12_345;
+    job.milestones[0].result_hash = [9; 32];
+    let mut agent_state = agentrail_client::fixtures::agent();
+    agent_state.payout = payout;
+    let plain = JobKeys::new(job_key, &job, &agent_state);
+    let mut certified_job = job.clone();
+    (certified_job.min_stage, certified_job.agent_version_seq) = (2, 3);
+    let certified = JobKeys::new(job_key, &certified_job, &agent_state);
+
+    let mut instructions = Vec::new();
+    for (label, k) in [("plain", &plain), ("certified", &certified)] {
+        instructions
+            .push(json!({ "keys": label, "ix": ix_json("approve_milestone", &escrow::approve_milestone(k, 1)) }));
+        instructions
+            .push(json!({ "keys": label, "ix": ix_json("reject_milestone", &escrow::reject_milestone(k, 0, false)) }));
+        instructions.push(
+            json!({ "keys": label, "ix": ix_json("reject_milestone:cancel", &escrow::reject_milestone(k, 1, true)) }),
+        );
+        instructions.push(
+            json!({ "keys": label, "ix": ix_json("decide_dispute", &escrow::decide_dispute(&arbiter, k, 0, 2_500)) }),
+        );
+        instructions.push(json!({ "keys": label, "ix": ix_json("fund_job", &escrow::fund_job(k, 3_512_345)) }));
+        instructions
+            .push(json!({ "keys": label, "ix": ix_json("release_after_review", &escrow::release_after_review(k, 1)) }));
+        instructions.push(json!({ "keys": label, "ix": ix_json("cancel_job", &escrow::cancel_job(k)) }));
+        instructions.push(json!({ "keys": label, "ix": ix_json("refund_expired", &escrow::refund_expired(k)) }));
+    }
+
+    let log = pda::receipt_log(&key(6));
+    let pdas = json!({
+        "config": pda::config().to_string(),
+        "certifier": [key(7).to_string(), pda::certifier(&key(7)).to_string()],
+        "agent": [42, pda::agent(42).to_string()],
+        "certification": [agent.to_string(), 3, pda::certification(&agent, 3).to_string()],
+        "job": [poster.to_string(), 7, job_key.to_string()],
+        "vault": [job_key.to_string(), pda::vault(&job_key).to_string()],
+        "track_record": [agent.to_string(), mint.to_string(), 2, pda::track_record(&agent, &mint, 2).to_string()],
+        "job_track_record": [job_key.to_string(), pda::job_track_record(&agent, &mint, &job_key).to_string()],
+        "receipt_log": [key(6).to_string(), log.to_string()],
+        "checkpoint": [log.to_string(), 20_421, pda::checkpoint(&log, 20_421).to_string()],
+        "ata": [payout.to_string(), mint.to_string(), pda::ata(&payout, &mint, &token_program).to_string()],
+    });
+
+    let mut job_bytes = Vec::new();
+    job.try_serialize(&mut job_bytes).expect("a job serializes");
+    assert_eq!(&job_bytes[..8], Job::DISCRIMINATOR);
+
+    // receipts: version 2 co-signed, version 1 plain; a tampered copy is the TS test's to make
+    let keeper = ed25519_dalek::SigningKey::from_bytes(&[11u8; 32]);
+    let vendor = ed25519_dalek::SigningKey::from_bytes(&[12u8; 32]);
+    let receipt = |terms: Option<[u8; 32]>| Receipt {
+        job: job_key,
+        milestone: 1,
+        agent,
+        agent_version_seq: 3,
+        keeper: Pubkey::from(keeper.verifying_key().to_bytes()),
+        inputs_hash: [1; 32],
+        output_hash: [2; 32],
+        cost: 9_007_199_254_740_993, // above 2^53: exact only when parsed as a big integer
+        guards: vec![
+            GuardCheck::bounded("manifest", true, "matches".into()),
+            GuardCheck::bounded("rails:max_outflow", false, "3 000 000 > 2 000 000 — ünïcode".into()),
+        ],
+        tx_signatures: vec![[7; 64]],
+        started_at: 1_764_000_000,
+        finished_at: -5,
+        terms_hash: terms,
+    };
+    let v2 = receipt(Some([3; 32])).sign(&keeper).expect("signs").cosign(&vendor);
+    let v1 = receipt(None).sign(&keeper).expect("signs");
+    let receipts: Vec<Value> = [v2, v1]
+        .iter()
+        .map(|s| json!({ "json": ReceiptJson::from(s), "cost": s.receipt.cost.to_string(), "encoded": hex::encode(s.encode()), "hash": hex::encode(s.hash()) }))
+        .collect();
+
+    let mut tree = MerkleTree::new();
+    for i in 0..13u64 {
+        tree.append(&i.to_le_bytes());
+    }
+    let hexes = |v: Vec<[u8; 32]>| v.into_iter().map(hex::encode).collect::<Vec<_>>();
+    let inclusion: Vec<Value> = [(0, 1), (4, 7), (12, 13), (5, 8)]
+        .iter()
+        .map(|&(i, n)| {
+            json!({ "index": i, "size": n, "leaf": hex::encode(tree.leaf(i).unwrap()), "root": hex::encode(tree.root_at(n).unwrap()),
+                    "proof": hexes(tree.inclusion_proof(i, n).unwrap()) })
+        })
+        .collect();
+    let consistency: Vec<Value> = [(1, 13), (4, 8), (5, 13), (7, 7), (0, 3)]
+        .iter()
+        .map(|&(a, b)| {
+            json!({ "from": a, "to": b, "from_root": hex::encode(tree.root_at(a).unwrap()), "to_root": hex::encode(tree.root_at(b).unwrap()),
+                    "proof": hexes(tree.consistency_proof(a, b).unwrap()) })
+        })
+        .collect();
+
+    let out = json!({
+        "program": agentrail::ID.to_string(),
+        "pdas": pdas,
+        "job_keys": { "plain": keys_json(&plain), "certified": keys_json(&certified) },
+        "job_fields": { "arbiter": arbiter.to_string(), "payout": payout.to_string(), "min_stage": 2, "agent_version_seq": 3 },
+        "instructions": instructions,
+        "job_account": { "key": job_key.to_string(), "data": hex::encode(&job_bytes), "total": job.total().to_string(),
+                          "fee0": job.milestones[0].fee, "status": format!("{:?}", job.status), "funded": job.funded.to_string() },
+        "receipts": receipts,
+        "inclusion": inclusion,
+        "consistency": consistency,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+}
