@@ -100,7 +100,8 @@ pub enum IntentStatus {
 }
 
 impl IntentStatus {
-    fn as_str(self) -> &'static str {
+    /// The status as stored (`pending`, `confirmed`, ...).
+    pub fn as_str(self) -> &'static str {
         match self {
             IntentStatus::Pending => "pending",
             IntentStatus::Confirmed => "confirmed",
@@ -513,6 +514,15 @@ impl Store {
             .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(Self::intent_row).transpose()
+    }
+
+    /// The intents of `job`, oldest first (what the keeper sent for it, and how each ended).
+    pub async fn intents_for_job(&self, job: &str) -> Result<Vec<Intent>> {
+        let rows = sqlx::query("SELECT * FROM intents WHERE job = $1 ORDER BY updated_at, id")
+            .bind(job)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.iter().map(Self::intent_row).collect()
     }
 
     /// How many intents are pending (may still land).

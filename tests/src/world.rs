@@ -211,6 +211,23 @@ impl World {
         review_window: &str,
         extra: &[&str],
     ) -> Pubkey {
+        self.create_job(mode, milestones, deadline_in, review_window, extra, true)
+    }
+
+    /// The poster creates a job for agent `mode` without funding it (it awaits the poster's funding).
+    pub fn post_unfunded_job(&self, mode: &str, milestones: &[&str], deadline_in: &str, review_window: &str) -> Pubkey {
+        self.create_job(mode, milestones, deadline_in, review_window, &[], false)
+    }
+
+    fn create_job(
+        &self,
+        mode: &str,
+        milestones: &[&str],
+        deadline_in: &str,
+        review_window: &str,
+        extra: &[&str],
+        fund: bool,
+    ) -> Pubkey {
         let nonce = self.nonce.replace(self.nonce.get() + 1).to_string();
         let agent = self.agents[mode].address.to_string();
         let (mint, keeper) = (self.mint.to_string(), self.keeper.0.to_string());
@@ -227,8 +244,10 @@ impl World {
             "A",
             "--nonce",
             &nonce,
-            "--fund",
         ]);
+        if fund {
+            args.push("--fund");
+        }
         args.extend(extra);
         self.net.cli(&self.poster.1, &args)["job"].as_str().expect("job address").parse().expect("job pubkey")
     }

@@ -1389,6 +1389,7 @@ fn a_person_decides_and_verifies_in_the_browser() {
     let dispute = ["--arbiter", arbiter_s.as_str(), "--dispute-window", "1h", "--dispute-default", "poster"];
     let approve = w.post_job("ok", &["10:approve", "5"], "3h", "1h");
     let reject = w.post_job_with("ok", &["20:approve"], "3h", "1h", &dispute);
+    let fund = w.post_unfunded_job("ok", &["7"], "3h", "1h");
     for job in [&approve, &reject] {
         w.wait_job(job, "milestone 0 submitted for approval", 2 * MINUTE, |j| j.milestones[0].state == Submitted);
     }
@@ -1409,6 +1410,7 @@ fn a_person_decides_and_verifies_in_the_browser() {
         "poster": w.poster.1, "arbiter": arbiter_key,
         "approve": { "job": approve.to_string(), "milestone": 0, "amount_ui": "10" },
         "reject": { "job": reject.to_string(), "milestone": 0, "share_percent": 30 },
+        "fund": { "job": fund.to_string(), "total_ui": "7" },
         "receipt": receipt, "agent": w.agents["ok"].address.to_string(), "screenshots": screenshots,
     });
     let input_path = w.net.dir.path().join("browser.json");
@@ -1440,13 +1442,23 @@ fn a_person_decides_and_verifies_in_the_browser() {
     assert_eq!(approved.milestones[0].state, Released, "approved in the browser");
     let decided = w.job(&reject).expect("job");
     assert_eq!((decided.milestones[0].state, decided.milestones[0].agent_bps), (Split, 3_000), "split by the arbiter");
+    let funded = w.job(&fund).expect("job");
+    assert!(
+        funded.funded == funded.total() && funded.funded >= 7 * UNIT,
+        "funded in the browser: {} of {}",
+        funded.funded,
+        funded.total()
+    );
+    assert!(step("fund")["summary"].as_str().unwrap().contains("arrives in the vault"), "{stdout}");
     let (poster_after, agent_after, _) = w.balances("ok");
     assert!(
         agent_after >= agent_before + 10 * UNIT + 6 * UNIT,
         "the agent got 10 + 30% of 20: {agent_before} -> {agent_after}"
     );
+    // 70% of the disputed 20 came back; the third job's total went into its vault
     assert!(
-        poster_after >= poster_before + 14 * UNIT,
-        "the poster got 70% of 20 back: {poster_before} -> {poster_after}"
+        poster_after + funded.total() >= poster_before + 14 * UNIT,
+        "the poster got 70% of 20 back: {poster_before} -> {poster_after} after funding {}",
+        funded.total()
     );
 }

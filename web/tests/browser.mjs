@@ -6,6 +6,7 @@
 // a JSON line per step, screenshots to `screenshots` when set. Exits non-zero on any failure.
 import { createPrivateKey, sign } from "node:crypto";
 import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { Keypair } from "@solana/web3.js";
@@ -56,6 +57,19 @@ async function shot(page, name) {
   if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 }
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Runs axe-core's WCAG 2 A and AA rules (contrast, labels, names, landmarks) on the page; throws naming each violation. */
+async function accessible(page, name) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  expect(violations.length === 0, `the ${name} page has accessibility violations: ${violations.join("; ")}`);
+  log("accessible", { page: name });
+}
+
 function expect(cond, what) {
   if (!cond) throw new Error(what);
 }
@@ -73,7 +87,8 @@ async function openInbox(p) {
 
 /** Clicks `action` on the inbox row of `job` (and milestone), checks the summary, signs, waits for the confirmation. */
 async function decide(p, job, milestone, action, { share, expectSummary, screenshot } = {}) {
-  const form = p.page.locator(`form[data-action="${action}"][data-job="${job}"][data-milestone="${milestone}"]`);
+  const where = milestone === null ? ":not([data-milestone])" : `[data-milestone="${milestone}"]`;
+  const form = p.page.locator(`form[data-action="${action}"][data-job="${job}"]${where}`);
   await form.waitFor({ timeout: TIMEOUT });
   if (share !== undefined) await form.locator('input[name="agent_share"]').fill(String(share));
   await form.locator("button").click();
@@ -104,6 +119,12 @@ try {
     screenshot: "approve-summary",
   });
   await decide(poster, input.reject.job, input.reject.milestone, "reject", {});
+  // a job created unfunded: the poster funds it from the inbox
+  await decide(poster, input.fund.job, null, "fund", {
+    expectSummary: ["leaves the poster token", "arrives in the vault"],
+    screenshot: "fund-summary",
+  });
+  await accessible(poster.page, "inbox");
 
   // the arbiter's inbox now holds the dispute: split it
   const arbiter = await person("arbiter", input.arbiter);
@@ -121,6 +142,7 @@ try {
   const guards = await reader.page.locator(".guards").first().innerText();
   expect(guards.includes("passed"), `the job page shows no passed guards: ${guards}`);
   await shot(reader.page, "job");
+  await accessible(reader.page, "job");
   log("job page", { guards });
 
   // the receipt page: verified in the browser against the chain (the keeper anchors today)
@@ -137,6 +159,7 @@ try {
   expect(verdict === "Verified", `the receipt did not verify: ${verdict}\n${checks}`);
   expect(checks.includes("anchored") && checks.includes("checkpoint"), `no on-chain checkpoint check: ${checks}`);
   await shot(reader.page, "receipt");
+  await accessible(reader.page, "receipt");
   log("receipt verified", { verdict, checks });
 
   // a tampered bundle: the receipt's cost raised, its stated hash recomputed by the forger
@@ -159,6 +182,7 @@ try {
   const forgedVerdict = await reader.page.locator("#verdict").innerText();
   expect(forgedVerdict.includes("keeper's signature does not verify"), `forged: ${forgedVerdict}`);
   await shot(reader.page, "receipt-tampered");
+  await accessible(reader.page, "verify");
   log("forged refused", { verdict: forgedVerdict });
 
   // the agent page, and the job page on a phone
@@ -167,12 +191,18 @@ try {
   const record = await reader.page.locator("table").last().innerText();
   expect(/released/.test(record), `no track record: ${record}`);
   await shot(reader.page, "agent");
+  await accessible(reader.page, "agent");
   const phone = await person("phone", input.poster, { width: 390, height: 844 });
   await phone.page.goto(`${input.url}/console/jobs/${input.reject.job}`);
   await phone.page.locator("td", { hasText: "split" }).first().waitFor({ timeout: TIMEOUT });
   const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow <= 0, `the job page scrolls sideways on a phone by ${overflow} px`);
   await shot(phone.page, "job-phone");
+  await accessible(phone.page, "job on a phone");
+  // keyboard: the skip link is the first stop and moves focus to the content
+  await phone.page.keyboard.press("Tab");
+  const first = await phone.page.evaluate(() => document.activeElement?.textContent);
+  expect(first === "Skip to content", `the first Tab stop is ${JSON.stringify(first)}, not the skip link`);
 
   const errors = [poster, arbiter, reader, phone].flatMap((p) => p.errors);
   expect(errors.length === 0, `the pages logged errors: ${errors.join("; ")}`);

@@ -106,6 +106,16 @@ test("receipts of both versions rebuild to the Rust bytes, verify, and refuse an
   assert.throws(() => c.parseReceipt({ ...v2, vendor_signature: undefined }), /go together/);
 });
 
+test("events decode from the program's logs", () => {
+  const events = c.decodeEvents(v.event.logs);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].name, v.event.name);
+  assert.equal(events[0].data.job.toBase58(), v.event.job);
+  assert.equal(events[0].data.amount.toString(), v.event.amount);
+  assert.equal(events[0].data.payee.toBase58(), v.event.payee);
+  assert.ok("Completed" in events[0].data.status);
+});
+
 test("Merkle proofs verify as in Rust and fail when changed", () => {
   for (const p of v.inclusion) {
     const proof = p.proof.map(hex);

@@ -237,6 +237,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     let steps = if ours { store.steps_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
     let receipts = if ours { store.receipts_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
     let compensations = if ours { store.compensations_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
+    let intents = if ours { store.intents_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
     let terms = k.job_terms(&job).await;
     let keys = JobKeys::new(job_key, &job, &agent);
 
@@ -390,6 +391,30 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
             )
         )
     };
+    let sent: Vec<Vec<String>> = intents
+        .iter()
+        .map(|i| {
+            let milestone = if matches!(i.action.as_str(), "cancel" | "close" | "sweep-fees") {
+                "-".to_string()
+            } else {
+                i.milestone.to_string()
+            };
+            vec![
+                esc(&i.action),
+                milestone,
+                esc(i.status.as_str()),
+                f.explorer(&format!("tx/{}", i.signature), &format!("{}…", &i.signature[..12.min(i.signature.len())])),
+            ]
+        })
+        .collect();
+    let sent = if sent.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>The keeper's transactions</h2>{}",
+            table("Sent once each, confirmed or followed", &["action", "milestone", "status", "transaction"], &sent)
+        )
+    };
     let next: String = next_steps(&job, now, &c).iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
     let body = format!(
         r#"<h1>Job <code>{job}</code></h1>
@@ -398,6 +423,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
 {milestones}
 <h2>What happens next</h2><ul>{next}</ul>
 <h2>Receipts</h2>{receipts_html}
+{sent}
 {comp}"#,
         job = esc(&job_s),
         next = if next.is_empty() { "<li>nothing: the job is finished</li>".into() } else { next },

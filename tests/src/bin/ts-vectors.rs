@@ -138,6 +138,25 @@ fn main() {
         })
         .collect();
 
+    // an event as the program logs it: `Program data: ` + base64(discriminator ‖ Borsh fields)
+    let event = agentrail::events::MilestoneReleased {
+        job: job_key,
+        index: 1,
+        amount: 2_500_000,
+        fee: 12_345,
+        payee: payout,
+        status: agentrail::state::JobStatus::Completed,
+    };
+    let logs = vec![
+        format!("Program {} invoke [1]", agentrail::ID),
+        "Program log: Instruction: ApproveMilestone".to_string(),
+        format!(
+            "Program data: {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, anchor_lang::Event::data(&event))
+        ),
+        format!("Program {} success", agentrail::ID),
+    ];
+
     let out = json!({
         "program": agentrail::ID.to_string(),
         "pdas": pdas,
@@ -147,6 +166,7 @@ fn main() {
         "job_account": { "key": job_key.to_string(), "data": hex::encode(&job_bytes), "total": job.total().to_string(),
                           "fee0": job.milestones[0].fee, "status": format!("{:?}", job.status), "funded": job.funded.to_string() },
         "receipts": receipts,
+        "event": { "logs": logs, "name": "MilestoneReleased", "job": job_key.to_string(), "amount": "2500000", "payee": payout.to_string() },
         "inclusion": inclusion,
         "consistency": consistency,
     });
