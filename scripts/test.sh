@@ -40,18 +40,18 @@ must "the SBF build" "read the lines above (scripts/build-sbf.sh names the toolc
 step "tests: unit, property, native and SBF"
 must "the test suite" "read the failing tests above" cargo test --workspace --locked
 
-step "web: the TypeScript client against the Rust client's bytes"
-mkdir -p web/build
-must "writing the test vectors" "read the compiler errors above" \
-  sh -c 'cargo run -q --locked -p agentrail-tests --bin ts-vectors > web/build/vectors.json'
-must "the TypeScript client's tests" "read the failing tests above (web/tests/encodings.test.mjs)" npm --prefix web test --silent
-
 # The end-to-end tests and the demo run on the debug binaries the tests already built (a release
 # build would add ~14 minutes on a fresh 2-core machine and test nothing more).
-step "end to end: binaries"
-must "building the CLI, keeper and demo agent" "read the compiler errors above" \
-  cargo build --locked -q -p agentrail-cli -p agentrail-keeper -p agentrail-agent --bins --examples
+step "end to end: binaries (and the client's test vectors for TypeScript)"
+must "building the CLI, keeper, demo agent and vector printer" "read the compiler errors above" \
+  cargo build --locked -q -p agentrail-cli -p agentrail-keeper -p agentrail-agent -p agentrail-client --bins --examples
 export AGENTRAIL_BIN_DIR="$CARGO_TARGET_DIR/debug"
+
+step "web: the TypeScript client against the Rust client's bytes"
+mkdir -p web/build
+must "writing the test vectors" "run cargo run -p agentrail-client --example ts_vectors" \
+  sh -c '"$CARGO_TARGET_DIR/debug/examples/ts_vectors" > web/build/vectors.json'
+must "the TypeScript client's tests" "read the failing tests above (web/tests/encodings.test.mjs)" npm --prefix web test --silent
 
 step "end to end: waiting for solana-test-validator 4.2.2 (scripts/install-validator.sh)"
 if ! wait "$validator_pid"; then

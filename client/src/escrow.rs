@@ -282,6 +282,54 @@ pub fn format_time(unix: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A job status as one word.
+pub fn job_status_name(s: agentrail::state::JobStatus) -> &'static str {
+    match s {
+        agentrail::state::JobStatus::Created => "created",
+        agentrail::state::JobStatus::Funded => "funded",
+        agentrail::state::JobStatus::Completed => "completed",
+        agentrail::state::JobStatus::Cancelled => "cancelled",
+        agentrail::state::JobStatus::Expired => "expired",
+    }
+}
+
+/// A milestone state as one word.
+pub fn milestone_state_name(s: agentrail::state::MilestoneState) -> &'static str {
+    match s {
+        agentrail::state::MilestoneState::Pending => "pending",
+        agentrail::state::MilestoneState::Submitted => "submitted",
+        agentrail::state::MilestoneState::Released => "released",
+        agentrail::state::MilestoneState::Refunded => "refunded",
+        agentrail::state::MilestoneState::Disputed => "disputed",
+        agentrail::state::MilestoneState::Split => "split",
+    }
+}
+
+/// An agent status as one word.
+pub fn agent_status_name(s: agentrail::state::AgentStatus) -> &'static str {
+    match s {
+        agentrail::state::AgentStatus::Active => "active",
+        agentrail::state::AgentStatus::Paused => "paused",
+        agentrail::state::AgentStatus::Retired => "retired",
+    }
+}
+
+/// A track record's disputes in one cell: `opened (conceded/agent/poster/split; default)`.
+pub fn disputes_cell(r: &agentrail::state::TrackRecord) -> String {
+    if r.disputed == 0 {
+        return "0".into();
+    }
+    format!(
+        "{} ({}/{}/{}/{}; {})",
+        r.disputed,
+        r.disputes_conceded,
+        r.disputes_for_agent,
+        r.disputes_for_poster,
+        r.disputes_split,
+        r.disputes_defaulted
+    )
+}
+
 /// A share in basis points as a percentage (`2500` → `25%`, `3333` → `33.33%`).
 pub fn format_bps(bps: u16) -> String {
     let (whole, frac) = (bps / 100, bps % 100);

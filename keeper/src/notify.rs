@@ -44,8 +44,9 @@ pub struct NotifyConfig {
     pub base_delay: String,
     /// Per-request timeout.
     pub timeout: String,
-    /// Where a person approves, prefixed to `<job>` in each notification ("": the CLI
-    /// command only), e.g. `https://console.example/jobs/`.
+    /// Where a person approves, prefixed to `<job>` in each notification, e.g.
+    /// `https://console.example/jobs/` ("": the decider's inbox in this keeper's web console
+    /// when `public_api` is set, else the CLI command only).
     pub approve_url: String,
     /// This keeper's public API address, for links to the receipts ("": none).
     pub public_api: String,
@@ -156,7 +157,15 @@ impl Notice {
         };
         let until =
             humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(self.until.max(0) as u64));
-        let link = (!config.approve_url.is_empty()).then(|| format!("{}{job}", config.approve_url));
+        // where the person decides: the configured page, else the decider's inbox in this
+        // keeper's web console
+        let link = if !config.approve_url.is_empty() {
+            Some(format!("{}{job}", config.approve_url))
+        } else if !config.public_api.is_empty() {
+            Some(format!("{}/console/inbox?who={}", config.public_api.trim_end_matches('/'), self.decider))
+        } else {
+            None
+        };
         let receipts = (!config.public_api.is_empty())
             .then(|| format!("{}/jobs/{job}/receipts", config.public_api.trim_end_matches('/')));
         let mut text = format!(
@@ -451,6 +460,9 @@ mod tests {
         assert_eq!(p["receipt"], hex::encode([2; 32]));
         let bare = n.payload(&NotifyConfig::default());
         assert!(bare["link"].is_null() && bare["receipts_url"].is_null());
+        // no page configured: the decider's inbox in this keeper's console
+        let console = n.payload(&NotifyConfig { public_api: "http://k:9464/".into(), ..Default::default() });
+        assert_eq!(console["link"], format!("http://k:9464/console/inbox?who={}", p["decider"].as_str().unwrap()));
     }
 
     /// The signature is HMAC-SHA256 over "<timestamp>.<body>": RFC 4231 test case 2's key and

@@ -1066,13 +1066,33 @@ fn people_are_told_when_a_decision_awaits_them() {
     let job = w.post_job_with("ok", &["10:approve", "20"], "3h", "1h", &dispute);
     let job_s = job.to_string();
 
+    // the stream also carries each transaction the keeper lands (`job_updated`, for the
+    // console's live pages; never sent to the webhook): set those aside
+    let updates = std::cell::RefCell::new(Vec::<Value>::new());
+    let next_notice = || loop {
+        let (event, data) = events.recv_timeout(MINUTE).expect("an event");
+        if event == "job_updated" {
+            updates.borrow_mut().push(data);
+            continue;
+        }
+        break (event, data);
+    };
     // the approval: streamed, then delivered on the second attempt (the first got a 500)
-    let (event, data) = events.recv_timeout(MINUTE).expect("an event");
+    let (event, data) = next_notice();
     assert_eq!(
         (event.as_str(), data["job"].as_str(), data["milestone"].as_u64()),
         ("approval_needed", Some(job_s.as_str()), Some(0))
     );
     assert_eq!(data["decider"].as_str(), Some(w.poster.0.to_string().as_str()), "{data}");
+    // the submission that made the approval due was announced first, with its signature
+    assert!(
+        updates.borrow().iter().any(|u| u["job"] == job_s.as_str()
+            && u["action"] == "submit"
+            && u["milestone"] == 0
+            && u["signature"].as_str().is_some_and(|s| s.len() > 60)),
+        "{:?}",
+        updates.borrow()
+    );
     let on_chain = w.job(&job).expect("job");
     assert_eq!(data["receipt"].as_str(), Some(hex::encode(on_chain.milestones[0].result_hash).as_str()), "{data}");
     assert_eq!(data["amount"].as_str(), Some((10 * UNIT).to_string().as_str()), "{data}");
@@ -1126,7 +1146,7 @@ fn people_are_told_when_a_decision_awaits_them() {
     // the poster rejects: a dispute, which the arbiter is told about and sees as pending
     w.net.cli(&w.poster.1, &["job", "reject", &job_s, "0"]);
     let (event, data) = loop {
-        let (event, data) = events.recv_timeout(MINUTE).expect("an event");
+        let (event, data) = next_notice();
         if event != "approval_needed" {
             break (event, data);
         }

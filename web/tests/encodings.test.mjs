@@ -1,7 +1,7 @@
 // The TypeScript client against the Rust client's bytes: PDAs, every instruction the console
 // builds (accounts, flags and data), a Job account decoded from the program's serialization,
 // receipts of both versions rebuilt from JSON (hash and signatures), and Merkle proofs.
-// Vectors: `cargo run -p agentrail-tests --bin ts-vectors > web/build/vectors.json`.
+// Vectors: `cargo run -p agentrail-client --example ts_vectors > web/build/vectors.json`.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";

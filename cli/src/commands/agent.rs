@@ -2,6 +2,7 @@
 
 use agentrail::instructions::{PublishVersionArgs, RegisterAgentArgs};
 use agentrail::state::{Agent, AgentStatus, Certification, Config, TrackRecord};
+use agentrail_client::escrow::agent_status_name;
 use agentrail_client::{instructions as ix, pda};
 use anyhow::{Result, anyhow};
 use clap::Subcommand;
@@ -88,14 +89,6 @@ fn keypair(path: &str, what: &str) -> Result<solana_sdk::signature::Keypair> {
     read_keypair_file(crate::settings::expand_home(path)).map_err(|e| anyhow!("cannot read {what} keypair {path}: {e}"))
 }
 
-fn status_name(s: AgentStatus) -> &'static str {
-    match s {
-        AgentStatus::Active => "active",
-        AgentStatus::Paused => "paused",
-        AgentStatus::Retired => "retired",
-    }
-}
-
 /// The agent's effective stage at `now` (its current version's certification).
 fn effective_stage(ctx: &Ctx, key: &Pubkey, agent: &Agent, now: i64) -> Result<(u8, u32)> {
     let cert = pda::certification(key, agent.version_seq);
@@ -112,7 +105,7 @@ fn agent_json(key: &Pubkey, a: &Agent, stage: u8) -> Value {
     json!({
         "address": key.to_string(), "id": a.id, "name": a.name, "authority": a.authority.to_string(),
         "payout": a.payout.to_string(), "metadata_uri": a.metadata_uri, "manifest_hash": hex::encode(a.manifest_hash),
-        "version": semver_string(&a.version), "version_seq": a.version_seq, "status": status_name(a.status),
+        "version": semver_string(&a.version), "version_seq": a.version_seq, "status": agent_status_name(a.status),
         "effective_stage": stage_letter(stage), "registered_at": a.registered_at, "updated_at": a.updated_at,
         "signing_key": a.signing_key().map(|k| k.to_string()),
     })
@@ -236,7 +229,7 @@ impl AgentCmd {
                     fields(&[
                         ("agent", format!("{key} (#{})", a.id)),
                         ("name", a.name.clone()),
-                        ("status", status_name(a.status).into()),
+                        ("status", agent_status_name(a.status).into()),
                         ("version", format!("{} (version #{})", semver_string(&a.version), a.version_seq)),
                         ("manifest hash", hex::encode(a.manifest_hash)),
                         ("certification", format!("stage {} now (revocations: {epoch})", stage_letter(stage))),
@@ -263,7 +256,7 @@ impl AgentCmd {
                         r.rejected.to_string(),
                         r.failed.to_string(),
                         r.refunded.to_string(),
-                        disputes_cell(r),
+                        agentrail_client::escrow::disputes_cell(r),
                         volume,
                     ]);
                 }
@@ -296,7 +289,7 @@ impl AgentCmd {
                     t.row(vec![
                         a.id.to_string(),
                         a.name.clone(),
-                        status_name(a.status).into(),
+                        agent_status_name(a.status).into(),
                         semver_string(&a.version),
                         stage_letter(s).into(),
                         k.to_string(),
@@ -307,20 +300,4 @@ impl AgentCmd {
             }
         }
     }
-}
-
-/// A track record's disputes in one cell: `opened (conceded/agent/poster/split; default)`.
-fn disputes_cell(r: &TrackRecord) -> String {
-    if r.disputed == 0 {
-        return "0".into();
-    }
-    format!(
-        "{} ({}/{}/{}/{}; {})",
-        r.disputed,
-        r.disputes_conceded,
-        r.disputes_for_agent,
-        r.disputes_for_poster,
-        r.disputes_split,
-        r.disputes_defaulted
-    )
 }

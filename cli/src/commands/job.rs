@@ -3,7 +3,9 @@
 use agentrail::instructions::CreateJobArgs;
 use agentrail::state::{Agent, Certification, Config, Job, JobStatus, MilestoneSpec, MilestoneState, fee_for};
 use agentrail_client::accounts::{JOB_AGENT_OFFSET, JOB_POSTER_OFFSET, token_amount};
-use agentrail_client::escrow::{self, JobKeys, format_time, next_steps, refund_amount};
+use agentrail_client::escrow::{
+    self, JobKeys, format_time, job_status_name, milestone_state_name, next_steps, refund_amount,
+};
 use agentrail_client::lifecycle::Conditions;
 use agentrail_client::pda;
 use agentrail_client::terms::{Terms, terms_hash};
@@ -210,27 +212,6 @@ fn milestone_flag(s: &str) -> Result<MilestoneFile> {
     Ok(MilestoneFile { amount: amount.to_string(), requires_approval: approval })
 }
 
-fn status_name(s: JobStatus) -> &'static str {
-    match s {
-        JobStatus::Created => "created",
-        JobStatus::Funded => "funded",
-        JobStatus::Completed => "completed",
-        JobStatus::Cancelled => "cancelled",
-        JobStatus::Expired => "expired",
-    }
-}
-
-fn milestone_name(s: MilestoneState) -> &'static str {
-    match s {
-        MilestoneState::Pending => "pending",
-        MilestoneState::Submitted => "submitted",
-        MilestoneState::Released => "released",
-        MilestoneState::Refunded => "refunded",
-        MilestoneState::Disputed => "disputed",
-        MilestoneState::Split => "split",
-    }
-}
-
 /// Decimals of a mint (same offset for SPL Token and Token-2022) and its token program.
 pub(crate) fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
     let acc = ctx.raw(mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
@@ -289,13 +270,13 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Va
     json!({
         "address": key.to_string(), "poster": j.poster.to_string(), "agent": j.agent.to_string(),
         "agent_version_seq": j.agent_version_seq, "keeper": j.keeper.to_string(), "mint": j.mint.to_string(),
-        "status": status_name(j.status), "fee_bps": j.fee_bps, "min_stage": stage_letter(j.min_stage),
+        "status": job_status_name(j.status), "fee_bps": j.fee_bps, "min_stage": stage_letter(j.min_stage),
         "pinned_stage": stage_letter(j.pinned_stage), "deadline": format_time(j.deadline), "review_window_secs": j.review_window,
         "total": ui(j.total()), "funded": ui(j.funded), "released": ui(j.released), "fees_earned": ui(j.fees_earned),
         "fees_swept": ui(j.fees_swept), "refunded": ui(j.refunded), "in_vault": ui(j.vault_owes().unwrap_or(u64::MAX)),
         "milestones": j.milestones.iter().enumerate().map(|(i, m)| json!({
             "index": i, "amount": ui(m.amount), "fee": ui(m.fee), "requires_approval": m.requires_approval,
-            "state": milestone_name(m.state), "result_hash": hex::encode(m.result_hash),
+            "state": milestone_state_name(m.state), "result_hash": hex::encode(m.result_hash),
             "submitted_at": (m.submitted_at > 0).then(|| format_time(m.submitted_at)),
             "disputed_at": (m.disputed_at > 0).then(|| format_time(m.disputed_at)),
             "decide_by": (m.disputed_at > 0).then(|| m.dispute_end(j.dispute_window).map(format_time).ok()),
@@ -536,7 +517,7 @@ impl JobCmd {
                 let mut jobs: Vec<(Pubkey, Job)> = ctx
                     .program_accounts::<Job>(&filters)?
                     .into_iter()
-                    .filter(|(_, j)| wanted.as_deref().is_none_or(|w| status_name(j.status) == w))
+                    .filter(|(_, j)| wanted.as_deref().is_none_or(|w| job_status_name(j.status) == w))
                     .collect();
                 jobs.sort_by_key(|(_, j)| j.created_at);
                 let now = ctx.now()?;
@@ -558,7 +539,7 @@ impl JobCmd {
                     let settled = j.milestones.iter().filter(|m| m.settled()).count();
                     t.row(vec![
                         k.to_string(),
-                        status_name(j.status).into(),
+                        job_status_name(j.status).into(),
                         format!("{settled}/{} settled", j.milestones.len()),
                         format_ui(j.total(), d),
                         format_ui(j.released, d),
@@ -816,7 +797,7 @@ fn show(l: &Loaded, now: i64, conditions: &Conditions) {
         "{}",
         fields(&[
             ("job", l.keys.job.to_string()),
-            ("status", status_name(j.status).into()),
+            ("status", job_status_name(j.status).into()),
             ("poster", j.poster.to_string()),
             ("agent", format!("{} (version #{})", j.agent, j.agent_version_seq)),
             ("keeper", j.keeper.to_string()),
@@ -856,8 +837,10 @@ fn show(l: &Loaded, now: i64, conditions: &Conditions) {
             let by = m.dispute_end(j.dispute_window).map(format_time).unwrap_or_default();
             format!("disputed (decide by {by})")
         }
-        _ if m.disputed_at > 0 => format!("{} ({} to agent)", milestone_name(m.state), escrow::format_bps(m.agent_bps)),
-        other => milestone_name(other).into(),
+        _ if m.disputed_at > 0 => {
+            format!("{} ({} to agent)", milestone_state_name(m.state), escrow::format_bps(m.agent_bps))
+        }
+        other => milestone_state_name(other).into(),
     };
     for (i, m) in j.milestones.iter().enumerate() {
         let work = terms.as_ref().and_then(|t| t.milestones.get(i)).map_or_else(|| "-".into(), |m| m.title.clone());

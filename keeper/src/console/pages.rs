@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use agentrail::state::{Agent, Certification, Config as ProgramConfig, Job, JobStatus, MilestoneState};
 use agentrail_client::accounts::{JOB_ARBITER_OFFSET, JOB_POSTER_OFFSET, stage_letter, track_records_by_mint};
-use agentrail_client::escrow::{JobKeys, format_bps, format_ui, next_steps};
+use agentrail_client::escrow::{
+    JobKeys, agent_status_name, disputes_cell, format_bps, format_ui, job_status_name, milestone_state_name, next_steps,
+};
 use agentrail_client::lifecycle::{Action, Actor, Conditions, awaits, next_actions};
 use agentrail_client::pda;
 use agentrail_client::receipt::SignedReceipt;
@@ -37,27 +39,6 @@ async fn decimals(k: &Keeper, mints: &[Pubkey]) -> HashMap<Pubkey, u8> {
 
 fn amount(units: u64, decimals: u8) -> String {
     esc(&format_ui(units, decimals))
-}
-
-fn milestone_state(s: MilestoneState) -> &'static str {
-    match s {
-        MilestoneState::Pending => "pending",
-        MilestoneState::Submitted => "submitted",
-        MilestoneState::Released => "released",
-        MilestoneState::Refunded => "refunded",
-        MilestoneState::Disputed => "disputed",
-        MilestoneState::Split => "split",
-    }
-}
-
-fn job_status(s: JobStatus) -> &'static str {
-    match s {
-        JobStatus::Created => "created (not funded)",
-        JobStatus::Funded => "funded",
-        JobStatus::Completed => "completed",
-        JobStatus::Cancelled => "cancelled",
-        JobStatus::Expired => "expired",
-    }
 }
 
 /// What the lifecycle reads besides the job: its agent, pinned certification and the config.
@@ -266,7 +247,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
         )
     };
     let summary = fields(&[
-        ("status", esc(job_status(job.status))),
+        ("status", esc(job_status_name(job.status))),
         ("poster", key(&job.poster)),
         (
             "agent",
@@ -303,7 +284,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
             Ok(Some(t)) => t.milestones.get(i).map_or(String::new(), |w| esc(&w.title)),
             _ => String::new(),
         };
-        let mut state = esc(milestone_state(m.state));
+        let mut state = esc(milestone_state_name(m.state));
         match m.state {
             MilestoneState::Submitted if m.requires_approval => {
                 if let Ok(end) = m.review_end(job.review_window) {
@@ -527,11 +508,10 @@ pub async fn agent(k: &Keeper, f: &Frame<'_>, agent_key: Pubkey) -> Result<Optio
     let Some(a) = k.chain.account::<Agent>(&agent_key).await? else { return Ok(None) };
     let now = k.chain.now().await?;
     let cert: Option<Certification> = k.chain.account(&pda::certification(&agent_key, a.version_seq)).await?;
-    let status = format!("{:?}", a.status).to_lowercase();
     let info = fields(&[
         ("name", esc(&a.name)),
         ("id", a.id.to_string()),
-        ("status", esc(&status)),
+        ("status", esc(agent_status_name(a.status))),
         (
             "version",
             format!("{}.{}.{} (publication {})", a.version.major, a.version.minor, a.version.patch, a.version_seq),
@@ -587,15 +567,7 @@ pub async fn agent(k: &Keeper, f: &Frame<'_>, agent_key: Pubkey) -> Result<Optio
                 r.refunded.to_string(),
                 r.rejected.to_string(),
                 r.failed.to_string(),
-                format!(
-                    "{} ({} conceded, {} for the agent, {} for the poster, {} split, {} by default)",
-                    r.disputed,
-                    r.disputes_conceded,
-                    r.disputes_for_agent,
-                    r.disputes_for_poster,
-                    r.disputes_split,
-                    r.disputes_defaulted
-                ),
+                disputes_cell(r),
                 esc(&volume),
             ]
         })
@@ -605,7 +577,16 @@ pub async fn agent(k: &Keeper, f: &Frame<'_>, agent_key: Pubkey) -> Result<Optio
     } else {
         table(
             "Written only by settled escrow",
-            &["mint", "jobs", "released", "refunded", "rejected", "failed", "disputes", "volume released"],
+            &[
+                "mint",
+                "jobs",
+                "released",
+                "refunded",
+                "rejected",
+                "failed",
+                "disputes (conceded/agent/poster/split; default)",
+                "volume released",
+            ],
             &rows,
         )
     };

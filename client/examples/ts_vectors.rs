@@ -1,7 +1,7 @@
 //! Prints test vectors from the Rust client as JSON, for the TypeScript client's tests
 //! (`web/tests/encodings.test.mjs`): PDAs, every instruction the console builds with its
 //! accounts and data, a decoded `Job` account, receipts of both versions, and Merkle proofs.
-//! Usage: `cargo run -p agentrail-tests --bin ts-vectors > web/build/vectors.json`.
+//! Usage: `cargo run -p agentrail-client --example ts_vectors > web/build/vectors.json`.
 
 use agentrail::state::Job;
 use agentrail_client::escrow::{self, JobKeys};
@@ -38,7 +38,7 @@ fn keys_json(k: &JobKeys) -> Value {
 
 fn main() {
     let (poster, agent, mint, payout, arbiter) = (key(1), key(2), key(3), key(4), key(5));
-    let token_program = spl_token_interface::ID;
+    let token_program = anchor_spl::token::ID;
     let job_key = pda::job(&poster, 7);
     let mut job: Job = agentrail_client::fixtures::funded_job(&[(1_000_000, true), (2_500_000, false)]);
     (job.poster, job.agent, job.mint, job.token_program, job.nonce) = (poster, agent, mint, token_program, 7);
