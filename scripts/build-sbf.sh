@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the program to target/deploy/agentrail.so with one of two toolchains, and says which:
+# Builds the program to target/deploy/agentrail.so (and the compute baseline it is measured
+# against, a test fixture, to target/deploy/agentrail_baseline.so) with one of two toolchains,
+# and says which:
 #   solana   - Solana's platform-tools (`cargo build-sbf`, what `anchor build` runs), when installed;
 #   upstream - tools/sbf-toolchain in this repository (upstream rustc + sbpf-linker, set up once
 #              from Debian and crate-registry packages; needs no platform-tools download).
@@ -22,9 +24,11 @@ solana)
   cargo build-sbf --version >/dev/null 2>&1 ||
     fail "AGENTRAIL_SBF=solana but cargo build-sbf is not installed; install Solana's CLI tools or use AGENTRAIL_SBF=upstream"
   echo "build-sbf: using Solana's platform-tools ($(cargo build-sbf --version 2>&1 | head -n1))"
-  cargo build-sbf --manifest-path programs/agentrail/Cargo.toml --arch "${SBF_ARCH:-v3}" \
-    --sbf-out-dir "$root/target/deploy" ||
-    fail "cargo build-sbf failed (see above); AGENTRAIL_SBF=upstream uses tools/sbf-toolchain instead"
+  for program in agentrail baseline-transfer; do
+    cargo build-sbf --manifest-path "programs/$program/Cargo.toml" --arch "${SBF_ARCH:-v3}" \
+      --sbf-out-dir "$root/target/deploy" ||
+      fail "cargo build-sbf of programs/$program failed (see above); AGENTRAIL_SBF=upstream uses tools/sbf-toolchain instead"
+  done
   ;;
 upstream)
   toolchain="$root/tools/sbf-toolchain"
@@ -33,12 +37,16 @@ upstream)
     fail "setting up tools/sbf-toolchain failed (see above); it needs root for apt-get and Debian's package mirror"
   # The SBF build uses another rustc; its own target dir keeps the host build's cache intact.
   target=${CARGO_TARGET_DIR:-$HOME/.cache/agentrail-target}/sbf
-  CARGO_TARGET_DIR="$target" bash "$toolchain/build.sh" anchor programs/agentrail ||
-    fail "compiling the program with tools/sbf-toolchain failed (see above)"
-  # cargo's artifact is current even when nothing was relinked; publish it where anchor build would
-  artifact="$target/sbfup-solana-solana/release/libagentrail.so"
-  [ -f "$artifact" ] || fail "the build finished but $artifact is missing"
-  cp "$artifact" "$out"
+  # the program, and the compute baseline it is measured against (a test fixture)
+  for program in agentrail:agentrail baseline-transfer:agentrail_baseline; do
+    dir=${program%%:*} crate=${program#*:}
+    CARGO_TARGET_DIR="$target" bash "$toolchain/build.sh" anchor "programs/$dir" ||
+      fail "compiling programs/$dir with tools/sbf-toolchain failed (see above)"
+    # cargo's artifact is current even when nothing was relinked; publish it where anchor build would
+    artifact="$target/sbfup-solana-solana/release/lib$crate.so"
+    [ -f "$artifact" ] || fail "the build finished but $artifact is missing"
+    cp "$artifact" "$root/target/deploy/$crate.so"
+  done
   ;;
 *) fail "AGENTRAIL_SBF must be 'solana' or 'upstream', not '$choice'" ;;
 esac

@@ -79,7 +79,12 @@ pub fn from_logs<S: AsRef<str>>(logs: &[S]) -> Vec<Event> {
 
 /// Compute units the program consumed at the top level of a transaction, from its logs.
 pub fn program_units<S: AsRef<str>>(logs: &[S]) -> Option<u64> {
-    let prefix = format!("Program {} consumed ", agentrail::ID);
+    units_of(&agentrail::ID, logs)
+}
+
+/// Compute units `program` consumed at the top level of a transaction, from its logs.
+pub fn units_of<S: AsRef<str>>(program: &anchor_lang::prelude::Pubkey, logs: &[S]) -> Option<u64> {
+    let prefix = format!("Program {program} consumed ");
     let mut depth = 0usize;
     for line in logs.iter().map(AsRef::as_ref) {
         if line.starts_with("Program ") && line.contains(" invoke [") {

@@ -32,6 +32,45 @@ pub const BUDGETS: &str = include_str!("../compute_budgets.txt");
 pub struct Measurement {
     pub instruction: &'static str,
     pub units: u64,
+    /// The transaction's logs (a `cu-trace` build's trace points among them).
+    pub logs: Vec<String>,
+}
+
+/// Where one instruction's units went, from a `cu-trace` build's trace points: (section,
+/// units) in order, from Anchor's dispatch and account checks to the accounts' write-back. Each
+/// trace point's own cost (measured by two in a row) is taken out. `None` without trace points.
+pub fn breakdown(m: &Measurement) -> Option<Vec<(String, u64)>> {
+    let consumed = format!("Program {} consumed ", agentrail::ID);
+    let line = m.logs.iter().find(|l| l.starts_with(&consumed))?;
+    // "consumed X of M compute units": M is what the instruction started with
+    let mut words = line[consumed.len()..].split(' ');
+    let used: u64 = words.next()?.parse().ok()?;
+    let limit: u64 = words.nth(1)?.parse().ok()?;
+    let mut points: Vec<(String, u64)> = Vec::new();
+    let mut label = None;
+    for l in &m.logs {
+        if let Some(name) = l.strip_prefix("Program log: cu: ") {
+            label = Some(name.to_string());
+        } else if let (Some(left), Some(name)) = (
+            l.strip_prefix("Program consumption: ").and_then(|r| r.split(' ').next()?.parse::<u64>().ok()),
+            label.take(),
+        ) {
+            points.push((name, left));
+        }
+    }
+    let (first, second) = (points.first()?.1, points.get(1)?.1);
+    let cost = first.checked_sub(second)?;
+    let mut out = vec![("dispatch, account loading and checks".to_string(), limit - first)];
+    let mut previous = second;
+    for (name, left) in &points[2..] {
+        let section = if name == "handler end" { "handler (rest)".to_string() } else { name.clone() };
+        out.push((section, previous.saturating_sub(*left).saturating_sub(cost)));
+        previous = *left;
+    }
+    let end = points.iter().rev().find(|(n, _)| n == "handler end")?.1;
+    out.push(("write-back of the accounts, return".to_string(), used.saturating_sub(limit - end)));
+    out.push((format!("(trace points: {} × {cost}, not in the figures above)", points.len()), 0));
+    Some(out)
 }
 
 /// Parses [`BUDGETS`] into (instruction, budget) pairs.
@@ -72,9 +111,44 @@ impl Recorder<'_> {
     fn run(&mut self, instruction: &'static str, ixs: &[Instruction], signers: &[&Keypair]) -> Sent {
         let sent = self.env.send(ixs, signers).unwrap_or_else(|f| panic!("{instruction} failed: {}", f.message));
         let units = program_units(&sent.logs).unwrap_or_else(|| panic!("{instruction}: no compute units in the logs"));
-        self.out.push(Measurement { instruction, units });
+        self.out.push(Measurement { instruction, units, logs: sent.logs.clone() });
         sent
     }
+}
+
+/// What the baseline (`programs/baseline-transfer`: one Anchor instruction moving tokens out of
+/// a PDA's vault, signed by the PDA) consumes on chains from `start`, which must have it loaded
+/// (the SBF chain does once `scripts/build-sbf.sh` built it).
+pub fn measure_baseline(start: fn() -> Box<dyn Chain>) -> u64 {
+    use agentrail_baseline::{HOLDER, ID as BASELINE};
+    use anchor_lang::{InstructionData, ToAccountMetas};
+    let mut env = Env::bare(start());
+    let mint = env.create_mint(TOKEN, None);
+    let (authority, receiver) = (env.funded(), env.funded());
+    let holder = solana_sdk::pubkey::Pubkey::find_program_address(&[HOLDER, authority.pubkey().as_ref()], &BASELINE).0;
+    let init = Instruction {
+        program_id: BASELINE,
+        accounts: agentrail_baseline::accounts::InitHolder {
+            authority: authority.pubkey(),
+            holder,
+            system_program: anchor_lang::system_program::ID,
+        }
+        .to_account_metas(None),
+        data: agentrail_baseline::instruction::InitHolder {}.data(),
+    };
+    env.send(&[init], &[&authority]).unwrap_or_else(|f| panic!("baseline init_holder failed: {}", f.message));
+    let vault = env.other_token_account(&holder, &mint, &TOKEN);
+    let to = env.other_token_account(&receiver.pubkey(), &mint, &TOKEN);
+    env.mint_to(&mint, &TOKEN, &vault, 1_000_000);
+    let pay = Instruction {
+        program_id: BASELINE,
+        accounts: agentrail_baseline::accounts::Pay { holder, mint, vault, to, token_program: TOKEN }
+            .to_account_metas(None),
+        data: agentrail_baseline::instruction::Pay { amount: 250_000 }.data(),
+    };
+    let sent = env.send(&[pay], &[]).unwrap_or_else(|f| panic!("baseline pay failed: {}", f.message));
+    assert_eq!(env.balance(&to), 250_000, "the baseline moved the tokens");
+    agentrail_client::events::units_of(&BASELINE, &sent.logs).expect("the baseline's compute units in the logs")
 }
 
 /// Runs every instruction once on its happy path, on chains from `start`, and reports what

@@ -27,6 +27,11 @@ pub fn so_path() -> PathBuf {
 /// The program's `.so`, checked to be current: the SBF pass and the end-to-end tests refuse a
 /// missing binary, and one older than any of the program's sources (it would silently test old
 /// code), naming the command that builds it.
+/// The compute baseline's `.so` (`programs/baseline-transfer`, beside the program's).
+pub fn baseline_so() -> PathBuf {
+    so_path().with_file_name("agentrail_baseline.so")
+}
+
 pub fn current_so() -> PathBuf {
     let path = so_path();
     if let Err(problem) = check_current(&path, &crate::workspace()) {
@@ -75,6 +80,13 @@ impl Sbf {
         let mut svm = LiteSVM::new();
         svm.add_program_from_file(agentrail::ID, &path)
             .unwrap_or_else(|e| panic!("cannot load {} ({e}); build it with scripts/build-sbf.sh", path.display()));
+        // the compute baseline, when built (scripts/build-sbf.sh builds both): cu-report measures it
+        let baseline = baseline_so();
+        if baseline.exists() {
+            svm.add_program_from_file(agentrail_baseline::ID, &baseline).unwrap_or_else(|e| {
+                panic!("cannot load {} ({e}); build it with scripts/build-sbf.sh", baseline.display())
+            });
+        }
         let payer = crate::env::test_key(0);
         svm.airdrop(&payer.pubkey(), 1_000_000_000_000).expect("airdrop");
         Sbf { svm, payer, nonce: 0 }

@@ -4,6 +4,8 @@
 
 use anchor_lang::prelude::*;
 
+#[macro_use]
+pub mod cu_trace;
 pub mod errors;
 pub mod events;
 pub mod instructions;
@@ -109,28 +111,28 @@ pub mod agentrail {
 
     /// Creates a job for an active agent and its empty vault (poster).
     pub fn create_job(ctx: Context<CreateJob>, args: CreateJobArgs) -> Result<()> {
-        CreateJob::create_job(ctx, args)
+        traced!(CreateJob::create_job(ctx, args))
     }
 
     /// Moves the job's expected total into its vault (poster).
     pub fn fund_job(ctx: Context<FundJob>, expected_total: u64) -> Result<()> {
-        FundJob::fund_job(ctx, expected_total)
+        traced!(FundJob::fund_job(ctx, expected_total))
     }
 
     /// Reports a milestone done; releases it at once unless it needs approval (keeper).
     pub fn submit_milestone(ctx: Context<SubmitMilestone>, index: u8, result_hash: [u8; 32]) -> Result<()> {
-        SubmitMilestone::submit_milestone(ctx, index, result_hash)
+        traced!(SubmitMilestone::submit_milestone(ctx, index, result_hash))
     }
 
     /// Approves and releases a submitted milestone (poster).
     pub fn approve_milestone(ctx: Context<ApproveMilestone>, index: u8) -> Result<()> {
-        ApproveMilestone::approve_milestone(ctx, index)
+        traced!(ApproveMilestone::approve_milestone(ctx, index))
     }
 
     /// Rejects a submitted approval milestone inside its review window: refunds it, or puts it
     /// in dispute when the job has an arbiter; optionally cancels the rest (poster).
     pub fn reject_milestone(ctx: Context<RejectMilestone>, index: u8, cancel: bool) -> Result<()> {
-        RejectMilestone::reject_milestone(ctx, index, cancel)
+        traced!(RejectMilestone::reject_milestone(ctx, index, cancel))
     }
 
     /// Accepts the poster's rejection of a disputed milestone, refunding it (agent authority).
@@ -141,7 +143,7 @@ pub mod agentrail {
     /// Divides a disputed milestone within its dispute window: `agent_bps` to the agent, the
     /// rest to the poster (arbiter).
     pub fn decide_dispute(ctx: Context<DecideDispute>, index: u8, agent_bps: u16) -> Result<()> {
-        DecideDispute::decide_dispute(ctx, index, agent_bps)
+        traced!(DecideDispute::decide_dispute(ctx, index, agent_bps))
     }
 
     /// Applies the job's default rule to a dispute the arbiter left undecided through its
@@ -164,19 +166,19 @@ pub mod agentrail {
     /// Releases a submitted milestone owed to the agent: its review window passed in silence
     /// (anyone, to the payout's associated token account).
     pub fn release_after_review(ctx: Context<ReleaseAfterReview>, index: u8) -> Result<()> {
-        ReleaseAfterReview::release_after_review(ctx, index)
+        traced!(ReleaseAfterReview::release_after_review(ctx, index))
     }
 
     /// Cancels a job before any submission and outside a started step's timeout, refunding
     /// everything (poster).
     pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
-        CancelJob::cancel_job(ctx)
+        traced!(CancelJob::cancel_job(ctx))
     }
 
     /// Refunds everything not owed to the agent after the deadline (anyone, to the poster's
     /// associated token account).
     pub fn refund_expired(ctx: Context<RefundExpired>) -> Result<()> {
-        RefundExpired::refund_expired(ctx)
+        traced!(RefundExpired::refund_expired(ctx))
     }
 
     /// Moves the fees a batch of jobs earned from their vaults to the treasury; jobs are
@@ -198,12 +200,12 @@ pub mod agentrail {
 
     /// Anchors one UTC day's checkpoint of the receipt log (log authority).
     pub fn anchor_checkpoint(ctx: Context<AnchorCheckpoint>, args: AnchorCheckpointArgs) -> Result<()> {
-        AnchorCheckpoint::anchor_checkpoint(ctx, args)
+        traced!(AnchorCheckpoint::anchor_checkpoint(ctx, args))
     }
 
     /// Verifies a receipt's inclusion proof against a checkpoint of the log of the authority
     /// the caller trusts; returns what it proved (anyone, or by CPI).
     pub fn verify_receipt(ctx: Context<VerifyReceipt>, args: VerifyReceiptArgs) -> Result<VerifiedReceipt> {
-        VerifyReceipt::verify_receipt(ctx, args)
+        traced!(VerifyReceipt::verify_receipt(ctx, args))
     }
 }

@@ -8,7 +8,7 @@ pub struct AcceptAdmin<'info> {
     /// The proposed admin, accepting.
     pub new_admin: Signer<'info>,
     /// The protocol config; its admin changes.
-    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(mut, address = Config::ADDRESS)]
     pub config: Account<'info, Config>,
 }
 

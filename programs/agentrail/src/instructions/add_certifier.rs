@@ -10,7 +10,7 @@ pub struct AddCertifier<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     /// The protocol config naming the admin.
-    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
+    #[account(mut, address = Config::ADDRESS, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
     /// The new certifier authorisation for `certifier`.
     #[account(

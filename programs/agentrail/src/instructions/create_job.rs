@@ -45,7 +45,7 @@ pub struct CreateJob<'info> {
     #[account(mut)]
     pub poster: Signer<'info>,
     /// The protocol config: pause switch and the fee recorded for this job.
-    #[account(seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
     /// The agent hired; its current version is pinned.
     #[account(seeds = [seeds::AGENT, &agent.id.to_le_bytes()], bump = agent.bump)]

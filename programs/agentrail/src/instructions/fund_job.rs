@@ -15,7 +15,7 @@ pub struct FundJob<'info> {
     /// The job's poster, paying from its token account.
     pub poster: Signer<'info>,
     /// The protocol config: its pause switch.
-    #[account(seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
     /// The job being funded.
     #[account(

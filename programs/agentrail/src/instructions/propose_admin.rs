@@ -9,7 +9,7 @@ pub struct ProposeAdmin<'info> {
     /// The current admin.
     pub admin: Signer<'info>,
     /// The protocol config; records the proposed admin.
-    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
+    #[account(mut, address = Config::ADDRESS, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
 }
 

@@ -21,7 +21,7 @@ pub struct RegisterAgent<'info> {
     /// The wallet the agent is paid to; signs so no one registers a wallet they do not control.
     pub payout: Signer<'info>,
     /// The protocol config: the pause switch and the agent counter that numbers the agent.
-    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(mut, address = Config::ADDRESS)]
     pub config: Account<'info, Config>,
     /// The new agent account, addressed by its number.
     #[account(

@@ -62,13 +62,13 @@ pub(crate) fn as_certification<'a>(cert: &'a Option<Box<Account<'_, Certificatio
 #[derive(Accounts)]
 pub struct Settlement<'info> {
     /// The protocol config: its pause switch (read only).
-    #[account(seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    /// The job being settled.
+    /// The job being settled. Not re-derived from its seeds: a `Job` (owned by this program,
+    /// with its discriminator) is only ever created by `create_job` at its PDA, and the vault's
+    /// transfer is signed with those seeds, which the runtime checks against this account.
     #[account(
         mut,
-        seeds = [seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()],
-        bump = job.bump,
         has_one = agent,
         has_one = mint,
         has_one = token_program
@@ -113,12 +113,17 @@ impl<'info> Settlement<'info> {
     /// treasury and stays in the vault until swept. Refused while the protocol is paused or the
     /// agent may not be paid ([`Self::check_payable`]).
     pub fn release(&mut self, index: u8) -> Result<()> {
+        cu_trace!("cu: up to the release (the handler's own work)");
         self.config.require_live()?;
         self.check_payable()?;
+        cu_trace!("cu: release: payable checks");
         let (amount, fee) = self.job.release(index)?;
+        cu_trace!("cu: release: books");
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
+        cu_trace!("cu: release: transfer (CPI)");
         check_conserved(&self.job, &mut self.vault)?;
+        cu_trace!("cu: release: conservation check");
         self.track_record.record_release(amount);
         emit!(MilestoneReleased {
             job: self.job.key(),
@@ -128,6 +133,7 @@ impl<'info> Settlement<'info> {
             payee: self.payee_token.key(),
             status: self.job.status,
         });
+        cu_trace!("cu: release: track record, event");
         Ok(())
     }
 }
@@ -197,11 +203,9 @@ impl<'info> DisputeSettlement<'info> {
 /// require the poster's associated token account ([`Refund::require_canonical_destination`]).
 #[derive(Accounts)]
 pub struct Refund<'info> {
-    /// The job being refunded.
+    /// The job being refunded (not re-derived: see [`Settlement::job`]).
     #[account(
         mut,
-        seeds = [seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()],
-        bump = job.bump,
         has_one = mint,
         has_one = token_program
     )]

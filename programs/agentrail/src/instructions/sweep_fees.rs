@@ -22,7 +22,7 @@ pub const MAX_SWEEP_JOBS: usize = 12;
 #[derive(Accounts)]
 pub struct SweepFees<'info> {
     /// The protocol config: the treasury that receives the fees (read only).
-    #[account(seeds = [seeds::CONFIG], bump = config.bump)]
+    #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
     /// The mint every job of the batch is paid in.
     pub mint: Box<InterfaceAccount<'info, Mint>>,

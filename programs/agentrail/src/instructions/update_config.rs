@@ -16,7 +16,7 @@ pub struct UpdateConfig<'info> {
     /// The protocol admin.
     pub admin: Signer<'info>,
     /// The protocol config changed.
-    #[account(mut, seeds = [seeds::CONFIG], bump = config.bump, has_one = admin @ AgentrailError::Unauthorized)]
+    #[account(mut, address = Config::ADDRESS, has_one = admin @ AgentrailError::Unauthorized)]
     pub config: Account<'info, Config>,
 }
 

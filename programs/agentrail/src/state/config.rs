@@ -28,6 +28,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The config singleton's address, `find_program_address(&[seeds::CONFIG], &ID)`: fixed by
+    /// the program id, so instructions compare it instead of deriving it (a comparison instead
+    /// of a 1,500-unit syscall; a unit test derives it).
+    pub const ADDRESS: Pubkey = pubkey!("aWHJbs9iDtcqB4p6WU5iwpDEzwMhbMqfji1RyJ5VQ5N");
+
     /// Fails when the protocol is paused.
     pub fn require_live(&self) -> Result<()> {
         require!(!self.paused, AgentrailError::ProtocolPaused);
@@ -38,5 +43,16 @@ impl Config {
     pub fn check_fee(fee_bps: u16) -> Result<()> {
         require!(fee_bps <= MAX_FEE_BPS, AgentrailError::FeeTooHigh);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_address_is_its_pda() {
+        let (derived, _) = Pubkey::find_program_address(&[crate::state::seeds::CONFIG], &crate::ID);
+        assert_eq!(Config::ADDRESS, derived);
     }
 }
