@@ -132,6 +132,7 @@ async fn run(args: Args) -> Result<()> {
         job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
         receipt_signer: signing_key,
         manifests_checked: Default::default(),
+        terms_read: Default::default(),
         notifier: agentrail_keeper::notify::Notifier::new(config_notify)?,
         // the store may hold compensations from before a restart
         compensations_open: std::sync::atomic::AtomicBool::new(true),

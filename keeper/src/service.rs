@@ -52,6 +52,10 @@ pub struct Keeper {
     /// Agent versions whose served manifest was seen to match the registry: (agent, version,
     /// manifest hash). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
     pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
+    /// Terms documents read and found to match their pinned hash, by that hash (a pinned
+    /// document never changes): steps and the console's job pages read each once. Bounded:
+    /// emptied when it reaches [`TERMS_REMEMBERED`].
+    pub terms_read: std::sync::Mutex<HashMap<[u8; 32], agentrail_client::terms::Terms>>,
     /// Tells people when a decision awaits them.
     pub notifier: crate::notify::Notifier,
     /// Whether a compensation may be open: set when one is armed (and at start), cleared when a
@@ -124,6 +128,8 @@ const MANIFEST_GUARD: &str = "manifest";
 const MANIFEST_MISMATCH: &str = "manifest_mismatch";
 /// Largest terms document the keeper reads.
 const MAX_TERMS_BYTES: usize = 256 * 1024;
+/// Most terms documents kept in [`Keeper::terms_read`].
+pub const TERMS_REMEMBERED: usize = 256;
 /// How often a reported transaction not yet at the rails' commitment is asked for again.
 const RAILS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Asks for a reported transaction at confirmed commitment (~20 s in all).
@@ -859,8 +865,18 @@ impl Keeper {
         if job.terms_hash == [0; 32] || !web {
             return Ok(None);
         }
+        let known = self.terms_read.lock().unwrap_or_else(|p| p.into_inner()).get(&job.terms_hash).cloned();
+        if let Some(terms) = known {
+            return Ok(Some(terms));
+        }
         let bytes = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string())?;
-        agentrail_client::terms::pinned_terms(&bytes, &job.terms_hash).map(Some)
+        let terms = agentrail_client::terms::pinned_terms(&bytes, &job.terms_hash)?;
+        let mut read = self.terms_read.lock().unwrap_or_else(|p| p.into_inner());
+        if read.len() >= TERMS_REMEMBERED {
+            read.clear();
+        }
+        read.insert(job.terms_hash, terms.clone());
+        Ok(Some(terms))
     }
 
     /// Milestone `i`'s part of the job's terms, when the job pinned terms the keeper can fetch

@@ -58,9 +58,10 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         config: Config::default(),
         chain: Chain::new("http://127.0.0.1:1"),
         log,
+        // loopback allowed: the terms test serves its document there
         executor: Box::new(HttpExecutor::new(
             Duration::from_secs(1),
-            vec![],
+            vec!["127.0.0.1".into()],
             agentrail_keeper::executor::DEFAULT_MAX_BODY,
         )),
         retry: RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO },
@@ -72,6 +73,7 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         job_keys: agentrail_client::escrow::JobKeysCache::new(16),
         receipt_signer: agentrail_client::signing_key(&payer_bytes).unwrap(),
         manifests_checked: Default::default(),
+        terms_read: Default::default(),
         notifier: agentrail_keeper::notify::Notifier::new(Default::default()).unwrap(),
         compensations_open: Default::default(),
     };
@@ -172,4 +174,79 @@ async fn log_survives_restart_and_detects_corruption() {
         .unwrap();
     let err = Log::load(Store::open(&url).await.unwrap()).await.err().unwrap();
     assert!(err.to_string().contains("corrupt"), "{err}");
+}
+
+/// A pinned terms document is fetched once and then served from memory (the console's job
+/// pages and every step read it); a document whose hash is not the pinned one is refused and
+/// not remembered.
+#[tokio::test]
+async fn a_pinned_terms_document_is_read_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (k, _dir) = keeper().await;
+    const DOC: &str = r#"{"schema":"agentrail.terms/v1","title":"swap","milestones":[
+        {"title":"quote","instructions":"quote it","acceptance":["fresh"],"amount":"1.5"}]}"#;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/terms.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { DOC }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut job = agentrail_client::fixtures::job(&[(1, false)]);
+    job.terms_uri = format!("http://{addr}/terms.json");
+    job.terms_hash = agentrail_client::terms::terms_hash(DOC.as_bytes());
+    for _ in 0..3 {
+        let terms = k.job_terms(&job).await.unwrap().expect("terms");
+        assert_eq!((terms.title.as_str(), terms.milestones[0].title.as_str()), ("swap", "quote"));
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "read once");
+    let mut other = job.clone();
+    other.terms_hash = [7; 32];
+    let refused = k.job_terms(&other).await.unwrap_err();
+    assert!(refused.contains("the job pinned"), "{refused}");
+    assert!(k.job_terms(&other).await.is_err(), "a refused document is not remembered");
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+/// The console's pages that need no chain (a receipt from the store, the bundle checker, the
+/// assets), its refusals of bad input, and an unreachable RPC shown as an error page naming it.
+#[tokio::test]
+async fn console_pages_render_refuse_bad_input_and_name_chain_failures() {
+    let (k, _dir) = keeper().await;
+    let base = serve(k).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{base}{path}")).send();
+    let page = get("/console/receipts/3").await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<section id="verify" data-index="3""#), "the browser verifies receipt 3");
+    assert!(html.contains("budget") && html.contains("passed"), "its guards are listed");
+    assert!(html.contains(r#"<meta name="agentrail-rpc" content="http://127.0.0.1:8899">"#), "the browser's RPC");
+    assert_eq!(get("/console/receipts/70").await.unwrap().status(), 404);
+    assert_eq!(get("/console/receipts/x").await.unwrap().status(), 400);
+    assert_eq!(get("/console/jobs/not-a-key").await.unwrap().status(), 400);
+    assert_eq!(get("/console/inbox?who=%3Cscript%3E").await.unwrap().status(), 400);
+    let verify = get("/console/verify").await.unwrap().text().await.unwrap();
+    assert!(verify.contains(r#"<label for="bundle-input">"#), "the paste box is labelled");
+    let js = get("/console/assets/console.js").await.unwrap();
+    assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().len() > 100_000, "the bundled client");
+    // the chain is unreachable (RPC at 127.0.0.1:1): an error page, not a hang or a panic
+    let job = Pubkey::new_unique();
+    let failed = get(&format!("/console/jobs/{job}")).await.unwrap();
+    assert_eq!(failed.status(), 502);
+    let text = failed.text().await.unwrap();
+    assert!(text.contains("Could not read the chain"), "{text}");
+    let main = &text[text.find("<main").unwrap()..text.find("</main>").unwrap()];
+    assert!(
+        main.contains("error") || main.contains("refused") || main.contains("connect"),
+        "names the failure: {main}"
+    );
 }

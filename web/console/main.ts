@@ -170,19 +170,34 @@ function tickCountdowns() {
 }
 
 function followEvents() {
-  const job = $("main")?.dataset.job;
-  const inbox = $("main")?.dataset.page === "inbox";
-  if (!job && !inbox) return;
+  const page = $("main");
+  const inbox = page?.dataset.page === "inbox";
+  if (!page?.dataset.job && !inbox) return;
+  const who = new URL(location.href).searchParams.get("who");
   const source = new EventSource("/events");
-  const onEvent = (e: MessageEvent) => {
-    try {
-      const data = JSON.parse(e.data);
-      if (inbox || data.job === job) refresh();
-    } catch {
-      /* keep-alives and lag notes carry no job */
-    }
+  // one refresh per burst of events (a busy keeper announces many)
+  let scheduled = false;
+  const refreshSoon = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(() => {
+      scheduled = false;
+      refresh();
+    }, 1000);
   };
-  for (const kind of ["job_updated", "approval_needed", "dispute_open"]) source.addEventListener(kind, onEvent);
+  const onEvent = (e: MessageEvent) => {
+    let data: { job?: string; decider?: string };
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return; // keep-alives and lag notes carry no job
+    }
+    const concerns = inbox
+      ? data.decider === who || (!!data.job && !!document.querySelector(`[data-row][data-job="${CSS.escape(data.job)}"]`))
+      : data.job === $("main")?.dataset.job;
+    if (concerns) refreshSoon();
+  };
+  for (const kind of ["job_updated", "approval_needed", "dispute_open"]) source.addEventListener(kind, onEvent as EventListener);
   source.onopen = () => $("#live")?.setAttribute("data-live", "on");
 }
 

@@ -61,7 +61,9 @@ fn respond(k: &Keeper, page: anyhow::Result<Option<Page>>, what: &str) -> Respon
             },
         ),
         Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "console page failed");
+            // the error may name the RPC or database URL, keys and all: scrubbed
+            let e = anyhow::anyhow!(k.scrub(&e));
+            tracing::warn!(error = %e, "console page failed");
             (
                 StatusCode::BAD_GATEWAY,
                 Page {

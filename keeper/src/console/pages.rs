@@ -121,35 +121,59 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
         return Ok(Page { title: "Inbox".into(), attrs, body: body.into() });
     };
     let now = k.chain.now().await?;
-    let mut rows: Vec<Awaiting> = Vec::new();
+    let config: ProgramConfig =
+        k.chain.account(&pda::config()).await?.context("the program's config does not exist")?;
+    let mut open: Vec<(&'static str, Actor, Pubkey, Job)> = Vec::new();
     for (role, offset, actor) in
         [("poster", JOB_POSTER_OFFSET, Actor::Poster), ("arbiter", JOB_ARBITER_OFFSET, Actor::Arbiter)]
     {
         for (job_key, job) in k.chain.jobs_with_key_at(offset, &me).await? {
-            if !matches!(job.status, JobStatus::Created | JobStatus::Funded) {
-                continue;
+            if matches!(job.status, JobStatus::Created | JobStatus::Funded) {
+                open.push((role, actor, job_key, job));
             }
-            let Ok((_, c)) = conditions(k, &job, now).await else { continue };
-            let mut by_milestone: Vec<Awaiting> = Vec::new();
-            for offer in next_actions(&job, now, &c).into_iter().filter(|o| awaits(actor, o.action)) {
-                let m = offer.action.milestone();
-                match by_milestone.iter_mut().find(|r| r.milestone == m) {
-                    Some(r) => r.actions.push(offer.action),
-                    None => by_milestone.push(Awaiting {
-                        job: job_key,
-                        role,
-                        milestone: m,
-                        actions: vec![offer.action],
-                        until: offer.until,
-                        amount: Some(
-                            m.and_then(|i| job.milestones.get(usize::from(i))).map_or(job.total(), |x| x.amount),
-                        ),
-                        mint: job.mint,
-                    }),
-                }
-            }
-            rows.extend(by_milestone);
         }
+    }
+    // the jobs' agents and pinned certifications, each read once, 100 to a request
+    let mut wanted: Vec<Pubkey> = Vec::new();
+    for (_, _, _, job) in &open {
+        wanted.push(job.agent);
+        if job.min_stage > 0 {
+            wanted.push(pda::certification(&job.agent, job.agent_version_seq));
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let read: HashMap<Pubkey, Vec<u8>> =
+        wanted.iter().zip(k.chain.accounts(&wanted).await?).filter_map(|(key, a)| a.map(|a| (*key, a.data))).collect();
+    fn decode<T: anchor_lang::AccountDeserialize>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
+        read.get(key).and_then(|d| agentrail_client::accounts::decode(d).ok())
+    }
+    let mut rows: Vec<Awaiting> = Vec::new();
+    for (role, actor, job_key, job) in &open {
+        let Some(agent) = decode::<Agent>(&read, &job.agent) else { continue };
+        let cert: Option<Certification> = if job.min_stage > 0 {
+            decode(&read, &pda::certification(&job.agent, job.agent_version_seq))
+        } else {
+            None
+        };
+        let c = Conditions::read(job, &agent, cert.as_ref(), &config, now);
+        let mut by_milestone: Vec<Awaiting> = Vec::new();
+        for offer in next_actions(job, now, &c).into_iter().filter(|o| awaits(*actor, o.action)) {
+            let m = offer.action.milestone();
+            match by_milestone.iter_mut().find(|r| r.milestone == m) {
+                Some(r) => r.actions.push(offer.action),
+                None => by_milestone.push(Awaiting {
+                    job: *job_key,
+                    role,
+                    milestone: m,
+                    actions: vec![offer.action],
+                    until: offer.until,
+                    amount: Some(m.and_then(|i| job.milestones.get(usize::from(i))).map_or(job.total(), |x| x.amount)),
+                    mint: job.mint,
+                }),
+            }
+        }
+        rows.extend(by_milestone);
     }
     // the soonest limit first; those without one last
     rows.sort_by_key(|r| (r.until.is_none(), r.until, r.job.to_string(), r.milestone));
