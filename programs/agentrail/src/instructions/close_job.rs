@@ -26,8 +26,12 @@ pub struct CloseJob<'info> {
     pub job: Box<Account<'info, Job>>,
     /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
-    /// The job's vault; closed here.
-    #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
+    /// The job's vault; closed here (its address checked by hash).
+    #[account(
+        mut,
+        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Receives anything left in the vault: a token account the poster owns.
     #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]

@@ -32,8 +32,12 @@ pub struct FundJob<'info> {
     /// The poster's token account paying the total.
     #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The job's vault.
-    #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
+    /// The job's vault (its address checked by hash).
+    #[account(
+        mut,
+        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,

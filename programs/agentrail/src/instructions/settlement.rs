@@ -3,7 +3,6 @@
 //! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
-use anchor_spl::associated_token::get_associated_token_address_with_program_id;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::{
@@ -80,15 +79,22 @@ pub struct Settlement<'info> {
     pub certification: Option<Box<Account<'info, Certification>>>,
     /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
-    /// The job's vault, holding everything not yet settled.
-    #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
-    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// Receives the milestone's amount: the payout wallet's associated token account.
+    /// The job's vault, holding everything not yet settled (its address checked by hash).
     #[account(
         mut,
-        associated_token::mint = mint,
-        associated_token::authority = agent.payout,
-        associated_token::token_program = token_program
+        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the milestone's amount: the payout wallet's associated token account (its
+    /// owner, token program and address checked; the address by hash).
+    #[account(
+        mut,
+        token::token_program = token_program,
+        // the owner first: a token account of someone else is refused as that
+        constraint = payee_token.owner == agent.payout @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = seeds::is_associated_token_account(&payee_token.key(), &agent.payout, &mint.key(), &token_program.key())
+            @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
     pub payee_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
@@ -148,9 +154,14 @@ pub struct DisputeSettlement<'info> {
     /// Receives the poster's share: the poster's associated token account for the mint.
     #[account(
         mut,
-        associated_token::mint = settlement.mint,
-        associated_token::authority = settlement.job.poster,
-        associated_token::token_program = settlement.token_program
+        token::token_program = settlement.token_program,
+        constraint = poster_token.owner == settlement.job.poster @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = seeds::is_associated_token_account(
+            &poster_token.key(),
+            &settlement.job.poster,
+            &settlement.mint.key(),
+            &settlement.token_program.key()
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
 }
@@ -212,8 +223,12 @@ pub struct Refund<'info> {
     pub job: Box<Account<'info, Job>>,
     /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
-    /// The job's vault.
-    #[account(mut, seeds = [seeds::VAULT, job.key().as_ref()], bump = job.vault_bump)]
+    /// The job's vault (its address checked by hash).
+    #[account(
+        mut,
+        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Receives the refund: a token account the poster owns for the job's mint.
     #[account(mut, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
@@ -230,9 +245,13 @@ impl<'info> Refund<'info> {
     /// Requires the poster's associated token account as the destination: whoever calls a
     /// refund the poster does not sign must not pick an account (one with a delegate, say).
     pub fn require_canonical_destination(&self) -> Result<()> {
-        let ata =
-            get_associated_token_address_with_program_id(&self.job.poster, &self.mint.key(), &self.token_program.key());
-        require_keys_eq!(self.poster_token.key(), ata, AgentrailError::NotCanonicalAccount);
+        let canonical = seeds::is_associated_token_account(
+            &self.poster_token.key(),
+            &self.job.poster,
+            &self.mint.key(),
+            &self.token_program.key(),
+        );
+        require!(canonical, AgentrailError::NotCanonicalAccount);
         Ok(())
     }
 

@@ -58,10 +58,9 @@ impl<'info> SweepFees<'info> {
             AgentrailError::InvalidSweepBatch
         );
         // the vault is the job's PDA; a token account someone else made for the job PDA is not
-        let vault_key =
-            Pubkey::create_program_address(&[seeds::VAULT, job_info.key.as_ref(), &[job.vault_bump]], &crate::ID)
-                .map_err(|_| AgentrailError::WrongVault)?;
-        require_keys_eq!(vault_info.key(), vault_key, AgentrailError::WrongVault);
+        let derived =
+            seeds::is_derived(vault_info.key, &[seeds::VAULT, job_info.key.as_ref()], job.vault_bump, &crate::ID);
+        require!(derived, AgentrailError::WrongVault);
         let amount = job.sweep();
         if amount == 0 {
             // already swept (a duplicate in the batch, or another sweeper got there first)

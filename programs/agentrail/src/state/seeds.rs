@@ -18,3 +18,57 @@ pub const RECEIPT_LOG: &[u8] = b"receipt_log";
 pub const CHECKPOINT: &[u8] = b"checkpoint";
 /// `[TRACK_RECORD, agent, mint, [shard]]`: one shard of an agent's track record in one mint.
 pub const TRACK_RECORD: &[u8] = b"track_record";
+
+use anchor_lang::prelude::Pubkey;
+
+/// The associated token account program, whose addresses [`is_associated_token_account`] checks.
+pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// Whether `key` is `program`'s derived address for `seeds` and `bump`: the SHA-256 that
+/// `create_program_address` computes, without its curve check. That is enough to identify an
+/// account that exists: an address off the curve can only be created by `program` signing for
+/// it, and nobody holds the key of one on it. A hash is ~200 units; the syscall is 1,500.
+pub fn is_derived(key: &Pubkey, seeds: &[&[u8]], bump: u8, program: &Pubkey) -> bool {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(seeds.len() + 3);
+    parts.extend_from_slice(seeds);
+    let bump = [bump];
+    parts.extend_from_slice(&[&bump, program.as_ref(), b"ProgramDerivedAddress"]);
+    solana_sha256_hasher::hashv(&parts).to_bytes() == key.to_bytes()
+}
+
+/// Whether `key` is the associated token account of `owner` for `mint` under `token_program`:
+/// [`is_derived`] under the associated token program for each bump from 255 down, as
+/// `find_program_address` tries them (the canonical bump is the first off the curve; the
+/// associated token program only ever creates that one, so no account exists at another).
+/// About two hashes for a real one; a wrong account costs at most 256 before it is refused.
+pub fn is_associated_token_account(key: &Pubkey, owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> bool {
+    let seeds: [&[u8]; 3] = [owner.as_ref(), token_program.as_ref(), mint.as_ref()];
+    (0..=u8::MAX).rev().any(|bump| is_derived(key, &seeds, bump, &ASSOCIATED_TOKEN_PROGRAM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_addresses_match_the_runtimes_derivation() {
+        let job = Pubkey::new_unique();
+        let (vault, bump) = Pubkey::find_program_address(&[VAULT, job.as_ref()], &crate::ID);
+        assert!(is_derived(&vault, &[VAULT, job.as_ref()], bump, &crate::ID));
+        assert!(!is_derived(&vault, &[VAULT, job.as_ref()], bump.wrapping_sub(1), &crate::ID), "another bump");
+        assert!(!is_derived(&vault, &[VAULT, Pubkey::new_unique().as_ref()], bump, &crate::ID), "another job");
+        assert!(!is_derived(&job, &[VAULT, job.as_ref()], bump, &crate::ID), "another account");
+        let (owner, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+        for token_program in [anchor_spl::token::ID, anchor_spl::token_2022::ID] {
+            let ata = anchor_spl::associated_token::get_associated_token_address_with_program_id(
+                &owner,
+                &mint,
+                &token_program,
+            );
+            assert!(is_associated_token_account(&ata, &owner, &mint, &token_program));
+            assert!(!is_associated_token_account(&ata, &mint, &owner, &token_program), "owner and mint swapped");
+            assert!(!is_associated_token_account(&ata, &owner, &mint, &crate::ID), "another token program");
+            assert!(!is_associated_token_account(&Pubkey::new_unique(), &owner, &mint, &token_program));
+        }
+    }
+}
