@@ -32,9 +32,11 @@ pub struct AnchorCheckpoint<'info> {
     /// The authority's receipt log; its latest size and root move forward.
     #[account(
         mut,
-        seeds = [seeds::RECEIPT_LOG, authority.key().as_ref()],
-        bump = log.bump,
-        has_one = authority @ AgentrailError::Unauthorized
+        // its address checked by hash (seeds::is_derived)
+        constraint = seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, authority.key().as_ref()], log.bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds,
+        // after the address, as a seeds check would come first
+        constraint = log.authority == authority.key() @ AgentrailError::Unauthorized
     )]
     pub log: Account<'info, ReceiptLog>,
     /// The new checkpoint of one UTC day: size and root.

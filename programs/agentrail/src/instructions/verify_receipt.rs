@@ -46,8 +46,9 @@ pub struct VerifiedReceipt {
 pub struct VerifyReceipt<'info> {
     /// The trusted authority's receipt log.
     #[account(
-        seeds = [seeds::RECEIPT_LOG, args.trusted_authority.as_ref()],
-        bump = log.bump,
+        // its address checked by hash (seeds::is_derived), then the authority it names
+        constraint = seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, args.trusted_authority.as_ref()], log.bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds,
         constraint = log.authority == args.trusted_authority @ AgentrailError::UntrustedLog
     )]
     pub log: Account<'info, ReceiptLog>,
