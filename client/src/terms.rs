@@ -272,11 +272,20 @@ pub fn pinned_terms(bytes: &[u8], pinned: &[u8; 32]) -> Result<Terms, String> {
     Terms::parse(bytes).map_err(|e| e.to_string())
 }
 
+impl Terms {
+    /// Milestone `index`'s part of the terms: what a keeper sends an agent as the step's work.
+    pub fn into_milestone(self, index: u8) -> Result<MilestoneTerms, String> {
+        self.milestones
+            .into_iter()
+            .nth(usize::from(index))
+            .ok_or_else(|| format!("the terms have no milestone {index}"))
+    }
+}
+
 /// Milestone `index`'s part of the terms document `bytes`, which must be the one a job pinned
-/// (`pinned` is its on-chain `terms_hash`): what a keeper sends an agent as the step's work.
+/// (`pinned` is its on-chain `terms_hash`).
 pub fn milestone_work(bytes: &[u8], pinned: &[u8; 32], index: u8) -> Result<MilestoneTerms, String> {
-    let terms = pinned_terms(bytes, pinned)?;
-    terms.milestones.into_iter().nth(usize::from(index)).ok_or_else(|| format!("the terms have no milestone {index}"))
+    pinned_terms(bytes, pinned)?.into_milestone(index)
 }
 
 #[cfg(test)]

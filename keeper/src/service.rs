@@ -888,16 +888,7 @@ impl Keeper {
         job: &Job,
         i: u8,
     ) -> Result<Option<agentrail_client::terms::MilestoneTerms>, String> {
-        let terms = self.job_terms(job).await;
-        let work = terms.and_then(|t| match t {
-            Some(t) => t
-                .milestones
-                .into_iter()
-                .nth(usize::from(i))
-                .map(Some)
-                .ok_or_else(|| format!("the terms have no milestone {i}")),
-            None => Ok(None),
-        });
+        let work = self.job_terms(job).await.and_then(|t| t.map(|t| t.into_milestone(i)).transpose());
         match work {
             Ok(work) => Ok(work),
             Err(why) => {
