@@ -172,7 +172,7 @@ impl Conditions {
         let missing_cert = job.min_stage > 0 && cert.is_none();
         Conditions {
             paused: config.paused,
-            agent_ineligible: missing_cert || job.ineligibility(agent, cert).is_some(),
+            agent_ineligible: missing_cert || job.ineligibility(agent.standing(), cert).is_some(),
             certified: !missing_cert && job.check_certified_at(cert, now).is_ok(),
         }
     }

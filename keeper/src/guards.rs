@@ -36,7 +36,7 @@ pub fn run(g: &GuardInput) -> Vec<GuardCheck> {
     let submittable = job.check_submittable(g.milestone, g.now).map(|_| ());
     let cert = job.pinned_certification(g.certification);
     let payable = match &cert {
-        Ok(c) => job.ineligibility(g.agent, *c).map_or(Ok(()), |e| Err(e.to_string())),
+        Ok(c) => job.ineligibility(g.agent.standing(), *c).map_or(Ok(()), |e| Err(e.to_string())),
         Err(e) => Err(why(e)),
     };
     let mut checks = vec![

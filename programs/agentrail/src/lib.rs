@@ -6,6 +6,7 @@ use anchor_lang::prelude::*;
 
 #[macro_use]
 pub mod cu_trace;
+pub mod distinct;
 pub mod errors;
 pub mod events;
 pub mod instructions;

@@ -32,6 +32,8 @@ pub struct AnchorCheckpoint<'info> {
     /// The authority's receipt log; its latest size and root move forward.
     #[account(
         mut,
+        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        dup,
         // its address checked by hash (seeds::is_derived)
         constraint = seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, authority.key().as_ref()], log.bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds,

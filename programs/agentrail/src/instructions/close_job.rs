@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, CloseAccount, Mint, TokenAccount, TokenInterface};
 
-use crate::{errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
+use crate::{distinct::distinct, errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
 
 /// The poster closes a finished job whose earned fees were swept to the treasury
 /// ([`Job::check_closable`]; the CLI sweeps in the same transaction): tokens anyone sent to the
@@ -29,12 +29,16 @@ pub struct CloseJob<'info> {
     /// The job's vault; closed here (its address checked by hash).
     #[account(
         mut,
+        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        dup,
+        constraint = distinct(&[vault.key(), poster_token.key()])
+            @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Receives anything left in the vault: a token account the poster owns.
-    #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
+    #[account(mut, dup, token::mint = mint, token::authority = poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,

@@ -81,6 +81,8 @@ pub struct CreateJob<'info> {
     /// every settlement of the job counts in it.
     #[account(
         init_if_needed,
+        // the only mutable account not created here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        dup,
         payer = poster,
         space = 8 + TrackRecord::INIT_SPACE,
         seeds = [seeds::TRACK_RECORD, agent.key().as_ref(), mint.key().as_ref(), &[Job::record_shard(&job.key())]],

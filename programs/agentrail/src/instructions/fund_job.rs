@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::{
-    errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved, mint_policy::check_mint,
-    state::*,
+    distinct::distinct, errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved,
+    mint_policy::check_mint, state::*,
 };
 
 /// The poster moves the job's total (milestones plus fees) into its vault. The poster states
@@ -20,21 +20,26 @@ pub struct FundJob<'info> {
     /// The job being funded.
     #[account(
         mut,
+        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        dup,
         seeds = [seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()],
         bump = job.bump,
         has_one = poster @ AgentrailError::Unauthorized,
         has_one = mint,
-        has_one = token_program
+        has_one = token_program,
+        constraint = distinct(&[job.key(), poster_token.key(), vault.key(), track_record.key()])
+            @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
     pub job: Box<Account<'info, Job>>,
     /// The job's mint, checked against the mint policy again.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
     /// The poster's token account paying the total.
-    #[account(mut, token::mint = mint, token::authority = poster, token::token_program = token_program)]
+    #[account(mut, dup, token::mint = mint, token::authority = poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's vault (its address checked by hash).
     #[account(
         mut,
+        dup,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
@@ -42,7 +47,7 @@ pub struct FundJob<'info> {
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
     /// The agent's track record in the job's mint: it counts funded jobs.
-    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 

@@ -11,9 +11,10 @@ use crate::{instructions::settlement::*, state::*};
 pub struct RefundExpired<'info> {
     /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
-    /// The job's agent, to tell whether owed milestones can still be paid.
+    /// The job's agent, to tell whether owed milestones can still be paid ([`AgentStanding`]).
+    /// CHECK: the job's own agent (`address`); owner and discriminator checked by the read
     #[account(address = refund.job.agent)]
-    pub agent: Box<Account<'info, Agent>>,
+    pub agent: UncheckedAccount<'info>,
     /// The pinned certification; required when the job demanded a stage.
     pub certification: Option<Box<Account<'info, Certification>>>,
 }
@@ -22,14 +23,16 @@ impl RefundExpired<'_> {
     /// Which milestones return: see [`Job::refundable_after_deadline`].
     fn validate(&self, now: i64) -> Result<Vec<bool>> {
         self.refund.require_canonical_destination()?;
+        cu_trace!("cu: refund_expired: canonical destination");
         let job = &self.refund.job;
         let cert = job.pinned_certification(as_certification(&self.certification))?;
-        job.refundable_after_deadline(now, job.ineligibility(&self.agent, cert).is_some())
+        job.refundable_after_deadline(now, job.ineligibility(AgentStanding::read(&self.agent)?, cert).is_some())
     }
 
     /// Handler.
     pub fn refund_expired(ctx: Context<Self>) -> Result<()> {
         let refundable = ctx.accounts.validate(Clock::get()?.unix_timestamp)?;
+        cu_trace!("cu: refund_expired: eligibility");
         let job = &ctx.accounts.refund.job;
         // the job ends here only when nothing owed stays behind for release_after_review
         let ends = job.milestones.iter().zip(&refundable).all(|(m, r)| m.settled() || *r);

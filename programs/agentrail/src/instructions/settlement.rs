@@ -6,6 +6,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::{
+    distinct::distinct,
     errors::AgentrailError,
     events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
@@ -68,13 +69,19 @@ pub struct Settlement<'info> {
     /// transfer is signed with those seeds, which the runtime checks against this account.
     #[account(
         mut,
+        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        dup,
         has_one = agent,
         has_one = mint,
-        has_one = token_program
+        has_one = token_program,
+        constraint = distinct(&[job.key(), vault.key(), payee_token.key(), track_record.key()])
+            @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
     pub job: Box<Account<'info, Job>>,
-    /// The job's agent: its status, version and payout wallet.
-    pub agent: Box<Account<'info, Agent>>,
+    /// The job's agent: its status, version and payout wallet ([`AgentStanding`], read without
+    /// its strings).
+    /// CHECK: the job's own agent (`has_one`); owner and discriminator checked by each read
+    pub agent: UncheckedAccount<'info>,
     /// The pinned certification; required when the job demanded a stage.
     pub certification: Option<Box<Account<'info, Certification>>>,
     /// The job's mint.
@@ -82,6 +89,7 @@ pub struct Settlement<'info> {
     /// The job's vault, holding everything not yet settled (its address checked by hash).
     #[account(
         mut,
+        dup,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
@@ -90,17 +98,24 @@ pub struct Settlement<'info> {
     /// owner, token program and address checked; the address by hash).
     #[account(
         mut,
+        dup,
         token::token_program = token_program,
         // the owner first: a token account of someone else is refused as that
-        constraint = payee_token.owner == agent.payout @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
-        constraint = seeds::is_associated_token_account(&payee_token.key(), &agent.payout, &mint.key(), &token_program.key())
-            @ anchor_lang::error::ErrorCode::ConstraintAssociated
+        constraint = payee_token.owner == AgentStanding::read(&agent)?.payout
+            @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        // its owner is the payout wallet: checked just above
+        constraint = seeds::is_associated_token_account(
+            &payee_token.key(),
+            &payee_token.owner,
+            &mint.key(),
+            &token_program.key()
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
     pub payee_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: the release counts in it.
-    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -109,7 +124,7 @@ impl<'info> Settlement<'info> {
     /// pinned certification not revoked); returns the pinned certification.
     pub fn check_payable(&self) -> Result<Option<&Certification>> {
         let cert = self.job.pinned_certification(as_certification(&self.certification))?;
-        if let Some(refusal) = self.job.ineligibility(&self.agent, cert) {
+        if let Some(refusal) = self.job.ineligibility(AgentStanding::read(&self.agent)?, cert) {
             return Err(refusal.into());
         }
         Ok(cert)
@@ -154,7 +169,15 @@ pub struct DisputeSettlement<'info> {
     /// Receives the poster's share: the poster's associated token account for the mint.
     #[account(
         mut,
+        dup,
         token::token_program = settlement.token_program,
+        constraint = distinct(&[
+            poster_token.key(),
+            settlement.job.key(),
+            settlement.vault.key(),
+            settlement.payee_token.key(),
+            settlement.track_record.key()
+        ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
         constraint = poster_token.owner == settlement.job.poster @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
         constraint = seeds::is_associated_token_account(
             &poster_token.key(),
@@ -176,7 +199,7 @@ impl<'info> DisputeSettlement<'info> {
         let mut agent_bps = agent_bps;
         if agent_bps > 0 && decider == Decider::DefaultRule {
             let cert = s.job.pinned_certification(as_certification(&s.certification))?;
-            if s.job.ineligibility(&s.agent, cert).is_some() {
+            if s.job.ineligibility(AgentStanding::read(&s.agent)?, cert).is_some() {
                 agent_bps = 0;
             }
         }
@@ -217,8 +240,12 @@ pub struct Refund<'info> {
     /// The job being refunded (not re-derived: see [`Settlement::job`]).
     #[account(
         mut,
+        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        dup,
         has_one = mint,
-        has_one = token_program
+        has_one = token_program,
+        constraint = distinct(&[job.key(), vault.key(), poster_token.key(), track_record.key()])
+            @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
     pub job: Box<Account<'info, Job>>,
     /// The job's mint.
@@ -226,18 +253,19 @@ pub struct Refund<'info> {
     /// The job's vault (its address checked by hash).
     #[account(
         mut,
+        dup,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Receives the refund: a token account the poster owns for the job's mint.
-    #[account(mut, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
+    #[account(mut, dup, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: refunds of funded work
     /// count in it.
-    #[account(mut, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -264,11 +292,14 @@ impl<'info> Refund<'info> {
         status: Option<JobStatus>,
         cause: RefundCause,
     ) -> Result<u64> {
+        cu_trace!("cu: up to the refund (the handler's own work)");
         let (amount, indices) = self.job.refund_indices(which)?;
+        cu_trace!("cu: refund: books");
         // an unfunded job put nothing at stake: it writes no record
         if self.job.funded > 0 {
             self.track_record.record_refunds(&indices, cause);
         }
+        cu_trace!("cu: refund: track record");
         match status {
             Some(status) => self.job.status = status,
             None => self.job.complete_if_settled(),
@@ -277,7 +308,9 @@ impl<'info> Refund<'info> {
             let to = self.poster_token.to_account_info();
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;
         }
+        cu_trace!("cu: refund: transfer (CPI)");
         check_conserved(&self.job, &mut self.vault)?;
+        cu_trace!("cu: refund: conservation check");
         emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.status });
         Ok(amount)
     }

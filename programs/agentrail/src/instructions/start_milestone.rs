@@ -13,6 +13,8 @@ pub struct StartMilestone<'info> {
     /// The job whose step starts.
     #[account(
         mut,
+        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        dup,
         seeds = [seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()],
         bump = job.bump,
         has_one = keeper @ AgentrailError::Unauthorized

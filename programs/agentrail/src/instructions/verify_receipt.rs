@@ -42,24 +42,32 @@ pub struct VerifiedReceipt {
 /// Succeeds only if the receipt is in a checkpoint anchored by the log of the authority the
 /// caller trusts; returns what it proved. Other programs call it by CPI.
 #[derive(Accounts)]
-#[instruction(args: VerifyReceiptArgs)]
 pub struct VerifyReceipt<'info> {
-    /// The trusted authority's receipt log.
-    #[account(
-        // its address checked by hash (seeds::is_derived), then the authority it names
-        constraint = seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, args.trusted_authority.as_ref()], log.bump, &crate::ID)
-            @ anchor_lang::error::ErrorCode::ConstraintSeeds,
-        constraint = log.authority == args.trusted_authority @ AgentrailError::UntrustedLog
-    )]
+    /// The trusted authority's receipt log (its address and authority checked in `validate`:
+    /// Anchor's `#[instruction]` would deserialize the proof a second time).
     pub log: Account<'info, ReceiptLog>,
     /// One of that log's anchored checkpoints.
-    #[account(has_one = log @ AgentrailError::UntrustedLog)]
     pub checkpoint: Account<'info, Checkpoint>,
 }
 
 impl VerifyReceipt<'_> {
+    /// The log is the trusted authority's (its address by hash, [`seeds::is_derived`], then the
+    /// authority it names) and the checkpoint is that log's.
+    fn validate(&self, args: &VerifyReceiptArgs) -> Result<()> {
+        let log = &self.log;
+        let derived =
+            seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, args.trusted_authority.as_ref()], log.bump, &crate::ID);
+        if !derived {
+            return Err(error!(anchor_lang::error::ErrorCode::ConstraintSeeds).with_account_name("log"));
+        }
+        require_keys_eq!(log.authority, args.trusted_authority, AgentrailError::UntrustedLog);
+        require_keys_eq!(self.checkpoint.log, log.key(), AgentrailError::UntrustedLog);
+        Ok(())
+    }
+
     /// Handler.
     pub fn verify_receipt(ctx: Context<Self>, args: VerifyReceiptArgs) -> Result<VerifiedReceipt> {
+        ctx.accounts.validate(&args)?;
         require!(args.proof.len() <= MAX_PROOF_LEN, AgentrailError::ProofTooLong);
         let cp = &ctx.accounts.checkpoint;
         merkle::verify_inclusion(args.index, cp.size, &args.leaf_hash, &args.proof, &cp.root)

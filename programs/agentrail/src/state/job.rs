@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::errors::AgentrailError;
-use crate::state::{Agent, AgentStatus, Certification};
+use crate::state::{AgentStanding, AgentStatus, Certification};
 
 /// Most milestones a job can have.
 pub const MAX_MILESTONES: usize = 16;
@@ -137,8 +137,8 @@ pub enum JobStatus {
 }
 
 /// A job: a poster's escrowed budget for an agent, released milestone by milestone.
-#[account]
-#[derive(InitSpace, Debug)]
+// an account as `#[account]` makes one, written back in one copy: one_write_account! below
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug)]
 pub struct Job {
     /// Who funds the job and receives refunds.
     pub poster: Pubkey,
@@ -204,6 +204,8 @@ pub struct Job {
     #[max_len(MAX_MILESTONES)]
     pub milestones: Vec<Milestone>,
 }
+
+one_write_account!(Job, [75, 124, 80, 203, 161, 180, 202, 80]);
 
 /// What a closed job's account becomes: its discriminator only, so its address (poster and
 /// nonce) can never hold a job again.
@@ -476,7 +478,7 @@ impl Job {
     /// was revoked. `cert` must be the pinned certification ([`Job::pinned_certification`]).
     /// Expiry is judged when the work is submitted ([`Job::check_certified_at`]), not later, so
     /// a certificate lapsing during review never voids accepted work.
-    pub fn ineligibility(&self, agent: &Agent, cert: Option<&Certification>) -> Option<AgentrailError> {
+    pub fn ineligibility(&self, agent: AgentStanding, cert: Option<&Certification>) -> Option<AgentrailError> {
         if agent.status != AgentStatus::Active {
             return Some(AgentrailError::AgentNotActive);
         }

@@ -1,5 +1,7 @@
 //! On-chain accounts, one module each, and their PDA seeds.
 
+#[macro_use]
+pub mod one_write;
 pub mod agent;
 pub mod certification;
 pub mod certifier;

@@ -8,8 +8,8 @@ use anchor_lang::prelude::*;
 /// popular agent's settlements do not all write-lock one account. A shard is created with the
 /// first job that counts in it (that poster pays its rent once). Counters saturate instead of
 /// failing: a record must never block a payment or a refund.
-#[account]
-#[derive(InitSpace, Debug, Default)]
+// an account as `#[account]` makes one, written back in one copy: one_write_account! below
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Default)]
 pub struct TrackRecord {
     /// The agent.
     pub agent: Pubkey,
@@ -47,6 +47,8 @@ pub struct TrackRecord {
     /// PDA bump.
     pub bump: u8,
 }
+
+one_write_account!(TrackRecord, [115, 157, 52, 198, 141, 16, 65, 54]);
 
 /// Why milestones went back to the poster, for the track record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
