@@ -57,16 +57,25 @@ fi
 cargo install sbpf-linker@0.2.6 --locked --root "$SBF_HOME/sbpf-linker" -j2 ||
   fail "cargo install sbpf-linker@0.2.6 failed" "check the crate registry is reachable and read the compiler output above"
 
-# 4. Linker wrapper: run sbpf-linker under unstable's loader so it finds libLLVM.so.23.
+# 4. Memory builtins that call the runtime's syscalls, as platform-tools' do (mem.c says why).
+if ! done_for mem "$HERE/mem.c" || [ ! -f "$SBF_HOME/mem.bc" ]; then
+  clang-22 --target=bpfel -mcpu=v4 -O2 -fno-builtin -emit-llvm -c "$HERE/mem.c" -o "$SBF_HOME/mem.bc" ||
+    fail "compiling mem.c failed" "read the clang-22 output above"
+  mark mem "$HERE/mem.c"
+fi
+
+# 5. Linker wrapper: run sbpf-linker under unstable's loader so it finds libLLVM.so.23, with the
+#    memory builtins linked in (here rather than in RUSTFLAGS, which would rebuild std).
 cat > "$SBF_HOME/sbpf-linker.sh" <<EOS
 #!/bin/sh
 R=$SBF_HOME/sid/root/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH=\$R
-exec \$R/ld-linux-x86-64.so.2 --library-path \$R $SBF_HOME/sbpf-linker/bin/sbpf-linker "\$@"
+exec \$R/ld-linux-x86-64.so.2 --library-path \$R $SBF_HOME/sbpf-linker/bin/sbpf-linker "\$@" \\
+  $SBF_HOME/mem.bc --export=memcpy,memmove,memset,memcmp,bcmp
 EOS
 chmod +x "$SBF_HOME/sbpf-linker.sh"
 
-# 5. i128 libcalls with LLVM's own BPF calling convention (rustc 1.96 builds compiler_builtins'
+# 6. i128 libcalls with LLVM's own BPF calling convention (rustc 1.96 builds compiler_builtins'
 #    versions with an indirect i128 ABI that LLVM 23's libcalls do not match).
 if ! done_for i128 "$HERE/i128.c" || [ ! -f "$SBF_HOME/i128.bc" ]; then
   clang-22 --target=bpfel -mcpu=v4 -O2 -emit-llvm -c "$HERE/i128.c" -o "$SBF_HOME/i128.bc" ||
@@ -74,7 +83,7 @@ if ! done_for i128 "$HERE/i128.c" || [ ! -f "$SBF_HOME/i128.bc" ]; then
   mark i128 "$HERE/i128.c"
 fi
 
-# 6. Target: bpfel-unknown-none with os=solana, so Solana crates take their on-chain paths.
+# 7. Target: bpfel-unknown-none with os=solana, so Solana crates take their on-chain paths.
 RUSTC_BOOTSTRAP=1 /usr/bin/rustc -Z unstable-options --print target-spec-json --target bpfel-unknown-none \
  | python3 -c 'import json,sys; s=json.load(sys.stdin); s.update({"os":"solana","vendor":"solana","atomic-cas":True,"min-atomic-width":8}); s["metadata"]["std"]=True; json.dump(s,open(sys.argv[1],"w"),indent=2)' \
    "$SBF_HOME/sbfup-solana-solana.json.new"
@@ -83,7 +92,7 @@ cmp -s "$SBF_HOME/sbfup-solana-solana.json.new" "$SBF_HOME/sbfup-solana-solana.j
   rm "$SBF_HOME/sbfup-solana-solana.json.new" ||
   mv "$SBF_HOME/sbfup-solana-solana.json.new" "$SBF_HOME/sbfup-solana-solana.json"
 
-# 7. Patched copy of the 1.96 std sources so std builds for target_os = "solana"; redone only
+# 8. Patched copy of the 1.96 std sources so std builds for target_os = "solana"; redone only
 #    when the patch or Debian's std sources change (a fresh copy would rebuild every program).
 rustc_version=$(mktemp); /usr/bin/rustc --version >"$rustc_version"
 if ! done_for rustsrc "$HERE/patch_std.py" "$rustc_version" || [ ! -d "$SBF_HOME/rustsrc/library" ]; then

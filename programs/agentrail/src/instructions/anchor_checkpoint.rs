@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 use crate::{
     errors::AgentrailError,
     events::CheckpointAnchored,
+    instructions::create_pda_account,
     merkle::{self, MAX_PROOF_LEN},
     state::*,
 };
@@ -24,7 +25,6 @@ pub struct AnchorCheckpointArgs {
 /// The log's authority anchors one day's checkpoint. Each day once; sizes never shrink; with a
 /// consistency proof the program itself proves the log only grew.
 #[derive(Accounts)]
-#[instruction(args: AnchorCheckpointArgs)]
 pub struct AnchorCheckpoint<'info> {
     /// The log authority (the keeper operator); pays for the checkpoint.
     #[account(mut)]
@@ -42,14 +42,9 @@ pub struct AnchorCheckpoint<'info> {
     )]
     pub log: Account<'info, ReceiptLog>,
     /// The new checkpoint of one UTC day: size and root.
-    #[account(
-        init,
-        payer = authority,
-        space = 8 + Checkpoint::INIT_SPACE,
-        seeds = [seeds::CHECKPOINT, log.key().as_ref(), &args.day.to_le_bytes()],
-        bump
-    )]
-    pub checkpoint: Account<'info, Checkpoint>,
+    /// CHECK: created by the handler at the canonical `[CHECKPOINT, log, day]` PDA (create_pda_account)
+    #[account(mut)]
+    pub checkpoint: UncheckedAccount<'info>,
     /// Creates the checkpoint account.
     pub system_program: Program<'info, System>,
 }
@@ -84,7 +79,16 @@ impl AnchorCheckpoint<'_> {
     pub fn anchor_checkpoint(ctx: Context<Self>, args: AnchorCheckpointArgs) -> Result<()> {
         let consistency_verified = ctx.accounts.validate(&args)?;
         let log_key = ctx.accounts.log.key();
-        let log = &mut ctx.accounts.log;
+        let accounts = ctx.accounts;
+        let bump = create_pda_account(
+            &accounts.authority,
+            &accounts.checkpoint,
+            "checkpoint",
+            &[seeds::CHECKPOINT, log_key.as_ref(), &args.day.to_le_bytes()],
+            8 + Checkpoint::INIT_SPACE,
+            &crate::ID,
+        )?;
+        let log = &mut accounts.log;
         let checkpoint = Checkpoint {
             log: log_key,
             day: args.day,
@@ -94,7 +98,7 @@ impl AnchorCheckpoint<'_> {
             previous_size: log.size,
             consistency_verified,
             anchored_at: Clock::get()?.unix_timestamp,
-            bump: ctx.bumps.checkpoint,
+            bump,
         };
         log.size = args.size;
         log.root = args.root;
@@ -108,7 +112,7 @@ impl AnchorCheckpoint<'_> {
             previous_day: checkpoint.previous_day,
             consistency_verified,
         });
-        ctx.accounts.checkpoint.set_inner(checkpoint);
-        Ok(())
+        let mut data = accounts.checkpoint.try_borrow_mut_data()?;
+        checkpoint.try_serialize(&mut &mut data[..])
     }
 }

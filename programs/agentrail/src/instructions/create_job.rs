@@ -1,7 +1,13 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenInterface};
 
-use crate::{errors::AgentrailError, events::JobCreated, mint_policy::check_mint, state::*};
+use crate::{
+    errors::AgentrailError,
+    events::JobCreated,
+    instructions::{create_pda_account, create_token_account_pda},
+    mint_policy::check_mint,
+    state::*,
+};
 
 /// Arguments of `create_job`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -39,7 +45,6 @@ pub struct CreateJobArgs {
 /// Creates a job for an active agent, pinning its version, its certification and the protocol
 /// fee in force, and an empty vault owned by the job.
 #[derive(Accounts)]
-#[instruction(args: CreateJobArgs)]
 pub struct CreateJob<'info> {
     /// Pays for the job and its vault and will fund it.
     #[account(mut)]
@@ -47,48 +52,40 @@ pub struct CreateJob<'info> {
     /// The protocol config: pause switch and the fee recorded for this job.
     #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    /// The agent hired; its current version is pinned.
-    #[account(seeds = [seeds::AGENT, &agent.id.to_le_bytes()], bump = agent.bump)]
+    /// The agent hired; its current version is pinned (its address checked by hash).
+    #[account(
+        constraint = seeds::is_derived(&agent.key(), &[seeds::AGENT, &agent.id.to_le_bytes()], agent.bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub agent: Box<Account<'info, Agent>>,
-    /// The agent's current version's certification; required when `min_stage > 0`.
-    #[account(seeds = [seeds::CERTIFICATION, agent.key().as_ref(), &agent.version_seq.to_le_bytes()], bump = certification.bump)]
+    /// The agent's current version's certification; required when `min_stage > 0` (its
+    /// address checked by hash).
+    #[account(
+        constraint = seeds::is_derived(
+            &certification.key(),
+            &[seeds::CERTIFICATION, agent.key().as_ref(), &agent.version_seq.to_le_bytes()],
+            certification.bump,
+            &crate::ID
+        ) @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub certification: Option<Box<Account<'info, Certification>>>,
     /// The payment mint; Token-2022 mints with extensions that endanger escrow are refused.
     #[account(mint::token_program = token_program)]
     pub mint: Box<InterfaceAccount<'info, Mint>>,
     /// The new job. Its address can never be used again, even after `close_job`.
-    #[account(
-        init,
-        payer = poster,
-        space = Job::space(args.milestones.len().min(MAX_MILESTONES), args.terms_uri.len().min(MAX_TERMS_URI_LEN)),
-        seeds = [seeds::JOB, poster.key().as_ref(), &args.nonce.to_le_bytes()],
-        bump
-    )]
-    pub job: Box<Account<'info, Job>>,
+    /// CHECK: created by the handler at the canonical `[JOB, poster, nonce]` PDA (create_pda_account)
+    #[account(mut)]
+    pub job: UncheckedAccount<'info>,
     /// The job's empty vault, owned by the job.
-    #[account(
-        init,
-        payer = poster,
-        seeds = [seeds::VAULT, job.key().as_ref()],
-        bump,
-        token::mint = mint,
-        token::authority = job,
-        token::token_program = token_program
-    )]
-    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: created by the handler at the canonical `[VAULT, job]` PDA (create_token_account_pda)
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
     /// The shard of the agent's track record in this mint that this job counts in (its address
     /// picks it), created with the first job that counts there (that poster pays its rent once);
     /// every settlement of the job counts in it.
-    #[account(
-        init_if_needed,
-        // the only mutable account not created here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
-        dup,
-        payer = poster,
-        space = 8 + TrackRecord::INIT_SPACE,
-        seeds = [seeds::TRACK_RECORD, agent.key().as_ref(), mint.key().as_ref(), &[Job::record_shard(&job.key())]],
-        bump
-    )]
-    pub track_record: Box<Account<'info, TrackRecord>>,
+    /// CHECK: created at its canonical PDA, or the `TrackRecord` there (CreateJob::track_record)
+    #[account(mut)]
+    pub track_record: UncheckedAccount<'info>,
     /// The mint's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// Creates the job and vault accounts.
@@ -137,25 +134,71 @@ impl CreateJob<'_> {
         Ok(effective)
     }
 
+    /// Creates the agent's track record shard for this job when it does not exist yet;
+    /// otherwise checks that the account there is that shard (the address it was created at).
+    fn track_record(&self, shard: u8) -> Result<()> {
+        let (agent, mint) = (self.agent.key(), self.mint.key());
+        let seeds: [&[u8]; 4] = [seeds::TRACK_RECORD, agent.as_ref(), mint.as_ref(), &[shard]];
+        let info = self.track_record.to_account_info();
+        if info.owner != &anchor_lang::system_program::ID {
+            // what `Account<TrackRecord>` would refuse: another owner or another kind of account
+            if info.owner != &crate::ID {
+                return Err(Error::from(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram)
+                    .with_pubkeys((*info.owner, crate::ID)));
+            }
+            let existing = TrackRecord::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+            require!(
+                seeds::is_derived(info.key, &seeds, existing.bump, &crate::ID),
+                anchor_lang::error::ErrorCode::ConstraintSeeds
+            );
+            return Ok(());
+        }
+        // first job of this agent in this mint and shard: the shard starts here
+        let space = 8 + TrackRecord::INIT_SPACE;
+        let bump = create_pda_account(&self.poster, &info, "track_record", &seeds, space, &crate::ID)?;
+        let record = TrackRecord { agent, mint, shard, bump, ..Default::default() };
+        record.try_serialize(&mut &mut info.try_borrow_mut_data()?[..])
+    }
+
     /// Handler.
     pub fn create_job(ctx: Context<Self>, args: CreateJobArgs) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
         let pinned_stage = ctx.accounts.validate(&args, now)?;
+        cu_trace!("cu: create_job: checks");
         let fee_bps = ctx.accounts.config.fee_bps;
         let milestones = Job::milestones_from(&args.milestones, fee_bps)?;
-        let agent = &ctx.accounts.agent;
+        cu_trace!("cu: create_job: milestones");
+        let accounts = ctx.accounts;
+        let (poster, job_key) = (accounts.poster.key(), accounts.job.key());
+        let space = Job::space(milestones.len(), args.terms_uri.len());
+        let job_seeds: [&[u8]; 3] = [seeds::JOB, poster.as_ref(), &args.nonce.to_le_bytes()];
+        let bump = create_pda_account(&accounts.poster, &accounts.job, "job", &job_seeds, space, &crate::ID)?;
+        cu_trace!("cu: create_job: job account (CPI)");
+        let vault_bump = create_token_account_pda(
+            &accounts.poster,
+            &accounts.vault,
+            "vault",
+            &[seeds::VAULT, job_key.as_ref()],
+            &accounts.mint.to_account_info(),
+            &accounts.job,
+            &accounts.token_program.key(),
+        )?;
+        cu_trace!("cu: create_job: vault (two CPIs)");
+        accounts.track_record(Job::record_shard(&job_key))?;
+        cu_trace!("cu: create_job: track record");
+        let agent = &accounts.agent;
         let job = Job {
-            poster: ctx.accounts.poster.key(),
+            poster,
             nonce: args.nonce,
             agent: agent.key(),
             agent_version_seq: agent.version_seq,
             keeper: args.keeper,
-            mint: ctx.accounts.mint.key(),
-            token_program: ctx.accounts.token_program.key(),
+            mint: accounts.mint.key(),
+            token_program: accounts.token_program.key(),
             fee_bps,
             min_stage: args.min_stage,
             pinned_stage,
-            cert_epoch: ctx.accounts.certification.as_ref().map_or(0, |c| c.epoch),
+            cert_epoch: accounts.certification.as_ref().map_or(0, |c| c.epoch),
             deadline: args.deadline,
             review_window: args.review_window,
             created_at: now,
@@ -165,8 +208,8 @@ impl CreateJob<'_> {
             fees_earned: 0,
             fees_swept: 0,
             refunded: 0,
-            bump: ctx.bumps.job,
-            vault_bump: ctx.bumps.vault,
+            bump,
+            vault_bump,
             arbiter: args.arbiter.unwrap_or_default(),
             dispute_window: args.dispute_window,
             dispute_default_bps: args.dispute_default_bps,
@@ -176,7 +219,7 @@ impl CreateJob<'_> {
             milestones,
         };
         emit!(JobCreated {
-            job: ctx.accounts.job.key(),
+            job: job_key,
             poster: job.poster,
             agent: job.agent,
             keeper: job.keeper,
@@ -188,15 +231,7 @@ impl CreateJob<'_> {
             terms_hash: job.terms_hash,
             arbiter: args.arbiter,
         });
-        ctx.accounts.job.set_inner(job);
-        let record = &mut ctx.accounts.track_record;
-        if record.agent == Pubkey::default() {
-            // first job of this agent in this mint and shard: the shard starts here
-            record.agent = ctx.accounts.agent.key();
-            record.mint = ctx.accounts.mint.key();
-            record.shard = Job::record_shard(&ctx.accounts.job.key());
-            record.bump = ctx.bumps.track_record;
-        }
-        Ok(())
+        cu_trace!("cu: create_job: event");
+        job.try_serialize(&mut &mut accounts.job.try_borrow_mut_data()?[..])
     }
 }

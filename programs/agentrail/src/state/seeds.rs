@@ -24,16 +24,39 @@ use anchor_lang::prelude::Pubkey;
 /// The associated token account program, whose addresses [`is_associated_token_account`] checks.
 pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 
+/// The address `create_program_address` would give `seeds` and `bump` under `program`, without
+/// its curve check: the SHA-256 of the seeds, the bump, the program and a marker.
+fn derived_address(seeds: &[&[u8]], bump: u8, program: &Pubkey) -> [u8; 32] {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(seeds.len() + 3);
+    parts.extend_from_slice(seeds);
+    let bump = [bump];
+    parts.extend_from_slice(&[&bump, program.as_ref(), b"ProgramDerivedAddress"]);
+    solana_sha256_hasher::hashv(&parts).to_bytes()
+}
+
 /// Whether `key` is `program`'s derived address for `seeds` and `bump`: the SHA-256 that
 /// `create_program_address` computes, without its curve check. That is enough to identify an
 /// account that exists: an address off the curve can only be created by `program` signing for
 /// it, and nobody holds the key of one on it. A hash is ~200 units; the syscall is 1,500.
 pub fn is_derived(key: &Pubkey, seeds: &[&[u8]], bump: u8, program: &Pubkey) -> bool {
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(seeds.len() + 3);
-    parts.extend_from_slice(seeds);
-    let bump = [bump];
-    parts.extend_from_slice(&[&bump, program.as_ref(), b"ProgramDerivedAddress"]);
-    solana_sha256_hasher::hashv(&parts).to_bytes() == key.to_bytes()
+    derived_address(seeds, bump, program) == key.to_bytes()
+}
+
+/// The bump of `key` when it is `program`'s canonical derived address for `seeds` (the one
+/// `find_program_address` gives), or `None`. It searches as `find_program_address` does, from
+/// 255 down to the first address off the curve, but with a hash and a curve-check syscall per
+/// bump (~300 units) instead of 1,500: where the program creates an account at a PDA, only the
+/// canonical address may be used, so the same seeds never name two accounts.
+pub fn canonical_bump(key: &Pubkey, seeds: &[&[u8]], program: &Pubkey) -> Option<u8> {
+    for bump in (0..=u8::MAX).rev() {
+        let address = derived_address(seeds, bump, program);
+        let on_curve =
+            solana_curve25519::edwards::validate_edwards(&solana_curve25519::edwards::PodEdwardsPoint(address));
+        if !on_curve {
+            return (address == key.to_bytes()).then_some(bump);
+        }
+    }
+    None
 }
 
 /// Whether `key` is the associated token account of `owner` for `mint` under `token_program`:
@@ -49,6 +72,26 @@ pub fn is_associated_token_account(key: &Pubkey, owner: &Pubkey, mint: &Pubkey, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_bumps_are_the_ones_find_program_address_gives() {
+        // enough addresses that some canonical bumps sit below 255
+        let mut below_255 = 0;
+        for _ in 0..64 {
+            let job = Pubkey::new_unique();
+            let (vault, bump) = Pubkey::find_program_address(&[VAULT, job.as_ref()], &crate::ID);
+            assert_eq!(canonical_bump(&vault, &[VAULT, job.as_ref()], &crate::ID), Some(bump));
+            below_255 += usize::from(bump < 255);
+            // a valid derived address with a lower bump is refused: not the canonical one
+            let lower = (0..bump)
+                .rev()
+                .find_map(|b| Pubkey::create_program_address(&[VAULT, job.as_ref(), &[b]], &crate::ID).ok())
+                .expect("an address off the curve below the canonical bump");
+            assert_eq!(canonical_bump(&lower, &[VAULT, job.as_ref()], &crate::ID), None);
+            assert_eq!(canonical_bump(&job, &[VAULT, job.as_ref()], &crate::ID), None, "another account");
+        }
+        assert!(below_255 > 0);
+    }
 
     #[test]
     fn derived_addresses_match_the_runtimes_derivation() {
