@@ -78,7 +78,7 @@ impl FundJob<'_> {
         )?;
         a.job.funded = expected_total;
         a.job.status = JobStatus::Funded;
-        check_conserved(&a.job, &mut a.vault)?;
+        check_conserved(&a.job, &a.vault.to_account_info())?;
         a.track_record.jobs = a.track_record.jobs.saturating_add(1);
         emit!(JobFunded { job: a.job.key(), amount: expected_total });
         Ok(())

@@ -40,14 +40,21 @@ pub fn pay_from_vault<'info>(
 }
 
 /// Checks the conservation invariant after money moved: the job's books balance and its vault
-/// (re-read after the transfers) still holds everything the job owes: its unsettled milestones
+/// (read after the transfers) still holds everything the job owes: its unsettled milestones
 /// and the fees not yet swept.
-pub fn check_conserved<'info>(job: &Job, vault: &mut InterfaceAccount<'info, TokenAccount>) -> Result<()> {
-    require!(job.balanced(), AgentrailError::AccountingBroken);
-    vault.reload()?;
-    let owed = job.vault_owes().ok_or(AgentrailError::Overflow)?;
-    require!(vault.amount >= owed, AgentrailError::AccountingBroken);
+pub fn check_conserved(job: &Job, vault: &AccountInfo) -> Result<()> {
+    let owed = job.check_books()?;
+    require!(token_amount(vault)? >= owed, AgentrailError::AccountingBroken);
     Ok(())
+}
+
+/// What a token account holds, read from its bytes: the amount follows the mint and the owner
+/// in SPL Token's and Token-2022's account layout (bytes 64..72). Re-parsing the account
+/// after a transfer (`reload`) costs ~300 units.
+fn token_amount(account: &AccountInfo) -> Result<u64> {
+    let data = account.try_borrow_data()?;
+    let amount = data.get(64..72).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    Ok(u64::from_le_bytes(amount.ok_or(anchor_lang::error::ErrorCode::AccountDidNotDeserialize)?))
 }
 
 /// The certification account a job's release or refund was shown, as plain state.
@@ -143,7 +150,7 @@ impl<'info> Settlement<'info> {
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
         cu_trace!("cu: release: transfer (CPI)");
-        check_conserved(&self.job, &mut self.vault)?;
+        check_conserved(&self.job, &self.vault.to_account_info())?;
         cu_trace!("cu: release: conservation check");
         self.track_record.record_release(amount);
         emit!(MilestoneReleased {
@@ -216,7 +223,7 @@ impl<'info> DisputeSettlement<'info> {
         for (to, amount) in payments.into_iter().filter(|(_, amount)| *amount > 0) {
             pay_from_vault(&s.job, &s.vault, &s.mint, to, &s.token_program, amount)?;
         }
-        check_conserved(&s.job, &mut s.vault)?;
+        check_conserved(&s.job, &s.vault.to_account_info())?;
         s.track_record.record_decision(agent_bps, shares.to_agent, decider);
         emit!(DisputeDecided {
             job: s.job.key(),
@@ -309,7 +316,7 @@ impl<'info> Refund<'info> {
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;
         }
         cu_trace!("cu: refund: transfer (CPI)");
-        check_conserved(&self.job, &mut self.vault)?;
+        check_conserved(&self.job, &self.vault.to_account_info())?;
         cu_trace!("cu: refund: conservation check");
         emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.status });
         Ok(amount)

@@ -68,10 +68,10 @@ impl<'info> SweepFees<'info> {
             // already swept (a duplicate in the batch, or another sweeper got there first)
             return Ok(0);
         }
-        let mut vault: InterfaceAccount<'info, TokenAccount> = InterfaceAccount::try_from(vault_info)?;
+        let vault: InterfaceAccount<'info, TokenAccount> = InterfaceAccount::try_from(vault_info)?;
         let treasury = self.treasury_token.to_account_info();
         pay_from_vault(&job, &vault, &self.mint, treasury, &self.token_program, amount)?;
-        check_conserved(&job, &mut vault)?;
+        check_conserved(&job, vault_info)?;
         job.exit(&crate::ID)?;
         emit!(FeesSwept { job: job.key(), amount, treasury_token: self.treasury_token.key() });
         Ok(amount)

@@ -78,90 +78,6 @@ pub struct Milestone {
     pub agent_bps: u16,
 }
 
-/// A milestone's bytes in a job account: its Borsh encoding, field by field.
-#[cfg_attr(feature = "idl-build", allow(dead_code))] // the IDL build uses Borsh's own codec
-type MilestoneBytes = [u8; Milestone::INIT_SPACE];
-
-#[cfg_attr(feature = "idl-build", allow(dead_code))]
-impl Milestone {
-    /// Encodes the milestone as Borsh does, into fixed offsets. Every job read and write goes
-    /// through here and [`Milestone::decode`]: Borsh's field-by-field codec spends ~165 units a
-    /// milestone reading and ~95 writing, a third of a 16-milestone refund.
-    fn encode(&self) -> MilestoneBytes {
-        let mut b = [0u8; Milestone::INIT_SPACE];
-        b[0..8].copy_from_slice(&self.amount.to_le_bytes());
-        b[8..16].copy_from_slice(&self.fee.to_le_bytes());
-        b[16] = u8::from(self.requires_approval);
-        b[17] = self.state as u8;
-        b[18..50].copy_from_slice(&self.result_hash);
-        b[50..58].copy_from_slice(&self.submitted_at.to_le_bytes());
-        b[58..66].copy_from_slice(&self.started_at.to_le_bytes());
-        b[66..74].copy_from_slice(&self.disputed_at.to_le_bytes());
-        b[74..76].copy_from_slice(&self.agent_bps.to_le_bytes());
-        b
-    }
-
-    /// Decodes [`Milestone::encode`]'s bytes, refusing what Borsh refuses (a bool other than 0
-    /// or 1, a state past the last).
-    fn decode(b: &MilestoneBytes) -> Option<Self> {
-        let u64_at = |at: usize| {
-            u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
-        };
-        let requires_approval = match b[16] {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        let state = match b[17] {
-            0 => MilestoneState::Pending,
-            1 => MilestoneState::Submitted,
-            2 => MilestoneState::Released,
-            3 => MilestoneState::Refunded,
-            4 => MilestoneState::Disputed,
-            5 => MilestoneState::Split,
-            _ => return None,
-        };
-        let mut result_hash = [0u8; 32];
-        result_hash.copy_from_slice(&b[18..50]);
-        Some(Milestone {
-            amount: u64_at(0),
-            fee: u64_at(8),
-            requires_approval,
-            state,
-            result_hash,
-            submitted_at: u64_at(50) as i64,
-            started_at: u64_at(58) as i64,
-            disputed_at: u64_at(66) as i64,
-            agent_bps: u16::from_le_bytes([b[74], b[75]]),
-        })
-    }
-
-    /// Writes `milestones` as Borsh writes a vector of them (`Job::milestones`).
-    #[allow(clippy::ptr_arg)] // Borsh's `serialize_with` passes the field as it is
-    fn write_all<W: std::io::Write>(milestones: &Vec<Milestone>, writer: &mut W) -> std::io::Result<()> {
-        let len = u32::try_from(milestones.len()).map_err(|_| std::io::ErrorKind::InvalidInput)?;
-        writer.write_all(&len.to_le_bytes())?;
-        milestones.iter().try_for_each(|m| writer.write_all(&m.encode()))
-    }
-
-    /// Reads what [`Milestone::write_all`] writes; more than [`MAX_MILESTONES`] is refused.
-    fn read_all<R: std::io::Read>(reader: &mut R) -> std::io::Result<Vec<Milestone>> {
-        let mut len = [0u8; 4];
-        reader.read_exact(&mut len)?;
-        let len = u32::from_le_bytes(len) as usize;
-        if len > MAX_MILESTONES {
-            return Err(std::io::ErrorKind::InvalidData.into());
-        }
-        let mut out = Vec::with_capacity(len);
-        let mut bytes = [0u8; Milestone::INIT_SPACE];
-        for _ in 0..len {
-            reader.read_exact(&mut bytes)?;
-            out.push(Milestone::decode(&bytes).ok_or(std::io::ErrorKind::InvalidData)?);
-        }
-        Ok(out)
-    }
-}
-
 impl Milestone {
     /// `amount + fee`: what this milestone holds in the vault until it settles.
     pub fn gross(&self) -> u64 {
@@ -221,8 +137,10 @@ pub enum JobStatus {
 }
 
 /// A job: a poster's escrowed budget for an agent, released milestone by milestone.
-// an account as `#[account]` makes one, written back in one copy: one_write_account! below
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+// Borsh's derives only for the IDL build, which describes the bytes; every other build reads
+// and writes the same bytes at fixed offsets (job_codec.rs)
+#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
+#[derive(Clone, InitSpace, Debug)]
 pub struct Job {
     /// Who funds the job and receives refunds.
     pub poster: Pubkey,
@@ -279,40 +197,17 @@ pub struct Job {
     pub dispute_default_bps: u16,
     /// SHA-256 of the job's terms document (what each milestone's work is); never changes.
     pub terms_hash: [u8; 32],
-    /// Where the terms document can be fetched (https, ipfs, ...; at most
-    /// [`MAX_TERMS_URI_LEN`] bytes); never changes.
+    /// Where the terms document can be fetched (https, ipfs, ...); never changes.
+    #[max_len(MAX_TERMS_URI_LEN)]
     pub terms_uri: String,
     /// Seconds a started first step shields the job from the poster's cancellation.
     pub step_timeout: i64,
-    /// The milestones, in order (at most [`MAX_MILESTONES`]).
-    // the same bytes as Borsh's own codec, cheaper (Milestone::encode); the IDL build cannot
-    // describe a field with its own codec, and describes these bytes as the plain vector
-    #[cfg_attr(
-        not(feature = "idl-build"),
-        borsh(serialize_with = "Milestone::write_all", deserialize_with = "Milestone::read_all")
-    )]
+    /// The milestones, in order.
+    #[max_len(MAX_MILESTONES)]
     pub milestones: Vec<Milestone>,
 }
 
-/// Spelled out: `InitSpace` cannot be derived with a `serialize_with` field. The tests check it
-/// against serialized jobs.
-impl Space for Job {
-    const INIT_SPACE: usize = 32 // poster
-        + 8 // nonce
-        + 32 // agent
-        + 4 // agent_version_seq
-        + 32 * 3 // keeper, mint, token_program
-        + 2 + 1 + 1 + 4 // fee_bps, min_stage, pinned_stage, cert_epoch
-        + 8 * 3 // deadline, review_window, created_at
-        + JobStatus::INIT_SPACE
-        + 8 * 5 // funded, released, fees_earned, fees_swept, refunded
-        + 1 + 1 // bump, vault_bump
-        + 32 + 8 + 2 // arbiter, dispute_window, dispute_default_bps
-        + 32 + 4 + MAX_TERMS_URI_LEN // terms_hash, terms_uri
-        + 8 // step_timeout
-        + 4 + MAX_MILESTONES * Milestone::INIT_SPACE; // milestones
-}
-
+// an account as `#[account]` makes one, written back in one copy: see one_write_account!
 one_write_account!(Job, [75, 124, 80, 203, 161, 180, 202, 80]);
 
 /// What a closed job's account becomes: its discriminator only, so its address (poster and
@@ -328,8 +223,17 @@ impl ClosedJob {
 
 /// Computes the fee on `amount` at `fee_bps`, rounded down.
 pub fn fee_for(amount: u64, fee_bps: u16) -> u64 {
-    // amount * 1_000 / 10_000 < amount, so the result always fits
-    (u128::from(amount) * u128::from(fee_bps) / BPS) as u64
+    bps_of(amount, fee_bps)
+}
+
+/// `amount * bps / 10_000`, rounded down: at most `amount` for `bps <= 10_000`, so it fits.
+/// In 64 bits when the product fits (every amount below ~1.8e15 base units): a 128-bit
+/// division is a library call on SBF, ~100 units a milestone when a job is created.
+fn bps_of(amount: u64, bps: u16) -> u64 {
+    match amount.checked_mul(u64::from(bps)) {
+        Some(product) => product / BPS as u64,
+        None => (u128::from(amount) * u128::from(bps) / BPS) as u64,
+    }
 }
 
 impl Job {
@@ -389,10 +293,24 @@ impl Job {
     /// The conservation invariant: funded = released + fees earned + refunded + outstanding,
     /// and no more fees swept than earned.
     pub fn balanced(&self) -> bool {
-        let out = [self.released, self.fees_earned, self.refunded, self.outstanding()]
+        self.balanced_given(self.outstanding())
+    }
+
+    /// [`Job::balanced`] for a known [`Job::outstanding`].
+    fn balanced_given(&self, outstanding: u64) -> bool {
+        let out = [self.released, self.fees_earned, self.refunded, outstanding]
             .iter()
             .try_fold(0u64, |acc, x| acc.checked_add(*x));
         out == Some(self.funded) && self.fees_swept <= self.fees_earned
+    }
+
+    /// Checks the books balance ([`Job::balanced`]) and returns what the vault must hold
+    /// ([`Job::vault_owes`]), from one pass over the milestones: the program's check after
+    /// every transfer.
+    pub fn check_books(&self) -> Result<u64> {
+        let outstanding = self.outstanding();
+        require!(self.balanced_given(outstanding), AgentrailError::AccountingBroken);
+        Ok(outstanding.checked_add(self.unswept_fees()).ok_or(AgentrailError::Overflow)?)
     }
 
     /// Records a sweep of every unswept fee to the treasury; returns the amount to move.
@@ -554,7 +472,7 @@ impl Job {
     pub fn decide(&mut self, index: u8, agent_bps: u16) -> Result<DisputeShares> {
         let m = *self.check_disputed(index)?;
         require!(agent_bps <= MAX_SHARE_BPS, AgentrailError::InvalidShare);
-        let share = |x: u64| (u128::from(x) * u128::from(agent_bps) / BPS) as u64; // <= x: fits
+        let share = |x: u64| bps_of(x, agent_bps);
         let (to_agent, fee) = (share(m.amount), share(m.fee));
         let to_poster =
             m.gross().checked_sub(to_agent).and_then(|r| r.checked_sub(fee)).ok_or(AgentrailError::Overflow)?;
@@ -664,7 +582,8 @@ impl Job {
     /// was in dispute) for the track record.
     pub fn refund_indices(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<(u64, Vec<(u8, bool)>)> {
         let mut total: u64 = 0;
-        let mut indices = Vec::new();
+        // sized once: growing it push by push copies it three times for a 16-milestone refund
+        let mut indices = Vec::with_capacity(self.milestones.len());
         let funded = self.funded > 0;
         for (i, m) in self.milestones.iter_mut().enumerate().filter(|(i, m)| !m.settled() && which(*i, m)) {
             if funded {
@@ -759,6 +678,14 @@ mod tests {
         assert_eq!(fee_for(1_000_000, 250), 25_000);
         assert_eq!(fee_for(39, 250), 0);
         assert_eq!(fee_for(u64::MAX, 1_000), u64::MAX / 10);
+        // the 64-bit path and the 128-bit one agree on both sides of the boundary
+        let wide = |a: u64, b: u16| (u128::from(a) * u128::from(b) / BPS) as u64;
+        for bps in [1, 250, 1_000, 9_999, 10_000] {
+            let edge = u64::MAX / u64::from(bps);
+            for amount in [0, 1, 9_999, edge - 1, edge, edge.saturating_add(1), u64::MAX] {
+                assert_eq!(bps_of(amount, bps), wide(amount, bps), "{amount} at {bps}");
+            }
+        }
     }
 
     #[test]
@@ -785,50 +712,6 @@ mod tests {
             anchor_lang::AccountSerialize::try_serialize(&j, &mut data).unwrap();
             assert_eq!(data.len(), Job::space(milestones, uri));
         }
-    }
-
-    #[test]
-    fn milestones_codec_is_borshs() {
-        let states = [
-            MilestoneState::Pending,
-            MilestoneState::Submitted,
-            MilestoneState::Released,
-            MilestoneState::Refunded,
-            MilestoneState::Disputed,
-            MilestoneState::Split,
-        ];
-        let milestones: Vec<Milestone> = states
-            .iter()
-            .enumerate()
-            .map(|(i, &state)| Milestone {
-                amount: u64::MAX - i as u64,
-                fee: 1 << (8 * i),
-                requires_approval: i % 2 == 0,
-                state,
-                result_hash: [i as u8 + 1; 32],
-                submitted_at: -(i as i64) - 1,
-                started_at: i64::MAX - i as i64,
-                disputed_at: 1_795_305_600 + i as i64,
-                agent_bps: 10_000 - i as u16,
-            })
-            .collect();
-        let borsh = borsh::to_vec(&milestones).unwrap();
-        let mut ours = Vec::new();
-        Milestone::write_all(&milestones, &mut ours).unwrap();
-        assert_eq!(ours, borsh, "written as Borsh writes them");
-        assert_eq!(Milestone::read_all(&mut borsh.as_slice()).unwrap(), milestones);
-        // what Borsh refuses, refused: a bool of 2, a state past the last, a cut-short vector
-        for (at, byte) in [(4 + 16, 2u8), (4 + 17, 6u8)] {
-            let mut bad = borsh.clone();
-            bad[at] = byte;
-            assert!(Milestone::read_all(&mut bad.as_slice()).is_err());
-            assert!(<Vec<Milestone> as AnchorDeserialize>::deserialize(&mut bad.as_slice()).is_err());
-        }
-        assert!(Milestone::read_all(&mut &borsh[..borsh.len() - 1]).is_err());
-        let mut seventeen = borsh::to_vec(&vec![milestones[0]; MAX_MILESTONES + 1]).unwrap();
-        assert!(Milestone::read_all(&mut seventeen.as_slice()).is_err(), "more than a job can hold");
-        seventeen.truncate(4);
-        assert!(Milestone::read_all(&mut seventeen.as_slice()).is_err());
     }
 
     #[test]

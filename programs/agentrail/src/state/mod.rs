@@ -7,6 +7,9 @@ pub mod certification;
 pub mod certifier;
 pub mod config;
 pub mod job;
+// the IDL build describes a job with Borsh's derive; every other build uses this codec
+#[cfg(not(feature = "idl-build"))]
+mod job_codec;
 pub mod receipt_log;
 pub mod seeds;
 pub mod track_record;
