@@ -53,17 +53,20 @@ pub struct CreateJob<'info> {
     #[account(address = Config::ADDRESS)]
     pub config: Box<Account<'info, Config>>,
     /// The agent hired; its current version is pinned (its address checked by hash).
+    /// CHECK: an `Agent` at its PDA, read for its standing only (AgentStanding::read)
     #[account(
-        constraint = seeds::is_derived(&agent.key(), &[seeds::AGENT, &agent.id.to_le_bytes()], agent.bump, &crate::ID)
-            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+        constraint = {
+            let standing = AgentStanding::read(&agent)?;
+            seeds::is_derived(&agent.key(), &[seeds::AGENT, &standing.id.to_le_bytes()], standing.bump, &crate::ID)
+        } @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
-    pub agent: Box<Account<'info, Agent>>,
+    pub agent: UncheckedAccount<'info>,
     /// The agent's current version's certification; required when `min_stage > 0` (its
     /// address checked by hash).
     #[account(
         constraint = seeds::is_derived(
             &certification.key(),
-            &[seeds::CERTIFICATION, agent.key().as_ref(), &agent.version_seq.to_le_bytes()],
+            &[seeds::CERTIFICATION, agent.key().as_ref(), &AgentStanding::read(&agent)?.version_seq.to_le_bytes()],
             certification.bump,
             &crate::ID
         ) @ anchor_lang::error::ErrorCode::ConstraintSeeds
@@ -95,7 +98,7 @@ pub struct CreateJob<'info> {
 impl CreateJob<'_> {
     fn validate(&self, args: &CreateJobArgs, now: i64) -> Result<u8> {
         self.config.require_live()?;
-        require!(self.agent.status == AgentStatus::Active, AgentrailError::AgentNotActive);
+        require!(AgentStanding::read(&self.agent)?.status == AgentStatus::Active, AgentrailError::AgentNotActive);
         require!(args.deadline > now, AgentrailError::DeadlineInPast);
         require!((0..=MAX_REVIEW_WINDOW).contains(&args.review_window), AgentrailError::InvalidReviewWindow);
         require!(
@@ -186,11 +189,11 @@ impl CreateJob<'_> {
         cu_trace!("cu: create_job: vault (two CPIs)");
         accounts.track_record(Job::record_shard(&job_key))?;
         cu_trace!("cu: create_job: track record");
-        let agent = &accounts.agent;
+        let agent = AgentStanding::read(&accounts.agent)?;
         let job = Job {
             poster,
             nonce: args.nonce,
-            agent: agent.key(),
+            agent: accounts.agent.key(),
             agent_version_seq: agent.version_seq,
             keeper: args.keeper,
             mint: accounts.mint.key(),

@@ -109,11 +109,16 @@ impl Agent {
     }
 }
 
-/// What paying an agent needs of it: where it is paid, which version it is and its status.
-/// Releases and refunds read it straight from the account ([`AgentStanding::read`]), skipping
-/// the two strings: about 1,000 units less than deserializing a whole [`Agent`].
+/// What hiring and paying an agent needs of it: its address's seeds, where it is paid, which
+/// version it is and its status. `create_job`, releases and refunds read it straight from the
+/// account ([`AgentStanding::read`]), skipping the two strings: about 1,000 units less than
+/// deserializing a whole [`Agent`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AgentStanding {
+    /// Sequential id, part of the PDA seeds.
+    pub id: u64,
+    /// PDA bump.
+    pub bump: u8,
     /// Wallet that receives milestone payments.
     pub payout: Pubkey,
     /// The current version's sequence number.
@@ -125,7 +130,13 @@ pub struct AgentStanding {
 impl Agent {
     /// What paying the agent needs of it.
     pub fn standing(&self) -> AgentStanding {
-        AgentStanding { payout: self.payout, version_seq: self.version_seq, status: self.status }
+        AgentStanding {
+            id: self.id,
+            bump: self.bump,
+            payout: self.payout,
+            version_seq: self.version_seq,
+            status: self.status,
+        }
     }
 }
 
@@ -148,18 +159,21 @@ impl AgentStanding {
 
     /// The standing in an `Agent` account's bytes (Borsh, after the discriminator): `id` and
     /// `authority`, then `payout`; `name` and `metadata_uri`, each a length and its bytes;
-    /// `manifest_hash` and `version`, then `version_seq` and `status`. The tests check it
-    /// against the serialization of agents with strings of every length.
+    /// `manifest_hash` and `version`, then `version_seq`, `status`, the two times and `bump`.
+    /// The tests check it against the serialization of agents with strings of every length.
     fn parse(data: &[u8]) -> Option<Self> {
         const PAYOUT: usize = 8 + 8 + 32;
         let u32_at = |at: usize| Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?));
         let after_string = |at: usize| at.checked_add(4)?.checked_add(usize::try_from(u32_at(at)?).ok()?);
+        let id = u64::from_le_bytes(data.get(8..16)?.try_into().ok()?);
         let payout = Pubkey::new_from_array(data.get(PAYOUT..PAYOUT + 32)?.try_into().ok()?);
         let after_uri = after_string(after_string(PAYOUT + 32)?)?;
         let version_seq_at = after_uri.checked_add(32 + Semver::INIT_SPACE)?;
         let version_seq = u32_at(version_seq_at)?;
         let status = AgentStatus::deserialize(&mut data.get(version_seq_at + 4..)?).ok()?;
-        Some(Self { payout, version_seq, status })
+        // after the status: registered_at and updated_at
+        let bump = *data.get(version_seq_at + 4 + 1 + 8 + 8)?;
+        Some(Self { id, bump, payout, version_seq, status })
     }
 }
 
@@ -172,6 +186,8 @@ mod tests {
         for (name, uri) in [("a", ""), ("agent", "https://x.example/m"), (&*"n".repeat(32), &*"u".repeat(200))] {
             for status in [AgentStatus::Active, AgentStatus::Paused, AgentStatus::Retired] {
                 let a = Agent {
+                    id: u64::MAX - name.len() as u64,
+                    bump: 250 + name.len() as u8 % 5,
                     payout: Pubkey::new_unique(),
                     name: name.into(),
                     metadata_uri: uri.into(),
@@ -182,7 +198,8 @@ mod tests {
                 let mut data = Vec::new();
                 a.try_serialize(&mut data).unwrap();
                 assert_eq!(AgentStanding::parse(&data), Some(a.standing()));
-                assert_eq!(AgentStanding::parse(&data[..data.len() - 1 - 8 - 8 - 1 - 32]), None, "cut short");
+                assert_eq!(AgentStanding::parse(&data[..data.len() - 32]), Some(a.standing()), "up to the bump");
+                assert_eq!(AgentStanding::parse(&data[..data.len() - 32 - 1]), None, "cut short");
             }
         }
     }
