@@ -228,7 +228,7 @@ pub fn fee_for(amount: u64, fee_bps: u16) -> u64 {
 
 /// `amount * bps / 10_000`, rounded down: at most `amount` for `bps <= 10_000`, so it fits.
 /// In 64 bits when the product fits (every amount below ~1.8e15 base units): a 128-bit
-/// division is a library call on SBF, ~100 units a milestone when a job is created.
+/// division is a library call on SBF.
 fn bps_of(amount: u64, bps: u16) -> u64 {
     match amount.checked_mul(u64::from(bps)) {
         Some(product) => product / BPS as u64,
