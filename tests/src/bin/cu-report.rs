@@ -10,6 +10,7 @@
 //!       bash tools/sbf-toolchain/build.sh anchor programs/agentrail --features cu-trace
 //!     cp $HOME/.cache/agentrail-target/sbf/sbfup-solana-solana/release/libagentrail.so target/deploy/agentrail-cu-trace.so
 //!     AGENTRAIL_SO=target/deploy/agentrail-cu-trace.so cargo run -p agentrail-tests --bin cu-report -- --breakdown
+//!     scripts/build-sbf.sh    # the measurement build also replaced target/deploy/agentrail.so
 
 use agentrail_tests::compute::{account_sizes, breakdown, budgets, measure, measure_baseline};
 use agentrail_tests::sbf::{Sbf, baseline_so};
