@@ -24,14 +24,14 @@ pub fn so_path() -> PathBuf {
         .unwrap_or_else(|| crate::workspace().join("target/deploy/agentrail.so"))
 }
 
-/// The program's `.so`, checked to be current: the SBF pass and the end-to-end tests refuse a
-/// missing binary, and one older than any of the program's sources (it would silently test old
-/// code), naming the command that builds it.
 /// The compute baseline's `.so` (`programs/baseline-transfer`, beside the program's).
 pub fn baseline_so() -> PathBuf {
     so_path().with_file_name("agentrail_baseline.so")
 }
 
+/// The program's `.so`, checked to be current: the SBF pass and the end-to-end tests refuse a
+/// missing binary, and one older than any of the program's sources (it would silently test old
+/// code), naming the command that builds it.
 pub fn current_so() -> PathBuf {
     let path = so_path();
     if let Err(problem) = check_current(&path, &crate::workspace()) {

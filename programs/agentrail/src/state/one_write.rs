@@ -29,35 +29,24 @@ impl<'w, W: std::io::Write> Gathered<'w, W> {
 }
 
 impl<W: std::io::Write> std::io::Write for Gathered<'_, W> {
+    #[inline(always)]
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.write_all(data).map(|()| data.len())
+    }
+
     // inlined into each of Borsh's field writes, so the copy has a constant length and compiles
     // to a few loads and stores instead of a call
     #[inline(always)]
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
         if self.len + data.len() > GATHER {
             self.flush()?;
-        }
-        if data.len() > GATHER {
-            // larger than the buffer: passed on as it is
-            return self.inner.write(data);
+            if data.len() > GATHER {
+                // larger than the buffer: passed on as it is
+                return self.inner.write_all(data);
+            }
         }
         self.buf[self.len..self.len + data.len()].copy_from_slice(data);
         self.len += data.len();
-        Ok(data.len())
-    }
-
-    #[inline(always)]
-    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
-        if self.len + data.len() <= GATHER {
-            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-            self.len += data.len();
-            return Ok(());
-        }
-        self.flush()?;
-        if data.len() > GATHER {
-            return self.inner.write_all(data);
-        }
-        self.buf[..data.len()].copy_from_slice(data);
-        self.len = data.len();
         Ok(())
     }
 
