@@ -20,6 +20,15 @@ pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
     T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {}: {e}", std::any::type_name::<T>())))
 }
 
+/// A token mint's decimals from its account: owned by SPL Token or Token-2022, whose mint
+/// layouts both keep them at byte 44 (after the supply and the mint authority).
+pub fn mint_decimals(owner: &anchor_lang::prelude::Pubkey, data: &[u8]) -> Result<u8, DecodeError> {
+    if *owner != anchor_spl::token::ID && *owner != anchor_spl::token_2022::ID {
+        return Err(DecodeError(format!("not a token mint (owner {owner})")));
+    }
+    data.get(44).copied().ok_or_else(|| DecodeError("not a token mint".into()))
+}
+
 /// Byte offset of `Job::poster` in a job account (after the discriminator), for memcmp filters.
 pub const JOB_POSTER_OFFSET: usize = 8;
 /// Byte offset of `Job::agent` (after `poster` and `nonce`).
@@ -117,6 +126,19 @@ pub fn track_records_by_mint(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mint_decimals_come_from_either_token_program() {
+        use anchor_lang::prelude::Pubkey;
+        let mut mint = vec![0u8; 82];
+        mint[44] = 6;
+        for program in [anchor_spl::token::ID, anchor_spl::token_2022::ID] {
+            assert_eq!(super::mint_decimals(&program, &mint), Ok(6));
+        }
+        let stranger = Pubkey::new_unique();
+        assert!(super::mint_decimals(&stranger, &mint).unwrap_err().0.contains("owner"));
+        assert!(super::mint_decimals(&anchor_spl::token::ID, &mint[..44]).is_err(), "too short");
+    }
+
     #[test]
     fn job_field_offsets_match_the_layout() {
         use anchor_lang::prelude::Pubkey;

@@ -194,7 +194,7 @@ function followEvents() {
     }
     const concerns = inbox
       ? data.decider === who || (!!data.job && !!document.querySelector(`[data-row][data-job="${CSS.escape(data.job)}"]`))
-      : data.job === $("main")?.dataset.job;
+      : data.job === page?.dataset.job;
     if (concerns) refreshSoon();
   };
   for (const kind of ["job_updated", "approval_needed", "dispute_open"]) source.addEventListener(kind, onEvent as EventListener);

@@ -215,10 +215,8 @@ fn milestone_flag(s: &str) -> Result<MilestoneFile> {
 /// Decimals of a mint (same offset for SPL Token and Token-2022) and its token program.
 pub(crate) fn mint_info(ctx: &Ctx, mint: &Pubkey) -> Result<(u8, Pubkey)> {
     let acc = ctx.raw(mint)?.ok_or_else(|| anyhow!("no mint at {mint}"))?;
-    let decimals = *acc.data.get(44).ok_or_else(|| anyhow!("{mint} is not a token mint"))?;
-    if acc.owner != anchor_spl::token::ID && acc.owner != anchor_spl::token_2022::ID {
-        bail!("{mint} is not a token mint (owner {})", acc.owner);
-    }
+    let decimals =
+        agentrail_client::accounts::mint_decimals(&acc.owner, &acc.data).map_err(|e| anyhow!("{mint} is {e}"))?;
     Ok((decimals, acc.owner))
 }
 

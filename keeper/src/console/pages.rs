@@ -31,27 +31,52 @@ pub struct Page {
     pub body: String,
 }
 
-/// A mint's decimals (byte 44 of both token programs' mint layout; 0 when unreadable).
-async fn decimals(k: &Keeper, mints: &[Pubkey]) -> HashMap<Pubkey, u8> {
-    let accounts = k.chain.accounts(mints).await.unwrap_or_default();
-    mints.iter().zip(accounts).map(|(m, a)| (*m, a.and_then(|a| a.data.get(44).copied()).unwrap_or(0))).collect()
+/// The decimals of `mints`, each read once (0, amounts in base units, for an account that is not
+/// a mint; a failed read fails the page rather than show amounts at the wrong scale).
+async fn decimals(k: &Keeper, mints: &[Pubkey]) -> Result<HashMap<Pubkey, u8>> {
+    let mut unique = mints.to_vec();
+    unique.sort();
+    unique.dedup();
+    let accounts = k.chain.accounts(&unique).await?;
+    let decimals = |a: Option<solana_sdk::account::Account>| {
+        a.and_then(|a| agentrail_client::accounts::mint_decimals(&a.owner, &a.data).ok()).unwrap_or(0)
+    };
+    Ok(unique.into_iter().zip(accounts.into_iter().map(decimals)).collect())
 }
 
 fn amount(units: u64, decimals: u8) -> String {
     esc(&format_ui(units, decimals))
 }
 
+/// The program's config.
+async fn program_config(k: &Keeper) -> Result<ProgramConfig> {
+    k.chain.account(&pda::config()).await?.context("the program's config does not exist")
+}
+
+/// The agents and pinned certifications of `jobs`, each account read once, 100 to a request:
+/// per job, its agent (`None` when there is no agent account) and the certification it pinned
+/// (`None` when it demands none, or there is none).
+async fn parties(k: &Keeper, jobs: &[&Job]) -> Result<Vec<Option<(Agent, Option<Certification>)>>> {
+    let pinned = |job: &Job| (job.min_stage > 0).then(|| pda::certification(&job.agent, job.agent_version_seq));
+    let mut wanted: Vec<Pubkey> = jobs.iter().flat_map(|j| std::iter::once(j.agent).chain(pinned(j))).collect();
+    wanted.sort();
+    wanted.dedup();
+    let read: HashMap<Pubkey, Vec<u8>> =
+        wanted.iter().zip(k.chain.accounts(&wanted).await?).filter_map(|(key, a)| a.map(|a| (*key, a.data))).collect();
+    fn decode<T: anchor_lang::AccountDeserialize>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
+        read.get(key).and_then(|d| agentrail_client::accounts::decode(d).ok())
+    }
+    Ok(jobs
+        .iter()
+        .map(|j| Some((decode::<Agent>(&read, &j.agent)?, pinned(j).and_then(|c| decode(&read, &c)))))
+        .collect())
+}
+
 /// What the lifecycle reads besides the job: its agent, pinned certification and the config.
 async fn conditions(k: &Keeper, job: &Job, now: i64) -> Result<(Agent, Conditions)> {
-    let agent: Agent =
-        k.chain.account(&job.agent).await?.with_context(|| format!("agent {} does not exist", job.agent))?;
-    let config: ProgramConfig =
-        k.chain.account(&pda::config()).await?.context("the program's config does not exist")?;
-    let cert: Option<Certification> = if job.min_stage > 0 {
-        k.chain.account(&pda::certification(&job.agent, job.agent_version_seq)).await?
-    } else {
-        None
-    };
+    let config = program_config(k).await?;
+    let party = parties(k, &[job]).await?.pop().flatten();
+    let (agent, cert) = party.with_context(|| format!("agent {} does not exist", job.agent))?;
     let c = Conditions::read(job, &agent, cert.as_ref(), &config, now);
     Ok((agent, c))
 }
@@ -60,7 +85,7 @@ async fn conditions(k: &Keeper, job: &Job, now: i64) -> Result<(Agent, Condition
 pub async fn home(k: &Keeper, f: &Frame<'_>) -> Result<Page> {
     let jobs = k.chain.funded_jobs_for(&k.payer.pubkey()).await?;
     let mints: Vec<Pubkey> = jobs.iter().map(|(_, j)| j.mint).collect();
-    let dec = decimals(k, &mints).await;
+    let dec = decimals(k, &mints).await?;
     let rows: Vec<Vec<String>> = jobs
         .iter()
         .take(MAX_LISTED_JOBS)
@@ -121,8 +146,7 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
         return Ok(Page { title: "Inbox".into(), attrs, body: body.into() });
     };
     let now = k.chain.now().await?;
-    let config: ProgramConfig =
-        k.chain.account(&pda::config()).await?.context("the program's config does not exist")?;
+    let config = program_config(k).await?;
     let mut open: Vec<(&'static str, Actor, Pubkey, Job)> = Vec::new();
     for (role, offset, actor) in
         [("poster", JOB_POSTER_OFFSET, Actor::Poster), ("arbiter", JOB_ARBITER_OFFSET, Actor::Arbiter)]
@@ -133,29 +157,10 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
             }
         }
     }
-    // the jobs' agents and pinned certifications, each read once, 100 to a request
-    let mut wanted: Vec<Pubkey> = Vec::new();
-    for (_, _, _, job) in &open {
-        wanted.push(job.agent);
-        if job.min_stage > 0 {
-            wanted.push(pda::certification(&job.agent, job.agent_version_seq));
-        }
-    }
-    wanted.sort();
-    wanted.dedup();
-    let read: HashMap<Pubkey, Vec<u8>> =
-        wanted.iter().zip(k.chain.accounts(&wanted).await?).filter_map(|(key, a)| a.map(|a| (*key, a.data))).collect();
-    fn decode<T: anchor_lang::AccountDeserialize>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
-        read.get(key).and_then(|d| agentrail_client::accounts::decode(d).ok())
-    }
+    let jobs: Vec<&Job> = open.iter().map(|(_, _, _, job)| job).collect();
     let mut rows: Vec<Awaiting> = Vec::new();
-    for (role, actor, job_key, job) in &open {
-        let Some(agent) = decode::<Agent>(&read, &job.agent) else { continue };
-        let cert: Option<Certification> = if job.min_stage > 0 {
-            decode(&read, &pda::certification(&job.agent, job.agent_version_seq))
-        } else {
-            None
-        };
+    for ((role, actor, job_key, job), party) in open.iter().zip(parties(k, &jobs).await?) {
+        let Some((agent, cert)) = party else { continue };
         let c = Conditions::read(job, &agent, cert.as_ref(), &config, now);
         let mut by_milestone: Vec<Awaiting> = Vec::new();
         for offer in next_actions(job, now, &c).into_iter().filter(|o| awaits(*actor, o.action)) {
@@ -179,7 +184,7 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
     rows.sort_by_key(|r| (r.until.is_none(), r.until, r.job.to_string(), r.milestone));
     rows.truncate(MAX_INBOX_ROWS);
     let mints: Vec<Pubkey> = rows.iter().map(|r| r.mint).collect();
-    let dec = decimals(k, &mints).await;
+    let dec = decimals(k, &mints).await?;
     let mut body = format!("<h1>Inbox</h1><p>What awaits {} now.</p>", key(&me));
     if rows.is_empty() {
         body.push_str("<p>Nothing awaits this wallet.</p>");
@@ -235,7 +240,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     let Some(job) = k.chain.account::<Job>(&job_key).await? else { return Ok(None) };
     let now = k.chain.now().await?;
     let (agent, c) = conditions(k, &job, now).await?;
-    let d = *decimals(k, &[job.mint]).await.get(&job.mint).unwrap_or(&0);
+    let d = *decimals(k, &[job.mint]).await?.get(&job.mint).unwrap_or(&0);
     let ours = job.keeper == k.payer.pubkey();
     let store = k.log.store();
     let job_s = job_key.to_string();
@@ -578,7 +583,7 @@ pub async fn agent(k: &Keeper, f: &Frame<'_>, agent_key: Pubkey) -> Result<Optio
     };
     let records = track_records_by_mint(k.chain.track_records(&agent_key).await?);
     let mints: Vec<Pubkey> = records.iter().map(|r| r.mint).collect();
-    let dec = decimals(k, &mints).await;
+    let dec = decimals(k, &mints).await?;
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
