@@ -10,9 +10,11 @@ pub mod distinct;
 pub mod errors;
 pub mod events;
 pub mod instructions;
+pub mod mem;
 pub mod merkle;
 pub mod mint_policy;
 pub mod state;
+pub mod token_bytes;
 
 use instructions::*;
 use state::AgentStatus;

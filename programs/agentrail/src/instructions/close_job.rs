@@ -57,7 +57,8 @@ impl CloseJob<'_> {
         let a = ctx.accounts;
         let swept = a.vault.amount;
         if swept > 0 {
-            pay_from_vault(&a.job, &a.vault, &a.mint, a.poster_token.to_account_info(), &a.token_program, swept)?;
+            let (vault, mint) = (a.vault.to_account_info(), a.mint.to_account_info());
+            pay_from_vault(&a.job, &vault, &mint, a.poster_token.to_account_info(), &a.token_program, swept)?;
         }
         let nonce = a.job.nonce.to_le_bytes();
         let seeds: &[&[u8]] = &[seeds::JOB, a.job.poster.as_ref(), &nonce, &[a.job.bump]];

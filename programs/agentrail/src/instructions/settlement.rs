@@ -3,39 +3,37 @@
 //! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{self, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::{
     distinct::distinct,
     errors::AgentrailError,
     events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
+    token_bytes,
 };
 
-/// Transfers `amount` from the job's vault to `to`, signed by the job PDA.
+/// Transfers `amount` from the job's vault to `to`, signed by the job PDA; the mint's decimals
+/// are read from its bytes ([`token_bytes::mint_decimals`]).
 pub fn pay_from_vault<'info>(
     job: &Account<'info, Job>,
-    vault: &InterfaceAccount<'info, TokenAccount>,
-    mint: &InterfaceAccount<'info, Mint>,
+    vault: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
     to: AccountInfo<'info>,
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
+    let decimals = token_bytes::mint_decimals(mint, &token_program.key())?;
     let nonce = job.nonce.to_le_bytes();
     let seeds: &[&[u8]] = &[seeds::JOB, job.poster.as_ref(), &nonce, &[job.bump]];
     token_interface::transfer_checked(
         CpiContext::new_with_signer(
             token_program.key(),
-            TransferChecked {
-                from: vault.to_account_info(),
-                mint: mint.to_account_info(),
-                to,
-                authority: job.to_account_info(),
-            },
+            TransferChecked { from: vault.clone(), mint: mint.clone(), to, authority: job.to_account_info() },
             &[seeds],
         ),
         amount,
-        mint.decimals,
+        decimals,
     )
 }
 
@@ -44,17 +42,8 @@ pub fn pay_from_vault<'info>(
 /// and the fees not yet swept.
 pub fn check_conserved(job: &Job, vault: &AccountInfo) -> Result<()> {
     let owed = job.check_books()?;
-    require!(token_amount(vault)? >= owed, AgentrailError::AccountingBroken);
+    require!(token_bytes::token_amount(vault)? >= owed, AgentrailError::AccountingBroken);
     Ok(())
-}
-
-/// What a token account holds, read from its bytes: the amount follows the mint and the owner
-/// in SPL Token's and Token-2022's account layout (bytes 64..72). Re-parsing the account
-/// after a transfer (`reload`) costs ~300 units.
-fn token_amount(account: &AccountInfo) -> Result<u64> {
-    let data = account.try_borrow_data()?;
-    let amount = data.get(64..72).and_then(|b| <[u8; 8]>::try_from(b).ok());
-    Ok(u64::from_le_bytes(amount.ok_or(anchor_lang::error::ErrorCode::AccountDidNotDeserialize)?))
 }
 
 /// The certification account a job's release or refund was shown, as plain state.
@@ -91,16 +80,19 @@ pub struct Settlement<'info> {
     pub agent: UncheckedAccount<'info>,
     /// The pinned certification; required when the job demanded a stage.
     pub certification: Option<Box<Account<'info, Certification>>>,
-    /// The job's mint.
-    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The job's mint (its decimals read by each transfer, [`pay_from_vault`]).
+    /// CHECK: the job's own mint (`has_one`)
+    pub mint: UncheckedAccount<'info>,
     /// The job's vault, holding everything not yet settled (its address checked by hash).
+    /// CHECK: the job's vault PDA, a token account only the job signs for
     #[account(
         mut,
         dup,
+        constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
-    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub vault: UncheckedAccount<'info>,
     /// Receives the milestone's amount: the payout wallet's associated token account (its
     /// owner, token program and address checked; the address by hash).
     #[account(
@@ -150,7 +142,7 @@ impl<'info> Settlement<'info> {
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
         cu_trace!("cu: release: transfer (CPI)");
-        check_conserved(&self.job, &self.vault.to_account_info())?;
+        check_conserved(&self.job, &self.vault)?;
         cu_trace!("cu: release: conservation check");
         self.track_record.record_release(amount);
         emit!(MilestoneReleased {
@@ -223,7 +215,7 @@ impl<'info> DisputeSettlement<'info> {
         for (to, amount) in payments.into_iter().filter(|(_, amount)| *amount > 0) {
             pay_from_vault(&s.job, &s.vault, &s.mint, to, &s.token_program, amount)?;
         }
-        check_conserved(&s.job, &s.vault.to_account_info())?;
+        check_conserved(&s.job, &s.vault)?;
         s.track_record.record_decision(agent_bps, shares.to_agent, decider);
         emit!(DisputeDecided {
             job: s.job.key(),
@@ -255,16 +247,19 @@ pub struct Refund<'info> {
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
     pub job: Box<Account<'info, Job>>,
-    /// The job's mint.
-    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The job's mint (its decimals read by each transfer, [`pay_from_vault`]).
+    /// CHECK: the job's own mint (`has_one`)
+    pub mint: UncheckedAccount<'info>,
     /// The job's vault (its address checked by hash).
+    /// CHECK: the job's vault PDA, a token account only the job signs for
     #[account(
         mut,
         dup,
+        constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
         constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
-    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub vault: UncheckedAccount<'info>,
     /// Receives the refund: a token account the poster owns for the job's mint.
     #[account(mut, dup, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
     pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -316,7 +311,7 @@ impl<'info> Refund<'info> {
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;
         }
         cu_trace!("cu: refund: transfer (CPI)");
-        check_conserved(&self.job, &self.vault.to_account_info())?;
+        check_conserved(&self.job, &self.vault)?;
         cu_trace!("cu: refund: conservation check");
         emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.status });
         Ok(amount)

@@ -68,9 +68,8 @@ impl<'info> SweepFees<'info> {
             // already swept (a duplicate in the batch, or another sweeper got there first)
             return Ok(0);
         }
-        let vault: InterfaceAccount<'info, TokenAccount> = InterfaceAccount::try_from(vault_info)?;
         let treasury = self.treasury_token.to_account_info();
-        pay_from_vault(&job, &vault, &self.mint, treasury, &self.token_program, amount)?;
+        pay_from_vault(&job, vault_info, &self.mint.to_account_info(), treasury, &self.token_program, amount)?;
         check_conserved(&job, vault_info)?;
         job.exit(&crate::ID)?;
         emit!(FeesSwept { job: job.key(), amount, treasury_token: self.treasury_token.key() });

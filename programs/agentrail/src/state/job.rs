@@ -37,6 +37,8 @@ pub struct MilestoneSpec {
 }
 
 /// Where a milestone is.
+// one byte, its Borsh variant index: the job codec copies milestones as bytes (job_codec.rs)
+#[repr(u8)]
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MilestoneState {
     /// Not yet reported done.
@@ -56,26 +58,29 @@ pub enum MilestoneState {
 }
 
 /// One milestone of a job.
+// `repr(C)` with the widest fields first: its first 76 bytes in memory are its Borsh bytes, so
+// the job codec reads and writes a milestone in one copy (job_codec.rs checks the offsets)
+#[repr(C)]
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Milestone {
     /// Paid to the agent on release.
     pub amount: u64,
     /// Protocol fee on top of `amount`, earned by the treasury on release, refunded otherwise.
     pub fee: u64,
-    /// Whether the poster must approve before release.
-    pub requires_approval: bool,
-    /// Current state.
-    pub state: MilestoneState,
-    /// Hash of the step's receipt, set on submission.
-    pub result_hash: [u8; 32],
     /// When it was submitted (unix seconds; 0 before).
     pub submitted_at: i64,
     /// When the keeper marked its step started (unix seconds; 0 when never).
     pub started_at: i64,
     /// When the poster's rejection put it in dispute (unix seconds; 0 when never).
     pub disputed_at: i64,
+    /// Hash of the step's receipt, set on submission.
+    pub result_hash: [u8; 32],
     /// The agent's share a dispute's decision gave it, in basis points (0 when undisputed).
     pub agent_bps: u16,
+    /// Whether the poster must approve before release.
+    pub requires_approval: bool,
+    /// Current state.
+    pub state: MilestoneState,
 }
 
 impl Milestone {

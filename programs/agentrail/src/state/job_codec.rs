@@ -4,17 +4,44 @@
 //! from Borsh's derive, describes them; the tests check every byte against Borsh's own encoder).
 //! Borsh's derived codec goes field by field through a reader or writer with a check and a call
 //! for each: on SBF ~2,300 units to read a 16-milestone job and ~1,500 to write it, a third of a
-//! refund. Here the fixed part of a job (everything before `terms_uri`) and each milestone are
-//! one copy each, decoded from a byte array at constant offsets.
+//! refund. Here the fixed part of a job (everything before `terms_uri`) is one copy decoded from
+//! a byte array at constant offsets, and each milestone is one copy of its memory: a
+//! [`Milestone`] is `repr(C)` with its fields in Borsh's order and at Borsh's offsets (checked
+//! below at compile time), so its first [`MILESTONE`] bytes are its encoding.
+
+use std::mem::{MaybeUninit, offset_of, size_of};
 
 use anchor_lang::prelude::*;
 
-use crate::state::{Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState};
+use crate::{
+    mem,
+    state::{Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState},
+};
 
 /// Bytes of a job before `terms_uri`: poster to terms hash.
 const HEAD: usize = 32 + 8 + 32 + 4 + 32 * 3 + 2 + 1 + 1 + 4 + 8 * 3 + 1 + 8 * 5 + 1 + 1 + 32 + 8 + 2 + 32;
-/// Bytes of one milestone.
-const MILESTONE: usize = 8 + 8 + 1 + 1 + 32 + 8 * 3 + 2;
+/// Bytes of one milestone, Borsh's encoding: the first bytes of its memory.
+const MILESTONE: usize = 8 * 5 + 32 + 2 + 1 + 1;
+/// Where a milestone's `requires_approval` byte is: Borsh refuses any but 0 and 1.
+const APPROVAL_AT: usize = offset_of!(Milestone, requires_approval);
+/// Where its `state` byte is: Borsh refuses one past the last variant.
+const STATE_AT: usize = offset_of!(Milestone, state);
+
+// A milestone's memory is its Borsh bytes: every field where Borsh puts it, in little-endian
+// order, the padding (if any) after the last. A reordered or added field fails the build here.
+#[cfg(not(target_endian = "little"))]
+compile_error!("the job codec copies milestones as little-endian bytes");
+const _: () = {
+    assert!(offset_of!(Milestone, amount) == 0);
+    assert!(offset_of!(Milestone, fee) == 8);
+    assert!(offset_of!(Milestone, submitted_at) == 16);
+    assert!(offset_of!(Milestone, started_at) == 24);
+    assert!(offset_of!(Milestone, disputed_at) == 32);
+    assert!(offset_of!(Milestone, result_hash) == 40);
+    assert!(offset_of!(Milestone, agent_bps) == 72);
+    assert!(APPROVAL_AT == 74 && STATE_AT == 75 && STATE_AT + 1 == MILESTONE);
+    assert!(size_of::<Milestone>() >= MILESTONE && size_of::<MilestoneState>() == 1);
+};
 
 /// Writes fields one after another into a byte array.
 struct Put<'a> {
@@ -63,51 +90,69 @@ fn invalid() -> std::io::Error {
     std::io::ErrorKind::InvalidData.into()
 }
 
+/// Where a job's bytes are read from: an account's bytes (copied by the runtime, [`mem`]) or
+/// any reader.
+trait Source {
+    /// Fills `dst` with the next `dst.len()` bytes; writes only initialized bytes.
+    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()>;
+
+    /// Fills `dst` with the next `dst.len()` bytes.
+    fn fill_init(&mut self, dst: &mut [u8]) -> std::io::Result<()> {
+        // SAFETY: the same memory as bytes that may be uninitialized; `fill` writes only
+        // initialized bytes, so `dst` stays initialized
+        self.fill(unsafe { &mut *(dst as *mut [u8] as *mut [MaybeUninit<u8>]) })
+    }
+}
+
+impl Source for &[u8] {
+    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()> {
+        let (now, rest) = self.split_at_checked(dst.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        mem::copy_to_uninit(dst, now);
+        *self = rest;
+        Ok(())
+    }
+}
+
+/// Any reader as a [`Source`].
+struct FromReader<'r, R>(&'r mut R);
+
+impl<R: std::io::Read> Source for FromReader<'_, R> {
+    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()> {
+        // zeroed first: a reader writes into initialized bytes
+        dst.fill(MaybeUninit::new(0));
+        // SAFETY: every byte was initialized just above
+        self.0.read_exact(unsafe { &mut *(dst as *mut [MaybeUninit<u8>] as *mut [u8]) })
+    }
+}
+
 impl Milestone {
-    fn encode(&self) -> [u8; MILESTONE] {
-        let mut bytes = [0u8; MILESTONE];
-        let mut out = Put { bytes: &mut bytes, at: 0 };
-        out.put(&self.amount.to_le_bytes());
-        out.put(&self.fee.to_le_bytes());
-        out.put(&[u8::from(self.requires_approval), self.state as u8]);
-        out.put(&self.result_hash);
-        out.put(&self.submitted_at.to_le_bytes());
-        out.put(&self.started_at.to_le_bytes());
-        out.put(&self.disputed_at.to_le_bytes());
-        out.put(&self.agent_bps.to_le_bytes());
-        bytes
+    /// Its Borsh encoding: its first [`MILESTONE`] bytes.
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `repr(C)` with the fields checked above to fill the first MILESTONE bytes
+        // without a gap, so they are all initialized; the padding after them is not included
+        unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), MILESTONE) }
     }
 
-    /// Refuses what Borsh refuses: a bool other than 0 or 1, a state past the last.
-    fn decode(bytes: &[u8; MILESTONE]) -> std::io::Result<Self> {
-        let mut b = Take { bytes, at: 0 };
-        let (amount, fee) = (b.u64(), b.u64());
-        let [approval, state] = b.take();
-        let requires_approval = match approval {
-            0 => false,
-            1 => true,
-            _ => return Err(invalid()),
-        };
-        let state = match state {
-            0 => MilestoneState::Pending,
-            1 => MilestoneState::Submitted,
-            2 => MilestoneState::Released,
-            3 => MilestoneState::Refunded,
-            4 => MilestoneState::Disputed,
-            5 => MilestoneState::Split,
-            _ => return Err(invalid()),
-        };
-        Ok(Milestone {
-            amount,
-            fee,
-            requires_approval,
-            state,
-            result_hash: b.take(),
-            submitted_at: b.i64(),
-            started_at: b.i64(),
-            disputed_at: b.i64(),
-            agent_bps: u16::from_le_bytes(b.take()),
-        })
+    /// Reads `count` milestones, each in one copy into its place in the vector; refuses what
+    /// Borsh refuses (a bool other than 0 or 1, a state past the last).
+    fn read_all(src: &mut impl Source, count: usize) -> std::io::Result<Vec<Milestone>> {
+        let mut milestones = Vec::<Milestone>::with_capacity(count);
+        for slot in &mut milestones.spare_capacity_mut()[..count] {
+            // SAFETY: the slot's first MILESTONE bytes, as bytes that may be uninitialized
+            let bytes =
+                unsafe { std::slice::from_raw_parts_mut(slot.as_mut_ptr().cast::<MaybeUninit<u8>>(), MILESTONE) };
+            src.fill(bytes)?;
+            // SAFETY: both were filled just above
+            let (approval, state) = unsafe { (bytes[APPROVAL_AT].assume_init(), bytes[STATE_AT].assume_init()) };
+            if approval > 1 || state > MilestoneState::Split as u8 {
+                return Err(invalid());
+            }
+        }
+        // SAFETY: each of the first `count` slots holds a milestone's encoding with a valid bool
+        // and state (checked above); every other byte pattern is a valid integer or hash, and
+        // the padding after the fields is never read
+        unsafe { milestones.set_len(count) };
+        Ok(milestones)
     }
 }
 
@@ -144,32 +189,27 @@ impl Job {
         writer.write_all(uri)?;
         writer.write_all(&self.step_timeout.to_le_bytes())?;
         writer.write_all(&u32::try_from(self.milestones.len()).map_err(|_| invalid())?.to_le_bytes())?;
-        self.milestones.iter().try_for_each(|m| writer.write_all(&m.encode()))
+        self.milestones.iter().try_for_each(|m| writer.write_all(m.as_bytes()))
     }
 
     /// Reads what [`Job::write_bytes`] writes; refuses what Borsh refuses, and more milestones
     /// than a job can hold.
-    pub(crate) fn read_bytes<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
         let mut head = [0u8; HEAD];
-        reader.read_exact(&mut head)?;
+        src.fill_init(&mut head)?;
         let mut len = [0u8; 4];
-        reader.read_exact(&mut len)?;
+        src.fill_init(&mut len)?;
         let mut uri = vec![0u8; u32::from_le_bytes(len) as usize];
-        reader.read_exact(&mut uri)?;
+        src.fill_init(&mut uri)?;
         let terms_uri = String::from_utf8(uri).map_err(|_| invalid())?;
         let mut step_timeout = [0u8; 8];
-        reader.read_exact(&mut step_timeout)?;
-        reader.read_exact(&mut len)?;
+        src.fill_init(&mut step_timeout)?;
+        src.fill_init(&mut len)?;
         let count = u32::from_le_bytes(len) as usize;
         if count > MAX_MILESTONES {
             return Err(invalid());
         }
-        let mut milestones = Vec::with_capacity(count);
-        let mut bytes = [0u8; MILESTONE];
-        for _ in 0..count {
-            reader.read_exact(&mut bytes)?;
-            milestones.push(Milestone::decode(&bytes)?);
-        }
+        let milestones = Milestone::read_all(src, count)?;
         let mut b = Take { bytes: &head, at: 0 };
         Ok(Job {
             poster: b.pubkey(),
@@ -219,8 +259,13 @@ impl AnchorSerialize for Job {
 }
 
 impl AnchorDeserialize for Job {
+    // an account's bytes: copied by the runtime
+    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
+        Job::read_from(buf)
+    }
+
     fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
-        Job::read_bytes(reader)
+        Job::read_from(&mut FromReader(reader))
     }
 }
 
@@ -264,6 +309,16 @@ mod tests {
         add(to_vec(&j.step_timeout).unwrap());
         add(to_vec(&j.milestones).unwrap());
         out
+    }
+
+    /// `bytes` read as an account's bytes and through a reader: the two sources of the codec.
+    fn read_both(bytes: &[u8]) -> [std::io::Result<Job>; 2] {
+        let mut slice = bytes;
+        let from_slice = Job::deserialize(&mut slice);
+        if from_slice.is_ok() {
+            assert!(slice.is_empty(), "every byte read");
+        }
+        [from_slice, Job::deserialize_reader(&mut std::io::Cursor::new(bytes))]
     }
 
     fn sample(milestones: usize, uri: &str) -> Job {
@@ -330,8 +385,9 @@ mod tests {
             let borsh = borsh_bytes(&job);
             assert_eq!(ours, borsh, "{milestones} milestones");
             assert_eq!(ours.len(), Job::space(milestones, uri.len()) - 8);
-            let back = Job::read_bytes(&mut borsh.as_slice()).unwrap();
-            assert_eq!(borsh_bytes(&back), borsh, "read back field for field");
+            for back in read_both(&borsh) {
+                assert_eq!(borsh_bytes(&back.unwrap()), borsh, "read back field for field");
+            }
         }
     }
 
@@ -345,21 +401,21 @@ mod tests {
         for (at, byte, what) in [
             (status_at, 5u8, "a status past the last"),
             (uri_at, 0xFF, "terms that are not UTF-8"),
-            (first + 16, 2, "a bool of 2"),
-            (first + 17, 6, "a milestone state past the last"),
+            (first + APPROVAL_AT, 2, "a bool of 2"),
+            (MILESTONE + first + STATE_AT, 6, "a milestone state past the last"),
         ] {
             let mut bad = good.clone();
             bad[at] = byte;
-            assert!(Job::read_bytes(&mut bad.as_slice()).is_err(), "{what}");
+            assert!(read_both(&bad).iter().all(|r| r.is_err()), "{what}");
         }
-        assert!(Job::read_bytes(&mut &good[..good.len() - 1]).is_err(), "cut short");
+        assert!(read_both(&good[..good.len() - 1]).iter().all(|r| r.is_err()), "cut short");
         let mut seventeen = sample(MAX_MILESTONES + 1, "");
         let mut bytes = Vec::new();
         seventeen.write_bytes(&mut bytes).unwrap();
-        assert!(Job::read_bytes(&mut bytes.as_slice()).is_err(), "more milestones than a job holds");
+        assert!(read_both(&bytes).iter().all(|r| r.is_err()), "more milestones than a job holds");
         seventeen.milestones.truncate(MAX_MILESTONES);
         bytes.clear();
         seventeen.write_bytes(&mut bytes).unwrap();
-        assert!(Job::read_bytes(&mut bytes.as_slice()).is_ok());
+        assert!(read_both(&bytes).iter().all(|r| r.is_ok()));
     }
 }

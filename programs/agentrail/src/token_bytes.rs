@@ -1,0 +1,88 @@
+//! The few fields of SPL Token and Token-2022 accounts that moving money needs, read from
+//! their bytes (both programs share the base layouts). Parsing a whole account as Anchor's
+//! `InterfaceAccount` does costs a few hundred units per account on every release and refund;
+//! these are used where the account's address is already checked (a job's mint by `has_one`,
+//! its vault by hash), so only the field is in question.
+
+use anchor_lang::prelude::*;
+
+/// A mint's decimals: byte 44 of the mint layout (after the mint authority and the supply).
+const MINT_DECIMALS_AT: usize = 36 + 8;
+/// A mint's `is_initialized` flag, after its decimals.
+const MINT_INITIALIZED_AT: usize = MINT_DECIMALS_AT + 1;
+/// A token account's amount: bytes 64..72 (after its mint and owner).
+const TOKEN_AMOUNT_AT: usize = 32 + 32;
+
+/// Whether `account` exists: what Anchor's typed accounts check first (refusing a system-owned
+/// account without lamports as `AccountNotInitialized`).
+pub fn exists(account: &AccountInfo) -> bool {
+    !(account.owner == &anchor_lang::system_program::ID && account.lamports() == 0)
+}
+
+/// The decimals of `mint`, an initialized mint of `token_program` (the checks its parse makes).
+pub fn mint_decimals(mint: &AccountInfo, token_program: &Pubkey) -> Result<u8> {
+    if mint.owner != token_program {
+        return Err(error!(ErrorCode::AccountOwnedByWrongProgram).with_account_name("mint"));
+    }
+    let data = mint.try_borrow_data()?;
+    match (data.get(MINT_DECIMALS_AT), data.get(MINT_INITIALIZED_AT)) {
+        (Some(decimals), Some(1)) => Ok(*decimals),
+        _ => Err(error!(ErrorCode::AccountDidNotDeserialize).with_account_name("mint")),
+    }
+}
+
+/// What a token account holds. Re-parsing an account after a transfer (`reload`) costs ~300
+/// units; this reads eight bytes.
+pub fn token_amount(account: &AccountInfo) -> Result<u64> {
+    let data = account.try_borrow_data()?;
+    let amount = data.get(TOKEN_AMOUNT_AT..TOKEN_AMOUNT_AT + 8).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    Ok(u64::from_le_bytes(amount.ok_or(ErrorCode::AccountDidNotDeserialize)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use anchor_lang::solana_program::{program_option::COption, program_pack::Pack};
+    use anchor_spl::token::spl_token::state::{Account, AccountState, Mint};
+
+    use super::*;
+
+    fn info<'a>(key: &'a Pubkey, owner: &'a Pubkey, lamports: &'a mut u64, data: &'a mut [u8]) -> AccountInfo<'a> {
+        AccountInfo::new(key, false, false, lamports, data, owner, false)
+    }
+
+    #[test]
+    fn fields_are_read_where_spl_token_packs_them() {
+        let (key, program) = (Pubkey::new_unique(), anchor_spl::token::ID);
+        let mint = Mint {
+            mint_authority: COption::Some(Pubkey::new_unique()),
+            supply: u64::MAX - 3,
+            decimals: 9,
+            is_initialized: true,
+            freeze_authority: COption::None,
+        };
+        let mut bytes = vec![0u8; Mint::LEN];
+        mint.pack_into_slice(&mut bytes);
+        let mut lamports = 0;
+        assert_eq!(mint_decimals(&info(&key, &program, &mut lamports, &mut bytes), &program).unwrap(), 9);
+        let other = Pubkey::new_unique();
+        assert!(mint_decimals(&info(&key, &other, &mut lamports, &mut bytes), &program).is_err(), "another owner");
+        bytes[MINT_INITIALIZED_AT] = 0;
+        assert!(mint_decimals(&info(&key, &program, &mut lamports, &mut bytes), &program).is_err(), "uninitialized");
+        assert!(mint_decimals(&info(&key, &program, &mut lamports, &mut [0u8; 45]), &program).is_err(), "short");
+
+        let account = Account {
+            mint: Pubkey::new_unique(),
+            owner: Pubkey::new_unique(),
+            amount: 0x0102_0304_0506_0708,
+            delegate: COption::Some(Pubkey::new_unique()),
+            state: AccountState::Initialized,
+            is_native: COption::None,
+            delegated_amount: 7,
+            close_authority: COption::None,
+        };
+        let mut bytes = vec![0u8; Account::LEN];
+        account.pack_into_slice(&mut bytes);
+        assert_eq!(token_amount(&info(&key, &program, &mut lamports, &mut bytes)).unwrap(), account.amount);
+        assert!(token_amount(&info(&key, &program, &mut lamports, &mut [0u8; 71])).is_err(), "short");
+    }
+}
