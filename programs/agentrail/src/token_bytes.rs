@@ -10,8 +10,62 @@ use anchor_lang::prelude::*;
 const MINT_DECIMALS_AT: usize = 36 + 8;
 /// A mint's `is_initialized` flag, after its decimals.
 const MINT_INITIALIZED_AT: usize = MINT_DECIMALS_AT + 1;
+/// A token account's mint: bytes 0..32.
+const TOKEN_MINT_AT: usize = 0;
+/// A token account's owner: bytes 32..64.
+const TOKEN_OWNER_AT: usize = 32;
 /// A token account's amount: bytes 64..72 (after its mint and owner).
 const TOKEN_AMOUNT_AT: usize = 32 + 32;
+/// A token account's state (0 uninitialized, 1 initialized, 2 frozen): after its amount and
+/// delegate (`COption<Pubkey>`).
+const TOKEN_STATE_AT: usize = TOKEN_AMOUNT_AT + 8 + 36;
+/// Bytes of a token account without extensions; a Token-2022 account with extensions follows
+/// them with its account type (2) at this offset.
+const TOKEN_ACCOUNT_LEN: usize = 165;
+/// Bytes of a multisig, the one token-program account of more than 165 bytes without a type.
+const MULTISIG_LEN: usize = 355;
+/// Token-2022's account type of a token account.
+const ACCOUNT_TYPE_ACCOUNT: u8 = 2;
+
+/// A token account's bytes, checked as Anchor's `InterfaceAccount<TokenAccount>` checks them
+/// when it parses the account (with the same errors), for the keys the `token::` constraints
+/// compare.
+pub struct TokenAccountBytes<'a>(std::cell::Ref<'a, &'a mut [u8]>);
+
+impl<'a> TokenAccountBytes<'a> {
+    /// `account`'s bytes, if it is an initialized (or frozen) token account of SPL Token or
+    /// Token-2022.
+    pub fn read<'info: 'a>(account: &'a AccountInfo<'info>) -> Result<Self> {
+        if !exists(account) {
+            return Err(error!(ErrorCode::AccountNotInitialized).with_pubkeys((*account.key, Pubkey::default())));
+        }
+        if account.owner != &anchor_spl::token::ID && account.owner != &anchor_spl::token_2022::ID {
+            return Err(
+                error!(ErrorCode::AccountOwnedByWrongProgram).with_pubkeys((*account.owner, anchor_spl::token::ID))
+            );
+        }
+        let data = account.try_borrow_data()?;
+        // what spl-token-2022's `StateWithExtensions::<Account>::unpack` refuses, as it does
+        let typed = data.len() == TOKEN_ACCOUNT_LEN || data.get(TOKEN_ACCOUNT_LEN) == Some(&ACCOUNT_TYPE_ACCOUNT);
+        if data.len() < TOKEN_ACCOUNT_LEN || data.len() == MULTISIG_LEN || !typed || data[TOKEN_STATE_AT] > 2 {
+            return Err(ProgramError::InvalidAccountData.into());
+        }
+        if data[TOKEN_STATE_AT] == 0 {
+            return Err(ProgramError::UninitializedAccount.into());
+        }
+        Ok(Self(data))
+    }
+
+    /// Whether its mint is `mint`.
+    pub fn mint_is(&self, mint: &Pubkey) -> bool {
+        self.0[TOKEN_MINT_AT..TOKEN_MINT_AT + 32] == *mint.as_ref()
+    }
+
+    /// Whether its owner (who may move its tokens) is `owner`.
+    pub fn owner_is(&self, owner: &Pubkey) -> bool {
+        self.0[TOKEN_OWNER_AT..TOKEN_OWNER_AT + 32] == *owner.as_ref()
+    }
+}
 
 /// Whether `account` exists: what Anchor's typed accounts check first (refusing a system-owned
 /// account without lamports as `AccountNotInitialized`).

@@ -3,14 +3,14 @@
 //! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{self, TokenInterface, TransferChecked};
 
 use crate::{
     distinct::distinct,
     errors::AgentrailError,
     events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
-    token_bytes,
+    token_bytes::{self, TokenAccountBytes},
 };
 
 /// Transfers `amount` from the job's vault to `to`, signed by the job PDA; the mint's decimals
@@ -95,22 +95,24 @@ pub struct Settlement<'info> {
     pub vault: UncheckedAccount<'info>,
     /// Receives the milestone's amount: the payout wallet's associated token account (its
     /// owner, token program and address checked; the address by hash).
+    /// CHECK: a token account, checked as Anchor parses one ([`TokenAccountBytes`])
     #[account(
         mut,
         dup,
-        token::token_program = token_program,
         // the owner first: a token account of someone else is refused as that
-        constraint = payee_token.owner == AgentStanding::read(&agent)?.payout
+        constraint = TokenAccountBytes::read(&payee_token)?.owner_is(&AgentStanding::read(&agent)?.payout)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = payee_token.owner == &token_program.key()
+            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram,
         // its owner is the payout wallet: checked just above
         constraint = seeds::is_associated_token_account(
             &payee_token.key(),
-            &payee_token.owner,
+            &AgentStanding::read(&agent)?.payout,
             &mint.key(),
             &token_program.key()
         ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
-    pub payee_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub payee_token: UncheckedAccount<'info>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: the release counts in it.
@@ -166,10 +168,10 @@ pub struct DisputeSettlement<'info> {
     /// The job and the accounts that pay the agent's share (the treasury's stays in the vault).
     pub settlement: Settlement<'info>,
     /// Receives the poster's share: the poster's associated token account for the mint.
+    /// CHECK: a token account, checked as Anchor parses one ([`TokenAccountBytes`])
     #[account(
         mut,
         dup,
-        token::token_program = settlement.token_program,
         constraint = distinct(&[
             poster_token.key(),
             settlement.job.key(),
@@ -177,7 +179,10 @@ pub struct DisputeSettlement<'info> {
             settlement.payee_token.key(),
             settlement.track_record.key()
         ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = poster_token.owner == settlement.job.poster @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.poster)
+            @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = poster_token.owner == &settlement.token_program.key()
+            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram,
         constraint = seeds::is_associated_token_account(
             &poster_token.key(),
             &settlement.job.poster,
@@ -185,7 +190,7 @@ pub struct DisputeSettlement<'info> {
             &settlement.token_program.key()
         ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
-    pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub poster_token: UncheckedAccount<'info>,
 }
 
 impl<'info> DisputeSettlement<'info> {
@@ -261,8 +266,18 @@ pub struct Refund<'info> {
     )]
     pub vault: UncheckedAccount<'info>,
     /// Receives the refund: a token account the poster owns for the job's mint.
-    #[account(mut, dup, token::mint = mint, token::authority = job.poster, token::token_program = token_program)]
-    pub poster_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: a token account, checked as Anchor parses one and as its `token::` constraints would
+    #[account(
+        mut,
+        dup,
+        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&job.poster)
+            @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
+        constraint = TokenAccountBytes::read(&poster_token)?.mint_is(&mint.key())
+            @ anchor_lang::error::ErrorCode::ConstraintTokenMint,
+        constraint = poster_token.owner == &token_program.key()
+            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram
+    )]
+    pub poster_token: UncheckedAccount<'info>,
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: refunds of funded work

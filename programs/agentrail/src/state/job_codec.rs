@@ -7,15 +7,16 @@
 //! refund. Here the fixed part of a job (everything before `terms_uri`) is one copy decoded from
 //! a byte array at constant offsets, and each milestone is one copy of its memory: a
 //! [`Milestone`] is `repr(C)` with its fields in Borsh's order and at Borsh's offsets (checked
-//! below at compile time), so its first [`MILESTONE`] bytes are its encoding.
+//! below at compile time), so its first [`MILESTONE`] bytes are its encoding
+//! ([`BorshMemory`]).
 
-use std::mem::{MaybeUninit, offset_of, size_of};
+use std::mem::{offset_of, size_of};
 
 use anchor_lang::prelude::*;
 
-use crate::{
-    mem,
-    state::{Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState},
+use crate::state::{
+    Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState,
+    borsh_memory::{BorshMemory, FromReader, Source, encoded},
 };
 
 /// Bytes of a job before `terms_uri`: poster to terms hash.
@@ -27,10 +28,8 @@ const APPROVAL_AT: usize = offset_of!(Milestone, requires_approval);
 /// Where its `state` byte is: Borsh refuses one past the last variant.
 const STATE_AT: usize = offset_of!(Milestone, state);
 
-// A milestone's memory is its Borsh bytes: every field where Borsh puts it, in little-endian
-// order, the padding (if any) after the last. A reordered or added field fails the build here.
-#[cfg(not(target_endian = "little"))]
-compile_error!("the job codec copies milestones as little-endian bytes");
+// A milestone's memory is its Borsh bytes: every field where Borsh puts it, the padding (if
+// any) after the last. A reordered or added field fails the build here.
 const _: () = {
     assert!(offset_of!(Milestone, amount) == 0);
     assert!(offset_of!(Milestone, fee) == 8);
@@ -90,67 +89,25 @@ fn invalid() -> std::io::Error {
     std::io::ErrorKind::InvalidData.into()
 }
 
-/// Where a job's bytes are read from: an account's bytes (copied by the runtime, [`mem`]) or
-/// any reader.
-trait Source {
-    /// Fills `dst` with the next `dst.len()` bytes; writes only initialized bytes.
-    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()>;
+// SAFETY: `repr(C)`, every field at its Borsh offset without padding before the last
+// (checked above); `valid` refuses the bool and state bytes that are not values
+unsafe impl BorshMemory for Milestone {
+    const ENCODED: usize = MILESTONE;
 
-    /// Fills `dst` with the next `dst.len()` bytes.
-    fn fill_init(&mut self, dst: &mut [u8]) -> std::io::Result<()> {
-        // SAFETY: the same memory as bytes that may be uninitialized; `fill` writes only
-        // initialized bytes, so `dst` stays initialized
-        self.fill(unsafe { &mut *(dst as *mut [u8] as *mut [MaybeUninit<u8>]) })
-    }
-}
-
-impl Source for &[u8] {
-    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()> {
-        let (now, rest) = self.split_at_checked(dst.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
-        mem::copy_to_uninit(dst, now);
-        *self = rest;
-        Ok(())
-    }
-}
-
-/// Any reader as a [`Source`].
-struct FromReader<'r, R>(&'r mut R);
-
-impl<R: std::io::Read> Source for FromReader<'_, R> {
-    fn fill(&mut self, dst: &mut [MaybeUninit<u8>]) -> std::io::Result<()> {
-        // zeroed first: a reader writes into initialized bytes
-        dst.fill(MaybeUninit::new(0));
-        // SAFETY: every byte was initialized just above
-        self.0.read_exact(unsafe { &mut *(dst as *mut [MaybeUninit<u8>] as *mut [u8]) })
+    /// Refuses what Borsh refuses: a bool other than 0 or 1, a state past the last.
+    fn valid(bytes: &[u8]) -> bool {
+        bytes[APPROVAL_AT] <= 1 && bytes[STATE_AT] <= MilestoneState::Split as u8
     }
 }
 
 impl Milestone {
-    /// Its Borsh encoding: its first [`MILESTONE`] bytes.
-    fn as_bytes(&self) -> &[u8] {
-        // SAFETY: `repr(C)` with the fields checked above to fill the first MILESTONE bytes
-        // without a gap, so they are all initialized; the padding after them is not included
-        unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), MILESTONE) }
-    }
-
-    /// Reads `count` milestones, each in one copy into its place in the vector; refuses what
-    /// Borsh refuses (a bool other than 0 or 1, a state past the last).
+    /// Reads `count` milestones, each in one copy into its place in the vector.
     fn read_all(src: &mut impl Source, count: usize) -> std::io::Result<Vec<Milestone>> {
         let mut milestones = Vec::<Milestone>::with_capacity(count);
         for slot in &mut milestones.spare_capacity_mut()[..count] {
-            // SAFETY: the slot's first MILESTONE bytes, as bytes that may be uninitialized
-            let bytes =
-                unsafe { std::slice::from_raw_parts_mut(slot.as_mut_ptr().cast::<MaybeUninit<u8>>(), MILESTONE) };
-            src.fill(bytes)?;
-            // SAFETY: both were filled just above
-            let (approval, state) = unsafe { (bytes[APPROVAL_AT].assume_init(), bytes[STATE_AT].assume_init()) };
-            if approval > 1 || state > MilestoneState::Split as u8 {
-                return Err(invalid());
-            }
+            src.fill_value(slot)?;
         }
-        // SAFETY: each of the first `count` slots holds a milestone's encoding with a valid bool
-        // and state (checked above); every other byte pattern is a valid integer or hash, and
-        // the padding after the fields is never read
+        // SAFETY: each of the first `count` slots now holds a milestone (`fill_value`)
         unsafe { milestones.set_len(count) };
         Ok(milestones)
     }
@@ -189,7 +146,7 @@ impl Job {
         writer.write_all(uri)?;
         writer.write_all(&self.step_timeout.to_le_bytes())?;
         writer.write_all(&u32::try_from(self.milestones.len()).map_err(|_| invalid())?.to_le_bytes())?;
-        self.milestones.iter().try_for_each(|m| writer.write_all(m.as_bytes()))
+        self.milestones.iter().try_for_each(|m| writer.write_all(encoded(m)))
     }
 
     /// Reads what [`Job::write_bytes`] writes; refuses what Borsh refuses, and more milestones

@@ -3,6 +3,7 @@
 #[macro_use]
 pub mod one_write;
 pub mod agent;
+pub mod borsh_memory;
 pub mod certification;
 pub mod certifier;
 pub mod config;

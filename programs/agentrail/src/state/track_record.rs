@@ -8,8 +8,12 @@ use anchor_lang::prelude::*;
 /// popular agent's settlements do not all write-lock one account. A shard is created with the
 /// first job that counts in it (that poster pays its rent once). Counters saturate instead of
 /// failing: a record must never block a payment or a refund.
-// an account as `#[account]` makes one, written back in one copy: one_write_account! below
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Default)]
+// an account as `#[account]` makes one, written back in one copy: one_write_account! below;
+// `repr(C)` in Borsh's order, so its bytes are its memory (borsh_memory.rs; Borsh's derive
+// describes them for the IDL)
+#[repr(C)]
+#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
+#[derive(Clone, InitSpace, Debug, Default)]
 pub struct TrackRecord {
     /// The agent.
     pub agent: Pubkey,
@@ -49,6 +53,22 @@ pub struct TrackRecord {
 }
 
 one_write_account!(TrackRecord, [115, 157, 52, 198, 141, 16, 65, 54]);
+crate::borsh_memory_codec!(TrackRecord);
+
+// SAFETY: `repr(C)`, every field at its Borsh offset without padding before the last (checked
+// below); every byte pattern is a value (integers and keys)
+unsafe impl crate::state::borsh_memory::BorshMemory for TrackRecord {
+    const ENCODED: usize = TrackRecord::INIT_SPACE;
+}
+
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(TrackRecord, mint) == 32 && offset_of!(TrackRecord, released) == 64);
+    assert!(offset_of!(TrackRecord, failed) == 88 && offset_of!(TrackRecord, volume) == 96);
+    assert!(offset_of!(TrackRecord, jobs) == 112 && offset_of!(TrackRecord, disputed) == 120);
+    assert!(offset_of!(TrackRecord, disputes_defaulted) == 160 && offset_of!(TrackRecord, shard) == 168);
+    assert!(offset_of!(TrackRecord, bump) == 169 && TrackRecord::INIT_SPACE == 170);
+};
 
 /// Why milestones went back to the poster, for the track record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,5 +173,57 @@ mod tests {
         t.volume = u128::MAX;
         t.record_release(1);
         assert_eq!((t.released, t.volume), (u64::MAX, u128::MAX));
+    }
+
+    /// Borsh's encoding of `t`, field by field in declaration order: what the IDL describes.
+    fn borsh_bytes(t: &TrackRecord) -> Vec<u8> {
+        use borsh::to_vec;
+        let counters = [t.released, t.refunded, t.rejected, t.failed];
+        let disputes = [
+            t.jobs,
+            t.disputed,
+            t.disputes_conceded,
+            t.disputes_for_agent,
+            t.disputes_for_poster,
+            t.disputes_split,
+            t.disputes_defaulted,
+        ];
+        let mut out = [to_vec(&t.agent).unwrap(), to_vec(&t.mint).unwrap()].concat();
+        counters.iter().for_each(|c| out.extend(to_vec(c).unwrap()));
+        out.extend(to_vec(&t.volume).unwrap());
+        disputes.iter().for_each(|c| out.extend(to_vec(c).unwrap()));
+        out.extend([t.shard, t.bump]);
+        out
+    }
+
+    #[test]
+    fn records_are_written_and_read_as_borsh_encodes_them() {
+        let n = |i: u64| i.wrapping_mul(0x0101_0101_0101_0101) ^ 0x8000_0000_0000_0001;
+        let t = TrackRecord {
+            agent: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            released: n(1),
+            refunded: n(2),
+            rejected: n(3),
+            failed: n(4),
+            volume: u128::MAX - 0x0102_0304,
+            jobs: n(5),
+            disputed: n(6),
+            disputes_conceded: n(7),
+            disputes_for_agent: n(8),
+            disputes_for_poster: n(9),
+            disputes_split: n(10),
+            disputes_defaulted: n(11),
+            shard: 3,
+            bump: 254,
+        };
+        let ours = borsh::to_vec(&t).unwrap();
+        assert_eq!(ours, borsh_bytes(&t));
+        assert_eq!(ours.len(), TrackRecord::INIT_SPACE);
+        let back = TrackRecord::deserialize(&mut ours.as_slice()).unwrap();
+        assert_eq!(borsh_bytes(&back), ours, "read back from an account's bytes");
+        let back = TrackRecord::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
+        assert_eq!(borsh_bytes(&back), ours, "read back through a reader");
+        assert!(TrackRecord::deserialize(&mut &ours[..ours.len() - 1]).is_err(), "cut short");
     }
 }
