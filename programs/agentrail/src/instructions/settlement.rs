@@ -300,8 +300,9 @@ impl<'info> Refund<'info> {
         Ok(())
     }
 
-    /// Refunds every unsettled milestone matching `which`, moves the job to `status` when
-    /// given, counts the refunds of a funded job in the track record as `cause`, and emits the
+    /// Refunds every unsettled milestone matching `which`, moves the job to `status` (or
+    /// `Completed` without one) once every milestone is settled ([`Job::end_if_settled`]),
+    /// counts the refunds of a funded job in the track record as `cause`, and emits the
     /// outcome. Returns what went back to the poster.
     pub fn refund(
         &mut self,
@@ -310,17 +311,15 @@ impl<'info> Refund<'info> {
         cause: RefundCause,
     ) -> Result<u64> {
         cu_trace!("cu: up to the refund (the handler's own work)");
-        let (amount, indices) = self.job.refund_indices(which)?;
+        let refunds = self.job.refund_milestones(which)?;
+        let amount = refunds.total;
         cu_trace!("cu: refund: books");
         // an unfunded job put nothing at stake: it writes no record
         if self.job.funded > 0 {
-            self.track_record.record_refunds(&indices, cause);
+            self.track_record.record_refunds(refunds.refunded, refunds.disputed, cause);
         }
         cu_trace!("cu: refund: track record");
-        match status {
-            Some(status) => self.job.status = status,
-            None => self.job.complete_if_settled(),
-        }
+        self.job.end_if_settled(refunds.all_settled, status);
         if amount > 0 {
             let to = self.poster_token.to_account_info();
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;

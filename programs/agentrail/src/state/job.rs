@@ -126,6 +126,68 @@ pub struct DisputeShares {
     pub to_poster: u64,
 }
 
+/// A set of a job's milestones, by index ([`MAX_MILESTONES`] fit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MilestoneSet(u32);
+
+const _: () = assert!(MAX_MILESTONES <= u32::BITS as usize);
+
+impl MilestoneSet {
+    /// No milestone.
+    pub const EMPTY: Self = Self(0);
+
+    /// Adds milestone `index` (below [`MAX_MILESTONES`]).
+    pub fn insert(&mut self, index: usize) {
+        self.0 |= 1 << index;
+    }
+
+    /// Removes milestone `index`; returns whether it was in the set.
+    pub fn remove(&mut self, index: usize) -> bool {
+        let had = self.contains(index);
+        self.0 &= !(1u32.checked_shl(index as u32).unwrap_or(0));
+        had
+    }
+
+    /// Whether milestone `index` is in the set.
+    pub fn contains(&self, index: usize) -> bool {
+        self.0.checked_shr(index as u32).is_some_and(|bits| bits & 1 == 1)
+    }
+
+    /// The milestones in both sets.
+    pub fn and(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
+    /// The milestones of this set not in `other`.
+    pub fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// How many milestones are in the set.
+    pub fn len(&self) -> u64 {
+        u64::from(self.0.count_ones())
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What a refund returned: the total to the poster, the milestones refunded (and of those,
+/// the ones that were in dispute), and whether every milestone of the job is now settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refunds {
+    /// Base units back to the poster (0 for an unfunded job).
+    pub total: u64,
+    /// The milestones refunded.
+    pub refunded: MilestoneSet,
+    /// Of those, the ones that were in dispute.
+    pub disputed: MilestoneSet,
+    /// Whether every milestone is settled after the refund.
+    pub all_settled: bool,
+}
+
 /// Where a job is.
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobStatus {
@@ -580,25 +642,42 @@ impl Job {
     /// Records the refund of every unsettled milestone whose index and state match `which`;
     /// returns the total to return to the poster (0 for an unfunded job).
     pub fn refund_where(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<u64> {
-        self.refund_indices(which).map(|(total, _)| total)
+        self.refund_milestones(which).map(|r| r.total)
     }
 
-    /// [`Job::refund_where`], also returning each milestone refunded (its index, and whether it
-    /// was in dispute) for the track record.
-    pub fn refund_indices(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<(u64, Vec<(u8, bool)>)> {
-        let mut total: u64 = 0;
-        // sized once: growing it push by push copies it three times for a 16-milestone refund
-        let mut indices = Vec::with_capacity(self.milestones.len());
+    /// [`Job::refund_where`], also returning which milestones it refunded (and which of them
+    /// were in dispute) for the track record, and whether every milestone is now settled: one
+    /// pass over the milestones.
+    pub fn refund_milestones(&mut self, which: impl Fn(usize, &Milestone) -> bool) -> Result<Refunds> {
         let funded = self.funded > 0;
-        for (i, m) in self.milestones.iter_mut().enumerate().filter(|(i, m)| !m.settled() && which(*i, m)) {
-            if funded {
-                total = total.checked_add(m.gross()).ok_or(AgentrailError::Overflow)?;
+        let mut refunds =
+            Refunds { total: 0, refunded: MilestoneSet::EMPTY, disputed: MilestoneSet::EMPTY, all_settled: true };
+        for (i, m) in self.milestones.iter_mut().enumerate() {
+            if !m.settled() && which(i, m) {
+                if funded {
+                    refunds.total = refunds.total.checked_add(m.gross()).ok_or(AgentrailError::Overflow)?;
+                }
+                refunds.refunded.insert(i);
+                if m.state == MilestoneState::Disputed {
+                    refunds.disputed.insert(i);
+                }
+                m.state = MilestoneState::Refunded;
             }
-            indices.push((i as u8, m.state == MilestoneState::Disputed));
-            m.state = MilestoneState::Refunded;
+            refunds.all_settled &= m.settled();
         }
-        self.refunded = self.refunded.checked_add(total).ok_or(AgentrailError::Overflow)?;
-        Ok((total, indices))
+        self.refunded = self.refunded.checked_add(refunds.total).ok_or(AgentrailError::Overflow)?;
+        Ok(refunds)
+    }
+
+    /// After a refund that left every milestone settled (`all_settled`), moves the job to
+    /// `status`, or to `Completed` (when funded) without one.
+    pub fn end_if_settled(&mut self, all_settled: bool, status: Option<JobStatus>) {
+        match status {
+            Some(status) if all_settled => self.status = status,
+            Some(_) => {}
+            None if all_settled && self.status == JobStatus::Funded => self.status = JobStatus::Completed,
+            None => {}
+        }
     }
 
     /// Moves to `Completed` once every milestone is settled.
@@ -858,5 +937,37 @@ mod tests {
         assert!(j.balanced());
         assert_eq!(j.outstanding(), 0);
         assert_eq!(j.released + j.fees_earned + j.refunded, j.funded);
+    }
+
+    #[test]
+    fn milestone_sets_hold_every_index_a_job_has() {
+        let mut s = MilestoneSet::EMPTY;
+        assert!(s.is_empty());
+        for i in [0, 5, MAX_MILESTONES - 1] {
+            s.insert(i);
+        }
+        assert_eq!(s.len(), 3);
+        assert!(s.contains(0) && s.contains(5) && s.contains(MAX_MILESTONES - 1) && !s.contains(1));
+        assert!(!s.contains(64) && !s.clone().remove(64), "past the set: never in it");
+        assert!(s.remove(5) && !s.remove(5), "removed once");
+        let mut other = MilestoneSet::EMPTY;
+        other.insert(0);
+        other.insert(7);
+        assert_eq!(s.and(other).len(), 1);
+        assert_eq!(s.without(other).len(), 1);
+        assert!(s.without(other).contains(MAX_MILESTONES - 1));
+    }
+
+    #[test]
+    fn a_refund_says_whether_it_settled_the_job() {
+        let mut j = job(&[(10, false), (20, false), (30, false)]);
+        let r = j.refund_milestones(|i, _| i == 1).unwrap();
+        assert_eq!((r.refunded.len(), r.refunded.contains(1), r.all_settled), (1, true, false));
+        j.end_if_settled(r.all_settled, Some(JobStatus::Expired));
+        assert_eq!(j.status, JobStatus::Funded, "milestones left: not expired");
+        let r = j.refund_milestones(|_, _| true).unwrap();
+        assert_eq!((r.refunded.len(), r.all_settled), (2, true));
+        j.end_if_settled(r.all_settled, None);
+        assert_eq!(j.status, JobStatus::Completed);
     }
 }

@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use crate::state::MilestoneSet;
+
 /// One shard of an agent's track record in one mint, written only by the program when its
 /// milestones settle: paid work (and work refused or abandoned) is all it counts, so it costs
 /// real escrowed funds and fees to build, unlike reviews. An agent's record in a mint is the sum
@@ -106,20 +108,30 @@ impl TrackRecord {
         self.volume = self.volume.saturating_add(u128::from(amount));
     }
 
-    /// Records the refunded milestones `refunds` (index, and whether it was in dispute) for
-    /// `cause`. A disputed milestone refunded without the agent conceding was forfeited: the
-    /// agent could no longer be paid.
-    pub fn record_refunds(&mut self, refunds: &[(u8, bool)], cause: RefundCause) {
-        for &(i, was_disputed) in refunds {
-            let counter = match cause {
-                RefundCause::Conceded(c) if c == i => &mut self.disputes_conceded,
-                _ if was_disputed => &mut self.disputes_for_poster,
-                RefundCause::Rejected(r) if r == i => &mut self.rejected,
-                RefundCause::Failed(f) if f == i => &mut self.failed,
-                _ => &mut self.refunded,
-            };
+    /// Records the refunded milestones `refunded` (of which `disputed` were in dispute) for
+    /// `cause`. The milestone a concession names counts as conceded; any other disputed one was
+    /// forfeited (the agent could no longer be paid) and counts for the poster; the milestone a
+    /// rejection or a failure names counts as that; the rest as plain refunds. Counted by set,
+    /// not milestone by milestone: a 16-milestone refund is one of the program's hot paths.
+    pub fn record_refunds(&mut self, refunded: MilestoneSet, disputed: MilestoneSet, cause: RefundCause) {
+        let (mut refunded, mut disputed) = (refunded, disputed.and(refunded));
+        if let RefundCause::Conceded(c) = cause {
+            if refunded.remove(usize::from(c)) {
+                disputed.remove(usize::from(c));
+                self.disputes_conceded = self.disputes_conceded.saturating_add(1);
+            }
+        }
+        self.disputes_for_poster = self.disputes_for_poster.saturating_add(disputed.len());
+        let mut plain = refunded.without(disputed);
+        let named = match cause {
+            RefundCause::Rejected(r) if plain.remove(usize::from(r)) => Some(&mut self.rejected),
+            RefundCause::Failed(f) if plain.remove(usize::from(f)) => Some(&mut self.failed),
+            _ => None,
+        };
+        if let Some(counter) = named {
             *counter = counter.saturating_add(1);
         }
+        self.refunded = self.refunded.saturating_add(plain.len());
     }
 
     /// Records a rejection that opened a dispute.
@@ -148,22 +160,28 @@ impl TrackRecord {
 mod tests {
     use super::*;
 
+    fn set(indices: &[usize]) -> MilestoneSet {
+        let mut s = MilestoneSet::EMPTY;
+        indices.iter().for_each(|i| s.insert(*i));
+        s
+    }
+
     #[test]
     fn counts_by_cause_and_never_overflows() {
         let mut t = TrackRecord::default();
         t.record_release(5);
         t.record_release(7);
-        t.record_refunds(&[(1, false), (2, false), (3, false)], RefundCause::Rejected(1));
-        t.record_refunds(&[(4, false)], RefundCause::Failed(4));
-        t.record_refunds(&[(5, false), (6, false)], RefundCause::Failed(5));
-        t.record_refunds(&[(7, false)], RefundCause::NoVerdict);
+        t.record_refunds(set(&[1, 2, 3]), set(&[]), RefundCause::Rejected(1));
+        t.record_refunds(set(&[4]), set(&[]), RefundCause::Failed(4));
+        t.record_refunds(set(&[5, 6]), set(&[]), RefundCause::Failed(5));
+        t.record_refunds(set(&[7]), set(&[]), RefundCause::NoVerdict);
         assert_eq!((t.released, t.volume, t.rejected, t.failed, t.refunded), (2, 12, 1, 2, 4));
         t.record_dispute();
         t.record_dispute();
         t.record_dispute();
         t.record_dispute();
-        t.record_refunds(&[(0, true)], RefundCause::Conceded(0));
-        t.record_refunds(&[(1, true), (2, false)], RefundCause::NoVerdict); // forfeited, then plain
+        t.record_refunds(set(&[0]), set(&[0]), RefundCause::Conceded(0));
+        t.record_refunds(set(&[1, 2]), set(&[1]), RefundCause::NoVerdict); // forfeited, then plain
         t.record_decision(10_000, 8, Decider::Arbiter);
         t.record_decision(2_500, 3, Decider::DefaultRule);
         assert_eq!((t.rejected, t.disputed, t.disputes_conceded, t.disputes_for_poster), (5, 4, 1, 1));
@@ -173,6 +191,50 @@ mod tests {
         t.volume = u128::MAX;
         t.record_release(1);
         assert_eq!((t.released, t.volume), (u64::MAX, u128::MAX));
+    }
+
+    /// The rule milestone by milestone: each refunded milestone counts once, in the first
+    /// counter that applies.
+    fn record_one_by_one(t: &mut TrackRecord, refunded: &[(u8, bool)], cause: RefundCause) {
+        for &(i, was_disputed) in refunded {
+            let counter = match cause {
+                RefundCause::Conceded(c) if c == i => &mut t.disputes_conceded,
+                _ if was_disputed => &mut t.disputes_for_poster,
+                RefundCause::Rejected(r) if r == i => &mut t.rejected,
+                RefundCause::Failed(f) if f == i => &mut t.failed,
+                _ => &mut t.refunded,
+            };
+            *counter += 1;
+        }
+    }
+
+    #[test]
+    fn counting_by_set_is_counting_one_by_one() {
+        // every refunded and disputed set of 5 milestones, with every cause naming each of them
+        for refunded in 0u32..32 {
+            for disputed in 0u32..32 {
+                for named in 0u8..6 {
+                    for cause in [
+                        RefundCause::NoVerdict,
+                        RefundCause::Rejected(named),
+                        RefundCause::Failed(named),
+                        RefundCause::Conceded(named),
+                    ] {
+                        let pairs: Vec<(u8, bool)> =
+                            (0u8..5).filter(|i| refunded >> i & 1 == 1).map(|i| (i, disputed >> i & 1 == 1)).collect();
+                        let (mut by_set, mut one_by_one) = (TrackRecord::default(), TrackRecord::default());
+                        let ixs = |bits: u32| (0..5).filter(|i| bits >> i & 1 == 1).collect::<Vec<_>>();
+                        by_set.record_refunds(set(&ixs(refunded)), set(&ixs(disputed)), cause);
+                        record_one_by_one(&mut one_by_one, &pairs, cause);
+                        assert_eq!(
+                            borsh_bytes(&by_set),
+                            borsh_bytes(&one_by_one),
+                            "{refunded:05b} {disputed:05b} {cause:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Borsh's encoding of `t`, field by field in declaration order: what the IDL describes.
