@@ -115,11 +115,11 @@ impl TrackRecord {
     /// not milestone by milestone: a 16-milestone refund is one of the program's hot paths.
     pub fn record_refunds(&mut self, refunded: MilestoneSet, disputed: MilestoneSet, cause: RefundCause) {
         let (mut refunded, mut disputed) = (refunded, disputed.and(refunded));
-        if let RefundCause::Conceded(c) = cause {
-            if refunded.remove(usize::from(c)) {
-                disputed.remove(usize::from(c));
-                self.disputes_conceded = self.disputes_conceded.saturating_add(1);
-            }
+        if let RefundCause::Conceded(c) = cause
+            && refunded.remove(usize::from(c))
+        {
+            disputed.remove(usize::from(c));
+            self.disputes_conceded = self.disputes_conceded.saturating_add(1);
         }
         self.disputes_for_poster = self.disputes_for_poster.saturating_add(disputed.len());
         let mut plain = refunded.without(disputed);
