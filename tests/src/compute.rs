@@ -333,7 +333,12 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         r.env.send(&[escrow::fund_job(&k, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
         k
     };
-    let cancel = funded_job(&mut r, 20, Some("create_job (16 milestones)"));
+    let cancel = funded_job(&mut r, 20, Some("create_job (16 milestones, new shard)"));
+    // the common case: the job's shard of its agent's record exists (only an agent's first job
+    // in a mint and shard creates it)
+    let shard_of = |nonce| Job::record_shard(&pda::job(&poster.pubkey(), nonce));
+    let same_shard = (23..100).find(|n| shard_of(*n) == shard_of(20)).expect("a nonce of the same shard");
+    r.run("create_job (16 milestones)", &[create(same_shard)], &[&poster]);
     r.run("cancel_job", &[escrow::cancel_job(&cancel)], &[&poster]);
     let fail = funded_job(&mut r, 22, None);
     let give_up = escrow::fail_milestone(&keeper.pubkey(), &fail, 0, true, [5; 32]);

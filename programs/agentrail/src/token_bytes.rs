@@ -139,4 +139,57 @@ mod tests {
         assert_eq!(token_amount(&info(&key, &program, &mut lamports, &mut bytes)).unwrap(), account.amount);
         assert!(token_amount(&info(&key, &program, &mut lamports, &mut [0u8; 71])).is_err(), "short");
     }
+
+    #[test]
+    fn token_accounts_are_refused_as_their_parse_refuses_them() {
+        let (key, mint, owner) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let account = Account {
+            mint,
+            owner,
+            amount: 5,
+            delegate: COption::None,
+            state: AccountState::Initialized,
+            is_native: COption::None,
+            delegated_amount: 0,
+            close_authority: COption::None,
+        };
+        let mut base = vec![0u8; Account::LEN];
+        account.pack_into_slice(&mut base);
+        let (spl, t22, system) = (anchor_spl::token::ID, anchor_spl::token_2022::ID, Pubkey::default());
+        let code = |program: &Pubkey, bytes: &[u8], lamports: u64| {
+            let (mut bytes, mut lamports) = (bytes.to_vec(), lamports);
+            let info = info(&key, program, &mut lamports, &mut bytes);
+            match TokenAccountBytes::read(&info) {
+                Ok(read) => {
+                    assert!(read.mint_is(&mint) && read.owner_is(&owner) && !read.mint_is(&owner));
+                    None
+                }
+                Err(e) => Some(format!("{e:?}")),
+            }
+        };
+        assert_eq!(code(&spl, &base, 1), None, "an SPL Token account");
+        let mut typed = base.clone();
+        typed.extend([2, 0, 0]);
+        assert_eq!(code(&t22, &typed, 1), None, "a Token-2022 account with its type");
+        let mut frozen = base.clone();
+        frozen[TOKEN_STATE_AT] = 2;
+        assert_eq!(code(&spl, &frozen, 1), None, "frozen: still a token account");
+        let refused = |program: &Pubkey, bytes: &[u8], lamports: u64, what: &str, expect: &str| {
+            let got = code(program, bytes, lamports).unwrap_or_else(|| panic!("{what} accepted"));
+            assert!(got.contains(expect), "{what}: {got}");
+        };
+        refused(&system, &[], 0, "no account", "AccountNotInitialized");
+        refused(&crate::ID, &base, 1, "another program's account", "AccountOwnedByWrongProgram");
+        refused(&spl, &base[..164], 1, "too short", "InvalidAccountData");
+        refused(&spl, &[0u8; MULTISIG_LEN], 1, "a multisig", "InvalidAccountData");
+        let mut mint_typed = base.clone();
+        mint_typed.extend([1, 0]);
+        refused(&t22, &mint_typed, 1, "another account type", "InvalidAccountData");
+        let mut uninitialized = base.clone();
+        uninitialized[TOKEN_STATE_AT] = 0;
+        refused(&spl, &uninitialized, 1, "uninitialized", "UninitializedAccount");
+        let mut bad_state = base.clone();
+        bad_state[TOKEN_STATE_AT] = 3;
+        refused(&spl, &bad_state, 1, "a state past frozen", "InvalidAccountData");
+    }
 }

@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+#[cfg(not(feature = "idl-build"))]
+use crate::state::borsh_memory::{FromReader, Source, read_hashes};
 use crate::{
     errors::AgentrailError,
     events::CheckpointAnchored,
@@ -9,7 +11,9 @@ use crate::{
 };
 
 /// Arguments of `anchor_checkpoint`.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+// Borsh's derives only for the IDL build; the others read the proof in one copy (below)
+#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnchorCheckpointArgs {
     /// UTC day number (`unix_timestamp / 86400`); strictly after the previous checkpoint's, not
     /// after today.
@@ -20,6 +24,53 @@ pub struct AnchorCheckpointArgs {
     pub root: [u8; 32],
     /// RFC 9162 consistency proof from the previous checkpoint, checked when present.
     pub consistency_proof: Option<Vec<[u8; 32]>>,
+}
+
+// Borsh's encoding, field by field; the proof read by `read_hashes`
+#[cfg(not(feature = "idl-build"))]
+impl AnchorSerialize for AnchorCheckpointArgs {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        self.day.serialize(writer)?;
+        self.size.serialize(writer)?;
+        self.root.serialize(writer)?;
+        self.consistency_proof.serialize(writer)
+    }
+}
+
+#[cfg(not(feature = "idl-build"))]
+impl AnchorCheckpointArgs {
+    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
+        let mut head = [0u8; 4 + 8 + 32 + 1];
+        src.fill_init(&mut head)?;
+        let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+        let (day, rest) = head.split_at(4);
+        let (size, rest) = rest.split_at(8);
+        let (root, tag) = rest.split_at(32);
+        let consistency_proof = match tag[0] {
+            0 => None,
+            1 => Some(read_hashes(src)?),
+            // what Borsh refuses in an Option
+            _ => return Err(invalid()),
+        };
+        Ok(Self {
+            day: u32::from_le_bytes(day.try_into().map_err(|_| invalid())?),
+            size: u64::from_le_bytes(size.try_into().map_err(|_| invalid())?),
+            root: root.try_into().map_err(|_| invalid())?,
+            consistency_proof,
+        })
+    }
+}
+
+#[cfg(not(feature = "idl-build"))]
+impl AnchorDeserialize for AnchorCheckpointArgs {
+    // an instruction's bytes: the proof in one copy
+    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
+        Self::read_from(buf)
+    }
+
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        Self::read_from(&mut FromReader(reader))
+    }
 }
 
 /// The log's authority anchors one day's checkpoint. Each day once; sizes never shrink; with a
@@ -114,5 +165,27 @@ impl AnchorCheckpoint<'_> {
         });
         let mut data = accounts.checkpoint.try_borrow_mut_data()?;
         checkpoint.try_serialize(&mut &mut data[..])
+    }
+}
+
+#[cfg(all(test, not(feature = "idl-build")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_borsh_field_by_field() {
+        for proof in [None, Some(vec![]), Some((0..12).map(|i| [i as u8; 32]).collect::<Vec<_>>())] {
+            let args = AnchorCheckpointArgs { day: 20_500, size: 1 << 40, root: [9; 32], consistency_proof: proof };
+            let ours = borsh::to_vec(&args).unwrap();
+            let fields = (args.day, args.size, args.root, args.consistency_proof.clone());
+            assert_eq!(ours, borsh::to_vec(&fields).unwrap());
+            assert_eq!(AnchorCheckpointArgs::try_from_slice(&ours).unwrap(), args);
+            let through_reader = AnchorCheckpointArgs::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
+            assert_eq!(through_reader, args);
+            assert!(AnchorCheckpointArgs::try_from_slice(&ours[..ours.len() - 1]).is_err(), "cut short");
+            let mut bad_tag = ours.clone();
+            bad_tag[4 + 8 + 32] = 2;
+            assert!(AnchorCheckpointArgs::try_from_slice(&bad_tag).is_err(), "an Option tag of 2");
+        }
     }
 }

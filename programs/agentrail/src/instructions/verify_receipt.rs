@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+#[cfg(not(feature = "idl-build"))]
+use crate::state::borsh_memory::{FromReader, Source, read_hashes};
 use crate::{
     errors::AgentrailError,
     merkle::{self, MAX_PROOF_LEN},
@@ -7,7 +9,9 @@ use crate::{
 };
 
 /// Arguments of `verify_receipt`.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+// Borsh's derives only for the IDL build; the others read the proof in one copy (below)
+#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReceiptArgs {
     /// The log authority (keeper operator) the caller trusts; the checkpoint must belong to its
     /// receipt log. Anyone can anchor a log of their own, so a proof against an unnamed log
@@ -19,6 +23,45 @@ pub struct VerifyReceiptArgs {
     pub index: u64,
     /// RFC 9162 audit path to the checkpoint's root.
     pub proof: Vec<[u8; 32]>,
+}
+
+// Borsh's encoding, field by field; the proof read by `read_hashes`
+#[cfg(not(feature = "idl-build"))]
+impl AnchorSerialize for VerifyReceiptArgs {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        self.trusted_authority.serialize(writer)?;
+        self.leaf_hash.serialize(writer)?;
+        self.index.serialize(writer)?;
+        self.proof.serialize(writer)
+    }
+}
+
+#[cfg(not(feature = "idl-build"))]
+impl VerifyReceiptArgs {
+    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
+        let mut head = [0u8; 32 + 32 + 8];
+        src.fill_init(&mut head)?;
+        let (authority, rest) = head.split_at(32);
+        let (leaf, index) = rest.split_at(32);
+        Ok(Self {
+            trusted_authority: Pubkey::try_from(authority).map_err(|_| std::io::ErrorKind::InvalidData)?,
+            leaf_hash: leaf.try_into().map_err(|_| std::io::ErrorKind::InvalidData)?,
+            index: u64::from_le_bytes(index.try_into().map_err(|_| std::io::ErrorKind::InvalidData)?),
+            proof: read_hashes(src)?,
+        })
+    }
+}
+
+#[cfg(not(feature = "idl-build"))]
+impl AnchorDeserialize for VerifyReceiptArgs {
+    // an instruction's bytes: the proof in one copy
+    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
+        Self::read_from(buf)
+    }
+
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        Self::read_from(&mut FromReader(reader))
+    }
 }
 
 /// What a successful `verify_receipt` proved, returned to the caller (CPI return data): the leaf
@@ -80,5 +123,29 @@ impl VerifyReceipt<'_> {
             root: cp.root,
             consistency_verified: cp.consistency_verified,
         })
+    }
+}
+
+#[cfg(all(test, not(feature = "idl-build")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_borsh_field_by_field() {
+        for depth in [0usize, 1, 20] {
+            let args = VerifyReceiptArgs {
+                trusted_authority: Pubkey::new_unique(),
+                leaf_hash: [7; 32],
+                index: u64::MAX - 5,
+                proof: (0..depth).map(|i| [i as u8; 32]).collect(),
+            };
+            let ours = borsh::to_vec(&args).unwrap();
+            let fields = (args.trusted_authority, args.leaf_hash, args.index, args.proof.clone());
+            assert_eq!(ours, borsh::to_vec(&fields).unwrap(), "depth {depth}");
+            assert_eq!(VerifyReceiptArgs::try_from_slice(&ours).unwrap(), args);
+            let through_reader = VerifyReceiptArgs::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
+            assert_eq!(through_reader, args);
+            assert!(VerifyReceiptArgs::try_from_slice(&ours[..ours.len() - 1]).is_err(), "cut short");
+        }
     }
 }

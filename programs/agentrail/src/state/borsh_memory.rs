@@ -80,6 +80,25 @@ impl Source for &[u8] {
     }
 }
 
+/// Hashes read in one piece by [`read_hashes`]: a proof of a tree of 2^64 leaves.
+const HASH_CHUNK: usize = 64;
+
+/// Reads a Borsh `Vec<[u8; 32]>` (a Merkle proof) in pieces of up to [`HASH_CHUNK`] hashes,
+/// each one copy: Borsh's derive reads hash by hash, ~55 units each (1,100 for a depth-20
+/// proof). A forged length allocates no more than one piece beyond the bytes that follow it.
+pub fn read_hashes(src: &mut impl Source) -> std::io::Result<Vec<[u8; 32]>> {
+    let mut len = [0u8; 4];
+    src.fill_init(&mut len)?;
+    let count = u32::from_le_bytes(len) as usize;
+    let mut hashes = Vec::with_capacity(count.min(HASH_CHUNK));
+    while hashes.len() < count {
+        let start = hashes.len();
+        hashes.resize(start + (count - start).min(HASH_CHUNK), [0u8; 32]);
+        src.fill_init(hashes[start..].as_flattened_mut())?;
+    }
+    Ok(hashes)
+}
+
 /// Any reader as a [`Source`].
 pub struct FromReader<'r, R>(pub &'r mut R);
 
@@ -88,7 +107,11 @@ impl<R: std::io::Read> Source for FromReader<'_, R> {
         // zeroed first: a reader writes into initialized bytes
         dst.fill(MaybeUninit::new(0));
         // SAFETY: every byte was initialized just above
-        self.0.read_exact(unsafe { &mut *(dst as *mut [MaybeUninit<u8>] as *mut [u8]) })
+        self.fill_init(unsafe { &mut *(dst as *mut [MaybeUninit<u8>] as *mut [u8]) })
+    }
+
+    fn fill_init(&mut self, dst: &mut [u8]) -> std::io::Result<()> {
+        self.0.read_exact(dst)
     }
 }
 
@@ -116,4 +139,33 @@ macro_rules! borsh_memory_codec {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use anchor_lang::prelude::borsh;
+
+    use super::*;
+
+    #[test]
+    fn hashes_are_read_as_borsh_reads_them() {
+        for count in [0usize, 1, 20, 65] {
+            let hashes: Vec<[u8; 32]> = (0..count).map(|i| [i as u8; 32]).collect();
+            let bytes = borsh::to_vec(&hashes).unwrap();
+            let mut slice = bytes.as_slice();
+            assert_eq!(read_hashes(&mut slice).unwrap(), hashes, "{count} from bytes");
+            assert!(slice.is_empty());
+            let mut cursor = std::io::Cursor::new(&bytes);
+            assert_eq!(read_hashes(&mut FromReader(&mut cursor)).unwrap(), hashes, "{count} from a reader");
+            if count > 0 {
+                let cut = &bytes[..bytes.len() - 1];
+                assert!(read_hashes(&mut &cut[..]).is_err(), "cut short");
+                assert!(read_hashes(&mut FromReader(&mut std::io::Cursor::new(cut))).is_err());
+            }
+        }
+        // a length the bytes cannot hold is refused
+        let forged = u32::MAX.to_le_bytes();
+        assert!(read_hashes(&mut &forged[..]).is_err());
+        assert!(read_hashes(&mut FromReader(&mut std::io::Cursor::new(forged))).is_err());
+    }
 }
