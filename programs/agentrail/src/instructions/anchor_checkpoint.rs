@@ -85,11 +85,8 @@ pub struct AnchorCheckpoint<'info> {
         mut,
         // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
         dup,
-        // its address checked by hash (seeds::is_derived)
-        constraint = seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, authority.key().as_ref()], log.bump, &crate::ID)
-            @ anchor_lang::error::ErrorCode::ConstraintSeeds,
-        // after the address, as a seeds check would come first
-        constraint = log.authority == authority.key() @ AgentrailError::Unauthorized
+        // the signer's log: its address, named by its authority (ReceiptLog::is_of)
+        constraint = log.is_of(&authority.key()) @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub log: Account<'info, ReceiptLog>,
     /// The new checkpoint of one UTC day: size and root.

@@ -86,24 +86,21 @@ pub struct VerifiedReceipt {
 /// caller trusts; returns what it proved. Other programs call it by CPI.
 #[derive(Accounts)]
 pub struct VerifyReceipt<'info> {
-    /// The trusted authority's receipt log (its address and authority checked in `validate`:
-    /// Anchor's `#[instruction]` would deserialize the proof a second time).
+    /// The trusted authority's receipt log (checked in `validate`: Anchor's `#[instruction]`
+    /// would deserialize the proof a second time).
     pub log: Account<'info, ReceiptLog>,
     /// One of that log's anchored checkpoints.
     pub checkpoint: Account<'info, Checkpoint>,
 }
 
 impl VerifyReceipt<'_> {
-    /// The log is the trusted authority's (its address by hash, [`seeds::is_derived`], then the
-    /// authority it names) and the checkpoint is that log's.
+    /// The log is the trusted authority's (its address, named by its authority:
+    /// [`ReceiptLog::is_of`]) and the checkpoint is that log's.
     fn validate(&self, args: &VerifyReceiptArgs) -> Result<()> {
         let log = &self.log;
-        let derived =
-            seeds::is_derived(&log.key(), &[seeds::RECEIPT_LOG, args.trusted_authority.as_ref()], log.bump, &crate::ID);
-        if !derived {
+        if !log.is_of(&args.trusted_authority) {
             return Err(error!(anchor_lang::error::ErrorCode::ConstraintSeeds).with_account_name("log"));
         }
-        require_keys_eq!(log.authority, args.trusted_authority, AgentrailError::UntrustedLog);
         require_keys_eq!(self.checkpoint.log, log.key(), AgentrailError::UntrustedLog);
         Ok(())
     }

@@ -294,14 +294,20 @@ pub fn fee_for(amount: u64, fee_bps: u16) -> u64 {
 }
 
 /// `amount * bps / 10_000`, rounded down: at most `amount` for `bps <= 10_000`, so it fits.
-/// In 64 bits when the product fits (every amount below ~1.8e15 base units): a 128-bit
-/// division is a library call on SBF.
+/// In 64 bits for every amount up to [`BPS_FITS`] (~2.8e14 base units), in 128 above: a
+/// 128-bit multiplication or division is a library call on SBF, and so is `checked_mul`
+/// (it computes the 128-bit product to see the overflow), ~40 units a fee.
 fn bps_of(amount: u64, bps: u16) -> u64 {
-    match amount.checked_mul(u64::from(bps)) {
-        Some(product) => product / BPS as u64,
-        None => (u128::from(amount) * u128::from(bps) / BPS) as u64,
+    if amount <= BPS_FITS {
+        // cannot overflow: amount * u16::MAX <= u64::MAX
+        amount.wrapping_mul(u64::from(bps)) / BPS as u64
+    } else {
+        (u128::from(amount) * u128::from(bps) / BPS) as u64
     }
 }
+
+/// The largest amount whose product with any `u16` fits in 64 bits.
+const BPS_FITS: u64 = u64::MAX / u16::MAX as u64;
 
 impl Job {
     /// Account size for a job with `milestones` milestones and a terms URI of `terms_uri` bytes.
@@ -764,9 +770,11 @@ mod tests {
         assert_eq!(fee_for(u64::MAX, 1_000), u64::MAX / 10);
         // the 64-bit path and the 128-bit one agree on both sides of the boundary
         let wide = |a: u64, b: u16| (u128::from(a) * u128::from(b) / BPS) as u64;
-        for bps in [1, 250, 1_000, 9_999, 10_000] {
-            let edge = u64::MAX / u64::from(bps);
-            for amount in [0, 1, 9_999, edge - 1, edge, edge.saturating_add(1), u64::MAX] {
+        for bps in [0, 1, 250, 1_000, 9_999, 10_000, u16::MAX] {
+            let edge = u64::MAX / u64::from(bps.max(1));
+            for amount in
+                [0, 1, 9_999, BPS_FITS - 1, BPS_FITS, BPS_FITS + 1, edge - 1, edge, edge.saturating_add(1), u64::MAX]
+            {
                 assert_eq!(bps_of(amount, bps), wide(amount, bps), "{amount} at {bps}");
             }
         }

@@ -23,6 +23,17 @@ pub struct ReceiptLog {
     pub bump: u8,
 }
 
+impl ReceiptLog {
+    /// Whether this is `authority`'s log. A log is created only at `[RECEIPT_LOG, authority]`
+    /// with that authority (`create_receipt_log`), and nothing changes its authority, so for an
+    /// account that is a `ReceiptLog` (owner and discriminator checked when loaded) the stored
+    /// authority names its address: comparing it refuses exactly the accounts re-deriving the
+    /// address would, without the ~250 units of hashing.
+    pub fn is_of(&self, authority: &Pubkey) -> bool {
+        self.authority == *authority
+    }
+}
+
 /// One day's anchored checkpoint. Never modified after creation.
 #[account]
 #[derive(InitSpace, Debug)]
