@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 #[cfg(not(feature = "idl-build"))]
-use crate::state::borsh_memory::{FromReader, Source, read_hashes};
+use crate::state::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
     errors::AgentrailError,
     events::CheckpointAnchored,
@@ -38,7 +38,7 @@ impl AnchorSerialize for AnchorCheckpointArgs {
 }
 
 #[cfg(not(feature = "idl-build"))]
-impl AnchorCheckpointArgs {
+impl ReadFrom for AnchorCheckpointArgs {
     fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
         let mut head = [0u8; 4 + 8 + 32 + 1];
         src.fill_init(&mut head)?;
@@ -61,17 +61,7 @@ impl AnchorCheckpointArgs {
     }
 }
 
-#[cfg(not(feature = "idl-build"))]
-impl AnchorDeserialize for AnchorCheckpointArgs {
-    // an instruction's bytes: the proof in one copy
-    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
-        Self::read_from(buf)
-    }
-
-    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
-        Self::read_from(&mut FromReader(reader))
-    }
-}
+crate::deserialize_with_read_from!(AnchorCheckpointArgs);
 
 /// The log's authority anchors one day's checkpoint. Each day once; sizes never shrink; with a
 /// consistency proof the program itself proves the log only grew.

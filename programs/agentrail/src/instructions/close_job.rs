@@ -12,13 +12,17 @@ use crate::{distinct::distinct, errors::AgentrailError, events::JobClosed, instr
 #[derive(Accounts)]
 pub struct CloseJob<'info> {
     /// The job's poster; receives the swept tokens and the rent.
-    #[account(mut)]
+    // the job's address is checked here, before the job's own constraints, where Anchor
+    // checked its `seeds`: by hash (seeds::is_derived), ~1,300 units less
+    #[account(
+        mut,
+        constraint = seeds::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+            @ anchor_lang::error::ErrorCode::ConstraintSeeds
+    )]
     pub poster: Signer<'info>,
     /// The finished job. Not written through Anchor (it becomes a tombstone in the handler), so
     /// it is declared read-only here and must be passed writable.
     #[account(
-        seeds = [seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()],
-        bump = job.bump,
         has_one = poster @ AgentrailError::Unauthorized,
         has_one = mint,
         has_one = token_program

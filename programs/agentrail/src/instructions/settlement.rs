@@ -102,15 +102,16 @@ pub struct Settlement<'info> {
         // the owner first: a token account of someone else is refused as that
         constraint = TokenAccountBytes::read(&payee_token)?.owner_is(&AgentStanding::read(&agent)?.payout)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
-        constraint = payee_token.owner == &token_program.key()
-            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram,
         // its owner is the payout wallet: checked just above
         constraint = seeds::is_associated_token_account(
             &payee_token.key(),
             &AgentStanding::read(&agent)?.payout,
             &mint.key(),
             &token_program.key()
-        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated,
+        // last, where Anchor checks `token::token_program`
+        constraint = payee_token.owner == &token_program.key()
+            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram
     )]
     pub payee_token: UncheckedAccount<'info>,
     /// The job's token program (SPL Token or Token-2022).
@@ -181,14 +182,15 @@ pub struct DisputeSettlement<'info> {
         ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
         constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.poster)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
-        constraint = poster_token.owner == &settlement.token_program.key()
-            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram,
         constraint = seeds::is_associated_token_account(
             &poster_token.key(),
             &settlement.job.poster,
             &settlement.mint.key(),
             &settlement.token_program.key()
-        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated,
+        // last, where Anchor checks `token::token_program`
+        constraint = poster_token.owner == &settlement.token_program.key()
+            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram
     )]
     pub poster_token: UncheckedAccount<'info>,
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 #[cfg(not(feature = "idl-build"))]
-use crate::state::borsh_memory::{FromReader, Source, read_hashes};
+use crate::state::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
     errors::AgentrailError,
     merkle::{self, MAX_PROOF_LEN},
@@ -37,7 +37,7 @@ impl AnchorSerialize for VerifyReceiptArgs {
 }
 
 #[cfg(not(feature = "idl-build"))]
-impl VerifyReceiptArgs {
+impl ReadFrom for VerifyReceiptArgs {
     fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
         let mut head = [0u8; 32 + 32 + 8];
         src.fill_init(&mut head)?;
@@ -52,17 +52,7 @@ impl VerifyReceiptArgs {
     }
 }
 
-#[cfg(not(feature = "idl-build"))]
-impl AnchorDeserialize for VerifyReceiptArgs {
-    // an instruction's bytes: the proof in one copy
-    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
-        Self::read_from(buf)
-    }
-
-    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
-        Self::read_from(&mut FromReader(reader))
-    }
-}
+crate::deserialize_with_read_from!(VerifyReceiptArgs);
 
 /// What a successful `verify_receipt` proved, returned to the caller (CPI return data): the leaf
 /// is in this log of this authority, in the tree of `size` leaves anchored for `day`.

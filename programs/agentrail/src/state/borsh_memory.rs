@@ -115,6 +115,38 @@ impl<R: std::io::Read> Source for FromReader<'_, R> {
     }
 }
 
+/// A type read from a [`Source`]: its Borsh decoding, written once for both kinds of source.
+pub trait ReadFrom: Sized {
+    /// Reads one value; refuses what Borsh refuses.
+    fn read_from(src: &mut impl Source) -> std::io::Result<Self>;
+}
+
+impl<T: BorshMemory> ReadFrom for T {
+    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
+        src.value()
+    }
+}
+
+/// Implements Borsh's `AnchorDeserialize` for a [`ReadFrom`] type (outside the IDL build, which
+/// describes the bytes with Borsh's derive): an account's or an instruction's bytes copied by
+/// the runtime, any other reader through [`FromReader`]. Anchor decodes an instruction's
+/// arguments through a reader over its bytes, so both paths are hot.
+#[macro_export]
+macro_rules! deserialize_with_read_from {
+    ($name:ty) => {
+        #[cfg(not(feature = "idl-build"))]
+        impl ::anchor_lang::AnchorDeserialize for $name {
+            fn deserialize(buf: &mut &[u8]) -> ::std::io::Result<Self> {
+                $crate::state::borsh_memory::ReadFrom::read_from(buf)
+            }
+
+            fn deserialize_reader<R: ::std::io::Read>(reader: &mut R) -> ::std::io::Result<Self> {
+                $crate::state::borsh_memory::ReadFrom::read_from(&mut $crate::state::borsh_memory::FromReader(reader))
+            }
+        }
+    };
+}
+
 /// Implements Borsh's traits for a [`BorshMemory`] type as one copy each way (outside the IDL
 /// build, which describes the bytes with Borsh's derive).
 #[macro_export]
@@ -127,17 +159,7 @@ macro_rules! borsh_memory_codec {
             }
         }
 
-        #[cfg(not(feature = "idl-build"))]
-        impl ::anchor_lang::AnchorDeserialize for $name {
-            // an account's bytes: copied by the runtime
-            fn deserialize(buf: &mut &[u8]) -> ::std::io::Result<Self> {
-                $crate::state::borsh_memory::Source::value(buf)
-            }
-
-            fn deserialize_reader<R: ::std::io::Read>(reader: &mut R) -> ::std::io::Result<Self> {
-                $crate::state::borsh_memory::Source::value(&mut $crate::state::borsh_memory::FromReader(reader))
-            }
-        }
+        $crate::deserialize_with_read_from!($name);
     };
 }
 

@@ -136,21 +136,26 @@ impl MilestoneSet {
     /// No milestone.
     pub const EMPTY: Self = Self(0);
 
+    /// The bit of milestone `index`; none past the set's width (a job never has such an index).
+    fn bit(index: usize) -> u32 {
+        u32::try_from(index).ok().and_then(|i| 1u32.checked_shl(i)).unwrap_or(0)
+    }
+
     /// Adds milestone `index` (below [`MAX_MILESTONES`]).
     pub fn insert(&mut self, index: usize) {
-        self.0 |= 1 << index;
+        self.0 |= Self::bit(index);
     }
 
     /// Removes milestone `index`; returns whether it was in the set.
     pub fn remove(&mut self, index: usize) -> bool {
         let had = self.contains(index);
-        self.0 &= !(1u32.checked_shl(index as u32).unwrap_or(0));
+        self.0 &= !Self::bit(index);
         had
     }
 
     /// Whether milestone `index` is in the set.
     pub fn contains(&self, index: usize) -> bool {
-        self.0.checked_shr(index as u32).is_some_and(|bits| bits & 1 == 1)
+        self.0 & Self::bit(index) != 0
     }
 
     /// The milestones in both sets.
@@ -957,6 +962,9 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert!(s.contains(0) && s.contains(5) && s.contains(MAX_MILESTONES - 1) && !s.contains(1));
         assert!(!s.contains(64) && !s.clone().remove(64), "past the set: never in it");
+        let mut wide = s;
+        wide.insert(usize::MAX);
+        assert_eq!(wide, s, "an index past the set adds nothing (and never panics)");
         assert!(s.remove(5) && !s.remove(5), "removed once");
         let mut other = MilestoneSet::EMPTY;
         other.insert(0);

@@ -16,7 +16,7 @@ use anchor_lang::prelude::*;
 
 use crate::state::{
     Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState,
-    borsh_memory::{BorshMemory, FromReader, Source, encoded},
+    borsh_memory::{BorshMemory, ReadFrom, Source, encoded},
 };
 
 /// Bytes of a job before `terms_uri`: poster to terms hash.
@@ -148,9 +148,17 @@ impl Job {
         writer.write_all(&u32::try_from(self.milestones.len()).map_err(|_| invalid())?.to_le_bytes())?;
         self.milestones.iter().try_for_each(|m| writer.write_all(encoded(m)))
     }
+}
 
-    /// Reads what [`Job::write_bytes`] writes; refuses what Borsh refuses, and more milestones
-    /// than a job can hold.
+impl AnchorSerialize for Job {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        self.write_bytes(writer)
+    }
+}
+
+/// Reads what [`Job::write_bytes`] writes; refuses what Borsh refuses, and more milestones
+/// than a job can hold.
+impl ReadFrom for Job {
     fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
         let mut head = [0u8; HEAD];
         src.fill_init(&mut head)?;
@@ -209,22 +217,7 @@ impl Job {
     }
 }
 
-impl AnchorSerialize for Job {
-    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
-        self.write_bytes(writer)
-    }
-}
-
-impl AnchorDeserialize for Job {
-    // an account's bytes: copied by the runtime
-    fn deserialize(buf: &mut &[u8]) -> std::io::Result<Self> {
-        Job::read_from(buf)
-    }
-
-    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
-        Job::read_from(&mut FromReader(reader))
-    }
-}
+crate::deserialize_with_read_from!(Job);
 
 #[cfg(test)]
 mod tests {
