@@ -26,7 +26,7 @@ pub fn mint_decimals(owner: &anchor_lang::prelude::Pubkey, data: &[u8]) -> Resul
     if *owner != anchor_spl::token::ID && *owner != anchor_spl::token_2022::ID {
         return Err(DecodeError(format!("not a token mint (owner {owner})")));
     }
-    data.get(44).copied().ok_or_else(|| DecodeError("not a token mint".into()))
+    data.get(agentrail::token_bytes::MINT_DECIMALS_AT).copied().ok_or_else(|| DecodeError("not a token mint".into()))
 }
 
 /// Byte offset of `Job::poster` in a job account (after the discriminator), for memcmp filters.

@@ -6,8 +6,9 @@
 
 use anchor_lang::prelude::*;
 
-/// A mint's decimals: byte 44 of the mint layout (after the mint authority and the supply).
-const MINT_DECIMALS_AT: usize = 36 + 8;
+/// A mint's decimals: byte 44 of SPL Token's and Token-2022's mint layout (after the mint
+/// authority and the supply). Clients read it there too.
+pub const MINT_DECIMALS_AT: usize = 36 + 8;
 /// A mint's `is_initialized` flag, after its decimals.
 const MINT_INITIALIZED_AT: usize = MINT_DECIMALS_AT + 1;
 /// A token account's mint: bytes 0..32.

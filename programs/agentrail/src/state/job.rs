@@ -680,22 +680,22 @@ impl Job {
         Ok(refunds)
     }
 
-    /// After a refund that left every milestone settled (`all_settled`), moves the job to
-    /// `status`, or to `Completed` (when funded) without one.
+    /// Once every milestone is settled (`all_settled`), moves the job to `status`, or without
+    /// one to `Completed` when it is funded (an unfunded job has nothing to complete).
     pub fn end_if_settled(&mut self, all_settled: bool, status: Option<JobStatus>) {
+        if !all_settled {
+            return;
+        }
         match status {
-            Some(status) if all_settled => self.status = status,
-            Some(_) => {}
-            None if all_settled && self.status == JobStatus::Funded => self.status = JobStatus::Completed,
+            Some(status) => self.status = status,
+            None if self.status == JobStatus::Funded => self.status = JobStatus::Completed,
             None => {}
         }
     }
 
-    /// Moves to `Completed` once every milestone is settled.
+    /// Moves to `Completed` once every milestone is settled ([`Job::end_if_settled`]).
     pub fn complete_if_settled(&mut self) {
-        if self.status == JobStatus::Funded && self.milestones.iter().all(Milestone::settled) {
-            self.status = JobStatus::Completed;
-        }
+        self.end_if_settled(self.milestones.iter().all(Milestone::settled), None);
     }
 
     /// Whether the job is over: nothing more can be released or refunded.
