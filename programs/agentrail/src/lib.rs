@@ -7,6 +7,7 @@ use anchor_lang::prelude::*;
 #[macro_use]
 pub mod cu_trace;
 pub mod distinct;
+pub mod entrypoint;
 pub mod errors;
 pub mod events;
 pub mod instructions;
@@ -20,17 +21,6 @@ use instructions::*;
 use state::AgentStatus;
 
 declare_id!("4GM9wBrrJvAXEw3J4amxKgkSfqXAraNZLKBgvsyM7Srj");
-
-// Who to tell about a vulnerability, readable from the deployed binary (`query-security-txt`).
-#[cfg(not(feature = "no-entrypoint"))]
-solana_security_txt::security_txt! {
-    name: "Agentrail",
-    project_url: "https://github.com/agentrail/agentrail",
-    contacts: "email:security@agentrail.dev",
-    policy: "https://github.com/agentrail/agentrail/blob/main/SECURITY.md",
-    source_code: "https://github.com/agentrail/agentrail",
-    auditors: "Independent review of 32e484d (program-audit.md); findings closed in this release"
-}
 
 #[program]
 pub mod agentrail {

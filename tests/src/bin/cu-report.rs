@@ -11,6 +11,9 @@
 //!     cp $HOME/.cache/agentrail-target/sbf/sbfup-solana-solana/release/libagentrail.so target/deploy/agentrail-cu-trace.so
 //!     AGENTRAIL_SO=target/deploy/agentrail-cu-trace.so cargo run -p agentrail-tests --bin cu-report -- --breakdown
 //!     scripts/build-sbf.sh    # the measurement build also replaced target/deploy/agentrail.so
+//!
+//! With `--logs <prefix>`, the runtime's logs of each measured instruction whose name starts
+//! with the prefix (on a measurement build: every trace point).
 
 use agentrail_tests::compute::{account_sizes, breakdown, budgets, measure, measure_baseline};
 use agentrail_tests::sbf::{Sbf, baseline_so};
@@ -22,6 +25,17 @@ fn main() {
     }
     let baseline = measure_baseline(|| Box::new(Sbf::start()));
     let measured = measure(|| Box::new(Sbf::start()));
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--logs") {
+        let prefix = args.get(at + 1).map(String::as_str).unwrap_or("");
+        for m in measured.iter().filter(|m| m.instruction.starts_with(prefix)) {
+            println!("{} ({} CU)", m.instruction, m.units);
+            for line in &m.logs {
+                println!("    {line}");
+            }
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "--breakdown") {
         for m in &measured {
             let Some(sections) = breakdown(m) else { continue };

@@ -9,6 +9,8 @@ use agentrail_client::merkle::MerkleTree;
 use agentrail_client::pda;
 use anchor_lang::AnchorDeserialize;
 use anchor_lang::error::ErrorCode;
+use solana_sdk::instruction::AccountMeta;
+use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 
@@ -222,5 +224,84 @@ pub fn verify_receipt_names_whom_it_trusts(chain: Box<dyn Chain>) {
             consistency_verified: false,
         };
         assert_eq!(proved, expected);
+    }
+}
+
+/// Asserts Anchor's error `code`, and where the runtime's logs are in the failure (litesvm),
+/// that Anchor's report names `account`.
+#[track_caller]
+fn assert_code_naming(result: Result<crate::Sent, crate::Failure>, code: impl Into<u32>, account: &str) {
+    let code = code.into();
+    let failure = result.expect_err("expected the check to be refused");
+    assert_eq!(failure.code, Some(code), "expected error {code}, got {}", failure.message);
+    if failure.message.contains("Program log:") {
+        let named = format!("AnchorError caused by account: {account}. Error Code:");
+        assert!(failure.message.contains(&named), "not named {account}: {}", failure.message);
+    }
+}
+
+/// On the SBF program `verify_receipt` in its usual shape (two distinct accounts) is served by
+/// the program's own entrypoint, in any other shape by Anchor's; natively always by Anchor's.
+/// Each wrong account, argument and shape gets Anchor's error, naming the same account, on
+/// both, and a good check passes in every shape Anchor accepts.
+pub fn verify_receipt_refuses_as_anchor_does(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let keeper = env.funded();
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), false)], &[&keeper]).unwrap();
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 40);
+    let day = utc_day(T0);
+    anchor(&mut env, &keeper, args(&tree, day, 40, None)).unwrap();
+    let good = VerifyReceiptArgs {
+        trusted_authority: keeper.pubkey(),
+        leaf_hash: tree.leaf(17).unwrap(),
+        index: 17,
+        proof: tree.inclusion_proof(17, 40).unwrap(),
+    };
+    let log = pda::receipt_log(&keeper.pubkey());
+    let checkpoint = pda::checkpoint(&log, day);
+    let (wallet, nobody) = (env.funded().pubkey(), Pubkey::new_unique());
+    let with_accounts = |log_at: Pubkey, checkpoint_at: Pubkey| {
+        let mut ix = anchors::verify_receipt(day, good.clone());
+        ix.accounts[0].pubkey = log_at;
+        ix.accounts[1].pubkey = checkpoint_at;
+        ix
+    };
+    env.send(&[with_accounts(log, checkpoint)], &[]).unwrap();
+    // each account: another account type, a wallet, an address with nothing in it (the log
+    // passed twice is a duplicate: Anchor's dispatch serves that shape)
+    let refused = [
+        (checkpoint, checkpoint, ErrorCode::AccountDiscriminatorMismatch, "log"),
+        (wallet, checkpoint, ErrorCode::AccountOwnedByWrongProgram, "log"),
+        (nobody, checkpoint, ErrorCode::AccountNotInitialized, "log"),
+        (log, log, ErrorCode::AccountDiscriminatorMismatch, "checkpoint"),
+        (log, wallet, ErrorCode::AccountOwnedByWrongProgram, "checkpoint"),
+        (log, nobody, ErrorCode::AccountNotInitialized, "checkpoint"),
+        (log, pda::config(), ErrorCode::AccountDiscriminatorMismatch, "checkpoint"),
+    ];
+    for (log_at, checkpoint_at, code, named) in refused {
+        assert_code_naming(env.send(&[with_accounts(log_at, checkpoint_at)], &[]), code, named);
+    }
+    // arguments cut short, and a proof longer than any tree
+    let mut cut = anchors::verify_receipt(day, good.clone());
+    cut.data.truncate(cut.data.len() - 1);
+    assert_code(env.send(&[cut], &[]), ErrorCode::InstructionDidNotDeserialize);
+    let mut too_long = good.clone();
+    too_long.proof = vec![[0; 32]; 65];
+    assert_code(env.send(&[anchors::verify_receipt(day, too_long)], &[]), AgentrailError::ProofTooLong);
+    // arguments followed by more bytes: ignored, as Anchor ignores them
+    let mut trailing = anchors::verify_receipt(day, good.clone());
+    trailing.data.extend_from_slice(&[9; 5]);
+    env.send(&[trailing], &[]).unwrap();
+    // other shapes: one account, an extra account, the same account twice
+    let mut one = anchors::verify_receipt(day, good.clone());
+    one.accounts.pop();
+    assert_code(env.send(&[one], &[]), ErrorCode::AccountNotEnoughKeys);
+    let mut extra = anchors::verify_receipt(day, good.clone());
+    extra.accounts.push(AccountMeta::new_readonly(wallet, false));
+    let sent = env.send(&[extra], &[]).unwrap();
+    if let Some(data) = sent.return_data {
+        let proved = VerifiedReceipt::deserialize(&mut data.as_slice()).expect("return data");
+        assert_eq!((proved.log, proved.size, proved.root), (log, 40, tree.root()));
     }
 }

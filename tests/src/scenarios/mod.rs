@@ -79,6 +79,7 @@ macro_rules! scenario_tests {
             anchors::anchors_without_required_consistency,
             anchors::verify_receipt_rejects_forgeries,
             anchors::verify_receipt_names_whom_it_trusts,
+            anchors::verify_receipt_refuses_as_anchor_does,
         );
     };
     (@each $start:expr; $($module:ident :: $name:ident),* $(,)?) => {

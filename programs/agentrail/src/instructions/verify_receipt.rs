@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 #[cfg(not(feature = "idl-build"))]
 use crate::state::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
+    entrypoint::RawAccount,
     errors::AgentrailError,
     merkle::{self, MAX_PROOF_LEN},
     state::*,
@@ -56,7 +57,7 @@ crate::deserialize_with_read_from!(VerifyReceiptArgs);
 
 /// What a successful `verify_receipt` proved, returned to the caller (CPI return data): the leaf
 /// is in this log of this authority, in the tree of `size` leaves anchored for `day`.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedReceipt {
     /// The receipt log.
     pub log: Pubkey,
@@ -84,33 +85,103 @@ pub struct VerifyReceipt<'info> {
 }
 
 impl VerifyReceipt<'_> {
-    /// The log is the trusted authority's (its address, named by its authority:
-    /// [`ReceiptLog::is_of`]) and the checkpoint is that log's.
-    fn validate(&self, args: &VerifyReceiptArgs) -> Result<()> {
-        let log = &self.log;
-        if !log.is_of(&args.trusted_authority) {
-            return Err(error!(anchor_lang::error::ErrorCode::ConstraintSeeds).with_account_name("log"));
-        }
-        require_keys_eq!(self.checkpoint.log, log.key(), AgentrailError::UntrustedLog);
-        Ok(())
-    }
-
     /// Handler.
     pub fn verify_receipt(ctx: Context<Self>, args: VerifyReceiptArgs) -> Result<VerifiedReceipt> {
-        ctx.accounts.validate(&args)?;
-        require!(args.proof.len() <= MAX_PROOF_LEN, AgentrailError::ProofTooLong);
-        let cp = &ctx.accounts.checkpoint;
-        merkle::verify_inclusion(args.index, cp.size, &args.leaf_hash, &args.proof, &cp.root)
-            .map_err(|_| error!(AgentrailError::InclusionProofInvalid))?;
-        Ok(VerifiedReceipt {
-            log: ctx.accounts.log.key(),
-            authority: ctx.accounts.log.authority,
-            day: cp.day,
-            size: cp.size,
-            root: cp.root,
-            consistency_verified: cp.consistency_verified,
+        let claim = ReceiptClaim {
+            trusted_authority: &args.trusted_authority,
+            leaf_hash: &args.leaf_hash,
+            index: args.index,
+            proof: &args.proof,
+        };
+        let checkpoint = AnchoredRoot::from(&*ctx.accounts.checkpoint);
+        check_receipt(&ctx.accounts.log.key(), &ctx.accounts.log.authority, &checkpoint, &claim)
+    }
+}
+
+/// `verify_receipt` served by the program's entrypoint (`entrypoint.rs`) from the runtime's
+/// input, its two accounts read in place: Anchor's handler step for step (program id, the
+/// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
+/// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
+/// account objects or a copy of the proof (~1,500 units of a depth-20 check).
+pub fn serve(program_id: &Pubkey, log: &RawAccount<'_>, checkpoint: &RawAccount<'_>, data: &[u8]) -> Result<()> {
+    if *program_id != crate::ID {
+        return Err(anchor_lang::error::ErrorCode::DeclaredProgramIdMismatch.into());
+    }
+    msg!("Instruction: VerifyReceipt");
+    let claim = ReceiptClaim::parse(data).ok_or(anchor_lang::error::ErrorCode::InstructionDidNotDeserialize)?;
+    // the authority is a receipt log's first field
+    let log_authority = log.read::<ReceiptLog, _>("log", |body| body.first_chunk::<32>().map(|a| Pubkey::new_from_array(*a)))?;
+    let anchored = checkpoint.read::<Checkpoint, _>("checkpoint", AnchoredRoot::read)?;
+    let proved = crate::traced!(check_receipt(log.key, &log_authority, &anchored, &claim))?;
+    let mut out = [0u8; VerifiedReceipt::INIT_SPACE];
+    proved.serialize(&mut &mut out[..]).map_err(|_| anchor_lang::error::ErrorCode::AccountDidNotSerialize)?;
+    anchor_lang::solana_program::program::set_return_data(&out);
+    Ok(())
+}
+
+/// The arguments of `verify_receipt` as they lie in the instruction data, the proof not copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiptClaim<'a> {
+    /// [`VerifyReceiptArgs::trusted_authority`].
+    pub trusted_authority: &'a Pubkey,
+    /// [`VerifyReceiptArgs::leaf_hash`].
+    pub leaf_hash: &'a merkle::Hash,
+    /// [`VerifyReceiptArgs::index`].
+    pub index: u64,
+    /// [`VerifyReceiptArgs::proof`].
+    pub proof: &'a [merkle::Hash],
+}
+
+impl<'a> ReceiptClaim<'a> {
+    /// Reads the Borsh encoding of [`VerifyReceiptArgs`] in place; `None` where Borsh would
+    /// refuse it (cut short). What follows the proof is ignored, as Anchor's handler ignores it.
+    pub fn parse(data: &'a [u8]) -> Option<Self> {
+        let (trusted_authority, rest) = data.split_first_chunk::<32>()?;
+        let (leaf_hash, rest) = rest.split_first_chunk::<32>()?;
+        let (index, rest) = rest.split_first_chunk::<8>()?;
+        let (count, rest) = rest.split_first_chunk::<4>()?;
+        let (hashes, _) = rest.as_chunks::<32>();
+        Some(Self {
+            trusted_authority: as_pubkey(trusted_authority),
+            leaf_hash,
+            index: u64::from_le_bytes(*index),
+            proof: hashes.get(..u32::from_le_bytes(*count) as usize)?,
         })
     }
+}
+
+/// A 32-byte array seen as the `Pubkey` it encodes (both are 32 bytes of alignment 1).
+fn as_pubkey(bytes: &[u8; 32]) -> &Pubkey {
+    // SAFETY: Pubkey is a repr(transparent) wrapper of [u8; 32]
+    unsafe { &*(bytes as *const [u8; 32] as *const Pubkey) }
+}
+
+/// What `verify_receipt` checks once its accounts are loaded, and what it returns: the log is
+/// the trusted authority's (named by its authority: [`ReceiptLog::is_of`]), the checkpoint is
+/// that log's, the proof is at most [`MAX_PROOF_LEN`] hashes and leads from the leaf to the
+/// checkpoint's root. Anchor's handler and the program's entrypoint, which serves this
+/// instruction without Anchor's dispatch (`entrypoint.rs`), both end here.
+pub fn check_receipt(
+    log_key: &Pubkey,
+    log_authority: &Pubkey,
+    checkpoint: &AnchoredRoot,
+    claim: &ReceiptClaim<'_>,
+) -> Result<VerifiedReceipt> {
+    if !ReceiptLog::names(log_authority, claim.trusted_authority) {
+        return Err(error!(anchor_lang::error::ErrorCode::ConstraintSeeds).with_account_name("log"));
+    }
+    require_keys_eq!(checkpoint.log, *log_key, AgentrailError::UntrustedLog);
+    require!(claim.proof.len() <= MAX_PROOF_LEN, AgentrailError::ProofTooLong);
+    merkle::verify_inclusion(claim.index, checkpoint.size, claim.leaf_hash, claim.proof, &checkpoint.root)
+        .map_err(|_| error!(AgentrailError::InclusionProofInvalid))?;
+    Ok(VerifiedReceipt {
+        log: *log_key,
+        authority: *log_authority,
+        day: checkpoint.day,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        consistency_verified: checkpoint.consistency_verified,
+    })
 }
 
 #[cfg(all(test, not(feature = "idl-build")))]
@@ -133,6 +204,23 @@ mod tests {
             let through_reader = VerifyReceiptArgs::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
             assert_eq!(through_reader, args);
             assert!(VerifyReceiptArgs::try_from_slice(&ours[..ours.len() - 1]).is_err(), "cut short");
+            // the entrypoint's reading in place agrees, and refuses what Borsh refuses
+            let mut trailing = ours.clone();
+            trailing.extend_from_slice(&[5; 7]);
+            for bytes in [&ours, &trailing] {
+                let claim = ReceiptClaim::parse(bytes).expect("parses");
+                assert_eq!(
+                    (claim.trusted_authority, claim.leaf_hash, claim.index, claim.proof),
+                    (&args.trusted_authority, &args.leaf_hash, args.index, args.proof.as_slice())
+                );
+            }
+            for cut in 0..ours.len() {
+                assert_eq!(ReceiptClaim::parse(&ours[..cut]), None, "depth {depth}, cut at {cut}");
+            }
         }
+        // a count no instruction could carry
+        let mut huge = borsh::to_vec(&(Pubkey::new_unique(), [0u8; 32], 0u64, Vec::<[u8; 32]>::new())).unwrap();
+        huge[72..76].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(ReceiptClaim::parse(&huge), None);
     }
 }
