@@ -73,19 +73,29 @@ mod on_chain {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         // SAFETY (both): the loader's input region, as it serialized it
-        match unsafe { receipt_check(input) } {
-            Some(Ok(())) => SUCCESS,
-            // as Anchor's `entry` reports an error
-            Some(Err(error)) => {
+        if let Some(served) = unsafe { receipt_check(input) } {
+            return report(served);
+        }
+        let (program_id, accounts, data) = unsafe { deserialize(input) };
+        if accounts.len() == 4 {
+            if let Some(args) = data.strip_prefix(crate::instruction::AnchorCheckpoint::DISCRIMINATOR) {
+                return report(crate::instructions::anchor_checkpoint::serve_anchor_checkpoint(program_id, &accounts, args));
+            }
+        }
+        match crate::entry(program_id, &accounts, data) {
+            Ok(()) => SUCCESS,
+            Err(error) => error.into(),
+        }
+    }
+
+    /// An instruction's outcome as the runtime takes it, an error logged as Anchor's `entry`
+    /// logs it.
+    fn report(result: Result<()>) -> u64 {
+        match result {
+            Ok(()) => SUCCESS,
+            Err(error) => {
                 error.log();
                 ProgramError::from(error).into()
-            }
-            None => {
-                let (program_id, accounts, data) = unsafe { deserialize(input) };
-                match crate::entry(program_id, &accounts, data) {
-                    Ok(()) => SUCCESS,
-                    Err(error) => error.into(),
-                }
             }
         }
     }
@@ -158,7 +168,7 @@ mod on_chain {
             let data = std::slice::from_raw_parts(instruction.add(8), data_len);
             let args = data.strip_prefix(crate::instruction::VerifyReceipt::DISCRIMINATOR)?;
             let program_id = &*(instruction.add(8 + data_len) as *const Pubkey);
-            Some(crate::instructions::verify_receipt::serve(
+            Some(crate::instructions::verify_receipt::serve_verify_receipt(
                 program_id,
                 &raw_account(log),
                 &raw_account(checkpoint),

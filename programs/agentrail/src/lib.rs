@@ -6,6 +6,7 @@ use anchor_lang::prelude::*;
 
 #[macro_use]
 pub mod cu_trace;
+pub mod cpi;
 pub mod distinct;
 pub mod entrypoint;
 pub mod errors;

@@ -305,3 +305,73 @@ pub fn verify_receipt_refuses_as_anchor_does(chain: Box<dyn Chain>) {
         assert_eq!((proved.log, proved.size, proved.root), (log, 40, tree.root()));
     }
 }
+
+/// On the SBF program `anchor_checkpoint` with its four accounts is served by the program's own
+/// entrypoint, with other account lists by Anchor's; natively always by Anchor's. Each wrong
+/// account, flag and argument gets Anchor's error, naming the same account, on both; a
+/// checkpoint anchored either way is the same record.
+pub fn anchor_checkpoint_refuses_as_anchor_does(chain: Box<dyn Chain>) {
+    let mut env = Env::new(chain);
+    let (keeper, stranger) = (env.funded(), env.funded());
+    env.send(&[anchors::create_receipt_log(&keeper.pubkey(), false)], &[&keeper]).unwrap();
+    let log = pda::receipt_log(&keeper.pubkey());
+    let mut tree = MerkleTree::new();
+    grown(&mut tree, 30);
+    let day = utc_day(T0) - 1;
+    anchor(&mut env, &keeper, args(&tree, day - 1, 10, None)).unwrap();
+    let good = args(&tree, day, 30, Some(10));
+    let ix = || anchors::anchor_checkpoint(&keeper.pubkey(), good.clone());
+    let (wallet, nobody) = (env.funded().pubkey(), Pubkey::new_unique());
+    let older = pda::checkpoint(&log, day - 1);
+    let refused: Vec<(Box<dyn Fn(&mut solana_sdk::instruction::Instruction)>, u32, &str)> = vec![
+        (Box::new(|i| i.accounts[0].is_signer = false), ErrorCode::AccountNotSigner.into(), "authority"),
+        (Box::new(move |i| i.accounts[1].pubkey = wallet), ErrorCode::AccountOwnedByWrongProgram.into(), "log"),
+        (Box::new(move |i| i.accounts[1].pubkey = nobody), ErrorCode::AccountNotInitialized.into(), "log"),
+        (Box::new(move |i| i.accounts[1].pubkey = older), ErrorCode::AccountDiscriminatorMismatch.into(), "log"),
+        (Box::new(|i| i.accounts[3].pubkey = anchor_spl::token::ID), ErrorCode::InvalidProgramId.into(), "system_program"),
+        (Box::new(|i| i.accounts[0].is_writable = false), ErrorCode::ConstraintMut.into(), "authority"),
+        (Box::new(|i| i.accounts[1].is_writable = false), ErrorCode::ConstraintMut.into(), "log"),
+        (Box::new(|i| i.accounts[2].is_writable = false), ErrorCode::ConstraintMut.into(), "checkpoint"),
+        (Box::new(move |i| i.accounts[2].pubkey = pda::checkpoint(&log, day + 1)), ErrorCode::ConstraintSeeds.into(), "checkpoint"),
+    ];
+    for (change, code, named) in refused {
+        let mut bad = ix();
+        change(&mut bad);
+        let signers: &[&Keypair] = if bad.accounts[0].is_signer { &[&keeper] } else { &[] };
+        assert_code_naming(env.send(&[bad], signers), code, named);
+    }
+    // the stranger's own log is not the keeper's
+    let mut forged = anchors::anchor_checkpoint(&stranger.pubkey(), good.clone());
+    forged.accounts[1].pubkey = log;
+    assert_code_naming(env.send(&[forged], &[&stranger]), ErrorCode::ConstraintSeeds, "log");
+    // arguments cut short or with an option tag Borsh refuses; a proof longer than any tree
+    let mut cut = ix();
+    cut.data.truncate(8 + 4 + 8 + 32);
+    assert_code(env.send(&[cut], &[&keeper]), ErrorCode::InstructionDidNotDeserialize);
+    let mut bad_tag = ix();
+    bad_tag.data[8 + 4 + 8 + 32] = 2;
+    assert_code(env.send(&[bad_tag], &[&keeper]), ErrorCode::InstructionDidNotDeserialize);
+    let mut too_long = good.clone();
+    too_long.consistency_proof = Some(vec![[0; 32]; 65]);
+    assert_code(
+        env.send(&[anchors::anchor_checkpoint(&keeper.pubkey(), too_long)], &[&keeper]),
+        AgentrailError::ProofTooLong,
+    );
+    // with a fifth account Anchor's dispatch serves it; the record is what the handler writes
+    let mut extra = ix();
+    extra.accounts.push(AccountMeta::new_readonly(wallet, false));
+    env.send(&[extra], &[&keeper]).unwrap();
+    let cp = env.fetch::<Checkpoint>(&pda::checkpoint(&log, day));
+    assert_eq!((cp.log, cp.day, cp.size, cp.root), (log, day, 30, tree.root_at(30).unwrap()));
+    assert_eq!((cp.previous_day, cp.previous_size, cp.consistency_verified), (Some(day - 1), 10, true));
+    let written = env.fetch::<ReceiptLog>(&log);
+    assert_eq!((written.size, written.latest_day, written.checkpoints), (30, Some(day), 2));
+    assert_eq!(written.root, tree.root_at(30).unwrap());
+    // and the next day through the four-account shape: the same kind of record
+    env.chain.set_time(T0 + DAY);
+    anchor(&mut env, &keeper, args(&tree, day + 1, 30, Some(30))).unwrap();
+    let next = env.fetch::<Checkpoint>(&pda::checkpoint(&log, day + 1));
+    assert_eq!((next.previous_day, next.previous_size, next.size, next.consistency_verified), (Some(day), 30, 30, true));
+    let written = env.fetch::<ReceiptLog>(&log);
+    assert_eq!((written.size, written.latest_day, written.checkpoints), (30, Some(day + 1), 3));
+}

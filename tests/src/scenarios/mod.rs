@@ -80,6 +80,7 @@ macro_rules! scenario_tests {
             anchors::verify_receipt_rejects_forgeries,
             anchors::verify_receipt_names_whom_it_trusts,
             anchors::verify_receipt_refuses_as_anchor_does,
+            anchors::anchor_checkpoint_refuses_as_anchor_does,
         );
     };
     (@each $start:expr; $($module:ident :: $name:ident),* $(,)?) => {

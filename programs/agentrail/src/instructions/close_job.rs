@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, CloseAccount, Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{distinct::distinct, errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
 
@@ -66,20 +66,18 @@ impl CloseJob<'_> {
         }
         let nonce = a.job.nonce.to_le_bytes();
         let seeds: &[&[u8]] = &[seeds::JOB, a.job.poster.as_ref(), &nonce, &[a.job.bump]];
-        token_interface::close_account(CpiContext::new_with_signer(
-            a.token_program.key(),
-            CloseAccount {
-                account: a.vault.to_account_info(),
-                destination: a.poster.to_account_info(),
-                authority: a.job.to_account_info(),
-            },
+        crate::cpi::close_account(
+            &a.token_program.key(),
+            &a.vault.to_account_info(),
+            &a.poster.to_account_info(),
+            &a.job.to_account_info(),
             &[seeds],
-        ))?;
+        )?;
         // the job becomes a tombstone: discriminator only, rent-exempt at that size
         let job = a.job.to_account_info();
         job.resize(ClosedJob::SPACE)?;
         job.try_borrow_mut_data()?.copy_from_slice(ClosedJob::DISCRIMINATOR);
-        let keep = Rent::get()?.minimum_balance(ClosedJob::SPACE);
+        let keep = crate::instructions::rent_exempt_minimum(&Rent::get()?, ClosedJob::SPACE);
         let back = job.lamports().checked_sub(keep).ok_or(AgentrailError::Overflow)?;
         **job.try_borrow_mut_lamports()? = keep;
         let poster = a.poster.to_account_info();

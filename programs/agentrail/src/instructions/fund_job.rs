@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
     distinct::distinct, errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved,
@@ -67,18 +67,15 @@ impl FundJob<'_> {
     #[access_control(ctx.accounts.validate(expected_total))]
     pub fn fund_job(ctx: Context<Self>, expected_total: u64) -> Result<()> {
         let a = ctx.accounts;
-        token_interface::transfer_checked(
-            CpiContext::new(
-                a.token_program.key(),
-                TransferChecked {
-                    from: a.poster_token.to_account_info(),
-                    mint: a.mint.to_account_info(),
-                    to: a.vault.to_account_info(),
-                    authority: a.poster.to_account_info(),
-                },
-            ),
+        crate::cpi::transfer_checked(
+            &a.token_program.key(),
+            &a.poster_token.to_account_info(),
+            &a.mint.to_account_info(),
+            &a.vault.to_account_info(),
+            &a.poster.to_account_info(),
             expected_total,
             a.mint.decimals,
+            &[],
         )?;
         a.job.funded = expected_total;
         a.job.status = JobStatus::Funded;

@@ -7,12 +7,11 @@
 //! creation, token accounts sized for the extensions their mint requires.
 
 use anchor_lang::prelude::*;
-use anchor_lang::system_program::{self, CreateAccount, CreateAccountAllowPrefund};
+use anchor_lang::system_program::{self, CreateAccountAllowPrefund};
 use anchor_spl::token_2022::spl_token_2022::{
     self,
     extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions},
 };
-use anchor_spl::token_interface::{self, InitializeAccount3};
 
 use crate::state::seeds;
 
@@ -32,12 +31,10 @@ pub fn create_pda_account<'info>(
     let mut signer: Vec<&[u8]> = seeds.to_vec();
     signer.push(&bump_seed);
     let signer = [signer.as_slice()];
-    let rent = Rent::get()?.minimum_balance(space);
+    let rent = rent_exempt_minimum(&Rent::get()?, space);
     let current = new.lamports();
     if current == 0 {
-        let accounts = CreateAccount { from: payer.clone(), to: new.clone() };
-        let cpi = CpiContext::new(system_program::ID, accounts).with_signer(&signer);
-        system_program::create_account(cpi, rent, space as u64, owner)?;
+        crate::cpi::create_account(payer, new, rent, space as u64, owner, &signer)?;
     } else {
         // lamports sent to the address beforehand must not block its creation
         require_keys_neq!(*payer.key, *new.key, ErrorCode::TryingToInitPayerAsProgramAccount);
@@ -46,6 +43,30 @@ pub fn create_pda_account<'info>(
         system_program::create_account_allow_prefund(cpi, rent.max(1).saturating_sub(current), space as u64, owner)?;
     }
     Ok(bump)
+}
+
+/// `rent.minimum_balance(space)`, the same number, without floating point where the runtime's
+/// exemption threshold is 2.0 (as it has always been) or 1.0 (SIMD-0194): `minimum_balance`
+/// multiplies as `f64`, which SBF has no instructions for (~400 units of library calls for each
+/// account created). Below 2^53 a `u64` converts to `f64` exactly and multiplying by 1 or 2 is
+/// exact, so the integer product is what the float formula gives; any other threshold or size
+/// goes through that formula.
+// the fields are deprecated for SIMD-0194's renaming; they are what `minimum_balance` reads
+#[allow(deprecated)]
+pub fn rent_exempt_minimum(rent: &Rent, space: usize) -> u64 {
+    const EXACT_IN_F64: u64 = 1 << 53;
+    // bytes the runtime charges every account for beyond its data (`Rent`'s own constant)
+    const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
+    let base = (space as u64).checked_add(ACCOUNT_STORAGE_OVERHEAD).and_then(|b| b.checked_mul(rent.lamports_per_byte_year));
+    let factor = match rent.exemption_threshold.to_bits() {
+        t if t == 2.0f64.to_bits() => Some(2),
+        t if t == 1.0f64.to_bits() => Some(1),
+        _ => None,
+    };
+    match (base, factor) {
+        (Some(base), Some(factor)) if base < EXACT_IN_F64 => base * factor,
+        _ => rent.minimum_balance(space),
+    }
 }
 
 /// Creates the token account `new` (field `name`) at this program's canonical address for
@@ -60,8 +81,7 @@ pub fn create_token_account_pda<'info>(
     token_program: &Pubkey,
 ) -> Result<u8> {
     let bump = create_pda_account(payer, new, name, seeds, token_account_space(mint)?, token_program)?;
-    let accounts = InitializeAccount3 { account: new.clone(), mint: mint.clone(), authority: authority.clone() };
-    token_interface::initialize_account3(CpiContext::new(*token_program, accounts))?;
+    crate::cpi::initialize_account3(token_program, new, mint, authority.key)?;
     Ok(bump)
 }
 
@@ -76,4 +96,35 @@ fn token_account_space(mint: &AccountInfo) -> Result<usize> {
     let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&data)?;
     let required = ExtensionType::get_required_init_account_extensions(&state.get_extension_types()?);
     Ok(ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn rent_exempt_minimum_is_minimum_balance() {
+        let per_byte = [0, 1, 3_480, 6_960, 1 << 20, (1 << 53) / 200];
+        let spaces = [0, 1, 82, 165, 301, 10_240, 10 << 20];
+        for threshold in [2.0, 1.0, 1.5, 0.5, 2.0000000000000004] {
+            for lamports_per_byte_year in per_byte {
+                let rent = Rent { lamports_per_byte_year, exemption_threshold: threshold, ..Rent::default() };
+                for space in spaces {
+                    // the float formula itself overflows past u64 (and panics); not a case here
+                    if (space as u64 + 128).checked_mul(lamports_per_byte_year).is_none() {
+                        continue;
+                    }
+                    assert_eq!(
+                        rent_exempt_minimum(&rent, space),
+                        rent.minimum_balance(space),
+                        "threshold {threshold}, {lamports_per_byte_year}/byte, {space} bytes"
+                    );
+                }
+            }
+        }
+        // past 2^53 the float formula rounds; the integer path steps aside
+        let rent = Rent { lamports_per_byte_year: (1 << 34) + 1, exemption_threshold: 2.0, ..Rent::default() };
+        assert_eq!(rent_exempt_minimum(&rent, (1 << 20) + 3), rent.minimum_balance((1 << 20) + 3));
+    }
 }

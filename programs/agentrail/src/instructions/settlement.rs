@@ -3,7 +3,7 @@
 //! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::TokenInterface;
 
 use crate::{
     distinct::distinct,
@@ -26,15 +26,8 @@ pub fn pay_from_vault<'info>(
     let decimals = token_bytes::mint_decimals(mint, &token_program.key())?;
     let nonce = job.nonce.to_le_bytes();
     let seeds: &[&[u8]] = &[seeds::JOB, job.poster.as_ref(), &nonce, &[job.bump]];
-    token_interface::transfer_checked(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            TransferChecked { from: vault.clone(), mint: mint.clone(), to, authority: job.to_account_info() },
-            &[seeds],
-        ),
-        amount,
-        decimals,
-    )
+    let job = job.to_account_info();
+    crate::cpi::transfer_checked(&token_program.key(), vault, mint, &to, &job, amount, decimals, &[seeds])
 }
 
 /// Checks the conservation invariant after money moved: the job's books balance and its vault

@@ -103,7 +103,7 @@ impl VerifyReceipt<'_> {
 /// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
 /// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
 /// account objects or a copy of the proof (~1,500 units of a depth-20 check).
-pub fn serve(program_id: &Pubkey, log: &RawAccount<'_>, checkpoint: &RawAccount<'_>, data: &[u8]) -> Result<()> {
+pub fn serve_verify_receipt(program_id: &Pubkey, log: &RawAccount<'_>, checkpoint: &RawAccount<'_>, data: &[u8]) -> Result<()> {
     if *program_id != crate::ID {
         return Err(anchor_lang::error::ErrorCode::DeclaredProgramIdMismatch.into());
     }

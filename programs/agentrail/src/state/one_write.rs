@@ -141,7 +141,7 @@ mod tests {
     use anchor_lang::{AccountSerialize, Discriminator};
 
     use super::*;
-    use crate::state::{Job, TrackRecord};
+    use crate::state::{Checkpoint, Job, ReceiptLog, TrackRecord};
 
     #[test]
     fn gathered_writes_are_the_bytes_written_in_order() {
@@ -166,7 +166,13 @@ mod tests {
 
     #[test]
     fn discriminators_are_the_ones_account_gives() {
-        for (name, discriminator) in [("Job", Job::DISCRIMINATOR), ("TrackRecord", TrackRecord::DISCRIMINATOR)] {
+        let accounts = [
+            ("Job", Job::DISCRIMINATOR),
+            ("TrackRecord", TrackRecord::DISCRIMINATOR),
+            ("ReceiptLog", ReceiptLog::DISCRIMINATOR),
+            ("Checkpoint", Checkpoint::DISCRIMINATOR),
+        ];
+        for (name, discriminator) in accounts {
             let hash = solana_sha256_hasher::hash(format!("account:{name}").as_bytes()).to_bytes();
             assert_eq!(discriminator, &hash[..8], "{name}");
         }
