@@ -72,12 +72,15 @@ fn main() {
     }
 
     let log = pda::receipt_log(&key(6));
+    let skipped_from = (7..).find(|n| pda::cheap_job_nonce(&poster, *n) > *n).unwrap_or(7);
     let pdas = json!({
         "config": pda::config().to_string(),
         "certifier": [key(7).to_string(), pda::certifier(&key(7)).to_string()],
         "agent": [42, pda::agent(42).to_string()],
         "certification": [agent.to_string(), 3, pda::certification(&agent, 3).to_string()],
         "job": [poster.to_string(), 7, job_key.to_string()],
+        // from a nonce that is not itself cheap, so the search is tested
+        "cheap_job_nonce": [poster.to_string(), skipped_from, pda::cheap_job_nonce(&poster, skipped_from)],
         "vault": [job_key.to_string(), pda::vault(&job_key).to_string()],
         "track_record": [agent.to_string(), mint.to_string(), 2, pda::track_record(&agent, &mint, 2).to_string()],
         "job_track_record": [job_key.to_string(), pda::job_track_record(&agent, &mint, &job_key).to_string()],

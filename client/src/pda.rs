@@ -36,6 +36,23 @@ pub fn job(poster: &Pubkey, nonce: u64) -> Pubkey {
     Pubkey::find_program_address(&[seeds::JOB, poster.as_ref(), &nonce.to_le_bytes()], &agentrail::ID).0
 }
 
+/// The first nonce from `from` up whose job and vault addresses `create_job` finds at the
+/// first bump it tries (255): it checks a created account's address by trying each bump from
+/// 255 down (~330 units a try), and each address has even odds of needing a second try or
+/// more. Picking the nonce makes every job the clients create pay for one try each; a quarter
+/// of all nonces qualify, so this takes about four tries here, off chain.
+pub fn cheap_job_nonce(poster: &Pubkey, from: u64) -> u64 {
+    let first_bump = |seeds: &[&[u8]]| Pubkey::find_program_address(seeds, &agentrail::ID).1 == u8::MAX;
+    (from..=u64::MAX)
+        .find(|nonce| {
+            let nonce = nonce.to_le_bytes();
+            first_bump(&[seeds::JOB, poster.as_ref(), &nonce])
+                && first_bump(&[seeds::VAULT, job(poster, u64::from_le_bytes(nonce)).as_ref()])
+        })
+        // a quarter of all nonces qualify: past u64::MAX only if `from` is its last few
+        .unwrap_or(from)
+}
+
 /// The token vault of `job`.
 pub fn vault(job: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).0
@@ -64,4 +81,31 @@ pub fn receipt_log(authority: &Pubkey) -> Pubkey {
 /// The checkpoint of `log` for UTC day `day`.
 pub fn checkpoint(log: &Pubkey, day: u32) -> Pubkey {
     Pubkey::find_program_address(&[seeds::CHECKPOINT, log.as_ref(), &day.to_le_bytes()], &agentrail::ID).0
+}
+
+#[cfg(test)]
+mod nonce_tests {
+    use super::*;
+
+    #[test]
+    fn cheap_nonces_put_job_and_vault_at_the_first_bump() {
+        let poster = Pubkey::new_unique();
+        let mut from = 1_000;
+        for _ in 0..8 {
+            let nonce = cheap_job_nonce(&poster, from);
+            assert!(nonce >= from);
+            let (job, job_bump) =
+                Pubkey::find_program_address(&[seeds::JOB, poster.as_ref(), &nonce.to_le_bytes()], &agentrail::ID);
+            let (_, vault_bump) = Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID);
+            assert_eq!((job_bump, vault_bump), (255, 255), "nonce {nonce}");
+            // none skipped: every nonce before it misses one of the two
+            for skipped in from..nonce {
+                let (job, job_bump) =
+                    Pubkey::find_program_address(&[seeds::JOB, poster.as_ref(), &skipped.to_le_bytes()], &agentrail::ID);
+                let vault_bump = Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).1;
+                assert!(job_bump < 255 || vault_bump < 255);
+            }
+            from = nonce + 1;
+        }
+    }
 }

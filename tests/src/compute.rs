@@ -337,8 +337,17 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     // the common case: the job's shard of its agent's record exists (only an agent's first job
     // in a mint and shard creates it)
     let shard_of = |nonce| Job::record_shard(&pda::job(&poster.pubkey(), nonce));
-    let same_shard = (23..100).find(|n| shard_of(*n) == shard_of(20)).expect("a nonce of the same shard");
-    r.run("create_job (16 milestones)", &[create(same_shard)], &[&poster]);
+    // with a nonce as the clients pick one (pda::cheap_job_nonce: job and vault at the first
+    // bump tried), and with the first other nonce of that shard, whose vault is at bump 249
+    let cheap = (23..).map(|n| pda::cheap_job_nonce(&poster.pubkey(), n)).find(|n| shard_of(*n) == shard_of(20));
+    let cheap = cheap.expect("a cheap nonce of the same shard");
+    r.run("create_job (16 milestones)", &[create(cheap)], &[&poster]);
+    let any = (23..100).find(|n| shard_of(*n) == shard_of(20) && *n != cheap).expect("a nonce of the same shard");
+    let job_any = pda::job(&poster.pubkey(), any);
+    let vault_seeds: [&[u8]; 2] = [agentrail::state::seeds::VAULT, job_any.as_ref()];
+    let vault_bump = anchor_lang::prelude::Pubkey::find_program_address(&vault_seeds, &agentrail::ID).1;
+    assert_eq!(vault_bump, 249, "the row's label names the bump");
+    r.run("create_job (16 milestones, vault at bump 249)", &[create(any)], &[&poster]);
     r.run("cancel_job", &[escrow::cancel_job(&cancel)], &[&poster]);
     let fail = funded_job(&mut r, 22, None);
     let give_up = escrow::fail_milestone(&keeper.pubkey(), &fail, 0, true, [5; 32]);

@@ -51,6 +51,20 @@ export function job(poster: PublicKey, nonce: bigint | number): PublicKey {
   return find([enc.encode("job"), poster.toBytes(), u64le(nonce)]);
 }
 
+/**
+ * The first nonce from `from` up whose job and vault addresses `create_job` finds at the first
+ * bump it tries (255), as the Rust client's `pda::cheap_job_nonce` picks it: each bump tried
+ * costs the program ~330 compute units, and a quarter of all nonces need one try each.
+ */
+export function cheapJobNonce(poster: PublicKey, from: bigint): bigint {
+  const firstBump = (seeds: Uint8Array[]) => PublicKey.findProgramAddressSync(seeds, PROGRAM_ID)[1] === 255;
+  for (let nonce = from; nonce < 1n << 64n; nonce++) {
+    const seeds = [enc.encode("job"), poster.toBytes(), u64le(nonce)];
+    if (firstBump(seeds) && firstBump([enc.encode("vault"), find(seeds).toBytes()])) return nonce;
+  }
+  return from;
+}
+
 /** The token vault of `job`. */
 export function vault(job: PublicKey): PublicKey {
   return find([enc.encode("vault"), job.toBytes()]);

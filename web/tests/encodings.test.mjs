@@ -21,6 +21,8 @@ test("every PDA helper derives the Rust client's address", () => {
   assert.equal(c.pda.agent(p.agent[0]).toBase58(), p.agent[1]);
   assert.equal(c.pda.certification(pk(p.certification[0]), p.certification[1]).toBase58(), p.certification[2]);
   assert.equal(c.pda.job(pk(p.job[0]), p.job[1]).toBase58(), p.job[2]);
+  const [poster, from, cheap] = p.cheap_job_nonce;
+  assert.equal(c.pda.cheapJobNonce(pk(poster), BigInt(from)), BigInt(cheap));
   assert.equal(c.pda.vault(pk(p.vault[0])).toBase58(), p.vault[1]);
   assert.equal(c.pda.trackRecord(pk(p.track_record[0]), pk(p.track_record[1]), p.track_record[2]).toBase58(), p.track_record[3]);
   assert.equal(c.pda.receiptLog(pk(p.receipt_log[0])).toBase58(), p.receipt_log[1]);

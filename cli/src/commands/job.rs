@@ -649,10 +649,14 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let a: Agent = ctx.account(&agent, "agent")?;
     let config: Config = ctx.account(&pda::config(), "config")?;
     let now = ctx.now()?;
-    let nonce = spec.nonce.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-    });
     let poster = ctx.signer()?.pubkey();
+    // a nonce given is used as it is; otherwise one from the clock up that create_job checks
+    // cheaply (pda::cheap_job_nonce)
+    let nonce = spec.nonce.unwrap_or_else(|| {
+        let micros =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        pda::cheap_job_nonce(&poster, micros)
+    });
     let deadline = now.checked_add(deadline_in).ok_or_else(|| anyhow!("--deadline-in {deadline_in} s is too far"))?;
     let args = CreateJobArgs {
         nonce,

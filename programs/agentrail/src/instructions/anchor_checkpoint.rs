@@ -181,6 +181,7 @@ fn anchor<'info>(
         "checkpoint",
         &[seeds::CHECKPOINT, log_key.as_ref(), &claim.day.to_le_bytes()],
         8 + Checkpoint::INIT_SPACE,
+        &Rent::get()?,
         &crate::ID,
     )?;
     let record = Checkpoint {

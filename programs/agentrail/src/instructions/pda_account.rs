@@ -16,22 +16,27 @@ use anchor_spl::token_2022::spl_token_2022::{
 use crate::state::seeds;
 
 /// Creates `new` (field `name` of the instruction) at this program's canonical address for
-/// `seeds`, `space` bytes owned by `owner` and rent-exempt, paid by `payer`. Returns its bump.
+/// `seeds`, `space` bytes owned by `owner` and exempt under `rent` (the sysvar, read once per
+/// instruction by the caller: ~120 units a read), paid by `payer`. Returns its bump.
 pub fn create_pda_account<'info>(
     payer: &AccountInfo<'info>,
     new: &AccountInfo<'info>,
     name: &'static str,
     seeds: &[&[u8]],
     space: usize,
+    rent: &Rent,
     owner: &Pubkey,
 ) -> Result<u8> {
     let bump = seeds::canonical_bump(new.key, seeds, &crate::ID)
         .ok_or_else(|| error!(ErrorCode::ConstraintSeeds).with_account_name(name))?;
     let bump_seed = [bump];
-    let mut signer: Vec<&[u8]> = seeds.to_vec();
-    signer.push(&bump_seed);
-    let signer = [signer.as_slice()];
-    let rent = rent_exempt_minimum(&Rent::get()?, space);
+    // the seeds and the bump, on the stack (the runtime takes at most 16 seeds)
+    let mut signer: [&[u8]; 16] = [&[]; 16];
+    let n = seeds.len().min(15);
+    signer[..n].copy_from_slice(&seeds[..n]);
+    signer[n] = &bump_seed;
+    let signer = [&signer[..=n]];
+    let rent = rent_exempt_minimum(rent, space);
     let current = new.lamports();
     if current == 0 {
         crate::cpi::create_account(payer, new, rent, space as u64, owner, &signer)?;
@@ -70,7 +75,9 @@ pub fn rent_exempt_minimum(rent: &Rent, space: usize) -> u64 {
 }
 
 /// Creates the token account `new` (field `name`) at this program's canonical address for
-/// `seeds`: for `mint`, owned by `authority`, under `token_program`. Returns its bump.
+/// `seeds`: for `mint`, owned by `authority`, under `token_program`, exempt under `rent`.
+/// Returns its bump.
+#[allow(clippy::too_many_arguments)]
 pub fn create_token_account_pda<'info>(
     payer: &AccountInfo<'info>,
     new: &AccountInfo<'info>,
@@ -79,8 +86,9 @@ pub fn create_token_account_pda<'info>(
     mint: &AccountInfo<'info>,
     authority: &AccountInfo<'info>,
     token_program: &Pubkey,
+    rent: &Rent,
 ) -> Result<u8> {
-    let bump = create_pda_account(payer, new, name, seeds, token_account_space(mint)?, token_program)?;
+    let bump = create_pda_account(payer, new, name, seeds, token_account_space(mint)?, rent, token_program)?;
     crate::cpi::initialize_account3(token_program, new, mint, authority.key)?;
     Ok(bump)
 }
