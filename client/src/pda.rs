@@ -100,8 +100,10 @@ mod nonce_tests {
             assert_eq!((job_bump, vault_bump), (255, 255), "nonce {nonce}");
             // none skipped: every nonce before it misses one of the two
             for skipped in from..nonce {
-                let (job, job_bump) =
-                    Pubkey::find_program_address(&[seeds::JOB, poster.as_ref(), &skipped.to_le_bytes()], &agentrail::ID);
+                let (job, job_bump) = Pubkey::find_program_address(
+                    &[seeds::JOB, poster.as_ref(), &skipped.to_le_bytes()],
+                    &agentrail::ID,
+                );
                 let vault_bump = Pubkey::find_program_address(&[seeds::VAULT, job.as_ref()], &agentrail::ID).1;
                 assert!(job_bump < 255 || vault_bump < 255);
             }

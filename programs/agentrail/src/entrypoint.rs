@@ -35,7 +35,11 @@ impl<'a> RawAccount<'a> {
     /// errors (not initialized, owned by another program, no or another discriminator, bytes
     /// that do not decode: `decode` returns `None`), named `name` as an accounts struct names
     /// them.
-    pub fn read<T: Discriminator + Owner, V>(&self, name: &str, decode: impl FnOnce(&'a [u8]) -> Option<V>) -> Result<V> {
+    pub fn read<T: Discriminator + Owner, V>(
+        &self,
+        name: &str,
+        decode: impl FnOnce(&'a [u8]) -> Option<V>,
+    ) -> Result<V> {
         let read = if *self.owner == system_program::ID && self.lamports == 0 {
             Err(ErrorCode::AccountNotInitialized.into())
         } else if *self.owner != T::owner() {
@@ -79,7 +83,9 @@ mod on_chain {
         let (program_id, accounts, data) = unsafe { deserialize(input) };
         if accounts.len() == 4 {
             if let Some(args) = data.strip_prefix(crate::instruction::AnchorCheckpoint::DISCRIMINATOR) {
-                return report(crate::instructions::anchor_checkpoint::serve_anchor_checkpoint(program_id, &accounts, args));
+                return report(crate::instructions::anchor_checkpoint::serve_anchor_checkpoint(
+                    program_id, &accounts, args,
+                ));
             }
         }
         match crate::entry(program_id, &accounts, data) {

@@ -323,16 +323,26 @@ pub fn anchor_checkpoint_refuses_as_anchor_does(chain: Box<dyn Chain>) {
     let ix = || anchors::anchor_checkpoint(&keeper.pubkey(), good.clone());
     let (wallet, nobody) = (env.funded().pubkey(), Pubkey::new_unique());
     let older = pda::checkpoint(&log, day - 1);
-    let refused: Vec<(Box<dyn Fn(&mut solana_sdk::instruction::Instruction)>, u32, &str)> = vec![
+    // how the instruction is spoiled, the error, the account it names
+    type Spoil = Box<dyn Fn(&mut solana_sdk::instruction::Instruction)>;
+    let refused: Vec<(Spoil, u32, &str)> = vec![
         (Box::new(|i| i.accounts[0].is_signer = false), ErrorCode::AccountNotSigner.into(), "authority"),
         (Box::new(move |i| i.accounts[1].pubkey = wallet), ErrorCode::AccountOwnedByWrongProgram.into(), "log"),
         (Box::new(move |i| i.accounts[1].pubkey = nobody), ErrorCode::AccountNotInitialized.into(), "log"),
         (Box::new(move |i| i.accounts[1].pubkey = older), ErrorCode::AccountDiscriminatorMismatch.into(), "log"),
-        (Box::new(|i| i.accounts[3].pubkey = anchor_spl::token::ID), ErrorCode::InvalidProgramId.into(), "system_program"),
+        (
+            Box::new(|i| i.accounts[3].pubkey = anchor_spl::token::ID),
+            ErrorCode::InvalidProgramId.into(),
+            "system_program",
+        ),
         (Box::new(|i| i.accounts[0].is_writable = false), ErrorCode::ConstraintMut.into(), "authority"),
         (Box::new(|i| i.accounts[1].is_writable = false), ErrorCode::ConstraintMut.into(), "log"),
         (Box::new(|i| i.accounts[2].is_writable = false), ErrorCode::ConstraintMut.into(), "checkpoint"),
-        (Box::new(move |i| i.accounts[2].pubkey = pda::checkpoint(&log, day + 1)), ErrorCode::ConstraintSeeds.into(), "checkpoint"),
+        (
+            Box::new(move |i| i.accounts[2].pubkey = pda::checkpoint(&log, day + 1)),
+            ErrorCode::ConstraintSeeds.into(),
+            "checkpoint",
+        ),
     ];
     for (change, code, named) in refused {
         let mut bad = ix();
@@ -371,7 +381,10 @@ pub fn anchor_checkpoint_refuses_as_anchor_does(chain: Box<dyn Chain>) {
     env.chain.set_time(T0 + DAY);
     anchor(&mut env, &keeper, args(&tree, day + 1, 30, Some(30))).unwrap();
     let next = env.fetch::<Checkpoint>(&pda::checkpoint(&log, day + 1));
-    assert_eq!((next.previous_day, next.previous_size, next.size, next.consistency_verified), (Some(day), 30, 30, true));
+    assert_eq!(
+        (next.previous_day, next.previous_size, next.size, next.consistency_verified),
+        (Some(day), 30, 30, true)
+    );
     let written = env.fetch::<ReceiptLog>(&log);
     assert_eq!((written.size, written.latest_day, written.checkpoints), (30, Some(day + 1), 3));
 }

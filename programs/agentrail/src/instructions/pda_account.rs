@@ -62,7 +62,8 @@ pub fn rent_exempt_minimum(rent: &Rent, space: usize) -> u64 {
     const EXACT_IN_F64: u64 = 1 << 53;
     // bytes the runtime charges every account for beyond its data (`Rent`'s own constant)
     const ACCOUNT_STORAGE_OVERHEAD: u64 = 128;
-    let base = (space as u64).checked_add(ACCOUNT_STORAGE_OVERHEAD).and_then(|b| b.checked_mul(rent.lamports_per_byte_year));
+    let base =
+        (space as u64).checked_add(ACCOUNT_STORAGE_OVERHEAD).and_then(|b| b.checked_mul(rent.lamports_per_byte_year));
     let factor = match rent.exemption_threshold.to_bits() {
         t if t == 2.0f64.to_bits() => Some(2),
         t if t == 1.0f64.to_bits() => Some(1),

@@ -103,14 +103,20 @@ impl VerifyReceipt<'_> {
 /// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
 /// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
 /// account objects or a copy of the proof (~1,500 units of a depth-20 check).
-pub fn serve_verify_receipt(program_id: &Pubkey, log: &RawAccount<'_>, checkpoint: &RawAccount<'_>, data: &[u8]) -> Result<()> {
+pub fn serve_verify_receipt(
+    program_id: &Pubkey,
+    log: &RawAccount<'_>,
+    checkpoint: &RawAccount<'_>,
+    data: &[u8],
+) -> Result<()> {
     if *program_id != crate::ID {
         return Err(anchor_lang::error::ErrorCode::DeclaredProgramIdMismatch.into());
     }
     msg!("Instruction: VerifyReceipt");
     let claim = ReceiptClaim::parse(data).ok_or(anchor_lang::error::ErrorCode::InstructionDidNotDeserialize)?;
     // the authority is a receipt log's first field
-    let log_authority = log.read::<ReceiptLog, _>("log", |body| body.first_chunk::<32>().map(|a| Pubkey::new_from_array(*a)))?;
+    let log_authority =
+        log.read::<ReceiptLog, _>("log", |body| body.first_chunk::<32>().map(|a| Pubkey::new_from_array(*a)))?;
     let anchored = checkpoint.read::<Checkpoint, _>("checkpoint", AnchoredRoot::read)?;
     let proved = crate::traced!(check_receipt(log.key, &log_authority, &anchored, &claim))?;
     let mut out = [0u8; VerifiedReceipt::INIT_SPACE];
