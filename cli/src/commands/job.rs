@@ -143,7 +143,8 @@ pub struct CreateCmd {
     /// Minimum certification stage of the agent (A..E).
     #[arg(long)]
     pub min_stage: Option<String>,
-    /// Job number, unique per poster (default: derived from the clock).
+    /// Job number, unique per poster (default: the first from the clock up whose job and
+    /// vault addresses create_job checks at the first bump it tries, the cheapest to create).
     #[arg(long)]
     pub nonce: Option<u64>,
     /// Terms document (JSON, schema agentrail.terms/v1): what each milestone's work is.
