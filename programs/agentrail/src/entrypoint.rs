@@ -1,13 +1,17 @@
-//! The deployed program's entrypoint (feature `own-entrypoint`, on by default; off under `cpi`
-//! and off the SBF target, where the workspace's crates use this one as a library).
+//! The deployed program's entrypoint (feature `own-entrypoint`, on by default; compiled for
+//! the SBF target only, and not under `cpi`).
 //!
 //! Anchor's entrypoint spends ~180 units an account turning the runtime's input into
-//! `AccountInfo`s (overflow checks on offsets the runtime wrote, a `Vec` grown item by item)
-//! and then compares the instruction's discriminator with each instruction's in turn. This one
-//! builds the same `AccountInfo`s for ~90 units an account and hands them to Anchor's `entry`,
-//! except for `verify_receipt` in its expected shape (two distinct accounts), which it serves
-//! from the input in place ([`crate::instructions::verify_receipt::serve`]): the check other
-//! programs call by CPI, at about half its cost under Anchor's dispatch.
+//! `AccountInfo`s (overflow checks on offsets the runtime wrote), then compares the
+//! instruction's discriminator with each instruction's in turn. This one builds the same
+//! `AccountInfo`s for ~90 units an account and hands them to Anchor's `entry`, except for the
+//! two receipt instructions in their usual shape: `verify_receipt` with two distinct accounts,
+//! served from the input in place
+//! ([`serve_verify_receipt`](crate::instructions::verify_receipt::serve_verify_receipt)), and
+//! `anchor_checkpoint` with four, served from the `AccountInfo`s
+//! ([`serve_anchor_checkpoint`](crate::instructions::anchor_checkpoint::serve_anchor_checkpoint)).
+//! Both repeat Anchor's handler step by step, with its errors; any other shape of them goes to
+//! Anchor's dispatch, which refuses or serves it as before.
 
 use anchor_lang::{
     Discriminator, Owner,
