@@ -263,6 +263,20 @@ mod tests {
             let mut bad_tag = ours.clone();
             bad_tag[4 + 8 + 32] = 2;
             assert!(AnchorCheckpointArgs::try_from_slice(&bad_tag).is_err(), "an Option tag of 2");
+            // the entrypoint's reading in place agrees, and refuses what Borsh refuses
+            let mut trailing = ours.clone();
+            trailing.extend_from_slice(&[7; 3]);
+            for bytes in [&ours, &trailing] {
+                let claim = CheckpointClaim::parse(bytes).expect("parses");
+                assert_eq!(
+                    (claim.day, claim.size, claim.root, claim.consistency_proof),
+                    (args.day, args.size, &args.root, args.consistency_proof.as_deref())
+                );
+            }
+            assert_eq!(CheckpointClaim::parse(&bad_tag), None);
+            for cut in 0..ours.len() {
+                assert_eq!(CheckpointClaim::parse(&ours[..cut]), None, "cut at {cut}");
+            }
         }
     }
 }

@@ -102,7 +102,7 @@ impl VerifyReceipt<'_> {
 /// input, its two accounts read in place: Anchor's handler step for step (program id, the
 /// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
 /// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
-/// account objects or a copy of the proof (~1,500 units of a depth-20 check).
+/// account objects or a copy of the proof (~1,250 units of a depth-20 check).
 pub fn serve_verify_receipt(
     program_id: &Pubkey,
     log: &RawAccount<'_>,
@@ -114,7 +114,8 @@ pub fn serve_verify_receipt(
     }
     msg!("Instruction: VerifyReceipt");
     let claim = ReceiptClaim::parse(data).ok_or(anchor_lang::error::ErrorCode::InstructionDidNotDeserialize)?;
-    // the authority is a receipt log's first field
+    // the authority is a receipt log's first field; the rest was written by this program's
+    // serializer alone (owner and discriminator checked), so it decodes, and is not read
     let log_authority =
         log.read::<ReceiptLog, _>("log", |body| body.first_chunk::<32>().map(|a| Pubkey::new_from_array(*a)))?;
     let anchored = checkpoint.read::<Checkpoint, _>("checkpoint", AnchoredRoot::read)?;
