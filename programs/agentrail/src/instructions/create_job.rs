@@ -1,8 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenInterface};
 
-#[cfg(not(feature = "idl-build"))]
-use crate::state::borsh_memory::{ReadFrom, Source};
 use crate::{
     errors::AgentrailError,
     events::JobCreated,
@@ -12,9 +10,7 @@ use crate::{
 };
 
 /// Arguments of `create_job`.
-// Borsh's derives only for the IDL build; the others read them in a few copies (below)
-#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct CreateJobArgs {
     /// Any number the poster has not used before; part of the job's address.
     pub nonce: u64,
@@ -45,109 +41,6 @@ pub struct CreateJobArgs {
     /// the window: 0 refunds the poster, 10000 pays the agent. 0 without an arbiter.
     pub dispute_default_bps: u16,
 }
-
-// Borsh's encoding, field by field
-#[cfg(not(feature = "idl-build"))]
-impl AnchorSerialize for CreateJobArgs {
-    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
-        self.nonce.serialize(writer)?;
-        self.milestones.serialize(writer)?;
-        self.keeper.serialize(writer)?;
-        self.min_stage.serialize(writer)?;
-        self.deadline.serialize(writer)?;
-        self.review_window.serialize(writer)?;
-        self.terms_hash.serialize(writer)?;
-        self.terms_uri.serialize(writer)?;
-        self.step_timeout.serialize(writer)?;
-        self.arbiter.serialize(writer)?;
-        self.dispute_window.serialize(writer)?;
-        self.dispute_default_bps.serialize(writer)
-    }
-}
-
-/// Bytes of one [`MilestoneSpec`] in Borsh: its amount and its flag.
-#[cfg(not(feature = "idl-build"))]
-const SPEC: usize = 8 + 1;
-
-/// Borsh's decoding in a few copies: the milestones [`MAX_MILESTONES`] at a time and the fixed
-/// fields between the strings and vectors at once, where Borsh's derive reads field by field
-/// (~25 units each, ~600 for 16 milestones). A forged count allocates no more than one piece
-/// beyond the bytes that follow it.
-#[cfg(not(feature = "idl-build"))]
-impl ReadFrom for CreateJobArgs {
-    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
-        let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-        let flag = |byte: u8| match byte {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(invalid()),
-        };
-        let mut head = [0u8; 8 + 4];
-        src.fill_init(&mut head)?;
-        let (nonce, count) = head.split_at(8);
-        let count = u32::from_le_bytes(count.try_into().map_err(|_| invalid())?) as usize;
-        let mut milestones = Vec::with_capacity(count.min(MAX_MILESTONES));
-        let mut piece = [0u8; SPEC * MAX_MILESTONES];
-        while milestones.len() < count {
-            let n = (count - milestones.len()).min(MAX_MILESTONES);
-            let bytes = &mut piece[..n * SPEC];
-            src.fill_init(bytes)?;
-            for spec in bytes.chunks_exact(SPEC) {
-                let (amount, approval) = spec.split_at(8);
-                let amount = u64::from_le_bytes(amount.try_into().map_err(|_| invalid())?);
-                milestones.push(MilestoneSpec { amount, requires_approval: flag(approval[0])? });
-            }
-        }
-        // keeper, min_stage, deadline, review_window, terms_hash
-        let mut fixed = [0u8; 32 + 1 + 8 + 8 + 32];
-        src.fill_init(&mut fixed)?;
-        let (keeper, rest) = fixed.split_at(32);
-        let (min_stage, rest) = rest.split_at(1);
-        let (deadline, rest) = rest.split_at(8);
-        let (review_window, terms_hash) = rest.split_at(8);
-        let mut len = [0u8; 4];
-        src.fill_init(&mut len)?;
-        // in pieces: a forged length allocates no more than one piece beyond the bytes there are
-        let uri_len = u32::from_le_bytes(len) as usize;
-        let mut uri = Vec::with_capacity(uri_len.min(MAX_TERMS_URI_LEN));
-        while uri.len() < uri_len {
-            let start = uri.len();
-            uri.resize(start + (uri_len - start).min(256), 0);
-            src.fill_init(&mut uri[start..])?;
-        }
-        let terms_uri = String::from_utf8(uri).map_err(|_| invalid())?;
-        let mut tail = [0u8; 8 + 1];
-        src.fill_init(&mut tail)?;
-        let (step_timeout, arbiter_tag) = tail.split_at(8);
-        let arbiter = if flag(arbiter_tag[0])? {
-            let mut key = [0u8; 32];
-            src.fill_init(&mut key)?;
-            Some(Pubkey::new_from_array(key))
-        } else {
-            None
-        };
-        let mut last = [0u8; 8 + 2];
-        src.fill_init(&mut last)?;
-        let (dispute_window, bps) = last.split_at(8);
-        let le8 = |b: &[u8]| b.try_into().map_err(|_| invalid());
-        Ok(Self {
-            nonce: u64::from_le_bytes(le8(nonce)?),
-            milestones,
-            keeper: Pubkey::new_from_array(keeper.try_into().map_err(|_| invalid())?),
-            min_stage: min_stage[0],
-            deadline: i64::from_le_bytes(le8(deadline)?),
-            review_window: i64::from_le_bytes(le8(review_window)?),
-            terms_hash: terms_hash.try_into().map_err(|_| invalid())?,
-            terms_uri,
-            step_timeout: i64::from_le_bytes(le8(step_timeout)?),
-            arbiter,
-            dispute_window: i64::from_le_bytes(le8(dispute_window)?),
-            dispute_default_bps: u16::from_le_bytes(bps.try_into().map_err(|_| invalid())?),
-        })
-    }
-}
-
-crate::deserialize_with_read_from!(CreateJobArgs);
 
 /// Creates a job for an active agent, pinning its version, its certification and the protocol
 /// fee in force, and an empty vault owned by the job.
@@ -346,83 +239,5 @@ impl CreateJob<'_> {
         });
         cu_trace!("cu: create_job: event");
         job.try_serialize(&mut &mut accounts.job.try_borrow_mut_data()?[..])
-    }
-}
-
-#[cfg(all(test, not(feature = "idl-build")))]
-mod tests {
-    use super::*;
-
-    fn sample(milestones: usize, uri: &str, arbiter: Option<Pubkey>) -> CreateJobArgs {
-        CreateJobArgs {
-            nonce: u64::MAX - 9,
-            milestones: (0..milestones)
-                .map(|i| MilestoneSpec { amount: (i as u64 + 1) << 40, requires_approval: i % 3 == 0 })
-                .collect(),
-            keeper: Pubkey::new_unique(),
-            min_stage: 3,
-            deadline: -86_400,
-            review_window: 3_600,
-            terms_hash: [0xcd; 32],
-            terms_uri: uri.into(),
-            step_timeout: 600,
-            arbiter,
-            dispute_window: 7_200,
-            dispute_default_bps: 2_500,
-        }
-    }
-
-    #[test]
-    fn arguments_are_borsh_field_by_field() {
-        let long = "u".repeat(300);
-        let cases = [
-            (0, "", None),
-            (1, "https://t.example/1", Some(Pubkey::new_unique())),
-            (16, long.as_str(), None),
-            (40, "é", None),
-        ];
-        for (count, uri, arbiter) in cases {
-            let args = sample(count, uri, arbiter);
-            let ours = borsh::to_vec(&args).unwrap();
-            let fields = (
-                args.nonce,
-                args.milestones.iter().map(|m| (m.amount, m.requires_approval)).collect::<Vec<_>>(),
-                args.keeper,
-                args.min_stage,
-                args.deadline,
-                args.review_window,
-                args.terms_hash,
-                args.terms_uri.clone(),
-                args.step_timeout,
-            );
-            let rest = (args.arbiter, args.dispute_window, args.dispute_default_bps);
-            let mut borsh_bytes = borsh::to_vec(&fields).unwrap();
-            borsh_bytes.extend(borsh::to_vec(&rest).unwrap());
-            assert_eq!(ours, borsh_bytes, "{count} milestones");
-            assert_eq!(CreateJobArgs::try_from_slice(&ours).unwrap(), args);
-            let read = CreateJobArgs::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
-            assert_eq!(read, args);
-            for cut in 0..ours.len() {
-                assert!(CreateJobArgs::try_from_slice(&ours[..cut]).is_err(), "{count} milestones, cut at {cut}");
-            }
-        }
-    }
-
-    #[test]
-    fn what_borsh_refuses_is_refused() {
-        let args = sample(2, "ok", Some(Pubkey::new_unique()));
-        let bytes = borsh::to_vec(&args).unwrap();
-        let refused = |at: usize, value: &[u8]| {
-            let mut bad = bytes.clone();
-            bad[at..at + value.len()].copy_from_slice(value);
-            assert!(CreateJobArgs::try_from_slice(&bad).is_err(), "{value:?} at {at}");
-        };
-        let uri_at = 12 + 2 * 9 + 32 + 1 + 8 + 8 + 32 + 4;
-        refused(12 + 8, &[2]); // a milestone's flag
-        refused(uri_at, &[0xff]); // the URI not UTF-8
-        refused(uri_at + 2 + 8, &[2]); // the arbiter's option tag
-        // forged counts and lengths far beyond the bytes there are
-        refused(8, &u32::MAX.to_le_bytes());
-        refused(uri_at - 4, &u32::MAX.to_le_bytes());
     }
 }
