@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the build, tests and demo need, installed only where missing: the C toolchain
 # and libraries agave's validator builds with, the PostgreSQL server the keeper's store tests use,
-# the demo's curl and python3,
+# the demo's curl and python3, valgrind for the program's unit tests,
 set -euo pipefail
 # and the web console's tests: Chromium (a browser download from elsewhere is not possible here)
 # and Node.js where the machine has none
-packages=(curl python3 git libssl-dev libudev-dev pkg-config zlib1g-dev clang libclang-dev cmake protobuf-compiler make g++ postgresql chromium)
+packages=(curl python3 git libssl-dev libudev-dev pkg-config zlib1g-dev clang libclang-dev cmake protobuf-compiler make g++ postgresql chromium valgrind)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do

@@ -37,8 +37,17 @@ must "clippy" "fix the warnings above" cargo clippy --workspace --all-targets --
 step "SBF build (scripts/build-sbf.sh)"
 must "the SBF build" "read the lines above (scripts/build-sbf.sh names the toolchain it used)" bash scripts/build-sbf.sh
 
-step "tests: unit, property, native and SBF"
+step "tests: unit, property, native and SBF (a short fuzz run of the .so among them)"
 must "the test suite" "read the failing tests above" cargo test --workspace --locked
+
+# The program's unsafe code (bypass/) is host-tested under valgrind's memcheck: uninitialised
+# reads, out-of-bounds and use-after-free in the unit tests fail the run.
+step "the program's unit tests under valgrind (memcheck)"
+need_tool valgrind "install it with scripts/install-deps.sh"
+program_tests=$(cargo test -p agentrail --lib --locked --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys; print(next(m["executable"] for m in map(json.loads, sys.stdin) if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "agentrail"))')
+must "the program's unit tests under valgrind" "read valgrind's report above" \
+  valgrind --error-exitcode=1 --quiet --leak-check=no "$program_tests" --test-threads=1 -q
 
 # The end-to-end tests and the demo run on the debug binaries the tests already built (a release
 # build would add ~14 minutes on a fresh 2-core machine and test nothing more).

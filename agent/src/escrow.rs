@@ -98,7 +98,7 @@ impl EscrowReader {
             .map_err(|e| ChainUnavailable(e.to_string()))?
             .value;
         Ok(acc.map(|a| {
-            if a.owner != agentrail::ID {
+            if a.owner != agentrail_client::program_id() {
                 return Err(format!("owned by {}", a.owner));
             }
             agentrail_client::accounts::decode(&a.data).map_err(|e| e.to_string())

@@ -69,6 +69,9 @@ pub use agentrail_client::x402::MANIFEST_PATH;
 pub struct AgentConfig {
     /// JSON-RPC of the cluster the jobs live on.
     pub rpc_url: String,
+    /// The Agentrail program's id on that cluster; `None` is the built-in localnet id, which
+    /// [`PaidAgent::new`] accepts only for an `rpc_url` on this machine.
+    pub program_id: Option<Pubkey>,
     /// This agent's registry account.
     pub agent: Pubkey,
     /// The payout wallet the registry must name.
@@ -99,6 +102,7 @@ impl AgentConfig {
     pub fn new(rpc_url: &str, agent: Pubkey, pay_to: Pubkey) -> Self {
         AgentConfig {
             rpc_url: rpc_url.into(),
+            program_id: None,
             agent,
             pay_to,
             price: 0,
@@ -110,6 +114,11 @@ impl AgentConfig {
             resource_url: "/step".into(),
             signing_key: None,
         }
+    }
+    /// Serves the deployment of the program at `id` (needed on any cluster but a local one).
+    pub fn program_id(mut self, id: Pubkey) -> Self {
+        self.program_id = Some(id);
+        self
     }
     /// Co-signs every answer with `key` (the signing key registered for the agent).
     pub fn signing_key(mut self, key: ed25519_dalek::SigningKey) -> Self {
@@ -162,6 +171,8 @@ pub enum AgentError {
     Chain(#[from] escrow::ChainUnavailable),
     #[error("the agent accepts no mint: add one with AgentConfig::mint")]
     NoMint,
+    #[error(transparent)]
+    ProgramId(#[from] agentrail_client::program::ProgramIdError),
 }
 
 type Work = dyn Fn(Step) -> BoxFuture<'static, Result<StepAnswer, StepFailure>> + Send + Sync;
@@ -231,6 +242,11 @@ impl PaidAgent {
         if config.mints.is_empty() {
             return Err(AgentError::NoMint);
         }
+        agentrail_client::use_program_id(agentrail_client::program_id_for(
+            &config.rpc_url,
+            config.program_id,
+            "AgentConfig::program_id",
+        )?)?;
         let chain = EscrowReader::new(&config.rpc_url);
         let network = x402::network(&chain.genesis_hash().await?);
         Ok(Arc::new(PaidAgent {

@@ -93,11 +93,11 @@ impl Ctx {
 
     /// Fails unless the Agentrail program is deployed on this cluster.
     pub fn ensure_program(&self) -> Result<()> {
-        match self.raw(&agentrail::ID)? {
+        match self.raw(&agentrail_client::program_id())? {
             Some(a) if a.executable => Ok(()),
             _ => bail!(
                 "the Agentrail program {} is not deployed at {} (wrong cluster?)",
-                agentrail::ID,
+                agentrail_client::program_id(),
                 redact_url(&self.settings.url)
             ),
         }
@@ -109,7 +109,7 @@ impl Ctx {
             self.ensure_program()?;
             bail!("no {what} at {key}");
         };
-        if acc.owner != agentrail::ID {
+        if acc.owner != agentrail_client::program_id() {
             bail!("{key} is not an Agentrail account (owner {})", acc.owner);
         }
         agentrail_client::accounts::decode(&acc.data).map_err(|e| anyhow!("{key} is not a {what}: {e}"))
@@ -130,7 +130,7 @@ impl Ctx {
         #[allow(deprecated)]
         let accounts = self
             .rpc
-            .get_program_accounts_with_config(&agentrail::ID, config)
+            .get_program_accounts_with_config(&agentrail_client::program_id(), config)
             .map_err(|e| rpc_error(e, &self.settings.url))?;
         Ok(accounts
             .into_iter()

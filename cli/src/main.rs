@@ -30,6 +30,10 @@ struct Cli {
     /// Commitment: processed, confirmed or finalized.
     #[arg(long, global = true, env = "AGENTRAIL_COMMITMENT")]
     commitment: Option<String>,
+    /// The Agentrail program's id on this cluster (default: the built-in localnet id, accepted
+    /// for a validator on this machine only).
+    #[arg(long, global = true, env = "AGENTRAIL_PROGRAM_ID")]
+    program_id: Option<anchor_lang::prelude::Pubkey>,
     /// Solana CLI config file to read defaults from.
     #[arg(long, global = true, env = "AGENTRAIL_SOLANA_CONFIG")]
     config: Option<std::path::PathBuf>,
@@ -81,6 +85,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let solana = settings::load_solana_config(cli.config.as_deref())?;
     let settings =
         settings::Settings::resolve(cli.url.as_deref(), cli.keypair.as_deref(), cli.commitment.as_deref(), &solana)?;
+    agentrail_client::use_program_id(agentrail_client::program_id_for(
+        &settings.url,
+        cli.program_id,
+        "--program-id or AGENTRAIL_PROGRAM_ID",
+    )?)?;
     let ctx = context::Ctx::new(settings, cli.json, cli.dry_run);
     match cli.command {
         Command::Config(c) => c.run(&ctx),

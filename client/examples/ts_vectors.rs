@@ -36,6 +36,126 @@ fn keys_json(k: &JobKeys) -> Value {
     })
 }
 
+/// Every instruction of the program as the Rust client builds it, and the accounts (Borsh bytes
+/// as the program writes them) that Anchor's TypeScript client reads to derive the rest: the
+/// TypeScript test builds each one with Anchor's own client from its arguments and the accounts
+/// it cannot derive, and compares.
+fn anchor_vectors() -> Value {
+    use agentrail::instructions::*;
+    use agentrail::state::{AgentStatus, Config, MilestoneSpec, ReceiptLog, Semver};
+    use agentrail_client::{anchors, instructions as ix};
+    use anchor_lang::AccountSerialize;
+
+    let (admin, poster, agent, mint, payout, arbiter, keeper) =
+        (key(9), key(1), key(2), key(3), key(4), key(5), key(6));
+    let (authority, certifier, treasury, other) = (key(10), key(11), key(12), key(13));
+    let token_program = anchor_spl::token::ID;
+    let nonce = 77;
+    let job_key = pda::job(&poster, nonce);
+    let mut job = agentrail_client::fixtures::funded_job(&[(1_000_000, true), (2_500_000, false)]);
+    (job.poster, job.agent, job.mint, job.token_program, job.nonce, job.keeper) =
+        (poster, agent, mint, token_program, nonce, keeper);
+    (job.arbiter, job.record_shard, job.min_stage, job.agent_version_seq) = (arbiter, 3, 2, 5);
+    let mut agent_state = agentrail_client::fixtures::agent();
+    (agent_state.payout, agent_state.authority, agent_state.version_seq) = (payout, authority, 5);
+    let config = Config {
+        admin,
+        pending_admin: Some(other),
+        treasury,
+        fee_bps: 250,
+        paused: false,
+        agent_count: 3,
+        certifier_count: 1,
+        bump: 255,
+    };
+    let log = ReceiptLog {
+        authority: keeper,
+        require_consistency: true,
+        size: 5,
+        root: [4; 32],
+        latest_day: Some(20_420),
+        checkpoints: 1,
+        bump: 255,
+    };
+    let bytes = |account: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        account(&mut out);
+        hex::encode(out)
+    };
+    let accounts = json!([
+        { "address": job_key.to_string(), "data": bytes(&|o| job.try_serialize(o).expect("job")) },
+        { "address": agent.to_string(), "data": bytes(&|o| agent_state.try_serialize(o).expect("agent")) },
+        { "address": pda::config().to_string(), "data": bytes(&|o| config.try_serialize(o).expect("config")) },
+        { "address": pda::receipt_log(&keeper).to_string(), "data": bytes(&|o| log.try_serialize(o).expect("log")) },
+    ]);
+    let keys = JobKeys::new(job_key, &job, &agent_state);
+    let version = Semver { major: 1, minor: 2, patch: 3 };
+    let create = |min_stage| CreateJobArgs {
+        nonce,
+        milestones: vec![MilestoneSpec { amount: 5, requires_approval: true }],
+        keeper,
+        min_stage,
+        deadline: 1_800_000_000,
+        review_window: 3_600,
+        terms_hash: [7; 32],
+        terms_uri: "https://terms.example/77.json".into(),
+        step_timeout: 600,
+        arbiter: Some(arbiter),
+        dispute_window: 7_200,
+        dispute_default_bps: 5_000,
+        record_shard: 2,
+    };
+    let register = RegisterAgentArgs { name: "a".into(), metadata_uri: "u".into(), manifest_hash: [1; 32], version };
+    let attest = AttestStageArgs { stage: 2, attestation_hash: [2; 32], expires_at: 1_900_000_000 };
+    let day = 20_421;
+    let checkpoint = AnchorCheckpointArgs { day, size: 9, root: [3; 32], consistency_proof: Some(vec![[5; 32]]) };
+    let verify = VerifyReceiptArgs { trusted_authority: keeper, leaf_hash: [6; 32], index: 2, proof: vec![[8; 32]] };
+    let built = [
+        ("initialize_config", ix::initialize_config(&admin, treasury, 250)),
+        ("update_config", ix::update_config(&admin, UpdateConfigArgs { paused: Some(true), ..Default::default() })),
+        ("propose_admin", ix::propose_admin(&admin, other)),
+        ("accept_admin", ix::accept_admin(&other)),
+        ("add_certifier", ix::add_certifier(&admin, certifier)),
+        ("remove_certifier", ix::remove_certifier(&admin, &certifier)),
+        ("register_agent", ix::register_agent(&authority, &payout, 3, register)),
+        (
+            "publish_version",
+            ix::publish_version(&authority, &agent, PublishVersionArgs { version, manifest_hash: [9; 32] }),
+        ),
+        ("set_agent_status", ix::set_agent_status(&authority, &agent, AgentStatus::Paused)),
+        ("update_agent_metadata", ix::update_agent_metadata(&authority, &agent, "https://a.example".into())),
+        ("set_payout", ix::set_payout(&authority, &agent, &other)),
+        ("set_signing_key", ix::set_signing_key(&authority, &agent, Some(&other))),
+        ("set_signing_key", ix::set_signing_key(&authority, &agent, None)),
+        ("transfer_agent_authority", ix::transfer_agent_authority(&authority, &agent, &other)),
+        ("attest_stage", ix::attest_stage(&certifier, &agent, 5, attest)),
+        ("revoke_certification", ix::revoke_certification(&certifier, &pda::certification(&agent, 5), [4; 32])),
+        ("create_job", escrow::create_job(&poster, &agent, 5, &mint, &token_program, create(0))),
+        ("create_job", escrow::create_job(&poster, &agent, 5, &mint, &token_program, create(2))),
+        ("fund_job", escrow::fund_job(&keys, 3_512_345)),
+        ("start_milestone", escrow::start_milestone(&keeper, &job_key, 0)),
+        ("submit_milestone", escrow::submit_milestone(&keeper, &keys, 0, [1; 32])),
+        ("approve_milestone", escrow::approve_milestone(&keys, 0)),
+        ("reject_milestone", escrow::reject_milestone(&keys, 0, true)),
+        ("fail_milestone", escrow::fail_milestone(&keeper, &keys, 1, false, [2; 32])),
+        ("release_after_review", escrow::release_after_review(&keys, 0)),
+        ("concede_dispute", escrow::concede_dispute(&authority, &keys, 0)),
+        ("decide_dispute", escrow::decide_dispute(&arbiter, &keys, 0, 2_500)),
+        ("apply_dispute_default", escrow::apply_dispute_default(&keys, 0)),
+        ("cancel_job", escrow::cancel_job(&keys)),
+        ("refund_expired", escrow::refund_expired(&keys)),
+        ("sweep_fees", escrow::sweep_fees(&treasury, &mint, &token_program, &[job_key])),
+        ("close_job", escrow::close_job(&keys)),
+        ("create_receipt_log", anchors::create_receipt_log(&keeper, true)),
+        ("anchor_checkpoint", anchors::anchor_checkpoint(&keeper, checkpoint)),
+        ("verify_receipt", anchors::verify_receipt(day, verify)),
+    ];
+    json!({
+        "accounts": accounts,
+        "instructions": built.iter().map(|(name, ix)| ix_json(name, ix)).collect::<Vec<_>>(),
+    })
+}
+
 fn main() {
     let (poster, agent, mint, payout, arbiter) = (key(1), key(2), key(3), key(4), key(5));
     let token_program = anchor_spl::token::ID;
@@ -72,18 +192,14 @@ fn main() {
     }
 
     let log = pda::receipt_log(&key(6));
-    let skipped_from = (7..).find(|n| pda::cheap_job_nonce(&poster, *n) > *n).unwrap_or(7);
     let pdas = json!({
         "config": pda::config().to_string(),
         "certifier": [key(7).to_string(), pda::certifier(&key(7)).to_string()],
         "agent": [42, pda::agent(42).to_string()],
         "certification": [agent.to_string(), 3, pda::certification(&agent, 3).to_string()],
         "job": [poster.to_string(), 7, job_key.to_string()],
-        // from a nonce that is not itself cheap, so the search is tested
-        "cheap_job_nonce": [poster.to_string(), skipped_from, pda::cheap_job_nonce(&poster, skipped_from)],
         "vault": [job_key.to_string(), pda::vault(&job_key).to_string()],
         "track_record": [agent.to_string(), mint.to_string(), 2, pda::track_record(&agent, &mint, 2).to_string()],
-        "job_track_record": [job_key.to_string(), pda::job_track_record(&agent, &mint, &job_key).to_string()],
         "receipt_log": [key(6).to_string(), log.to_string()],
         "checkpoint": [log.to_string(), 20_421, pda::checkpoint(&log, 20_421).to_string()],
         "ata": [payout.to_string(), mint.to_string(), pda::ata(&payout, &mint, &token_program).to_string()],
@@ -151,17 +267,20 @@ fn main() {
         status: agentrail::state::JobStatus::Completed,
     };
     let logs = vec![
-        format!("Program {} invoke [1]", agentrail::ID),
+        format!("Program {} invoke [1]", agentrail_client::program_id()),
         "Program log: Instruction: ApproveMilestone".to_string(),
         format!(
             "Program data: {}",
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, anchor_lang::Event::data(&event))
         ),
-        format!("Program {} success", agentrail::ID),
+        format!("Program {} success", agentrail_client::program_id()),
     ];
 
+    let anchor = anchor_vectors();
+
     let out = json!({
-        "program": agentrail::ID.to_string(),
+        "program": agentrail_client::program_id().to_string(),
+        "anchor": anchor,
         "pdas": pdas,
         "job_keys": { "plain": keys_json(&plain), "certified": keys_json(&certified) },
         "job_fields": { "arbiter": arbiter.to_string(), "payout": payout.to_string(), "min_stage": 2, "agent_version_seq": 3 },

@@ -26,7 +26,9 @@ pub fn mint_decimals(owner: &anchor_lang::prelude::Pubkey, data: &[u8]) -> Resul
     if *owner != anchor_spl::token::ID && *owner != anchor_spl::token_2022::ID {
         return Err(DecodeError(format!("not a token mint (owner {owner})")));
     }
-    data.get(agentrail::token_bytes::MINT_DECIMALS_AT).copied().ok_or_else(|| DecodeError("not a token mint".into()))
+    data.get(agentrail::bypass::token_bytes::MINT_DECIMALS_AT)
+        .copied()
+        .ok_or_else(|| DecodeError("not a token mint".into()))
 }
 
 /// Byte offset of `Job::poster` in a job account (after the discriminator), for memcmp filters.
@@ -46,9 +48,9 @@ pub const JOB_MINT_OFFSET: usize = JOB_KEEPER_OFFSET + 32;
 /// follows it.
 pub const JOB_FEES_EARNED_OFFSET: usize = JOB_STATUS_OFFSET + 1 + 8 + 8;
 
-/// Byte offset of `Job::arbiter`: after `fees_earned`, `fees_swept`, `refunded`, `bump` and
-/// `vault_bump`.
-pub const JOB_ARBITER_OFFSET: usize = JOB_FEES_EARNED_OFFSET + 8 + 8 + 8 + 1 + 1;
+/// Byte offset of `Job::arbiter`: after `fees_earned`, `fees_swept`, `refunded`, `bump`,
+/// `vault_bump` and `record_shard`.
+pub const JOB_ARBITER_OFFSET: usize = JOB_FEES_EARNED_OFFSET + 8 + 8 + 8 + 1 + 1 + 1;
 
 /// A job's fee books read from a slice of its account (`getProgramAccounts` with a data slice
 /// from [`JOB_MINT_OFFSET`] of [`JOB_FEES_SLICE_LEN`] bytes): enough to sweep it, without

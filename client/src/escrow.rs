@@ -43,7 +43,7 @@ impl JobKeys {
             certification: (state.min_stage > 0).then(|| pda::certification(&state.agent, state.agent_version_seq)),
             payee_token: pda::ata(&agent.payout, &mint, &tp),
             poster_token: pda::ata(&state.poster, &mint, &tp),
-            track_record: pda::job_track_record(&state.agent, &mint, &job),
+            track_record: pda::track_record(&state.agent, &mint, state.record_shard),
         }
     }
 
@@ -108,7 +108,7 @@ pub fn create_job(
             mint: *mint,
             job,
             vault: pda::vault(&job),
-            track_record: pda::job_track_record(agent, mint, &job),
+            track_record: pda::track_record(agent, mint, args.record_shard),
             token_program: *token_program,
             system_program: system_program::ID,
         },

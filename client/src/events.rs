@@ -79,7 +79,7 @@ pub fn from_logs<S: AsRef<str>>(logs: &[S]) -> Vec<Event> {
 
 /// Compute units the program consumed at the top level of a transaction, from its logs.
 pub fn program_units<S: AsRef<str>>(logs: &[S]) -> Option<u64> {
-    units_of(&agentrail::ID, logs)
+    units_of(&crate::program_id(), logs)
 }
 
 /// Compute units `program` consumed at the top level of a transaction, from its logs.
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn reads_top_level_units_only() {
-        let id = agentrail::ID;
+        let id = crate::program_id();
         let logs = [
             format!("Program {id} invoke [1]"),
             "Program Tokenkeg invoke [2]".to_string(),

@@ -33,6 +33,7 @@ pub fn job(milestones: &[(u64, bool)]) -> Job {
         refunded: 0,
         bump: 0,
         vault_bump: 0,
+        record_shard: 0,
         arbiter: Pubkey::default(),
         dispute_window: 0,
         dispute_default_bps: 0,

@@ -11,7 +11,7 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use crate::pda;
 
 pub(crate) fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction { program_id: agentrail::ID, accounts: accounts.to_account_metas(None), data: data.data() }
+    Instruction { program_id: crate::program_id(), accounts: accounts.to_account_metas(None), data: data.data() }
 }
 
 /// `initialize_config`, signed by the program's upgrade authority.
@@ -97,7 +97,10 @@ pub fn set_agent_status(authority: &Pubkey, agent: &Pubkey, status: AgentStatus)
 
 /// `update_agent_metadata`, signed by the agent's authority.
 pub fn update_agent_metadata(authority: &Pubkey, agent: &Pubkey, metadata_uri: String) -> Instruction {
-    build(agent_authority(authority, agent), instruction::UpdateAgentMetadata { metadata_uri })
+    build(
+        agent_authority(authority, agent),
+        instruction::UpdateAgentMetadata { args: UpdateAgentMetadataArgs { metadata_uri } },
+    )
 }
 
 /// `set_payout`, signed by the agent's authority and the new payout wallet.

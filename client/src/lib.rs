@@ -12,13 +12,14 @@ pub mod instructions;
 pub mod lifecycle;
 pub mod merkle;
 pub mod pda;
+pub mod program;
 pub mod receipt;
 pub mod redact;
 pub mod terms;
 pub mod x402;
 
 pub use agentrail;
-pub use agentrail::ID as PROGRAM_ID;
+pub use program::{LOCALNET_PROGRAM_ID, program_id, program_id_for, use_program_id};
 
 /// This machine's wall clock in unix seconds (0 before 1970).
 pub fn unix_now() -> i64 {

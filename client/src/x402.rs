@@ -371,7 +371,7 @@ impl Offer {
             max_timeout_seconds: self.max_timeout_secs,
             asset: self.mint.to_string(),
             extra: Some(serde_json::json!({
-                "programId": agentrail::ID.to_string(),
+                "programId": crate::program_id().to_string(),
                 "paymentFlow": "escrow",
                 "settlement": "the milestone's release from the job's escrow on-chain",
             })),

@@ -145,7 +145,11 @@ impl Chain {
             .with_context(|| format!("reading {key}"))?
             .value;
         acc.map(|a| {
-            anyhow::ensure!(a.owner == agentrail::ID, "{key} is owned by {}, not the Agentrail program", a.owner);
+            anyhow::ensure!(
+                a.owner == agentrail_client::program_id(),
+                "{key} is owned by {}, not the Agentrail program",
+                a.owner
+            );
             agentrail_client::accounts::decode(&a.data).map_err(|e| anyhow::anyhow!("{key}: {e}"))
         })
         .transpose()
@@ -189,9 +193,10 @@ impl Chain {
             ..Default::default()
         };
         #[allow(deprecated)]
-        let accounts = self.rpc.get_program_accounts_with_config(&agentrail::ID, config).await.with_context(|| {
-            format!("listing {} accounts", std::any::type_name::<T>().rsplit("::").next().unwrap_or("program"))
-        })?;
+        let accounts =
+            self.rpc.get_program_accounts_with_config(&agentrail_client::program_id(), config).await.with_context(
+                || format!("listing {} accounts", std::any::type_name::<T>().rsplit("::").next().unwrap_or("program")),
+            )?;
         Ok(accounts
             .into_iter()
             .filter_map(|(k, a)| agentrail_client::accounts::decode(&a.data).ok().map(|j| (k, j)))
@@ -223,7 +228,7 @@ impl Chain {
             #[allow(deprecated)]
             let accounts = self
                 .rpc
-                .get_program_accounts_with_config(&agentrail::ID, config)
+                .get_program_accounts_with_config(&agentrail_client::program_id(), config)
                 .await
                 .context("listing finished jobs")?;
             found.extend(

@@ -80,7 +80,7 @@ impl Keeper {
         for (key, account) in keys.iter().zip(accounts) {
             let rows = by_job.remove(&key.to_string()).unwrap_or_default();
             let job = account
-                .filter(|a| a.owner == agentrail::ID)
+                .filter(|a| a.owner == agentrail_client::program_id())
                 .and_then(|a| agentrail_client::accounts::decode::<Job>(&a.data).ok());
             let Some(job) = job else {
                 // closed (a closed job has ended): how it ended can no longer be read

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
@@ -72,6 +73,9 @@ impl Default for ExecutorConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub rpc_url: String,
+    /// The program deployment to serve: "" is the built-in localnet id, accepted only for an
+    /// `rpc_url` on this machine ([`agentrail_client::program_id_for`]).
+    pub program_id: String,
     pub keypair: String,
     /// `sqlite://path` (default, embedded) or `postgres://...`.
     pub database: String,
@@ -134,6 +138,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             rpc_url: "http://127.0.0.1:8899".into(),
+            program_id: String::new(),
             keypair: "~/.config/solana/id.json".into(),
             database: "sqlite://agentrail-keeper.sqlite".into(),
             listen: "127.0.0.1:9464".into(),
@@ -241,8 +246,24 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid keeper config (file or AGENTRAIL_KEEPER_* variables): {e}"))
     }
 
+    /// The program id to serve (`program_id`, else the localnet id for a local `rpc_url`).
+    pub fn program(&self) -> Result<Pubkey> {
+        let configured = match self.program_id.as_str() {
+            "" => None,
+            id => Some(
+                id.parse().map_err(|_| anyhow::anyhow!("config `program_id` = {id:?} is not a base58 public key"))?,
+            ),
+        };
+        Ok(agentrail_client::program_id_for(
+            &self.rpc_url,
+            configured,
+            "config `program_id` or AGENTRAIL_KEEPER_PROGRAM_ID",
+        )?)
+    }
+
     /// Checks every value that can be wrong.
     pub fn validate(&self) -> Result<()> {
+        self.program()?;
         for (name, v) in [
             ("poll_interval", &self.poll_interval),
             ("anchor_interval", &self.anchor_interval),

@@ -92,6 +92,7 @@ async fn shutdown_signal(tx: watch::Sender<bool>) {
 
 async fn run(args: Args) -> Result<()> {
     let config = load_config(&args)?;
+    agentrail_client::use_program_id(config.program()?)?;
     let payer = read_keypair_file(expand_home(&config.keypair))
         .map_err(|e| anyhow::anyhow!("cannot read keeper keypair {}: {e}", config.keypair))?;
     // one ed25519 key signs receipts and payment authorizations: the keeper's own
@@ -190,7 +191,7 @@ async fn run(args: Args) -> Result<()> {
     let identity = [
         ("keeper", keeper.payer.pubkey().to_string()),
         ("genesis", genesis.to_string()),
-        ("program", agentrail_client::PROGRAM_ID.to_string()),
+        ("program", agentrail_client::program_id().to_string()),
     ];
     keeper.log.store().bind_identity(&identity).await?;
     let _ = bound_tx.send(());

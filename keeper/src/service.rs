@@ -282,7 +282,9 @@ impl Keeper {
         let read = if wanted.is_empty() { vec![] } else { self.chain.accounts(&wanted).await? };
         for (key, acc) in wanted.iter().zip(&read) {
             // only the program's own accounts; the discriminator says which it is
-            let Some(data) = acc.as_ref().filter(|a| a.owner == agentrail::ID).map(|a| a.data.as_slice()) else {
+            let Some(data) =
+                acc.as_ref().filter(|a| a.owner == agentrail_client::program_id()).map(|a| a.data.as_slice())
+            else {
                 continue;
             };
             if let Ok(agent) = agentrail_client::accounts::decode::<Agent>(data) {

@@ -78,7 +78,7 @@ async fn watch(
         ..Default::default()
     };
     let (mut notifications, unsubscribe) =
-        tokio::time::timeout(CONNECT_TIMEOUT, client.program_subscribe(&agentrail::ID, Some(config)))
+        tokio::time::timeout(CONNECT_TIMEOUT, client.program_subscribe(&agentrail_client::program_id(), Some(config)))
             .await
             .map_err(|_| "subscribing: timed out".to_string())?
             .map_err(|e| format!("subscribing: {e}"))?;
@@ -88,7 +88,7 @@ async fn watch(
         metrics.chain_notifications.inc();
         let Ok(key) = note.value.pubkey.parse::<Pubkey>() else { continue };
         // a job only the program can own; anything else in a notification is ignored
-        let owned = note.value.account.owner == agentrail::ID.to_string();
+        let owned = note.value.account.owner == agentrail_client::program_id().to_string();
         let data: Option<Vec<u8>> = UiAccountData::decode(&note.value.account.data).filter(|_| owned);
         let job = data.and_then(|data| agentrail_client::accounts::decode::<Job>(&data).ok());
         let Some(job) = job else { continue };

@@ -4,6 +4,7 @@
 
 pub mod compute;
 pub mod env;
+pub mod fuzz;
 pub mod http;
 pub mod localnet;
 pub mod native;
@@ -15,8 +16,9 @@ pub mod world;
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
-use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::instruction::{AccountMeta, Instruction, InstructionError};
 use solana_sdk::signature::Keypair;
+use solana_sdk::transaction::TransactionError;
 
 /// The workspace root, from the directory cargo runs the tests in. Read at run time, not baked
 /// in with `env!`: clones at other paths share one cached target directory, and a test binary
@@ -49,6 +51,48 @@ pub struct Sent {
 pub struct Failure {
     pub code: Option<u32>,
     pub message: String,
+    /// Set when the runtime stopped the transaction rather than the program refusing it: a
+    /// panic or abort, exhausted compute, a memory or privilege violation, a transaction-level
+    /// error. The program's own refusals (custom codes, `ProgramError`s) leave it `None`.
+    pub abort: Option<String>,
+}
+
+/// Whether `err` is something other than the program refusing: `None` for a program error (an
+/// Anchor or custom code, or a `ProgramError` the program returned), else what went wrong. The
+/// compute-budget instruction every test transaction starts with is index 0 and never fails.
+// `NotEnoughAccountKeys` is what `ProgramError::NotEnoughAccountKeys` still converts into
+#[allow(deprecated)]
+pub fn abort_of(err: &TransactionError) -> Option<String> {
+    use InstructionError as E;
+    match err {
+        TransactionError::InstructionError(_, e) => match e {
+            // what `ProgramError` converts into: the program returned it
+            E::Custom(_)
+            | E::InvalidArgument
+            | E::InvalidInstructionData
+            | E::InvalidAccountData
+            | E::AccountDataTooSmall
+            | E::InsufficientFunds
+            | E::IncorrectProgramId
+            | E::MissingRequiredSignature
+            | E::AccountAlreadyInitialized
+            | E::UninitializedAccount
+            | E::NotEnoughAccountKeys
+            | E::AccountBorrowFailed
+            | E::MaxSeedLengthExceeded
+            | E::InvalidSeeds
+            | E::BorshIoError
+            | E::AccountNotRentExempt
+            | E::UnsupportedSysvar
+            | E::IllegalOwner
+            | E::InvalidAccountOwner
+            | E::ArithmeticOverflow
+            | E::Immutable
+            | E::IncorrectAuthority => None,
+            other => Some(format!("{other:?}")),
+        },
+        other => Some(format!("{other:?}")),
+    }
 }
 
 /// A Solana runtime the scenarios drive.

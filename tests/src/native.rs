@@ -59,7 +59,11 @@ fn failure(err: BanksClientError) -> Failure {
         } => Some(*c),
         _ => None,
     };
-    Failure { code, message: format!("{err:?}") }
+    let abort = match &err {
+        BanksClientError::TransactionError(e) | BanksClientError::SimulationError { err: e, .. } => crate::abort_of(e),
+        other => Some(format!("{other:?}")),
+    };
+    Failure { code, abort, message: format!("{err:?}") }
 }
 
 impl Chain for Native {

@@ -117,7 +117,8 @@ impl Chain for Sbf {
                     TransactionError::InstructionError(_, InstructionError::Custom(c)) => Some(c),
                     _ => None,
                 };
-                Err(Failure { code, message: format!("{:?}\n{}", failed.err, failed.meta.logs.join("\n")) })
+                let message = format!("{:?}\n{}", failed.err, failed.meta.logs.join("\n"));
+                Err(Failure { code, abort: crate::abort_of(&failed.err), message })
             }
         }
     }

@@ -1393,7 +1393,7 @@ fn each_step_carries_its_milestones_work_from_the_pinned_terms() {
     assert_eq!(got[format!("{job}:1")], "Swap", "{got}");
 }
 
-/// #18: the web console in a real browser (Debian's Chromium, driven by
+/// The web console in a real browser (Debian's Chromium, driven by
 /// `web/tests/browser.mjs` with a Wallet Standard test wallet per person): the poster opens
 /// the inbox, approves one milestone and rejects another into a dispute, the arbiter splits it,
 /// each signed in the wallet after a simulated summary; the receipt page verifies the receipt

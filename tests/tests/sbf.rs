@@ -8,6 +8,32 @@ mod sbf {
 
     agentrail_tests::scenario_tests!(Box::new(Sbf::start()));
 
+    mod randomized {
+        use agentrail_tests::fuzz;
+        use agentrail_tests::sbf::Sbf;
+        use agentrail_tests::scenarios::conservation::conservation_under_random_sequences;
+
+        /// The escrow conservation property, on the deployed code: its entrypoint, its raw
+        /// cross-program calls and its memory syscalls.
+        #[test]
+        fn escrow_conserves_funds_under_random_sequences() {
+            conservation_under_random_sequences(|| Box::new(Sbf::start()), 40);
+        }
+
+        /// A short fuzz run (the documented command runs a million cases): every refusal is the
+        /// program's own and nothing is created or lost; the run reaches both outcomes and
+        /// many of the program's refusals, so it is not refusing everything at the door.
+        #[test]
+        fn fuzzed_instructions_are_refused_cleanly_and_conserve_funds() {
+            let report =
+                fuzz::run(&|| Box::new(Sbf::start()), 31, 3_000, &mut |_| {}).unwrap_or_else(|f| panic!("{f}"));
+            assert_eq!(report.cases, 3_000);
+            assert!(report.accepted >= 100, "{report:?}");
+            assert!(report.refused >= 1_000, "{report:?}");
+            assert!(report.codes.len() >= 20, "{report:?}");
+        }
+    }
+
     mod budgets {
         use agentrail_tests::compute::{budgets, measure};
         use agentrail_tests::sbf::Sbf;

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agentrail::state::Job;
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{fixtures, pda};
 use anchor_lang::prelude::Pubkey;
@@ -118,7 +117,7 @@ fn built_instructions_write_only_their_jobs_and_agents_accounts() {
     let key = pda::job(&job.poster, job.nonce);
     let agent = fixtures::agent();
     let keys = JobKeys::new(key, &job, &agent);
-    assert_eq!(keys.track_record, pda::track_record(&job.agent, &job.mint, Job::record_shard(&key)));
+    assert_eq!(keys.track_record, pda::track_record(&job.agent, &job.mint, job.record_shard));
     let own: BTreeSet<Pubkey> =
         [keys.job, keys.vault, keys.payee_token, keys.poster_token, keys.track_record].into_iter().collect();
     let (keeper, poster, arbiter) = (job.keeper, job.poster, Pubkey::new_unique());

@@ -1,6 +1,6 @@
 /** The program's events, decoded from a transaction's logs (`Program data:` lines) through the IDL. */
 import { EventParser } from "@anchor-lang/core";
-import { coder, PROGRAM_ID } from "./idl";
+import { coder, programId } from "./idl";
 
 /** One decoded event: its IDL name and fields. */
 export interface ProgramEvent {
@@ -10,5 +10,5 @@ export interface ProgramEvent {
 
 /** Every event the program emitted in `logs`, in order. */
 export function decodeEvents(logs: string[]): ProgramEvent[] {
-  return [...new EventParser(PROGRAM_ID, coder).parseLogs(logs)].map((e) => ({ name: e.name, data: e.data }));
+  return [...new EventParser(programId(), coder).parseLogs(logs)].map((e) => ({ name: e.name, data: e.data }));
 }

@@ -9,8 +9,26 @@ import idlJson from "../../idl/agentrail.json";
 
 /** The committed IDL. */
 export const IDL = idlJson as unknown as Idl;
-/** The program's address. */
-export const PROGRAM_ID = new PublicKey(IDL.address);
+/** The id the program is built with in this repository, for a local validator (the IDL's address). */
+export const LOCALNET_PROGRAM_ID = new PublicKey(IDL.address);
+let current: PublicKey | null = null;
+/**
+ * The program id every builder, address and decoder of this client uses: the one
+ * [`useProgramId`] set, else [`LOCALNET_PROGRAM_ID`]. Reading it fixes it.
+ */
+export function programId(): PublicKey {
+  current ??= LOCALNET_PROGRAM_ID;
+  return current;
+}
+/**
+ * Points this client at the deployment `id` (a cluster other than a local one has its own).
+ * Call it once, before anything derives an address or builds an instruction; setting the id
+ * already in use is accepted.
+ */
+export function useProgramId(id: PublicKey): void {
+  current ??= id;
+  if (!current.equals(id)) throw new Error(`this client already uses program ${current.toBase58()}; set the program id once, before any use`);
+}
 /** Anchor's coder for every instruction, account and event of the IDL. */
 export const coder = new BorshCoder(IDL);
 /** SPL Token and Token-2022, the token programs a job may use. */

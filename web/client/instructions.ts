@@ -6,7 +6,7 @@
 import type { Idl } from "@anchor-lang/core";
 import { type AccountMeta, PublicKey, TransactionInstruction } from "@solana/web3.js";
 import BN from "bn.js";
-import { coder, IDL, PROGRAM_ID } from "./idl";
+import { coder, IDL, programId } from "./idl";
 import * as pda from "./pda";
 
 type IdlInstruction = Idl["instructions"][number];
@@ -48,7 +48,7 @@ export function accountMetas(name: string, accounts: Accounts): AccountMeta[] {
       if (key === undefined && item.address) key = new PublicKey(item.address);
       if (!key) {
         if (!item.optional) throw new InstructionError(`${name}: account \`${item.name}\` is missing`);
-        metas.push({ pubkey: PROGRAM_ID, isSigner: false, isWritable: false });
+        metas.push({ pubkey: programId(), isSigner: false, isWritable: false });
         continue;
       }
       metas.push({ pubkey: key, isSigner: !!item.signer, isWritable: !!item.writable });
@@ -61,7 +61,7 @@ export function instruction(name: string, args: Record<string, unknown>, account
   const keys = accountMetas(name, accounts);
   const norm = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === "bigint" ? new BN(v.toString()) : v]));
   const data = coder.instruction.encode(name, norm);
-  return new TransactionInstruction({ programId: PROGRAM_ID, keys, data });
+  return new TransactionInstruction({ programId: programId(), keys, data });
 }
 
 /** What a job's settlements touch, derived from the job and its agent (the Rust `JobKeys`). */
@@ -87,6 +87,7 @@ export interface JobFields {
   token_program: PublicKey;
   min_stage: number;
   agent_version_seq: number;
+  record_shard: number;
 }
 
 /** Derives the keys of job account `job` from its decoded state and its agent's payout wallet. */
@@ -102,7 +103,7 @@ export function jobKeys(job: PublicKey, state: JobFields, agentPayout: PublicKey
     certification: state.min_stage > 0 ? pda.certification(state.agent, state.agent_version_seq) : null,
     payeeToken: pda.ata(agentPayout, mint, tp),
     posterToken: pda.ata(state.poster, mint, tp),
-    trackRecord: pda.jobTrackRecord(state.agent, mint, job),
+    trackRecord: pda.trackRecord(state.agent, mint, state.record_shard),
   };
 }
 

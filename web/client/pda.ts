@@ -4,13 +4,13 @@
  * to find an existing agent, job, certification or checkpoint from what a person knows.
  */
 import { PublicKey } from "@solana/web3.js";
-import { ASSOCIATED_TOKEN_PROGRAM_ID, PROGRAM_ID, TOKEN_PROGRAM_ID } from "./idl";
+import { ASSOCIATED_TOKEN_PROGRAM_ID, programId, TOKEN_PROGRAM_ID } from "./idl";
 
 const enc = new TextEncoder();
 /** Number of shards of an agent's track record per mint (`TRACK_RECORD_SHARDS`). */
 export const TRACK_RECORD_SHARDS = 4;
 
-function find(seeds: Uint8Array[], program: PublicKey = PROGRAM_ID): PublicKey {
+function find(seeds: Uint8Array[], program: PublicKey = programId()): PublicKey {
   return PublicKey.findProgramAddressSync(seeds, program)[0];
 }
 
@@ -51,20 +51,6 @@ export function job(poster: PublicKey, nonce: bigint | number): PublicKey {
   return find([enc.encode("job"), poster.toBytes(), u64le(nonce)]);
 }
 
-/**
- * The first nonce from `from` up whose job and vault addresses `create_job` finds at the first
- * bump it tries (255), as the Rust client's `pda::cheap_job_nonce` picks it: each bump tried
- * costs the program ~330 compute units, and a quarter of all nonces need one try each.
- */
-export function cheapJobNonce(poster: PublicKey, from: bigint): bigint {
-  const firstBump = (seeds: Uint8Array[]) => PublicKey.findProgramAddressSync(seeds, PROGRAM_ID)[1] === 255;
-  for (let nonce = from; nonce < 1n << 64n; nonce++) {
-    const seeds = [enc.encode("job"), poster.toBytes(), u64le(nonce)];
-    if (firstBump(seeds) && firstBump([enc.encode("vault"), find(seeds).toBytes()])) return nonce;
-  }
-  return from;
-}
-
 /** The token vault of `job`. */
 export function vault(job: PublicKey): PublicKey {
   return find([enc.encode("vault"), job.toBytes()]);
@@ -75,9 +61,9 @@ export function trackRecord(agent: PublicKey, mint: PublicKey, shard: number): P
   return find([enc.encode("track_record"), agent.toBytes(), mint.toBytes(), Uint8Array.of(shard)]);
 }
 
-/** The shard of its agent's track record that job `job` counts in (`Job::record_shard`). */
-export function jobTrackRecord(agent: PublicKey, mint: PublicKey, job: PublicKey): PublicKey {
-  return trackRecord(agent, mint, job.toBytes()[0] % TRACK_RECORD_SHARDS);
+/** The shard the clients pick for the job at `job` (`Job::default_record_shard`); the job records it. */
+export function defaultRecordShard(job: PublicKey): number {
+  return job.toBytes()[0] % TRACK_RECORD_SHARDS;
 }
 
 /** The receipt log of keeper operator `authority`. */

@@ -4,12 +4,14 @@
  * keeper and work without it for reading.
  */
 import { Connection, PublicKey } from "@solana/web3.js";
-import { parseBundle, type Report, type ReceiptBundle, verifyBundle } from "../client";
+import { parseBundle, type Report, type ReceiptBundle, useProgramId, verifyBundle } from "../client";
 import { describe, type Prepared, prepare, type Request, signAndSend } from "./sign";
 import { available, type Connected, connect, wallets } from "./wallet";
 
 const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
 const rpcUrl = meta("agentrail-rpc");
+// the deployment the keeper serves, before anything derives an address
+if (meta("agentrail-program")) useProgramId(new PublicKey(meta("agentrail-program")));
 const chain = meta("agentrail-chain") || "solana:localnet";
 const connection = new Connection(rpcUrl, "confirmed");
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel);

@@ -143,8 +143,7 @@ pub struct CreateCmd {
     /// Minimum certification stage of the agent (A..E).
     #[arg(long)]
     pub min_stage: Option<String>,
-    /// Job number, unique per poster (default: the first from the clock up whose job and
-    /// vault addresses create_job checks at the first bump it tries, the cheapest to create).
+    /// Job number, unique per poster (default: the clock's microseconds).
     #[arg(long)]
     pub nonce: Option<u64>,
     /// Terms document (JSON, schema agentrail.terms/v1): what each milestone's work is.
@@ -651,13 +650,11 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let config: Config = ctx.account(&pda::config(), "config")?;
     let now = ctx.now()?;
     let poster = ctx.signer()?.pubkey();
-    // a nonce given is used as it is; otherwise one from the clock up that create_job checks
-    // cheaply (pda::cheap_job_nonce)
+    // a nonce given is used as it is; otherwise the clock's microseconds: unused by this poster
     let nonce = spec.nonce.unwrap_or_else(|| {
-        let micros =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
-        pda::cheap_job_nonce(&poster, micros)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
     });
+    let job = pda::job(&poster, nonce);
     let deadline = now.checked_add(deadline_in).ok_or_else(|| anyhow!("--deadline-in {deadline_in} s is too far"))?;
     let args = CreateJobArgs {
         nonce,
@@ -672,8 +669,8 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         arbiter,
         dispute_window,
         dispute_default_bps,
+        record_shard: Job::default_record_shard(&job),
     };
-    let job = pda::job(&poster, nonce);
     let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
     let total = milestones
         .iter()
@@ -690,7 +687,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
             certification: None,
             payee_token: Pubkey::default(),
             poster_token: pda::ata(&poster, &mint, &token_program),
-            track_record: pda::job_track_record(&agent, &mint, &job),
+            track_record: pda::track_record(&agent, &mint, Job::default_record_shard(&job)),
         };
         let have = token_balance(ctx, &keys.poster_token)?;
         if have < total {

@@ -72,6 +72,7 @@ impl Frame<'_> {
 <title>{title} · Agentrail</title>
 <meta name="agentrail-rpc" content="{rpc}">
 <meta name="agentrail-chain" content="{chain}">
+<meta name="agentrail-program" content="{program}">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/assets/console.css">
 <script type="module" src="/console/assets/console.js"></script>
@@ -104,6 +105,7 @@ impl Frame<'_> {
             title = esc(title),
             rpc = esc(self.rpc),
             chain = self.chain(),
+            program = agentrail_client::program_id(),
             keeper = esc(&self.keeper),
             attrs = attrs,
             body = body,

@@ -6,17 +6,14 @@ use anchor_lang::prelude::*;
 
 #[macro_use]
 pub mod cu_trace;
-pub mod cpi;
-pub mod distinct;
-pub mod entrypoint;
+#[macro_use]
+pub mod bypass;
 pub mod errors;
 pub mod events;
 pub mod instructions;
-pub mod mem;
 pub mod merkle;
 pub mod mint_policy;
 pub mod state;
-pub mod token_bytes;
 
 use instructions::*;
 use state::AgentStatus;
@@ -73,8 +70,8 @@ pub mod agentrail {
     }
 
     /// Replaces an agent's metadata URI (agent authority).
-    pub fn update_agent_metadata(ctx: Context<AgentAuthority>, metadata_uri: String) -> Result<()> {
-        AgentAuthority::update_agent_metadata(ctx, metadata_uri)
+    pub fn update_agent_metadata(ctx: Context<AgentAuthority>, args: UpdateAgentMetadataArgs) -> Result<()> {
+        AgentAuthority::update_agent_metadata(ctx, args)
     }
 
     /// Changes an agent's payout wallet (agent authority and the new wallet sign).

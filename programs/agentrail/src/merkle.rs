@@ -29,8 +29,8 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
 
 /// `SHA-256(0x01 || left || right)`: the hash of an interior node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    // The prefix and the left child in one piece: the runtime prices SHA-256 at 85 units plus,
-    // per piece, the larger of 10 and half its length, so two pieces cost 117 where three cost 127.
+    // The prefix and the left child in one piece: the runtime prices SHA-256 per piece, with a
+    // floor for short ones, so two pieces cost less than three.
     let mut prefixed = [0u8; 33];
     prefixed[0] = 1;
     prefixed[1..].copy_from_slice(left);

@@ -1,4 +1,4 @@
-//! The compute baseline the Agentrail program is measured against (#19): one Anchor 1.2.2
+//! The compute baseline the Agentrail program is measured against: one Anchor 1.2.2
 //! instruction that moves tokens out of a vault owned by a PDA, with the checks such an
 //! instruction cannot do without (the vault's authority and mint, the signer PDA's seeds from
 //! its stored bump) and nothing else. Built by the same SBF build as the program and run by the

@@ -171,6 +171,7 @@ impl Bench {
                 arbiter: None,
                 dispute_window: 0,
                 dispute_default_bps: 0,
+                record_shard: Job::default_record_shard(&pda::job(&poster.pubkey(), self.nonce)),
             };
             let job = pda::job(&poster.pubkey(), self.nonce);
             let keys = JobKeys {
@@ -183,7 +184,7 @@ impl Bench {
                 certification: None,
                 payee_token: pda::ata(&payout, &self.mint, &TOKEN),
                 poster_token: pda::ata(&poster.pubkey(), &self.mint, &TOKEN),
-                track_record: pda::job_track_record(&agent, &self.mint, &job),
+                track_record: pda::track_record(&agent, &self.mint, args.record_shard),
             };
             let create = escrow::create_job(&poster.pubkey(), &agent, 1, &self.mint, &TOKEN, args);
             txs.push(self.sign(&[create, escrow::fund_job(&keys, total)], &[&poster]));

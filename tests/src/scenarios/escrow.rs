@@ -4,7 +4,8 @@
 use agentrail::errors::AgentrailError;
 use agentrail::instructions::{CreateJobArgs, PublishVersionArgs, UpdateConfigArgs};
 use agentrail::state::{
-    Agent, AgentStatus, ClosedJob, Job, JobStatus, MilestoneSpec, MilestoneState, Semver, TrackRecord,
+    Agent, AgentStatus, ClosedJob, Job, JobStatus, MilestoneSpec, MilestoneState, Semver, TRACK_RECORD_SHARDS,
+    TrackRecord,
 };
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::{instructions as ix, pda};
@@ -67,6 +68,7 @@ pub fn job_args(nonce: u64, list: &[(u64, bool)], keeper: Pubkey, min_stage: u8)
         arbiter: None,
         dispute_window: 0,
         dispute_default_bps: 0,
+        record_shard: (nonce % u64::from(TRACK_RECORD_SHARDS)) as u8,
     }
 }
 
@@ -362,7 +364,7 @@ pub fn escrow_create_guards(chain: Box<dyn Chain>) {
     assert_code(try_create(&mut f, with(&|a| a.deadline = T0)), AgentrailError::DeadlineInPast);
     assert_code(try_create(&mut f, with(&|a| a.review_window = -1)), AgentrailError::InvalidReviewWindow);
     assert_code(try_create(&mut f, with(&|a| a.review_window = 91 * DAY)), AgentrailError::InvalidReviewWindow);
-    // audit 8: an approval milestone that could never be submitted, or whose approval is void
+    // an approval milestone that could never be submitted, or whose approval is void
     assert_code(try_create(&mut f, with(&|a| a.review_window = 0)), AgentrailError::ApprovalNeverSubmittable);
     assert_code(try_create(&mut f, with(&|a| a.review_window = DAY)), AgentrailError::ApprovalNeverSubmittable);
     assert_code(
@@ -374,6 +376,8 @@ pub fn escrow_create_guards(chain: Box<dyn Chain>) {
     assert_code(try_create(&mut f, with(&|a| a.step_timeout = 59)), AgentrailError::InvalidStepTimeout);
     assert_code(try_create(&mut f, with(&|a| a.step_timeout = 7 * DAY + 1)), AgentrailError::InvalidStepTimeout);
     assert_code(try_create(&mut f, with(&|a| a.terms_uri = "u".repeat(201))), AgentrailError::TermsUriLength);
+    // a track-record shard the agent does not have
+    assert_code(try_create(&mut f, with(&|a| a.record_shard = TRACK_RECORD_SHARDS)), AgentrailError::WrongTrackRecord);
     // never attested: the certification account does not exist yet
     assert_code(try_create(&mut f, with(&|a| a.min_stage = 1)), ErrorCode::AccountNotInitialized);
     f.env.attest(&f.agent, 1, DAY).unwrap();
@@ -463,14 +467,15 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         job_args(9, &[(1, false)], keeper.pubkey(), 0),
     );
     f.env.send(&[other], &[&poster]).unwrap();
-    let other_record = pda::job_track_record(&other_agent, &f.mint, &pda::job(&poster.pubkey(), 9));
-    // another shard of this agent's record in this mint: a job of the same agent whose address
-    // picks a different shard
-    let shard = Job::record_shard(&f.keys.job);
-    let nonce = (10..).find(|n| Job::record_shard(&pda::job(&poster.pubkey(), *n)) != shard).unwrap();
-    let sibling = job_args(nonce, &[(1, false)], keeper.pubkey(), 0);
+    let other_record =
+        pda::track_record(&other_agent, &f.mint, f.env.fetch::<Job>(&pda::job(&poster.pubkey(), 9)).record_shard);
+    // another shard of this agent's record in this mint: a job of the same agent that names a
+    // different shard
+    let mut sibling = job_args(10, &[(1, false)], keeper.pubkey(), 0);
+    sibling.record_shard = (f.job().record_shard + 1) % TRACK_RECORD_SHARDS;
+    let other_shard = pda::track_record(&f.agent, &f.mint, sibling.record_shard);
     f.env.send(&[escrow::create_job(&poster.pubkey(), &f.agent, 1, &f.mint, &TOKEN, sibling)], &[&poster]).unwrap();
-    let other_shard = pda::job_track_record(&f.agent, &f.mint, &pda::job(&poster.pubkey(), nonce));
+    let shard = f.job().record_shard;
     let cases: Vec<(JobKeys, u32)> = vec![
         (JobKeys { vault: other_vault, ..f.keys.clone() }, ErrorCode::AccountNotInitialized.into()),
         (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
@@ -484,7 +489,7 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         (JobKeys { track_record: other_record, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
         (JobKeys { track_record: other_shard, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
         (
-            JobKeys { track_record: pda::job_track_record(&f.agent, &other_mint, &f.keys.job), ..f.keys.clone() },
+            JobKeys { track_record: pda::track_record(&f.agent, &other_mint, shard), ..f.keys.clone() },
             ErrorCode::AccountNotInitialized.into(),
         ),
     ];

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use anchor_lang_idl::build::IdlBuilder;
 
+mod pdas;
+
 /// The nearest directory at or above the current one whose Cargo.toml declares a workspace.
 fn workspace_root() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
@@ -39,13 +41,14 @@ fn main() -> ExitCode {
         std::env::set_var("CARGO_TARGET_DIR", target.join("idl-build"));
         std::env::remove_var("RUSTUP_TOOLCHAIN");
     }
-    let idl = match IdlBuilder::new().program_path(root.join("programs/agentrail")).build() {
+    let mut idl = match IdlBuilder::new().program_path(root.join("programs/agentrail")).build() {
         Ok(idl) => idl,
         Err(e) => {
             eprintln!("error: building the IDL failed: {e:#}");
             return ExitCode::FAILURE;
         }
     };
+    add_derived_addresses(&mut idl);
     let undocumented = undocumented_accounts(&idl);
     if !undocumented.is_empty() {
         eprintln!("error: every instruction account needs a doc comment (clients read them); missing:");
@@ -68,6 +71,41 @@ fn main() -> ExitCode {
         println!("wrote {}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// Gives every instruction account the program derives, and whose seeds Anchor's build did not
+/// record, its seeds from [`pdas::pda_for`], where the accounts its seeds name sit beside it
+/// (IDL clients resolve a seed among an account's siblings only); marks the accounts the
+/// program writes outside Anchor's write-back ([`pdas::written_by_handler`]).
+fn add_derived_addresses(idl: &mut anchor_lang_idl::types::Idl) {
+    use anchor_lang_idl::types::{IdlInstructionAccountItem as Item, IdlSeed};
+    fn walk(instruction: &str, items: &mut [Item]) {
+        let siblings: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Single(a) => Some(a.name.clone()),
+                Item::Composite(_) => None,
+            })
+            .collect();
+        let beside = |seed: &IdlSeed| match seed {
+            IdlSeed::Account(a) => siblings.iter().any(|s| Some(s.as_str()) == a.path.split('.').next()),
+            _ => true,
+        };
+        for item in items {
+            match item {
+                Item::Single(a) if a.pda.is_none() && a.address.is_none() => {
+                    a.pda = pdas::pda_for(instruction, &a.name)
+                        .filter(|pda| pda.seeds.iter().chain(&pda.program).all(beside));
+                    a.writable |= pdas::written_by_handler(instruction, &a.name);
+                }
+                Item::Single(_) => {}
+                Item::Composite(c) => walk(instruction, &mut c.accounts),
+            }
+        }
+    }
+    for ix in &mut idl.instructions {
+        walk(&ix.name, &mut ix.accounts);
+    }
 }
 
 /// `instruction.account` for every account slot of the IDL without docs (composites flattened).

@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
 
 #[cfg(not(feature = "idl-build"))]
-use crate::state::borsh_memory::{ReadFrom, Source, read_hashes};
+use crate::bypass::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
+    bypass::pda_account::create_pda_account,
     errors::AgentrailError,
     events::CheckpointAnchored,
-    instructions::create_pda_account,
     merkle::{self, MAX_PROOF_LEN},
     state::*,
 };

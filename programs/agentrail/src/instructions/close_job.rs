@@ -1,7 +1,11 @@
 use anchor_lang::prelude::*;
+
+use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use crate::{distinct::distinct, errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*};
+use crate::{
+    bypass::distinct::distinct, errors::AgentrailError, events::JobClosed, instructions::pay_from_vault, state::*,
+};
 
 /// The poster closes a finished job whose earned fees were swept to the treasury
 /// ([`Job::check_closable`]; the CLI sweeps in the same transaction): tokens anyone sent to the
@@ -13,10 +17,10 @@ use crate::{distinct::distinct, errors::AgentrailError, events::JobClosed, instr
 pub struct CloseJob<'info> {
     /// The job's poster; receives the swept tokens and the rent.
     // the job's address is checked here, before the job's own constraints, where Anchor
-    // checked its `seeds`: by hash (seeds::is_derived), ~1,300 units less
+    // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
         mut,
-        constraint = seeds::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = derived::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub poster: Signer<'info>,
@@ -37,7 +41,7 @@ pub struct CloseJob<'info> {
         dup,
         constraint = distinct(&[vault.key(), poster_token.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -66,7 +70,7 @@ impl CloseJob<'_> {
         }
         let nonce = a.job.nonce.to_le_bytes();
         let seeds: &[&[u8]] = &[seeds::JOB, a.job.poster.as_ref(), &nonce, &[a.job.bump]];
-        crate::cpi::close_account(
+        crate::bypass::cpi::close_account(
             &a.token_program.key(),
             &a.vault.to_account_info(),
             &a.poster.to_account_info(),
@@ -77,7 +81,7 @@ impl CloseJob<'_> {
         let job = a.job.to_account_info();
         job.resize(ClosedJob::SPACE)?;
         job.try_borrow_mut_data()?.copy_from_slice(ClosedJob::DISCRIMINATOR);
-        let keep = crate::instructions::rent_exempt_minimum(&Rent::get()?, ClosedJob::SPACE);
+        let keep = crate::bypass::pda_account::rent_exempt_minimum(&Rent::get()?, ClosedJob::SPACE);
         let back = job.lamports().checked_sub(keep).ok_or(AgentrailError::Overflow)?;
         **job.try_borrow_mut_lamports()? = keep;
         let poster = a.poster.to_account_info();

@@ -1,10 +1,12 @@
 use anchor_lang::prelude::*;
+
+use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenInterface};
 
 use crate::{
+    bypass::pda_account::{create_pda_account, create_token_account_pda},
     errors::AgentrailError,
     events::JobCreated,
-    instructions::{create_pda_account, create_token_account_pda},
     mint_policy::check_mint,
     state::*,
 };
@@ -28,6 +30,7 @@ pub struct CreateJobArgs {
     /// SHA-256 of the job's terms document (the work of each milestone).
     pub terms_hash: [u8; 32],
     /// Where the terms document can be fetched; at most 200 bytes.
+    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_memory::read_string"))]
     pub terms_uri: String,
     /// Seconds a started first step shields the job from cancellation (60 s to 7 days).
     pub step_timeout: i64,
@@ -40,6 +43,9 @@ pub struct CreateJobArgs {
     /// The agent's share, in basis points (0 to 10000), when the arbiter stays silent through
     /// the window: 0 refunds the poster, 10000 pays the agent. 0 without an arbiter.
     pub dispute_default_bps: u16,
+    /// Which of the agent's track-record shards in this mint the job counts in (below
+    /// [`TRACK_RECORD_SHARDS`]; clients spread jobs with [`Job::default_record_shard`]).
+    pub record_shard: u8,
 }
 
 /// Creates a job for an active agent, pinning its version, its certification and the protocol
@@ -57,14 +63,14 @@ pub struct CreateJob<'info> {
     #[account(
         constraint = {
             let standing = AgentStanding::read(&agent)?;
-            seeds::is_derived(&agent.key(), &[seeds::AGENT, &standing.id.to_le_bytes()], standing.bump, &crate::ID)
+            derived::is_derived(&agent.key(), &[seeds::AGENT, &standing.id.to_le_bytes()], standing.bump, &crate::ID)
         } @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub agent: UncheckedAccount<'info>,
     /// The agent's current version's certification; required when `min_stage > 0` (its
     /// address checked by hash).
     #[account(
-        constraint = seeds::is_derived(
+        constraint = derived::is_derived(
             &certification.key(),
             &[seeds::CERTIFICATION, agent.key().as_ref(), &AgentStanding::read(&agent)?.version_seq.to_le_bytes()],
             certification.bump,
@@ -106,6 +112,7 @@ impl CreateJob<'_> {
             AgentrailError::InvalidStepTimeout
         );
         require!(args.terms_uri.len() <= MAX_TERMS_URI_LEN, AgentrailError::TermsUriLength);
+        require!(args.record_shard < TRACK_RECORD_SHARDS, AgentrailError::WrongTrackRecord);
         match args.arbiter {
             Some(arbiter) => {
                 // the poster as arbiter would decide its own rejections: no third party at all
@@ -151,7 +158,7 @@ impl CreateJob<'_> {
             }
             let existing = TrackRecord::try_deserialize(&mut &info.try_borrow_data()?[..])?;
             require!(
-                seeds::is_derived(info.key, &seeds, existing.bump, &crate::ID),
+                derived::is_derived(info.key, &seeds, existing.bump, &crate::ID),
                 anchor_lang::error::ErrorCode::ConstraintSeeds
             );
             return Ok(());
@@ -191,7 +198,7 @@ impl CreateJob<'_> {
             &rent,
         )?;
         cu_trace!("cu: create_job: vault (two CPIs)");
-        accounts.track_record(Job::record_shard(&job_key), &rent)?;
+        accounts.track_record(args.record_shard, &rent)?;
         cu_trace!("cu: create_job: track record");
         let job = Job {
             poster,
@@ -216,6 +223,7 @@ impl CreateJob<'_> {
             refunded: 0,
             bump,
             vault_bump,
+            record_shard: args.record_shard,
             arbiter: args.arbiter.unwrap_or_default(),
             dispute_window: args.dispute_window,
             dispute_default_bps: args.dispute_default_bps,

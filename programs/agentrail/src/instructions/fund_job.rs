@@ -1,8 +1,10 @@
 use anchor_lang::prelude::*;
+
+use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
-    distinct::distinct, errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved,
+    bypass::distinct::distinct, errors::AgentrailError, events::JobFunded, instructions::settlement::check_conserved,
     mint_policy::check_mint, state::*,
 };
 
@@ -14,9 +16,9 @@ use crate::{
 pub struct FundJob<'info> {
     /// The job's poster, paying from its token account.
     // the job's address is checked here, before the job's own constraints, where Anchor
-    // checked its `seeds`: by hash (seeds::is_derived), ~1,300 units less
+    // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
-        constraint = seeds::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = derived::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub poster: Signer<'info>,
@@ -44,14 +46,14 @@ pub struct FundJob<'info> {
     #[account(
         mut,
         dup,
-        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
     /// The agent's track record in the job's mint: it counts funded jobs.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -67,7 +69,7 @@ impl FundJob<'_> {
     #[access_control(ctx.accounts.validate(expected_total))]
     pub fn fund_job(ctx: Context<Self>, expected_total: u64) -> Result<()> {
         let a = ctx.accounts;
-        crate::cpi::transfer_checked(
+        crate::bypass::cpi::transfer_checked(
             &a.token_program.key(),
             &a.poster_token.to_account_info(),
             &a.mint.to_account_info(),

@@ -3,14 +3,16 @@
 //! disputed milestone ([`DisputeSettlement`]).
 
 use anchor_lang::prelude::*;
+
+use crate::bypass::derived;
 use anchor_spl::token_interface::TokenInterface;
 
 use crate::{
-    distinct::distinct,
+    bypass::distinct::distinct,
+    bypass::token_bytes::{self, TokenAccountBytes},
     errors::AgentrailError,
     events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
-    token_bytes::{self, TokenAccountBytes},
 };
 
 /// Transfers `amount` from the job's vault to `to`, signed by the job PDA; the mint's decimals
@@ -27,7 +29,7 @@ pub fn pay_from_vault<'info>(
     let nonce = job.nonce.to_le_bytes();
     let seeds: &[&[u8]] = &[seeds::JOB, job.poster.as_ref(), &nonce, &[job.bump]];
     let job = job.to_account_info();
-    crate::cpi::transfer_checked(&token_program.key(), vault, mint, &to, &job, amount, decimals, &[seeds])
+    crate::bypass::cpi::transfer_checked(&token_program.key(), vault, mint, &to, &job, amount, decimals, &[seeds])
 }
 
 /// Checks the conservation invariant after money moved: the job's books balance and its vault
@@ -82,7 +84,7 @@ pub struct Settlement<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
@@ -96,7 +98,7 @@ pub struct Settlement<'info> {
         constraint = TokenAccountBytes::read(&payee_token)?.owner_is(&AgentStanding::read(&agent)?.payout)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
         // its owner is the payout wallet: checked just above
-        constraint = seeds::is_associated_token_account(
+        constraint = derived::is_associated_token_account(
             &payee_token.key(),
             &AgentStanding::read(&agent)?.payout,
             &mint.key(),
@@ -110,7 +112,7 @@ pub struct Settlement<'info> {
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: the release counts in it.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -175,7 +177,7 @@ pub struct DisputeSettlement<'info> {
         ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
         constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.poster)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
-        constraint = seeds::is_associated_token_account(
+        constraint = derived::is_associated_token_account(
             &poster_token.key(),
             &settlement.job.poster,
             &settlement.mint.key(),
@@ -256,7 +258,7 @@ pub struct Refund<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = seeds::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
@@ -277,7 +279,7 @@ pub struct Refund<'info> {
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: refunds of funded work
     /// count in it.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job.key(), &job) @ AgentrailError::WrongTrackRecord)]
+    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
     pub track_record: Box<Account<'info, TrackRecord>>,
 }
 
@@ -285,7 +287,7 @@ impl<'info> Refund<'info> {
     /// Requires the poster's associated token account as the destination: whoever calls a
     /// refund the poster does not sign must not pick an account (one with a delegate, say).
     pub fn require_canonical_destination(&self) -> Result<()> {
-        let canonical = seeds::is_associated_token_account(
+        let canonical = derived::is_associated_token_account(
             &self.poster_token.key(),
             &self.job.poster,
             &self.mint.key(),

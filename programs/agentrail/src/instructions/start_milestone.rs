@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use crate::bypass::derived;
+
 use crate::{errors::AgentrailError, events::MilestoneStarted, state::*};
 
 /// The job's keeper marks the step of pending milestone `index` started, before it calls the
@@ -10,9 +12,9 @@ use crate::{errors::AgentrailError, events::MilestoneStarted, state::*};
 pub struct StartMilestone<'info> {
     /// The job's keeper.
     // the job's address is checked here, before the job's own constraints, where Anchor
-    // checked its `seeds`: by hash (seeds::is_derived), ~1,300 units less
+    // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
-        constraint = seeds::is_derived(&job.key(), &[seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = derived::is_derived(&job.key(), &[seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub keeper: Signer<'info>,

@@ -1,4 +1,6 @@
 use anchor_lang::prelude::*;
+
+use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
@@ -61,7 +63,7 @@ impl<'info> SweepFees<'info> {
         );
         // the vault is the job's PDA; a token account someone else made for the job PDA is not
         let derived =
-            seeds::is_derived(vault_info.key, &[seeds::VAULT, job_info.key.as_ref()], job.vault_bump, &crate::ID);
+            derived::is_derived(vault_info.key, &[seeds::VAULT, job_info.key.as_ref()], job.vault_bump, &crate::ID);
         require!(derived, AgentrailError::WrongVault);
         let amount = job.sweep();
         if amount == 0 {

@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 
 #[cfg(not(feature = "idl-build"))]
-use crate::state::borsh_memory::{ReadFrom, Source, read_hashes};
+use crate::bypass::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
-    entrypoint::RawAccount,
+    bypass::entrypoint::RawAccount,
     errors::AgentrailError,
     merkle::{self, MAX_PROOF_LEN},
     state::*,
@@ -102,7 +102,7 @@ impl VerifyReceipt<'_> {
 /// input, its two accounts read in place: Anchor's handler step for step (program id, the
 /// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
 /// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
-/// account objects or a copy of the proof (~1,250 units of a depth-20 check).
+/// account objects or a copy of the proof.
 pub fn serve_verify_receipt(
     program_id: &Pubkey,
     log: &RawAccount<'_>,
@@ -157,10 +157,9 @@ impl<'a> ReceiptClaim<'a> {
     }
 }
 
-/// A 32-byte array seen as the `Pubkey` it encodes (both are 32 bytes of alignment 1).
+/// A 32-byte array seen as the `Pubkey` it encodes (`Pubkey` is `Pod`: 32 bytes of alignment 1).
 fn as_pubkey(bytes: &[u8; 32]) -> &Pubkey {
-    // SAFETY: Pubkey is a repr(transparent) wrapper of [u8; 32]
-    unsafe { &*(bytes as *const [u8; 32] as *const Pubkey) }
+    bytemuck::cast_ref(bytes)
 }
 
 /// What `verify_receipt` checks once its accounts are loaded, and what it returns: the log is

@@ -111,8 +111,7 @@ impl Agent {
 
 /// What hiring and paying an agent needs of it: its address's seeds, where it is paid, which
 /// version it is and its status. `create_job`, releases and refunds read it straight from the
-/// account ([`AgentStanding::read`]), skipping the two strings: about 1,000 units less than
-/// deserializing a whole [`Agent`].
+/// account ([`AgentStanding::read`]), skipping the two strings a whole [`Agent`] would decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AgentStanding {
     /// Sequential id, part of the PDA seeds.

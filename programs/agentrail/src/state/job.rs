@@ -260,6 +260,9 @@ pub struct Job {
     pub bump: u8,
     /// Vault PDA bump.
     pub vault_bump: u8,
+    /// Which of the agent's [`TRACK_RECORD_SHARDS`] track-record shards in this mint the job
+    /// counts in (chosen at creation, [`Job::default_record_shard`] by the clients).
+    pub record_shard: u8,
     /// Who decides a disputed milestone; `Pubkey::default()` for a job without an arbiter,
     /// whose rejections refund at once. See [`Job::arbiter`].
     pub arbiter: Pubkey,
@@ -301,7 +304,7 @@ pub fn fee_for(amount: u64, fee_bps: u16) -> u64 {
 /// `amount * bps / 10_000`, rounded down: at most `amount` for `bps <= 10_000`, so it fits.
 /// In 64 bits for every amount up to [`BPS_FITS`] (~2.8e14 base units), in 128 above: a
 /// 128-bit multiplication or division is a library call on SBF, and so is `checked_mul`
-/// (it computes the 128-bit product to see the overflow), ~40 units a fee.
+/// (it computes the 128-bit product to see the overflow).
 fn bps_of(amount: u64, bps: u16) -> u64 {
     if amount <= BPS_FITS {
         // cannot overflow: amount * u16::MAX <= u64::MAX
@@ -717,10 +720,11 @@ impl Job {
         Ok(())
     }
 
-    /// The shard of its agent's track record this job counts in, from the job's address: an
-    /// agent's settlements spread over [`TRACK_RECORD_SHARDS`] accounts instead of write-locking
-    /// one. Any byte of a PDA is uniformly distributed, so the first will do.
-    pub fn record_shard(job: &Pubkey) -> u8 {
+    /// The shard the clients pick for the job at `job`, from its address: an agent's
+    /// settlements spread over [`TRACK_RECORD_SHARDS`] accounts instead of write-locking one.
+    /// Any byte of a PDA is uniformly distributed, so the first will do. The program takes any
+    /// shard a poster names; only the spread of write locks depends on the choice.
+    pub fn default_record_shard(job: &Pubkey) -> u8 {
         job.as_ref()[0] % TRACK_RECORD_SHARDS
     }
 }
@@ -756,6 +760,7 @@ mod tests {
             refunded: 0,
             bump: 0,
             vault_bump: 0,
+            record_shard: 0,
             arbiter: Pubkey::default(),
             dispute_window: 0,
             dispute_default_bps: 0,

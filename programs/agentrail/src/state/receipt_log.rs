@@ -28,7 +28,7 @@ impl ReceiptLog {
     /// with that authority (`create_receipt_log`), and nothing changes its authority, so for an
     /// account that is a `ReceiptLog` (owner and discriminator checked when loaded) the stored
     /// authority names its address: comparing it refuses exactly the accounts re-deriving the
-    /// address would, without the ~250 units of hashing.
+    /// address would, without hashing.
     pub fn is_of(&self, authority: &Pubkey) -> bool {
         Self::names(&self.authority, authority)
     }

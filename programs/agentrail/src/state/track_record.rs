@@ -6,7 +6,7 @@ use crate::state::MilestoneSet;
 /// milestones settle: paid work (and work refused or abandoned) is all it counts, so it costs
 /// real escrowed funds and fees to build, unlike reviews. An agent's record in a mint is the sum
 /// of its [`TRACK_RECORD_SHARDS`](crate::state::TRACK_RECORD_SHARDS) shards; each job counts in
-/// the one its address picks ([`Job::record_shard`](crate::state::Job::record_shard)), so a
+/// the one it names ([`Job::record_shard`](crate::state::Job::record_shard)), so a
 /// popular agent's settlements do not all write-lock one account. A shard is created with the
 /// first job that counts in it (that poster pays its rent once). Counters saturate instead of
 /// failing: a record must never block a payment or a refund.
@@ -59,7 +59,7 @@ crate::borsh_memory_codec!(TrackRecord);
 
 // SAFETY: `repr(C)`, every field at its Borsh offset without padding before the last (checked
 // below); every byte pattern is a value (integers and keys)
-unsafe impl crate::state::borsh_memory::BorshMemory for TrackRecord {
+unsafe impl crate::bypass::borsh_memory::BorshMemory for TrackRecord {
     const ENCODED: usize = TrackRecord::INIT_SPACE;
 }
 
@@ -95,11 +95,11 @@ pub enum Decider {
 }
 
 impl TrackRecord {
-    /// Whether this is the shard job `job_key` (decoded as `job`) counts in: its agent, its
-    /// mint, and the shard its address picks. Only the program creates track records (from
-    /// these same seeds), so checking the fields is as strong as re-deriving the address.
-    pub fn is_shard_for(&self, job_key: &Pubkey, job: &crate::state::Job) -> bool {
-        self.agent == job.agent && self.mint == job.mint && self.shard == crate::state::Job::record_shard(job_key)
+    /// Whether this is the shard `job` counts in: its agent, its mint, and the shard it names.
+    /// Only the program creates track records (from these same seeds), so checking the fields
+    /// is as strong as re-deriving the address.
+    pub fn is_shard_for(&self, job: &crate::state::Job) -> bool {
+        self.agent == job.agent && self.mint == job.mint && self.shard == job.record_shard
     }
 
     /// Records a released milestone of `amount` base units.

@@ -1,10 +1,10 @@
 //! The deployed program's entrypoint (feature `own-entrypoint`, on by default; compiled for
 //! the SBF target only, and not under `cpi`).
 //!
-//! Anchor's entrypoint spends ~180 units an account turning the runtime's input into
-//! `AccountInfo`s (overflow checks on offsets the runtime wrote), then compares the
-//! instruction's discriminator with each instruction's in turn. This one builds the same
-//! `AccountInfo`s for ~90 units an account and hands them to Anchor's `entry`, except for the
+//! Anchor's entrypoint turns the runtime's input into `AccountInfo`s with overflow checks on
+//! offsets the runtime wrote, then compares the instruction's discriminator with each
+//! instruction's in turn. This one builds the same `AccountInfo`s without those checks and
+//! hands them to Anchor's `entry`, except for the
 //! two receipt instructions in their usual shape: `verify_receipt` with two distinct accounts,
 //! served from the input in place
 //! ([`serve_verify_receipt`](crate::instructions::verify_receipt::serve_verify_receipt)), and
@@ -188,8 +188,7 @@ mod on_chain {
     }
 
     /// What `solana_program_entrypoint::deserialize` returns, built without its overflow checks
-    /// on offsets the runtime wrote and with the `Vec` allocated once: ~90 units an account
-    /// instead of ~180.
+    /// on offsets the runtime wrote and with the `Vec` allocated once.
     ///
     /// # Safety
     /// `input` is the loader's serialized input region.

@@ -4,8 +4,7 @@
 //!
 //! A wrapper builds an `Instruction` (`create_account`'s data through bincode), then
 //! `invoke_signed` searches the accounts for each of its keys, and `invoke_signed_unchecked`
-//! clones the whole instruction into the layout the runtime reads: ~700 units of the ~1,900 a
-//! `create_account` costs on SBF, beyond the runtime's own 946 and the callee's work. Here the
+//! clones the whole instruction into the layout the runtime reads. Here the
 //! instruction's data is written in place, each account is the account of its meta (no search),
 //! and the instruction goes to the runtime as it is. The check `invoke_signed` makes is kept:
 //! no account the callee may write is borrowed by the caller.

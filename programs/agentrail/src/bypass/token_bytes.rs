@@ -1,7 +1,6 @@
 //! The few fields of SPL Token and Token-2022 accounts that moving money needs, read from
-//! their bytes (both programs share the base layouts). Parsing a whole account as Anchor's
-//! `InterfaceAccount` does costs a few hundred units per account on every release and refund;
-//! these are used where the account's address is already checked (a job's mint by `has_one`,
+//! their bytes (both programs share the base layouts), instead of parsing the whole account as
+//! Anchor's `InterfaceAccount` does on every release and refund; these are used where the account's address is already checked (a job's mint by `has_one`,
 //! its vault by hash), so only the field is in question.
 
 use anchor_lang::prelude::*;
@@ -86,8 +85,7 @@ pub fn mint_decimals(mint: &AccountInfo, token_program: &Pubkey) -> Result<u8> {
     }
 }
 
-/// What a token account holds. Re-parsing an account after a transfer (`reload`) costs ~300
-/// units; this reads eight bytes.
+/// What a token account holds: eight bytes read, where `reload` would re-parse the account.
 pub fn token_amount(account: &AccountInfo) -> Result<u64> {
     let data = account.try_borrow_data()?;
     let amount = data.get(TOKEN_AMOUNT_AT..TOKEN_AMOUNT_AT + 8).and_then(|b| <[u8; 8]>::try_from(b).ok());

@@ -1,9 +1,7 @@
 //! Copies through the runtime's `sol_memcpy_` syscall.
 //!
 //! The SBF backend copies a constant-length slice it cannot prove aligned one byte at a time
-//! (two instructions a byte, up to 128 bytes inline): a 76-byte milestone copied into an
-//! account costs ~150 units that way and ~15 through the syscall, which costs 10 units for
-//! anything up to 2,500 bytes.
+//! (two instructions a byte, inline); the syscall's price is flat for copies of this size.
 
 use std::mem::MaybeUninit;
 

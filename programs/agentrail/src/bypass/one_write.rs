@@ -1,8 +1,7 @@
 //! Accounts the money instructions write back on every call, written in one copy.
 //!
 //! `#[account]` writes an account back through Anchor's `BpfWriter`, which makes one
-//! `sol_memcpy` syscall for each write Borsh makes: one per field, ~30 units each, ~1,000 units
-//! for a `Job`'s fields and ~4,300 more for a 16-milestone job's milestones. [`one_write_account!`]
+//! `sol_memcpy` syscall for each write Borsh makes, one per field. [`one_write_account!`]
 //! gives a Borsh account the same traits `#[account]` would (discriminator, owner, reads with
 //! Anchor's errors) but gathers Borsh's writes in a buffer on the stack ([`Gathered`]) and
 //! passes them on a few hundred bytes at a time.
@@ -52,7 +51,7 @@ impl<W: std::io::Write> std::io::Write for Gathered<'_, W> {
         if data.len() < 32 {
             to.copy_from_slice(data);
         } else {
-            crate::mem::copy(to, data);
+            crate::bypass::mem::copy(to, data);
         }
         self.len += data.len();
         Ok(())
@@ -112,7 +111,7 @@ macro_rules! one_write_account {
 
         impl ::anchor_lang::AccountSerialize for $name {
             fn try_serialize<W: ::std::io::Write>(&self, writer: &mut W) -> ::anchor_lang::Result<()> {
-                $crate::state::one_write::write_once(
+                $crate::bypass::one_write::write_once(
                     <Self as ::anchor_lang::Discriminator>::DISCRIMINATOR,
                     self,
                     writer,
@@ -122,7 +121,7 @@ macro_rules! one_write_account {
 
         impl ::anchor_lang::AccountDeserialize for $name {
             fn try_deserialize(buf: &mut &[u8]) -> ::anchor_lang::Result<Self> {
-                $crate::state::one_write::read_checked(
+                $crate::bypass::one_write::read_checked(
                     <Self as ::anchor_lang::Discriminator>::DISCRIMINATOR,
                     stringify!($name),
                     buf,
@@ -130,7 +129,7 @@ macro_rules! one_write_account {
             }
 
             fn try_deserialize_unchecked(buf: &mut &[u8]) -> ::anchor_lang::Result<Self> {
-                $crate::state::one_write::read_unchecked(<Self as ::anchor_lang::Discriminator>::DISCRIMINATOR, buf)
+                $crate::bypass::one_write::read_unchecked(<Self as ::anchor_lang::Discriminator>::DISCRIMINATOR, buf)
             }
         }
     };

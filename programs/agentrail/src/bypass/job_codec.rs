@@ -3,8 +3,7 @@
 //! The bytes are Borsh's encoding of `Job`, field by field in declaration order (the IDL, built
 //! from Borsh's derive, describes them; the tests check every byte against Borsh's own encoder).
 //! Borsh's derived codec goes field by field through a reader or writer with a check and a call
-//! for each: on SBF ~2,300 units to read a 16-milestone job and ~1,500 to write it, a third of a
-//! refund. Here the fixed part of a job (everything before `terms_uri`) is one copy decoded from
+//! for each. Here the fixed part of a job (everything before `terms_uri`) is one copy decoded from
 //! a byte array at constant offsets, and each milestone is one copy of its memory: a
 //! [`Milestone`] is `repr(C)` with its fields in Borsh's order and at Borsh's offsets (checked
 //! below at compile time), so its first [`MILESTONE`] bytes are its encoding
@@ -14,13 +13,11 @@ use std::mem::{offset_of, size_of};
 
 use anchor_lang::prelude::*;
 
-use crate::state::{
-    Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState,
-    borsh_memory::{BorshMemory, ReadFrom, Source, encoded},
-};
+use crate::bypass::borsh_memory::{BorshMemory, ReadFrom, Source, encoded};
+use crate::state::{Job, JobStatus, MAX_MILESTONES, Milestone, MilestoneState};
 
 /// Bytes of a job before `terms_uri`: poster to terms hash.
-const HEAD: usize = 32 + 8 + 32 + 4 + 32 * 3 + 2 + 1 + 1 + 4 + 8 * 3 + 1 + 8 * 5 + 1 + 1 + 32 + 8 + 2 + 32;
+const HEAD: usize = 32 + 8 + 32 + 4 + 32 * 3 + 2 + 1 + 1 + 4 + 8 * 3 + 1 + 8 * 5 + 1 + 1 + 1 + 32 + 8 + 2 + 32;
 /// Bytes of one milestone, Borsh's encoding: the first bytes of its memory.
 const MILESTONE: usize = 8 * 5 + 32 + 2 + 1 + 1;
 /// Where a milestone's `requires_approval` byte is: Borsh refuses any but 0 and 1.
@@ -135,7 +132,7 @@ impl Job {
         for amount in [self.funded, self.released, self.fees_earned, self.fees_swept, self.refunded] {
             out.put(&amount.to_le_bytes());
         }
-        out.put(&[self.bump, self.vault_bump]);
+        out.put(&[self.bump, self.vault_bump, self.record_shard]);
         out.put(self.arbiter.as_ref());
         out.put(&self.dispute_window.to_le_bytes());
         out.put(&self.dispute_default_bps.to_le_bytes());
@@ -206,6 +203,7 @@ impl ReadFrom for Job {
             refunded: b.u64(),
             bump: b.take::<1>()[0],
             vault_bump: b.take::<1>()[0],
+            record_shard: b.take::<1>()[0],
             arbiter: b.pubkey(),
             dispute_window: b.i64(),
             dispute_default_bps: u16::from_le_bytes(b.take()),
@@ -251,6 +249,7 @@ mod tests {
         add(to_vec(&j.refunded).unwrap());
         add(to_vec(&j.bump).unwrap());
         add(to_vec(&j.vault_bump).unwrap());
+        add(to_vec(&j.record_shard).unwrap());
         add(to_vec(&j.arbiter).unwrap());
         add(to_vec(&j.dispute_window).unwrap());
         add(to_vec(&j.dispute_default_bps).unwrap());
@@ -304,6 +303,7 @@ mod tests {
             refunded: u64::MAX,
             bump: 254,
             vault_bump: 253,
+            record_shard: 3,
             arbiter: Pubkey::new_unique(),
             dispute_window: 3_600,
             dispute_default_bps: 4_000,
@@ -345,7 +345,7 @@ mod tests {
     fn what_borsh_refuses_is_refused() {
         let job = sample(2, "https://t.example/");
         let good = borsh_bytes(&job);
-        let status_at = HEAD - 32 - 2 - 8 - 32 - 2 - 8 * 5 - 1;
+        let status_at = HEAD - 32 - 2 - 8 - 32 - 3 - 8 * 5 - 1;
         let uri_at = HEAD + 4;
         let first = HEAD + 4 + job.terms_uri.len() + 8 + 4;
         for (at, byte, what) in [

@@ -3,12 +3,34 @@
 //! A `repr(C)` struct with its fields in Borsh's order, each at the offset Borsh puts it (no
 //! padding before the last field), holds its encoding in its first bytes on a little-endian
 //! machine such as SBF. Decoding it is then one copy and a check of the fields that have
-//! invalid byte patterns (a bool, an enum), instead of a read, a check and a call per field:
-//! ~300 units for a track record through Borsh's derive, ~20 this way.
+//! invalid byte patterns (a bool, an enum), instead of a read, a check and a call per field.
 
 use std::mem::MaybeUninit;
 
-use crate::mem;
+use crate::bypass::mem;
+
+/// Bytes of a string read at a time by [`read_string`].
+const STRING_PIECE: usize = 256;
+
+/// Reads a Borsh `String` (a `u32` length, then that many bytes of UTF-8) and refuses what
+/// Borsh refuses, but allocates only for bytes that arrived: Borsh's own reader first allocates
+/// the length it is told, up to 1 MiB, and the program's heap is 32 KiB, so a forged length in
+/// an instruction's arguments aborted the program instead of refusing the instruction. String
+/// arguments name it in `#[borsh(deserialize_with = ...)]`; the bytes are Borsh's either way.
+pub fn read_string<R: std::io::Read>(reader: &mut R) -> std::io::Result<String> {
+    // Borsh reports missing bytes, of the length or of the string, as invalid data
+    let invalid = |_| std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let mut len = [0u8; 4];
+    reader.read_exact(&mut len).map_err(invalid)?;
+    let len = u32::from_le_bytes(len) as usize;
+    let mut bytes = Vec::new();
+    while bytes.len() < len {
+        let start = bytes.len();
+        bytes.resize(start + STRING_PIECE.min(len - start), 0);
+        reader.read_exact(&mut bytes[start..]).map_err(invalid)?;
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::ErrorKind::InvalidData.into())
+}
 
 #[cfg(not(target_endian = "little"))]
 compile_error!("values are copied as their little-endian Borsh bytes");
@@ -84,8 +106,7 @@ impl Source for &[u8] {
 const HASH_CHUNK: usize = 64;
 
 /// Reads a Borsh `Vec<[u8; 32]>` (a Merkle proof) in pieces of up to [`HASH_CHUNK`] hashes,
-/// each one copy: Borsh's derive reads hash by hash, ~55 units each (1,100 for a depth-20
-/// proof). A forged length allocates no more than one piece beyond the bytes that follow it.
+/// each one copy, where Borsh's derive reads hash by hash. A forged length allocates no more than one piece beyond the bytes that follow it.
 pub fn read_hashes(src: &mut impl Source) -> std::io::Result<Vec<[u8; 32]>> {
     let mut len = [0u8; 4];
     src.fill_init(&mut len)?;
@@ -137,11 +158,11 @@ macro_rules! deserialize_with_read_from {
         #[cfg(not(feature = "idl-build"))]
         impl ::anchor_lang::AnchorDeserialize for $name {
             fn deserialize(buf: &mut &[u8]) -> ::std::io::Result<Self> {
-                $crate::state::borsh_memory::ReadFrom::read_from(buf)
+                $crate::bypass::borsh_memory::ReadFrom::read_from(buf)
             }
 
             fn deserialize_reader<R: ::std::io::Read>(reader: &mut R) -> ::std::io::Result<Self> {
-                $crate::state::borsh_memory::ReadFrom::read_from(&mut $crate::state::borsh_memory::FromReader(reader))
+                $crate::bypass::borsh_memory::ReadFrom::read_from(&mut $crate::bypass::borsh_memory::FromReader(reader))
             }
         }
     };
@@ -155,7 +176,7 @@ macro_rules! borsh_memory_codec {
         #[cfg(not(feature = "idl-build"))]
         impl ::anchor_lang::AnchorSerialize for $name {
             fn serialize<W: ::std::io::Write>(&self, writer: &mut W) -> ::std::io::Result<()> {
-                writer.write_all($crate::state::borsh_memory::encoded(self))
+                writer.write_all($crate::bypass::borsh_memory::encoded(self))
             }
         }
 
@@ -168,6 +189,31 @@ mod tests {
     use anchor_lang::prelude::borsh;
 
     use super::*;
+
+    #[test]
+    fn strings_are_read_as_borsh_reads_them_without_its_allocation() {
+        use anchor_lang::prelude::AnchorDeserialize;
+        let cases: Vec<Vec<u8>> = vec![
+            borsh::to_vec("").unwrap(),
+            borsh::to_vec("https://terms.example/é").unwrap(),
+            borsh::to_vec(&"x".repeat(700)).unwrap(),
+            vec![3, 0, 0, 0, b'a', b'b'],             // cut short
+            vec![2, 0, 0, 0, 0xC3, 0x28],             // not UTF-8
+            vec![0xFF, 0xFF, 0xFF, 0x7F, b'a', b'b'], // a forged length
+            vec![1, 0],                               // no whole length
+        ];
+        for bytes in cases {
+            let ours = read_string(&mut bytes.as_slice()).map_err(|e| e.kind());
+            let borsh = String::deserialize(&mut bytes.as_slice()).map_err(|e| e.kind());
+            assert_eq!(ours, borsh, "{bytes:?}");
+        }
+        // what follows the string stays in the reader
+        let mut with_tail = borsh::to_vec("ab").unwrap();
+        with_tail.push(9);
+        let mut rest = with_tail.as_slice();
+        assert_eq!(read_string(&mut rest).unwrap(), "ab");
+        assert_eq!(rest, [9]);
+    }
 
     #[test]
     fn hashes_are_read_as_borsh_reads_them() {

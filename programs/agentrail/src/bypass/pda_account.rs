@@ -1,8 +1,7 @@
 //! Creating the program's accounts at their derived addresses in the handler, where Anchor's
 //! `init` would: `create_job` (job, vault, track record) and `anchor_checkpoint` (checkpoint).
-//! `init` finds the bump with `find_program_address`, 1,500 units per bump tried (two tries on
-//! average, per account); [`seeds::canonical_bump`] checks the same canonical address for
-//! ~300 per try. Everything else is what `init` does: the same refusal of another address
+//! `init` finds the bump with `find_program_address`; [`derived::canonical_bump`] checks the
+//! same canonical address with a hash per bump tried. Everything else is what `init` does: the same refusal of another address
 //! (`ConstraintSeeds`), an address someone already funded topped up instead of blocking the
 //! creation, token accounts sized for the extensions their mint requires.
 
@@ -13,11 +12,11 @@ use anchor_spl::token_2022::spl_token_2022::{
     extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions},
 };
 
-use crate::state::seeds;
+use crate::bypass::derived;
 
 /// Creates `new` (field `name` of the instruction) at this program's canonical address for
 /// `seeds`, `space` bytes owned by `owner` and exempt under `rent` (the sysvar, read once per
-/// instruction by the caller: ~120 units a read), paid by `payer`. Returns its bump.
+/// instruction by the caller), paid by `payer`. Returns its bump.
 pub fn create_pda_account<'info>(
     payer: &AccountInfo<'info>,
     new: &AccountInfo<'info>,
@@ -27,7 +26,7 @@ pub fn create_pda_account<'info>(
     rent: &Rent,
     owner: &Pubkey,
 ) -> Result<u8> {
-    let bump = seeds::canonical_bump(new.key, seeds, &crate::ID)
+    let bump = derived::canonical_bump(new.key, seeds, &crate::ID)
         .ok_or_else(|| error!(ErrorCode::ConstraintSeeds).with_account_name(name))?;
     let bump_seed = [bump];
     // the seeds and the bump, on the stack (the runtime takes at most 16 seeds)
@@ -39,7 +38,7 @@ pub fn create_pda_account<'info>(
     let rent = rent_exempt_minimum(rent, space);
     let current = new.lamports();
     if current == 0 {
-        crate::cpi::create_account(payer, new, rent, space as u64, owner, &signer)?;
+        crate::bypass::cpi::create_account(payer, new, rent, space as u64, owner, &signer)?;
     } else {
         // lamports sent to the address beforehand must not block its creation
         require_keys_neq!(*payer.key, *new.key, ErrorCode::TryingToInitPayerAsProgramAccount);
@@ -52,8 +51,8 @@ pub fn create_pda_account<'info>(
 
 /// `rent.minimum_balance(space)`, the same number, without floating point where the runtime's
 /// exemption threshold is 2.0 (as it has always been) or 1.0 (SIMD-0194): `minimum_balance`
-/// multiplies as `f64`, which SBF has no instructions for (~400 units of library calls for each
-/// account created). Below 2^53 a `u64` converts to `f64` exactly and multiplying by 1 or 2 is
+/// multiplies as `f64`, which SBF has no instructions for (library calls for each account
+/// created). Below 2^53 a `u64` converts to `f64` exactly and multiplying by 1 or 2 is
 /// exact, so the integer product is what the float formula gives; any other threshold or size
 /// goes through that formula.
 // the fields are deprecated for SIMD-0194's renaming; they are what `minimum_balance` reads
@@ -90,7 +89,7 @@ pub fn create_token_account_pda<'info>(
     rent: &Rent,
 ) -> Result<u8> {
     let bump = create_pda_account(payer, new, name, seeds, token_account_space(mint)?, rent, token_program)?;
-    crate::cpi::initialize_account3(token_program, new, mint, authority.key)?;
+    crate::bypass::cpi::initialize_account3(token_program, new, mint, authority.key)?;
     Ok(bump)
 }
 

@@ -1,14 +1,14 @@
 //! The refusal of a mutable account passed twice, without Anchor's hashing.
 //!
 //! Anchor checks every mutable `Account`/`InterfaceAccount` not marked `dup` by inserting its
-//! key into a SipHash `HashSet`, once per account set and again for each nested set: on SBF that
-//! was about 7,200 of a release's 20,700 units. The program's account sets mark their mutable
+//! key into a SipHash `HashSet`, once per account set and again for each nested set, the
+//! largest single cost of a release before this. The program's account sets mark their mutable
 //! accounts `dup` and, where two of them could be the same account, check with [`distinct`]
 //! instead: the same refusal (`ConstraintDuplicateMutableAccount`), by comparing keys.
 
 use anchor_lang::prelude::Pubkey;
 
-/// Whether no key appears twice in `keys` (a few units per pair; account sets hold at most five).
+/// Whether no key appears twice in `keys` (pairwise: account sets hold at most five).
 pub fn distinct(keys: &[Pubkey]) -> bool {
     keys.iter().enumerate().all(|(i, a)| keys[i + 1..].iter().all(|b| a != b))
 }
