@@ -206,7 +206,8 @@ impl World {
         let admin = self.f.env.admin.pubkey();
         let certifier = self.f.env.certifier.pubkey();
         let agent = self.f.agent;
-        match rng.below(28) {
+        let poster = self.f.poster.pubkey();
+        match rng.below(35) {
             0..=2 => escrow::submit_milestone(&keeper, &keys, i, rng.hash()),
             3 => escrow::approve_milestone(&keys, i),
             4 => escrow::reject_milestone(&keys, i, cancel),
@@ -268,7 +269,17 @@ impl World {
                 };
                 anchors::verify_receipt(anchors::utc_day(self.now), args)
             }
-            _ => ix::remove_certifier(&admin, &certifier),
+            27 => ix::remove_certifier(&admin, &certifier),
+            28 => ix::add_certifier(&admin, *rng.pick(&self.pool)),
+            29 => ix::propose_admin(&admin, poster),
+            30 => ix::accept_admin(&poster),
+            31 => ix::initialize_config(&admin, self.f.env.treasury.pubkey(), rng.below(2_000) as u16),
+            32 => {
+                let args = crate::env::Env::agent_args("fuzzed");
+                ix::register_agent(&authority, &poster, rng.below(4), args)
+            }
+            33 => ix::set_payout(&authority, &agent, &keeper),
+            _ => ix::transfer_agent_authority(&authority, &agent, &poster),
         }
     }
 

@@ -73,7 +73,7 @@ pub struct AnchorCheckpoint<'info> {
     /// The authority's receipt log; its latest size and root move forward.
     #[account(
         mut,
-        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (bypass::distinct)
         dup,
         // the signer's log: its address, named by its authority (ReceiptLog::is_of)
         constraint = log.is_of(&authority.key()) @ anchor_lang::error::ErrorCode::ConstraintSeeds
@@ -211,7 +211,7 @@ fn anchor<'info>(
     record.try_serialize(&mut &mut data[..])
 }
 
-/// `anchor_checkpoint` served by the program's entrypoint (`entrypoint.rs`) with the accounts
+/// `anchor_checkpoint` served by the program's entrypoint (`bypass::entrypoint`) with the accounts
 /// it built: Anchor's handler step for step (program id, the instruction's log line,
 /// arguments, each account's checks in the order Anchor's accounts struct makes them, then its
 /// constraints, the handler, the log written back), with the same errors, without Anchor's

@@ -37,7 +37,7 @@ pub struct CloseJob<'info> {
     /// The job's vault; closed here (its address checked by hash).
     #[account(
         mut,
-        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        // the mutable accounts are marked `dup` and checked here (bypass::distinct)
         dup,
         constraint = distinct(&[vault.key(), poster_token.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,

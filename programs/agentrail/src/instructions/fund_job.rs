@@ -28,7 +28,7 @@ pub struct FundJob<'info> {
     /// The job being funded.
     #[account(
         mut,
-        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        // the mutable accounts are marked `dup` and checked here (bypass::distinct)
         dup,
         has_one = poster @ AgentrailError::Unauthorized,
         has_one = mint,

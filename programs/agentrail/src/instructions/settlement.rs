@@ -60,7 +60,7 @@ pub struct Settlement<'info> {
     /// transfer is signed with those seeds, which the runtime checks against this account.
     #[account(
         mut,
-        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        // the mutable accounts are marked `dup` and checked here (bypass::distinct)
         dup,
         has_one = agent,
         has_one = mint,
@@ -241,7 +241,7 @@ pub struct Refund<'info> {
     /// The job being refunded (not re-derived: see [`Settlement::job`]).
     #[account(
         mut,
-        // the mutable accounts are marked `dup` and checked here (crate::distinct)
+        // the mutable accounts are marked `dup` and checked here (bypass::distinct)
         dup,
         has_one = mint,
         has_one = token_program,

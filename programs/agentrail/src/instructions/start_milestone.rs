@@ -21,7 +21,7 @@ pub struct StartMilestone<'info> {
     /// The job whose step starts.
     #[account(
         mut,
-        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (bypass::distinct)
         dup,
         has_one = keeper @ AgentrailError::Unauthorized
     )]

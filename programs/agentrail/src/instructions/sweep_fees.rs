@@ -31,7 +31,7 @@ pub struct SweepFees<'info> {
     /// Receives the fees: the treasury's associated token account for the mint.
     #[account(
         mut,
-        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (crate::distinct)
+        // the only mutable account here: `dup` skips Anchor's hashed duplicate check (bypass::distinct)
         dup,
         associated_token::mint = mint,
         associated_token::authority = config.treasury,

@@ -98,7 +98,7 @@ impl VerifyReceipt<'_> {
     }
 }
 
-/// `verify_receipt` served by the program's entrypoint (`entrypoint.rs`) from the runtime's
+/// `verify_receipt` served by the program's entrypoint (`bypass::entrypoint`) from the runtime's
 /// input, its two accounts read in place: Anchor's handler step for step (program id, the
 /// instruction's log line, arguments, each account as `Account::try_from` loads it, the checks
 /// of [`check_receipt`], the return data), with the same errors, without Anchor's dispatch, its
@@ -166,7 +166,7 @@ fn as_pubkey(bytes: &[u8; 32]) -> &Pubkey {
 /// the trusted authority's (named by its authority: [`ReceiptLog::is_of`]), the checkpoint is
 /// that log's, the proof is at most [`MAX_PROOF_LEN`] hashes and leads from the leaf to the
 /// checkpoint's root. Anchor's handler and the program's entrypoint, which serves this
-/// instruction without Anchor's dispatch (`entrypoint.rs`), both end here.
+/// instruction without Anchor's dispatch (`bypass::entrypoint`), both end here.
 pub fn check_receipt(
     log_key: &Pubkey,
     log_authority: &Pubkey,
