@@ -49,7 +49,7 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -59,7 +59,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// True with probability `percent`/100.
@@ -68,7 +68,7 @@ impl Rng {
     }
 
     fn byte(&mut self) -> u8 {
-        self.next() as u8
+        self.next_u64() as u8
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -366,10 +366,10 @@ impl World {
     fn send(&mut self, ix: &Instruction) -> Result<crate::Sent, crate::Failure> {
         let mut signers: Vec<&Keypair> = Vec::new();
         for m in ix.accounts.iter().filter(|m| m.is_signer) {
-            if let Some(k) = self.signers.iter().find(|k| k.pubkey() == m.pubkey) {
-                if !signers.iter().any(|s| s.pubkey() == k.pubkey()) {
-                    signers.push(k);
-                }
+            if let Some(k) = self.signers.iter().find(|k| k.pubkey() == m.pubkey)
+                && !signers.iter().any(|s| s.pubkey() == k.pubkey())
+            {
+                signers.push(k);
             }
         }
         self.f.env.chain.send(std::slice::from_ref(ix), &signers)
@@ -433,7 +433,7 @@ pub fn run(
     let mut world: Option<World> = None;
     let mut discriminators = Vec::new();
     for case in 0..cases {
-        if case % EPOCH == 0 {
+        if case.is_multiple_of(EPOCH) {
             world = Some(World::new(start(), &mut rng));
         }
         let w = world.as_mut().expect("started above");
@@ -474,7 +474,7 @@ pub fn run(
         }
         w.check().map_err(|e| finding(format!("{e}\nafter instruction: {ix:?}")))?;
         report.cases += 1;
-        if report.cases % 1_000 == 0 {
+        if report.cases.is_multiple_of(1_000) {
             progress(&report);
         }
     }

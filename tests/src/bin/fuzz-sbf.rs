@@ -47,7 +47,7 @@ fn main() {
                     fuzz::run(&|| Box::new(Sbf::start()), seed + t, share, &mut |r: &Report| {
                         done.fetch_add(r.cases - last, Ordering::Relaxed);
                         last = r.cases;
-                        if r.cases % 10_000 == 0 {
+                        if r.cases.is_multiple_of(10_000) {
                             let all = done.load(Ordering::Relaxed);
                             eprintln!("fuzz-sbf: {all}/{cases} cases, {:.0} s", started.elapsed().as_secs_f64());
                         }
