@@ -58,8 +58,8 @@ const MONEY: [(&str, &[&str]); 14] = [
     ("decide_dispute", &["job", "vault", "payee_token", "track_record", "poster_token"]),
     ("apply_dispute_default", &["job", "vault", "payee_token", "track_record", "poster_token"]),
     ("start_milestone", &["job"]),
-    // the job is written by hand (it becomes a tombstone); the client marks it writable
-    ("close_job", &["poster", "vault", "poster_token"]),
+    // the job is written by the handler (it becomes a tombstone); the IDL marks it writable
+    ("close_job", &["poster", "job", "vault", "poster_token"]),
 ];
 
 /// Writable account names of every instruction in the committed IDL, composites flattened.
