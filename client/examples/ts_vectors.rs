@@ -77,16 +77,16 @@ fn anchor_vectors() -> Value {
         checkpoints: 1,
         bump: 255,
     };
-    let bytes = |account: &dyn Fn(&mut Vec<u8>)| {
-        let mut out = Vec::new();
-        account(&mut out);
-        hex::encode(out)
-    };
+    fn account(address: Pubkey, state: &impl AccountSerialize) -> Value {
+        let mut data = Vec::new();
+        state.try_serialize(&mut data).expect("an account serializes");
+        json!({ "address": address.to_string(), "data": hex::encode(data) })
+    }
     let accounts = json!([
-        { "address": job_key.to_string(), "data": bytes(&|o| job.try_serialize(o).expect("job")) },
-        { "address": agent.to_string(), "data": bytes(&|o| agent_state.try_serialize(o).expect("agent")) },
-        { "address": pda::config().to_string(), "data": bytes(&|o| config.try_serialize(o).expect("config")) },
-        { "address": pda::receipt_log(&keeper).to_string(), "data": bytes(&|o| log.try_serialize(o).expect("log")) },
+        account(job_key, &job),
+        account(agent, &agent_state),
+        account(pda::config(), &config),
+        account(pda::receipt_log(&keeper), &log),
     ]);
     let keys = JobKeys::new(job_key, &job, &agent_state);
     let version = Semver { major: 1, minor: 2, patch: 3 };

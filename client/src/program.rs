@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 use anchor_lang::prelude::Pubkey;
 
 /// The id the program is built with in this repository, for a local validator. Its keypair is
-/// not published: a cluster other than a local one has its own deployment, named explicitly.
+/// no longer in the repository but stays in its history, so anyone could deploy at this id on
+/// another cluster: a cluster other than a local one has its own deployment, named explicitly.
 pub const LOCALNET_PROGRAM_ID: Pubkey = agentrail::ID;
 
 static PROGRAM_ID: OnceLock<Pubkey> = OnceLock::new();

@@ -112,6 +112,18 @@ pub struct Report {
     pub codes: BTreeSet<u32>,
 }
 
+impl Report {
+    /// Adds another run's counts to these (the threads of one fuzzing run).
+    pub fn add(&mut self, other: Report) {
+        self.cases += other.cases;
+        self.accepted += other.accepted;
+        self.refused += other.refused;
+        self.unmutated += other.unmutated;
+        self.read_only_creations += other.read_only_creations;
+        self.codes.extend(other.codes);
+    }
+}
+
 /// A broken promise: what case, which instruction, what happened.
 #[derive(Debug)]
 pub struct Finding {

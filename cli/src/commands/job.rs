@@ -655,6 +655,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
     });
     let job = pda::job(&poster, nonce);
+    let record_shard = Job::default_record_shard(&job);
     let deadline = now.checked_add(deadline_in).ok_or_else(|| anyhow!("--deadline-in {deadline_in} s is too far"))?;
     let args = CreateJobArgs {
         nonce,
@@ -669,7 +670,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         arbiter,
         dispute_window,
         dispute_default_bps,
-        record_shard: Job::default_record_shard(&job),
+        record_shard,
     };
     let mut ixs = vec![escrow::create_job(&poster, &agent, a.version_seq, &mint, &token_program, args)];
     let total = milestones
@@ -687,7 +688,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
             certification: None,
             payee_token: Pubkey::default(),
             poster_token: pda::ata(&poster, &mint, &token_program),
-            track_record: pda::track_record(&agent, &mint, Job::default_record_shard(&job)),
+            track_record: pda::track_record(&agent, &mint, record_shard),
         };
         let have = token_balance(ctx, &keys.poster_token)?;
         if have < total {

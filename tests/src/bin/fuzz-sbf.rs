@@ -61,28 +61,24 @@ fn main() {
     let mut findings = Vec::new();
     for result in results {
         match result {
-            Ok(r) => {
-                total.cases += r.cases;
-                total.accepted += r.accepted;
-                total.refused += r.refused;
-                total.unmutated += r.unmutated;
-                total.read_only_creations += r.read_only_creations;
-                total.codes.extend(r.codes);
-            }
+            Ok(r) => total.add(r),
             Err(finding) => findings.push(finding),
         }
     }
     let secs = started.elapsed().as_secs_f64();
     if json {
         println!(
-            "{{\"cases\":{},\"accepted\":{},\"refused\":{},\"read_only_creations\":{},\"unmutated\":{},\"distinct_codes\":{},\"seconds\":{secs:.1},\"findings\":{}}}",
-            total.cases,
-            total.accepted,
-            total.refused,
-            total.read_only_creations,
-            total.unmutated,
-            total.codes.len(),
-            findings.len()
+            "{}",
+            serde_json::json!({
+                "cases": total.cases,
+                "accepted": total.accepted,
+                "refused": total.refused,
+                "read_only_creations": total.read_only_creations,
+                "unmutated": total.unmutated,
+                "distinct_codes": total.codes.len(),
+                "seconds": (secs * 10.0).round() / 10.0,
+                "findings": findings.len(),
+            })
         );
     } else {
         println!(

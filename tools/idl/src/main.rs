@@ -93,12 +93,13 @@ fn add_derived_addresses(idl: &mut anchor_lang_idl::types::Idl) {
         };
         for item in items {
             match item {
-                Item::Single(a) if a.pda.is_none() && a.address.is_none() => {
-                    a.pda = pdas::pda_for(instruction, &a.name)
-                        .filter(|pda| pda.seeds.iter().chain(&pda.program).all(beside));
+                Item::Single(a) => {
+                    if a.pda.is_none() && a.address.is_none() {
+                        a.pda = pdas::pda_for(instruction, &a.name)
+                            .filter(|pda| pda.seeds.iter().chain(&pda.program).all(beside));
+                    }
                     a.writable |= pdas::written_by_handler(instruction, &a.name);
                 }
-                Item::Single(_) => {}
                 Item::Composite(c) => walk(instruction, &mut c.accounts),
             }
         }

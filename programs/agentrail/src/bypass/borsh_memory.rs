@@ -106,7 +106,8 @@ impl Source for &[u8] {
 const HASH_CHUNK: usize = 64;
 
 /// Reads a Borsh `Vec<[u8; 32]>` (a Merkle proof) in pieces of up to [`HASH_CHUNK`] hashes,
-/// each one copy, where Borsh's derive reads hash by hash. A forged length allocates no more than one piece beyond the bytes that follow it.
+/// each one copy, where Borsh's derive reads hash by hash. A forged length allocates no more
+/// than one piece beyond the bytes that follow it.
 pub fn read_hashes(src: &mut impl Source) -> std::io::Result<Vec<[u8; 32]>> {
     let mut len = [0u8; 4];
     src.fill_init(&mut len)?;

@@ -28,8 +28,8 @@ pub fn is_derived(key: &Pubkey, seeds: &[&[u8]], bump: u8, program: &Pubkey) -> 
 /// The bump of `key` when it is `program`'s canonical derived address for `seeds` (the one
 /// `find_program_address` gives), or `None`. It searches as `find_program_address` does, from
 /// 255 down to the first address off the curve, but with a hash and a curve-check syscall per
-/// bump instead of `create_program_address`: where the program creates an account at a PDA, only the
-/// canonical address may be used, so the same seeds never name two accounts.
+/// bump instead of `create_program_address`: where the program creates an account at a PDA,
+/// only the canonical address may be used, so the same seeds never name two accounts.
 pub fn canonical_bump(key: &Pubkey, seeds: &[&[u8]], program: &Pubkey) -> Option<u8> {
     for bump in (0..=u8::MAX).rev() {
         let address = derived_address(seeds, bump, program);

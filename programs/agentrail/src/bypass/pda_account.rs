@@ -1,9 +1,10 @@
 //! Creating the program's accounts at their derived addresses in the handler, where Anchor's
 //! `init` would: `create_job` (job, vault, track record) and `anchor_checkpoint` (checkpoint).
 //! `init` finds the bump with `find_program_address`; [`derived::canonical_bump`] checks the
-//! same canonical address with a hash per bump tried. Everything else is what `init` does: the same refusal of another address
-//! (`ConstraintSeeds`), an address someone already funded topped up instead of blocking the
-//! creation, token accounts sized for the extensions their mint requires.
+//! same canonical address with a hash per bump tried. Everything else is what `init` does: the
+//! same refusal of another address (`ConstraintSeeds`), an address someone already funded
+//! topped up instead of blocking the creation, token accounts sized for the extensions their
+//! mint requires.
 
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, CreateAccountAllowPrefund};

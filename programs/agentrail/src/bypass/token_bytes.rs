@@ -1,7 +1,8 @@
 //! The few fields of SPL Token and Token-2022 accounts that moving money needs, read from
 //! their bytes (both programs share the base layouts), instead of parsing the whole account as
-//! Anchor's `InterfaceAccount` does on every release and refund; these are used where the account's address is already checked (a job's mint by `has_one`,
-//! its vault by hash), so only the field is in question.
+//! Anchor's `InterfaceAccount` does on every release and refund; these are used where the
+//! account's address is already checked (a job's mint by `has_one`, its vault by hash), so only
+//! the field is in question.
 
 use anchor_lang::prelude::*;
 
