@@ -117,6 +117,16 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    /// The offchain review's M7: someone deploys their own program at the repository's localnet
+    /// id on a real cluster, and a user pointing the CLI there would talk to it. The CLI stops
+    /// before it reads or sends anything, naming the setting that names the real deployment.
+    #[test]
+    fn a_remote_cluster_needs_its_deployments_program_id() {
+        let args = ["agentrail", "-u", "mainnet-beta", "--config", "/nonexistent/config.yml", "config", "show"];
+        let err = run(Cli::try_parse_from(args).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("no program id configured") && err.contains("--program-id"), "{err}");
+    }
+
     #[test]
     fn command_tree_is_valid() {
         Cli::command().debug_assert();
