@@ -87,7 +87,7 @@ impl EscrowReader {
         self.rpc.get_genesis_hash().await.map(|h| h.to_string()).map_err(|e| ChainUnavailable(e.to_string()))
     }
 
-    async fn program_account<T: anchor_lang::AccountDeserialize>(
+    async fn program_account<T: agentrail_client::accounts::ProgramAccount>(
         &self,
         key: &Pubkey,
     ) -> Result<Option<Result<T, String>>, ChainUnavailable> {
@@ -180,11 +180,11 @@ pub fn judge_compensation(
         return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
     }
     let finished = matches!(job.status, JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired);
-    if !finished || !job.milestones.iter().any(|m| m.state == MilestoneState::Refunded) {
+    if !finished || !job.milestones().iter().any(|m| m.state == MilestoneState::Refunded) {
         return Err(Refusal::NothingToUndo(format!("{:?}", job.status).to_lowercase()));
     }
     let i = request.milestone;
-    let Some(m) = job.milestones.get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
+    let Some(m) = job.milestones().get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
     let on_chain = hex::encode(m.result_hash);
     if on_chain != request.undoes {
         return Err(Refusal::OtherReceipt { index: i, on_chain, requested: request.undoes.clone() });
@@ -221,7 +221,7 @@ pub fn judge(
         return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
     }
     let i = request.milestone;
-    let Some(m) = job.milestones.get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
+    let Some(m) = job.milestones().get(usize::from(i)) else { return Err(Refusal::NoMilestone(i)) };
     // the program's own rule for the milestone being worked on (the first one not settled)
     if m.state != MilestoneState::Pending || job.current() != Some(usize::from(i)) {
         return Err(Refusal::NotPending { index: i, state: format!("{:?}", m.state).to_lowercase() });
@@ -282,7 +282,7 @@ mod tests {
         let agent = fixtures::agent();
         let mut job = fixtures::funded_job(&[(1_000, false), (2_000, false)]);
         job.fee_bps = 250;
-        job.milestones[0].started_at = 5;
+        job.milestones_mut()[0].started_at = 5;
         let me = Pubkey::new_unique();
         job.agent = me;
         let config = AgentConfig::new("http://unused", me, agent.payout).mint(job.mint).price(900);
@@ -328,12 +328,12 @@ mod tests {
         let j = Job { keeper: other, ..job.clone() };
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherKeeper { .. }));
         let mut j = job.clone();
-        j.milestones[0].started_at = 0;
+        j.milestones_mut()[0].started_at = 0;
         assert_eq!(check(&j, &agent, &req, &config), Refusal::NotStarted);
         let later = StepRequest { milestone: 1, ..req.clone() };
         assert!(matches!(check(&job, &agent, &later, &config), Refusal::NotPending { index: 1, .. }));
         let mut j = job.clone();
-        j.milestones[0].state = MilestoneState::Released;
+        j.milestones_mut()[0].state = MilestoneState::Released;
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::NotPending { index: 0, .. }));
         // a price above what the escrow pays after fees (1 000 - 25 = 975)
         let dear = AgentConfig { price: 976, ..config.clone() };
@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(check(&j, &agent, &wrong, &config), Refusal::WrongMint(other.to_string()));
         // the escrow holds another amount than the keeper signed for
         let mut j = job.clone();
-        j.milestones[0].amount = 999;
+        j.milestones_mut()[0].amount = 999;
         assert_eq!(check(&j, &agent, &req, &config), Refusal::AmountMismatch { signed: 1_000, escrowed: 999 });
         // the registry pays somewhere else
         let moved = Agent { payout: other, ..agent.clone() };
@@ -407,7 +407,7 @@ mod tests {
         let other_keeper = Job { keeper: Pubkey::new_unique(), ..job.clone() };
         assert!(matches!(judge(&other_keeper, &comp), Err(Refusal::OtherKeeper { .. })));
         let mut all_paid = job.clone();
-        all_paid.milestones[1].state = MilestoneState::Released;
+        all_paid.milestones_mut()[1].state = MilestoneState::Released;
         assert!(matches!(judge(&all_paid, &comp), Err(Refusal::NothingToUndo(_))), "ended well");
     }
 }

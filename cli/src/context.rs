@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 
 use agentrail_client::errors::TxFailure;
 use agentrail_client::redact::{redact_in, redact_url};
-use anchor_lang::{AccountDeserialize, Discriminator};
+use anchor_lang::Discriminator;
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::json;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -104,7 +104,7 @@ impl Ctx {
     }
 
     /// Reads and decodes a program account; `what` names it in errors.
-    pub fn account<T: AccountDeserialize>(&self, key: &Pubkey, what: &str) -> Result<T> {
+    pub fn account<T: agentrail_client::accounts::ProgramAccount>(&self, key: &Pubkey, what: &str) -> Result<T> {
         let Some(acc) = self.raw(key)? else {
             self.ensure_program()?;
             bail!("no {what} at {key}");
@@ -116,7 +116,7 @@ impl Ctx {
     }
 
     /// Every program account of type `T` whose bytes match `filters` (offset, bytes).
-    pub fn program_accounts<T: AccountDeserialize + Discriminator>(
+    pub fn program_accounts<T: agentrail_client::accounts::ProgramAccount + Discriminator>(
         &self,
         filters: &[(usize, Vec<u8>)],
     ) -> Result<Vec<(Pubkey, T)>> {

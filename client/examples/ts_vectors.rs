@@ -6,6 +6,7 @@
 use agentrail::state::Job;
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::merkle::MerkleTree;
+use agentrail_client::accounts::zero_copy_bytes;
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt, ReceiptJson};
 use anchor_lang::prelude::Pubkey;
@@ -77,16 +78,19 @@ fn anchor_vectors() -> Value {
         checkpoints: 1,
         bump: 255,
     };
-    fn account(address: Pubkey, state: &impl AccountSerialize) -> Value {
-        let mut data = Vec::new();
-        state.try_serialize(&mut data).expect("an account serializes");
+    fn account(address: Pubkey, data: Vec<u8>) -> Value {
         json!({ "address": address.to_string(), "data": hex::encode(data) })
     }
+    fn borsh(state: &impl AccountSerialize) -> Vec<u8> {
+        let mut data = Vec::new();
+        state.try_serialize(&mut data).expect("an account serializes");
+        data
+    }
     let accounts = json!([
-        account(job_key, &job),
-        account(agent, &agent_state),
-        account(pda::config(), &config),
-        account(pda::receipt_log(&keeper), &log),
+        account(job_key, zero_copy_bytes(&job)),
+        account(agent, borsh(&agent_state)),
+        account(pda::config(), borsh(&config)),
+        account(pda::receipt_log(&keeper), borsh(&log)),
     ]);
     let keys = JobKeys::new(job_key, &job, &agent_state);
     let version = Semver { major: 1, minor: 2, patch: 3 };
@@ -163,8 +167,8 @@ fn main() {
     let mut job: Job = agentrail_client::fixtures::funded_job(&[(1_000_000, true), (2_500_000, false)]);
     (job.poster, job.agent, job.mint, job.token_program, job.nonce) = (poster, agent, mint, token_program, 7);
     job.arbiter = arbiter;
-    job.milestones[0].fee = 12_345;
-    job.milestones[0].result_hash = [9; 32];
+    job.milestones_mut()[0].fee = 12_345;
+    job.milestones_mut()[0].result_hash = [9; 32];
     let mut agent_state = agentrail_client::fixtures::agent();
     agent_state.payout = payout;
     let plain = JobKeys::new(job_key, &job, &agent_state);
@@ -205,8 +209,7 @@ fn main() {
         "ata": [payout.to_string(), mint.to_string(), pda::ata(&payout, &mint, &token_program).to_string()],
     });
 
-    let mut job_bytes = Vec::new();
-    job.try_serialize(&mut job_bytes).expect("a job serializes");
+    let job_bytes = zero_copy_bytes(&job);
     assert_eq!(&job_bytes[..8], Job::DISCRIMINATOR);
 
     // receipts: version 2 co-signed, version 1 plain; a tampered copy is the TS test's to make
@@ -286,7 +289,7 @@ fn main() {
         "job_fields": { "arbiter": arbiter.to_string(), "payout": payout.to_string(), "min_stage": 2, "agent_version_seq": 3 },
         "instructions": instructions,
         "job_account": { "key": job_key.to_string(), "data": hex::encode(&job_bytes), "total": job.total().to_string(),
-                          "fee0": job.milestones[0].fee, "status": format!("{:?}", job.status), "funded": job.funded.to_string() },
+                          "fee0": job.milestones()[0].fee, "status": format!("{:?}", job.status), "funded": job.funded.to_string() },
         "receipts": receipts,
         "event": { "logs": logs, "name": "MilestoneReleased", "job": job_key.to_string(), "amount": "2500000", "payee": payout.to_string() },
         "inclusion": inclusion,

@@ -14,10 +14,44 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes an Anchor account of type `T`, checking its discriminator.
-pub fn decode<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
+/// A program account a client decodes ([`decode`]).
+pub trait ProgramAccount: AccountDeserialize {
+    /// The exact length of a zero-copy account (discriminator included), `None` for a Borsh one:
+    /// Anchor's reader of a zero-copy account panics on any other length, so [`decode`] refuses
+    /// it first.
+    const ZERO_COPY_LEN: Option<usize> = None;
+}
+
+impl ProgramAccount for agentrail::state::Job {
+    const ZERO_COPY_LEN: Option<usize> = Some(agentrail::state::Job::SPACE);
+}
+impl ProgramAccount for agentrail::state::TrackRecord {
+    const ZERO_COPY_LEN: Option<usize> = Some(agentrail::state::TrackRecord::SPACE);
+}
+impl ProgramAccount for agentrail::state::Agent {}
+impl ProgramAccount for agentrail::state::Certification {}
+impl ProgramAccount for agentrail::state::Certifier {}
+impl ProgramAccount for agentrail::state::Checkpoint {}
+impl ProgramAccount for agentrail::state::ClosedJob {}
+impl ProgramAccount for agentrail::state::Config {}
+impl ProgramAccount for agentrail::state::ReceiptLog {}
+
+/// Decodes an Anchor account of type `T`, checking its discriminator (and a zero-copy
+/// account's length).
+pub fn decode<T: ProgramAccount>(data: &[u8]) -> Result<T, DecodeError> {
+    let name = std::any::type_name::<T>();
+    if let Some(len) = T::ZERO_COPY_LEN
+        && data.len() != len
+    {
+        return Err(DecodeError(format!("not a {name}: {} bytes, not {len}", data.len())));
+    }
     let mut slice = data;
-    T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {}: {e}", std::any::type_name::<T>())))
+    T::try_deserialize(&mut slice).map_err(|e| DecodeError(format!("not a {name}: {e}")))
+}
+
+/// A zero-copy account's bytes: its discriminator, then its memory (what the program writes).
+pub fn zero_copy_bytes<T: bytemuck::Pod + anchor_lang::Discriminator>(value: &T) -> Vec<u8> {
+    [T::DISCRIMINATOR, bytemuck::bytes_of(value)].concat()
 }
 
 /// A token mint's decimals from its account: owned by SPL Token or Token-2022, whose mint
@@ -31,26 +65,35 @@ pub fn mint_decimals(owner: &anchor_lang::prelude::Pubkey, data: &[u8]) -> Resul
         .ok_or_else(|| DecodeError("not a token mint".into()))
 }
 
-/// Byte offset of `Job::poster` in a job account (after the discriminator), for memcmp filters.
-pub const JOB_POSTER_OFFSET: usize = 8;
-/// Byte offset of `Job::agent` (after `poster` and `nonce`).
-pub const JOB_AGENT_OFFSET: usize = JOB_POSTER_OFFSET + 32 + 8;
-/// Byte offset of `Job::keeper` (after `agent` and `agent_version_seq`).
-pub const JOB_KEEPER_OFFSET: usize = JOB_AGENT_OFFSET + 32 + 4;
-/// Byte offset of `Job::status` (its Borsh variant index): after `keeper`, `mint`,
-/// `token_program`, `fee_bps`, `min_stage`, `pinned_stage`, `cert_epoch`, `deadline`,
-/// `review_window` and `created_at`.
-pub const JOB_STATUS_OFFSET: usize = JOB_KEEPER_OFFSET + 32 + 32 + 32 + 2 + 1 + 1 + 4 + 8 + 8 + 8;
+/// Byte offset of a job field in a job account: the discriminator, then the field's offset in
+/// the zero-copy layout.
+macro_rules! job_offset {
+    ($field:ident) => {
+        8 + std::mem::offset_of!(agentrail::state::Job, $field)
+    };
+}
 
-/// Byte offset of `Job::mint` (after `keeper`), followed by `token_program`.
-pub const JOB_MINT_OFFSET: usize = JOB_KEEPER_OFFSET + 32;
-/// Byte offset of `Job::fees_earned`: after `status`, `funded` and `released`; `fees_swept`
-/// follows it.
-pub const JOB_FEES_EARNED_OFFSET: usize = JOB_STATUS_OFFSET + 1 + 8 + 8;
+/// Byte offset of `Job::poster` in a job account, for memcmp filters.
+pub const JOB_POSTER_OFFSET: usize = job_offset!(poster);
+/// Byte offset of `Job::agent`.
+pub const JOB_AGENT_OFFSET: usize = job_offset!(agent);
+/// Byte offset of `Job::keeper`.
+pub const JOB_KEEPER_OFFSET: usize = job_offset!(keeper);
+/// Byte offset of `Job::status` (one byte).
+pub const JOB_STATUS_OFFSET: usize = job_offset!(status);
+/// Byte offset of `Job::mint`, followed by `token_program`.
+pub const JOB_MINT_OFFSET: usize = job_offset!(mint);
+/// Byte offset of `Job::fees_earned`; `fees_swept` follows it.
+pub const JOB_FEES_EARNED_OFFSET: usize = job_offset!(fees_earned);
+/// Byte offset of `Job::arbiter`.
+pub const JOB_ARBITER_OFFSET: usize = job_offset!(arbiter);
 
-/// Byte offset of `Job::arbiter`: after `fees_earned`, `fees_swept`, `refunded`, `bump`,
-/// `vault_bump` and `record_shard`.
-pub const JOB_ARBITER_OFFSET: usize = JOB_FEES_EARNED_OFFSET + 8 + 8 + 8 + 1 + 1 + 1;
+const _: () = {
+    // the fee slice reads these in one piece, in this order
+    assert!(JOB_MINT_OFFSET + 32 == job_offset!(token_program));
+    assert!(JOB_FEES_EARNED_OFFSET + 8 == job_offset!(fees_swept));
+    assert!(JOB_MINT_OFFSET < JOB_FEES_EARNED_OFFSET);
+};
 
 /// A job's fee books read from a slice of its account (`getProgramAccounts` with a data slice
 /// from [`JOB_MINT_OFFSET`] of [`JOB_FEES_SLICE_LEN`] bytes): enough to sweep it, without
@@ -121,7 +164,7 @@ pub fn track_records_by_mint(
         for (total, add) in counters {
             *total = total.saturating_add(add);
         }
-        sum.volume = sum.volume.saturating_add(r.volume);
+        sum.set_volume(sum.volume().saturating_add(r.volume()));
     }
     by_mint.into_values().collect()
 }
@@ -148,8 +191,7 @@ mod tests {
         let arbiter = Pubkey::new_unique();
         for (status, tag) in [(agentrail::state::JobStatus::Created, 0), (agentrail::state::JobStatus::Expired, 4)] {
             let job = agentrail::state::Job { poster, agent, keeper, status, arbiter, ..crate::escrow::tests::job() };
-            let mut data = Vec::new();
-            anchor_lang::AccountSerialize::try_serialize(&job, &mut data).unwrap();
+            let data = zero_copy_bytes(&job);
             let at = |o: usize| &data[o..o + 32];
             assert_eq!(at(super::JOB_POSTER_OFFSET), poster.as_ref());
             assert_eq!(at(super::JOB_AGENT_OFFSET), agent.as_ref());
@@ -158,8 +200,7 @@ mod tests {
             assert_eq!(at(super::JOB_ARBITER_OFFSET), arbiter.as_ref());
             let mut booked = job.clone();
             (booked.fees_earned, booked.fees_swept) = (700, 300);
-            let mut data = Vec::new();
-            anchor_lang::AccountSerialize::try_serialize(&booked, &mut data).unwrap();
+            let data = zero_copy_bytes(&booked);
             let slice = &data[super::JOB_MINT_OFFSET..super::JOB_MINT_OFFSET + super::JOB_FEES_SLICE_LEN];
             let fees = super::JobFees::from_slice(slice).unwrap();
             assert_eq!((fees.mint, fees.token_program, fees.unswept()), (job.mint, job.token_program, 400));
@@ -192,16 +233,16 @@ mod tests {
             mint,
             shard,
             released,
-            volume,
+            volume_le: u128::to_le_bytes(volume),
             disputes_split: u64::from(shard),
             ..Default::default()
         };
         let sums = track_records_by_mint([shard(a, 0, 2, 20), shard(b, 3, 1, 5), shard(a, 2, u64::MAX, 7)]);
         assert_eq!(sums.len(), 2);
         let sa = sums.iter().find(|r| r.mint == a).unwrap();
-        assert_eq!((sa.released, sa.volume, sa.disputes_split, sa.agent), (u64::MAX, 27, 2, agent), "saturates");
+        assert_eq!((sa.released, sa.volume(), sa.disputes_split, sa.agent), (u64::MAX, 27, 2, agent), "saturates");
         let sb = sums.iter().find(|r| r.mint == b).unwrap();
-        assert_eq!((sb.released, sb.volume, sb.disputes_split), (1, 5, 3));
+        assert_eq!((sb.released, sb.volume(), sb.disputes_split), (1, 5, 3));
     }
 
     #[test]

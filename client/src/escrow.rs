@@ -1,7 +1,7 @@
 //! Instruction builders for the milestone escrow.
 
 use agentrail::instructions::{CreateJobArgs, FailMilestoneArgs};
-use agentrail::state::{Agent, Job};
+use agentrail::state::{Agent, Job, MilestoneSet};
 use agentrail::{accounts, instruction};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -290,6 +290,7 @@ pub fn job_status_name(s: agentrail::state::JobStatus) -> &'static str {
         agentrail::state::JobStatus::Completed => "completed",
         agentrail::state::JobStatus::Cancelled => "cancelled",
         agentrail::state::JobStatus::Expired => "expired",
+        _ => "unknown",
     }
 }
 
@@ -302,6 +303,7 @@ pub fn milestone_state_name(s: agentrail::state::MilestoneState) -> &'static str
         agentrail::state::MilestoneState::Refunded => "refunded",
         agentrail::state::MilestoneState::Disputed => "disputed",
         agentrail::state::MilestoneState::Split => "split",
+        _ => "unknown",
     }
 }
 
@@ -353,13 +355,13 @@ pub fn format_ui(units: u64, decimals: u8) -> String {
     if frac.is_empty() { whole.to_string() } else { format!("{whole}.{frac}") }
 }
 
-/// Base units a refund of the milestones marked in `which` returns to the poster (as from
+/// Base units a refund of the milestones in `which` returns to the poster (as from
 /// [`Job::refundable_after_deadline`]); 0 for an unfunded job, which holds nothing.
-pub fn refund_amount(job: &Job, which: &[bool]) -> u64 {
+pub fn refund_amount(job: &Job, which: MilestoneSet) -> u64 {
     if job.funded == 0 {
         return 0;
     }
-    job.milestones.iter().zip(which).filter(|(_, r)| **r).map(|(m, _)| m.gross()).sum()
+    job.milestones().iter().enumerate().filter(|(i, _)| which.contains(*i)).map(|(_, m)| m.gross()).sum()
 }
 
 /// What can happen next on `job` at `now` under `c`, and who may do it, one sentence each:
@@ -380,7 +382,7 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
                     job.keeper
                 )
             }
-            Action::Submit(i) if job.milestones[usize::from(i)].started_at == 0 => {
+            Action::Submit(i) if job.milestones()[usize::from(i)].started_at == 0 => {
                 format!("keeper {} may start milestone {i} and submit it until {until}", job.keeper)
             }
             Action::Submit(i) => format!("keeper {} may submit milestone {i} until {until}", job.keeper),
@@ -413,7 +415,7 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
                 let which = job.refundable_after_deadline(now, c.agent_ineligible).unwrap_or_default();
                 format!(
                     "the deadline passed: anyone may refund {} base units to the poster",
-                    refund_amount(job, &which)
+                    refund_amount(job, which)
                 )
             }
             Action::SweepFees => format!(
@@ -427,15 +429,15 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
     }
     // what opens later, so a reader knows when to come back
     if let Some(i) = job.current().filter(|_| job.status == JobStatus::Funded) {
-        let m = &job.milestones[i];
+        let m = &job.milestones()[i];
         if m.state == MilestoneState::Submitted && !offered(Action::ReleaseAfterReview(i as u8)) && !c.paused {
             let from = m.review_end(job.review_window).map(format_time).unwrap_or_default();
             steps.push(format!("anyone may release milestone {i} from {from} unless the poster rejects it"));
         }
     }
-    let first = job.milestones.first();
+    let first = job.milestones().first();
     if !offered(Action::Cancel) && first.is_some_and(|m| m.started_at != 0 && m.state == MilestoneState::Pending) {
-        let until = job.milestones[0].started_at.saturating_add(job.step_timeout);
+        let until = job.milestones()[0].started_at.saturating_add(job.step_timeout);
         steps.push(format!("the poster may cancel from {} if the started step is not submitted", format_time(until)));
     }
     if matches!(job.status, JobStatus::Created | JobStatus::Funded) && now <= job.deadline {
@@ -530,11 +532,11 @@ pub(crate) mod tests {
         assert!(s[1].contains("fail milestone 0") && s[2].contains("cancel"), "{s:?}");
         let ineligible = Conditions { agent_ineligible: true, ..c };
         assert!(says(&next_steps(&j, 0, &ineligible), "cannot submit it"), "no work an agent cannot be paid for");
-        j.milestones[0].started_at = 50;
+        j.milestones_mut()[0].started_at = 50;
         let s = next_steps(&j, 60, &c);
         assert!(says(&s, "cancel from 1970-01-01T00:10:50Z"), "{s:?}");
-        j.milestones[0].state = MilestoneState::Submitted;
-        j.milestones[0].submitted_at = 100;
+        j.milestones_mut()[0].state = MilestoneState::Submitted;
+        j.milestones_mut()[0].submitted_at = 100;
         let s = next_steps(&j, 500, &c);
         assert!(s[0].contains("approve or reject milestone 0 until 1970-01-01T00:18:19Z"), "{s:?}");
         assert!(says(&s, "from 1970-01-01T00:18:20Z"), "{s:?}");

@@ -10,7 +10,7 @@ use anchor_lang::prelude::Pubkey;
 pub fn job(milestones: &[(u64, bool)]) -> Job {
     let specs: Vec<MilestoneSpec> =
         milestones.iter().map(|&(amount, requires_approval)| MilestoneSpec { amount, requires_approval }).collect();
-    Job {
+    let mut job = Job {
         poster: Pubkey::new_unique(),
         nonce: 1,
         agent: Pubkey::new_unique(),
@@ -18,30 +18,14 @@ pub fn job(milestones: &[(u64, bool)]) -> Job {
         keeper: Pubkey::new_unique(),
         mint: Pubkey::new_unique(),
         token_program: Pubkey::new_unique(),
-        fee_bps: 0,
-        min_stage: 0,
-        pinned_stage: 0,
-        cert_epoch: 0,
         deadline: 10_000,
         review_window: 1_000,
-        created_at: 0,
         status: JobStatus::Created,
-        funded: 0,
-        released: 0,
-        fees_earned: 0,
-        fees_swept: 0,
-        refunded: 0,
-        bump: 0,
-        vault_bump: 0,
-        record_shard: 0,
-        arbiter: Pubkey::default(),
-        dispute_window: 0,
-        dispute_default_bps: 0,
-        terms_hash: [0; 32],
-        terms_uri: String::new(),
         step_timeout: 600,
-        milestones: Job::milestones_from(&specs, 0).expect("valid test milestones"),
-    }
+        ..Job::default()
+    };
+    job.set_milestones(&specs, 0).expect("valid test milestones");
+    job
 }
 
 /// [`job`], funded with its exact total.

@@ -205,12 +205,12 @@ pub fn next_actions(job: &Job, now: i64, c: &Conditions) -> Vec<Offer> {
     }
     if let Some(i) = job.current() {
         let index = i as u8;
-        let m = &job.milestones[i];
+        let m = &job.milestones()[i];
         if job.check_startable(index, now).is_ok() {
             offer(Action::Start(index), Some(job.deadline));
         }
         if !c.agent_ineligible && c.certified && job.check_submittable(index, now).is_ok() {
-            let by = if m.requires_approval { job.deadline - job.review_window } else { job.deadline };
+            let by = if m.needs_approval() { job.deadline - job.review_window } else { job.deadline };
             offer(Action::Execute(index), Some(by));
             offer(Action::Submit(index), Some(by));
         }
@@ -243,7 +243,7 @@ pub fn next_actions(job: &Job, now: i64, c: &Conditions) -> Vec<Offer> {
         offer(Action::Cancel, None);
     }
     if let Ok(which) = job.refundable_after_deadline(now, c.agent_ineligible) {
-        let first = which.iter().position(|r| *r).unwrap_or(0) as u8;
+        let first = which.first().unwrap_or(0) as u8;
         offer(Action::RefundExpired(first), None);
     }
     if job.check_sweepable().is_ok() {

@@ -2,7 +2,7 @@
 
 use agentrail::state::Job;
 use agentrail_client::accounts::JobFees;
-use anchor_lang::{AccountDeserialize, Discriminator};
+use anchor_lang::Discriminator;
 use anyhow::{Context, Result};
 use solana_account_decoder_client_types::{UiAccountEncoding, UiDataSliceConfig};
 use solana_commitment_config::CommitmentConfig;
@@ -137,7 +137,7 @@ impl Chain {
     /// A decoded account of the Agentrail program, `None` when missing. An account another
     /// program owns is refused, whatever its bytes (the keeper derives the addresses it reads,
     /// but a decode must never rest on that alone).
-    pub async fn account<T: AccountDeserialize>(&self, key: &Pubkey) -> Result<Option<T>> {
+    pub async fn account<T: agentrail_client::accounts::ProgramAccount>(&self, key: &Pubkey) -> Result<Option<T>> {
         let acc = self
             .rpc
             .get_account_with_commitment(key, self.rpc.commitment())
@@ -159,7 +159,7 @@ impl Chain {
     /// unfunded jobs (however many accumulate) cost a scan nothing.
     pub async fn funded_jobs_for(&self, keeper: &Pubkey) -> Result<Vec<(Pubkey, Job)>> {
         use agentrail_client::accounts::{JOB_KEEPER_OFFSET, JOB_STATUS_OFFSET};
-        let funded = borsh_tag(agentrail::state::JobStatus::Funded);
+        let funded = status_byte(agentrail::state::JobStatus::Funded);
         self.program_accounts(&[(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec()), (JOB_STATUS_OFFSET, vec![funded])])
             .await
     }
@@ -179,7 +179,7 @@ impl Chain {
 
     /// The program's accounts of type `T` that hold each `(offset, bytes)`, decoded (the node
     /// filters; accounts that do not decode are skipped).
-    async fn program_accounts<T: AccountDeserialize + anchor_lang::Discriminator>(
+    async fn program_accounts<T: agentrail_client::accounts::ProgramAccount + anchor_lang::Discriminator>(
         &self,
         matching: &[(usize, Vec<u8>)],
     ) -> Result<Vec<(Pubkey, T)>> {
@@ -216,7 +216,7 @@ impl Chain {
                 filters: Some(vec![
                     RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Job::DISCRIMINATOR.to_vec())),
                     RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_KEEPER_OFFSET, keeper.to_bytes().to_vec())),
-                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_STATUS_OFFSET, vec![borsh_tag(status)])),
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(JOB_STATUS_OFFSET, vec![status_byte(status)])),
                 ]),
                 account_config: RpcAccountInfoConfig {
                     encoding: Some(UiAccountEncoding::Base64),
@@ -322,8 +322,7 @@ impl Chain {
     }
 }
 
-/// The one-byte Borsh encoding of a job status: its variant index, which for this fieldless
-/// enum is its discriminant (`job_field_offsets_match_the_layout` checks the byte).
-fn borsh_tag(status: agentrail::state::JobStatus) -> u8 {
-    status as u8
+/// The byte a job account holds for `status` (`job_field_offsets_match_the_layout` checks it).
+fn status_byte(status: agentrail::state::JobStatus) -> u8 {
+    status.0
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use agentrail::state::{Agent, Job, JobStatus, MilestoneState};
+use agentrail::state::{Agent, Job, MilestoneState};
 use agentrail_client::receipt::{GuardCheck, Receipt};
 use agentrail_client::x402::{COMPENSATE_SCHEMA, CompensationRequest};
 use anchor_lang::prelude::Pubkey;
@@ -33,12 +33,7 @@ pub const COMPENSATES_GUARD: &str = "compensates";
 /// Whether `job` ended with a milestone refunded (its executed milestones are to be undone),
 /// ended well (`Some(false)`), or may still end either way (`None`).
 pub fn ended_against_agent(job: &Job) -> Option<bool> {
-    match job.status {
-        JobStatus::Created | JobStatus::Funded => None,
-        JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired => {
-            Some(job.milestones.iter().any(|m| m.state == MilestoneState::Refunded))
-        }
-    }
+    job.finished().then(|| job.milestones().iter().any(|m| m.state == MilestoneState::Refunded))
 }
 
 /// Where a job's compensation receipts are filed in the log: apart from its steps' (one receipt
@@ -113,7 +108,7 @@ impl Keeper {
         let mut asked = 0;
         for mut row in rows {
             let m = usize::from(row.milestone);
-            let on_chain = job.milestones.get(m).map(|x| hex::encode(x.result_hash));
+            let on_chain = job.milestones().get(m).map(|x| hex::encode(x.result_hash));
             // a step whose receipt lost its claim to another runner: not what was submitted
             if on_chain.as_deref() != Some(row.undoes.as_str()) {
                 (row.status, row.error) =
@@ -141,7 +136,7 @@ impl Keeper {
                 agent: job.agent.to_string(),
                 mint: job.mint.to_string(),
                 terms_hash: hex::encode(job.terms_hash),
-                terms_uri: job.terms_uri.clone(),
+                terms_uri: job.terms_uri().to_string(),
                 undoes: row.undoes.clone(),
                 work,
             };
@@ -205,6 +200,7 @@ impl Keeper {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentrail::state::JobStatus;
 
     #[test]
     fn a_job_ended_with_a_refund_is_undone_and_one_ended_well_is_not() {

@@ -32,7 +32,7 @@ fn why(e: &anchor_lang::error::Error) -> String {
 /// submitted now (order, deadline, a review window that fits), the agent may be paid (active,
 /// the pinned version, the pinned certification not revoked) and is certified now.
 pub fn run(g: &GuardInput) -> Vec<GuardCheck> {
-    let (job, m) = (g.job, &g.job.milestones[usize::from(g.milestone)]);
+    let (job, m) = (g.job, &g.job.milestones()[usize::from(g.milestone)]);
     let submittable = job.check_submittable(g.milestone, g.now).map(|_| ());
     let cert = job.pinned_certification(g.certification);
     let payable = match &cert {

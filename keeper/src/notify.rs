@@ -119,7 +119,7 @@ pub fn notices_from(key: &Pubkey, job: &Job, offers: &[agentrail_client::lifecyc
                 Action::DecideDispute(i) => (Kind::DisputeOpen, i, job.arbiter),
                 _ => return None,
             };
-            let m = job.milestones.get(usize::from(i))?;
+            let m = job.milestones().get(usize::from(i))?;
             // both windows close at a known time (offered with it)
             let until = offer.until?;
             Some(Notice {
@@ -430,7 +430,7 @@ mod tests {
         // with an arbiter, a rejection opens a dispute that the arbiter decides
         (j.arbiter, j.dispute_window) = (Pubkey::new_unique(), 3_600);
         j.dispute(1, 600).unwrap();
-        assert_eq!(j.milestones[1].state, MilestoneState::Disputed);
+        assert_eq!(j.milestones()[1].state, MilestoneState::Disputed);
         let found = notices(&key, &j, 700, &LIVE);
         assert_eq!(
             found.iter().map(|n| (n.kind, n.decider, n.until)).collect::<Vec<_>>(),

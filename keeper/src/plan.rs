@@ -105,6 +105,6 @@ mod tests {
                 "{planned:?}"
             );
         }
-        assert_eq!(j.milestones[1].state, MilestoneState::Disputed);
+        assert_eq!(j.milestones()[1].state, MilestoneState::Disputed);
     }
 }

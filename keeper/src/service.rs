@@ -366,7 +366,7 @@ impl Keeper {
     async fn view(&self, key: &Pubkey, job: &Job) -> Value {
         let steps = self.log.store().steps_for_job(&key.to_string()).await.unwrap_or_default();
         let mut milestones = Vec::new();
-        for (i, m) in job.milestones.iter().enumerate() {
+        for (i, m) in job.milestones().iter().enumerate() {
             let step = steps.iter().find(|s| usize::from(s.milestone) == i).cloned();
             milestones.push(json!({
                 "index": i, "state": format!("{:?}", m.state).to_lowercase(), "amount": m.amount,
@@ -659,7 +659,7 @@ impl Keeper {
                 .unpaid(job_s, i, &owner, status, attempts, format!("manifest check: {}", manifest.detail))
                 .await;
         }
-        let amount = job.milestones[usize::from(i)].amount;
+        let amount = job.milestones()[usize::from(i)].amount;
         // the milestone's part of the pinned terms: sent as the work, and its rails checked
         let work = self.milestone_work(key, job, i).await;
         let req = StepRequest {
@@ -672,10 +672,10 @@ impl Keeper {
                 mint: job.mint.to_string(),
                 deadline: job.deadline,
                 terms_hash: hex::encode(job.terms_hash),
-                terms_uri: job.terms_uri.clone(),
+                terms_uri: job.terms_uri().to_string(),
                 work: work.clone().ok().flatten(),
                 // the on-chain result hashes of the earlier milestones (no store read)
-                previous_results: job.milestones[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
+                previous_results: job.milestones()[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
             },
             endpoint: agent.metadata_uri.clone(),
             vendor_key: agent.signing_key(),
@@ -684,7 +684,7 @@ impl Keeper {
         };
         // before the first step's agent call, mark it started on-chain: the poster can then not
         // cancel and take the work for free while the submission is on its way
-        if i == 0 && job.milestones[0].started_at == 0 {
+        if i == 0 && job.milestones()[0].started_at == 0 {
             let ixs = [escrow::start_milestone(&self.payer.pubkey(), key, 0)];
             if !self.act(key, Action::Start(0), &ixs).await? {
                 // nothing started and nothing called: the claim lapses now, so the next scan
@@ -863,7 +863,7 @@ impl Keeper {
     /// under the executor's rules, at most [`MAX_TERMS_BYTES`]); an error when the fetched
     /// document is not the pinned one.
     pub async fn job_terms(&self, job: &Job) -> Result<Option<agentrail_client::terms::Terms>, String> {
-        let web = job.terms_uri.starts_with("https://") || job.terms_uri.starts_with("http://");
+        let web = job.terms_uri().starts_with("https://") || job.terms_uri().starts_with("http://");
         if job.terms_hash == [0; 32] || !web {
             return Ok(None);
         }
@@ -871,7 +871,7 @@ impl Keeper {
         if let Some(terms) = known {
             return Ok(Some(terms));
         }
-        let bytes = self.executor.document(&job.terms_uri, MAX_TERMS_BYTES).await.map_err(|e| e.to_string())?;
+        let bytes = self.executor.document(job.terms_uri(), MAX_TERMS_BYTES).await.map_err(|e| e.to_string())?;
         let terms = agentrail_client::terms::pinned_terms(&bytes, &job.terms_hash)?;
         let mut read = self.terms_read.lock().unwrap_or_else(|p| p.into_inner());
         if read.len() >= TERMS_REMEMBERED {
@@ -894,7 +894,7 @@ impl Keeper {
         match work {
             Ok(work) => Ok(work),
             Err(why) => {
-                tracing::warn!(job = %key, milestone = i, uri = %job.terms_uri, reason = %why, "terms not sent with the step");
+                tracing::warn!(job = %key, milestone = i, uri = %job.terms_uri(), reason = %why, "terms not sent with the step");
                 Err(why)
             }
         }

@@ -198,7 +198,7 @@ async fn a_pinned_terms_document_is_read_once() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let mut job = agentrail_client::fixtures::job(&[(1, false)]);
-    job.terms_uri = format!("http://{addr}/terms.json");
+    job.set_terms_uri(&format!("http://{addr}/terms.json")).unwrap();
     job.terms_hash = agentrail_client::terms::terms_hash(DOC.as_bytes());
     for _ in 0..3 {
         let terms = k.job_terms(&job).await.unwrap().expect("terms");

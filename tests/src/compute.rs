@@ -93,11 +93,10 @@ pub fn account_sizes() -> Vec<(&'static str, usize)> {
         ("Certifier", 8 + Certifier::INIT_SPACE),
         ("Agent (max strings)", 8 + Agent::INIT_SPACE),
         ("Certification", 8 + Certification::INIT_SPACE),
-        ("Job (1 milestone, 64-byte terms URI)", Job::space(1, 64)),
-        ("Job (16 milestones, 64-byte terms URI)", Job::space(16, 64)),
+        ("Job (any milestones and terms URI)", Job::SPACE),
         ("ReceiptLog", 8 + ReceiptLog::INIT_SPACE),
         ("Checkpoint", 8 + Checkpoint::INIT_SPACE),
-        ("TrackRecord", 8 + TrackRecord::INIT_SPACE),
+        ("TrackRecord", TrackRecord::SPACE),
         ("ClosedJob (tombstone)", ClosedJob::SPACE),
     ]
 }

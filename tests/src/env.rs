@@ -3,7 +3,6 @@
 use agentrail::instructions::{AttestStageArgs, RegisterAgentArgs};
 use agentrail::state::{Agent, Config, Semver};
 use agentrail_client::{accounts::decode, instructions as ix, pda};
-use anchor_lang::AccountDeserialize;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::bpf_loader_upgradeable;
 use solana_sdk::instruction::Instruction;
@@ -113,7 +112,7 @@ impl Env {
     }
 
     /// Reads and decodes a program account; panics when it is missing or of another type.
-    pub fn fetch<T: AccountDeserialize>(&mut self, key: &Pubkey) -> T {
+    pub fn fetch<T: agentrail_client::accounts::ProgramAccount>(&mut self, key: &Pubkey) -> T {
         let acc = self.chain.account(key).unwrap_or_else(|| panic!("account {key} is missing"));
         decode(&acc.data).expect("decode account")
     }

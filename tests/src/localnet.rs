@@ -320,7 +320,7 @@ impl Localnet {
     }
 
     /// A decoded program account, `None` when it does not exist (or was closed).
-    pub fn account<T: anchor_lang::AccountDeserialize>(&self, key: &Pubkey) -> Option<T> {
+    pub fn account<T: agentrail_client::accounts::ProgramAccount>(&self, key: &Pubkey) -> Option<T> {
         let acc =
             self.rpc.get_account_with_commitment(key, CommitmentConfig::confirmed()).expect("get account").value?;
         Some(agentrail_client::accounts::decode(&acc.data).expect("decode account"))

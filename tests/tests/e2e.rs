@@ -21,10 +21,22 @@ use serde_json::{Value, json};
 const UNIT: u64 = 1_000_000;
 const MINUTE: Duration = Duration::from_secs(60);
 
-use MilestoneState::{Disputed, Pending, Refunded, Released, Split, Submitted};
+use milestone_states::*;
+
+/// The milestone states by their names, as the program's constants spell them.
+#[allow(non_upper_case_globals)]
+mod milestone_states {
+    use agentrail::state::MilestoneState;
+    pub const Pending: MilestoneState = MilestoneState::Pending;
+    pub const Submitted: MilestoneState = MilestoneState::Submitted;
+    pub const Released: MilestoneState = MilestoneState::Released;
+    pub const Refunded: MilestoneState = MilestoneState::Refunded;
+    pub const Disputed: MilestoneState = MilestoneState::Disputed;
+    pub const Split: MilestoneState = MilestoneState::Split;
+}
 
 fn states(w: &World, job: &Pubkey) -> Vec<MilestoneState> {
-    w.job(job).expect("job exists").milestones.iter().map(|m| m.state).collect()
+    w.job(job).expect("job exists").milestones().iter().map(|m| m.state).collect()
 }
 
 /// Runs `f` on the keeper's store (SQLite file or PostgreSQL) from the test.
@@ -74,10 +86,10 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
     let spam = ["job", "create", "--agent", &ok_agent, "--mint", &mint_s, "--keeper", &keeper_s, "--milestone", "1"];
     let spam = [&spam[..], &["--deadline-in", "2s"]].concat();
     let e: Pubkey = w.net.cli(&spammer_key, &spam)["job"].as_str().expect("job").parse().expect("pubkey");
-    let job = w.wait_job(&a, "A's approval milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
-    assert_eq!(job.milestones[0].state, Released, "a milestone without approval is paid on submission");
+    let job = w.wait_job(&a, "A's approval milestone submitted", MINUTE, |j| j.milestones()[1].state == Submitted);
+    assert_eq!(job.milestones()[0].state, Released, "a milestone without approval is paid on submission");
     w.net.cli(&poster, &["job", "approve", &a.to_string(), "1"]);
-    w.wait_job(&a, "A's second approval milestone submitted", MINUTE, |j| j.milestones[2].state == Submitted);
+    w.wait_job(&a, "A's second approval milestone submitted", MINUTE, |j| j.milestones()[2].state == Submitted);
     w.net.cli(&poster, &["job", "reject", &a.to_string(), "2"]);
     w.wait_job(&a, "A completed", MINUTE, |j| j.status == JobStatus::Completed);
     assert_eq!(states(&w, &a), [Released, Released, Refunded, Released]);
@@ -182,7 +194,7 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path) {
     let (poster, owner) = (w.poster.1.clone(), w.agents["disputed"].owner.clone());
     let d_s = d.to_string();
-    w.wait_job(d, "D's first milestone submitted", MINUTE, |j| j.milestones[0].state == Submitted);
+    w.wait_job(d, "D's first milestone submitted", MINUTE, |j| j.milestones()[0].state == Submitted);
     w.net.cli(&poster, &["job", "reject", &d_s, "0"]);
     assert_eq!(states(w, d)[0], Disputed, "a rejection with an arbiter is a dispute");
     let shown = w.net.cli(&poster, &["job", "show", &d_s]);
@@ -195,8 +207,8 @@ fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path
     let decided = w.net.cli(arbiter_key, &["job", "decide", &d_s, "0", "--agent-share", "60%"]);
     assert_eq!(decided["to_agent"], "6", "{decided}");
     let j = w.job(d).unwrap();
-    assert_eq!((j.milestones[0].state, j.milestones[0].agent_bps), (Split, 6_000));
-    w.wait_job(d, "D's second milestone submitted", MINUTE, |j| j.milestones[1].state == Submitted);
+    assert_eq!((j.milestones()[0].state, j.milestones()[0].agent_bps), (Split, 6_000));
+    w.wait_job(d, "D's second milestone submitted", MINUTE, |j| j.milestones()[1].state == Submitted);
     w.net.cli(&poster, &["job", "reject", &d_s, "1"]);
     let err = cli_error(w, &poster, &["job", "concede", &d_s, "1"]);
     assert!(err.contains("only the agent's authority"), "{err}");
@@ -222,7 +234,7 @@ fn keeper_killed_between_broadcast_and_record_pays_exactly_once() {
         let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some(failpoint.into()), ..Default::default() });
         k.process.wait_for_output("failpoint after-broadcast reached", 2 * MINUTE);
         // the transaction is out: wait until it has landed, then kill -9 before it is recorded
-        w.wait_job(&job, what, MINUTE, |j| j.milestones[paid].state == Released);
+        w.wait_job(&job, what, MINUTE, |j| j.milestones()[paid].state == Released);
         k.process.kill9();
         let pending = with_store(&k.database, async |s| s.pending_intents().await.expect("intents"));
         assert_eq!(pending.len(), 1, "the landed transaction is still only an intent in the store");
@@ -538,7 +550,7 @@ fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     assert_eq!(w.agents["timeout"].calls(&job, 0), 3, "policy `leave`: no further attempts");
     assert_eq!(states(&w, &job), [Pending, Pending], "nothing submitted for a step that never answered");
     // the keeper marked the step started before calling the agent: the poster cannot cancel now
-    assert!(w.job(&job).unwrap().milestones[0].started_at > 0, "started on-chain before the first call");
+    assert!(w.job(&job).unwrap().milestones()[0].started_at > 0, "started on-chain before the first call");
     let err = cli_error(&w, &w.poster.1, &["job", "cancel", &job.to_string()]);
     assert!(err.contains("StepInProgress"), "cancel while the agent may be working: {err}");
     // the human: only the keeper may give up, and then everything returns long before the deadline
@@ -721,7 +733,7 @@ fn cli_operator_flows_and_clear_errors() {
     assert_eq!(shown["terms_hash"].as_str(), Some(hash.as_str()), "{shown}");
     assert!(shown["terms_check"].as_str().unwrap().ends_with("(matches)"), "{shown}");
     assert_eq!(shown["terms"]["milestones"][1]["title"], "Swap", "{shown}");
-    assert_eq!(w.job(&job.parse().unwrap()).unwrap().milestones.len(), 2, "milestones come from the terms");
+    assert_eq!(w.job(&job.parse().unwrap()).unwrap().milestones().len(), 2, "milestones come from the terms");
     std::fs::write(&terms, doc.replace("quote 10 SOL", "quote 1000 SOL")).unwrap();
     let shown = w.net.cli(&poster, &["job", "show", &job]);
     assert!(shown["terms_check"].as_str().unwrap().contains("MISMATCH"), "{shown}");
@@ -810,11 +822,11 @@ fn step_request(w: &World, job: &Pubkey, i: u8) -> agentrail_client::x402::StepR
         job: job.to_string(),
         milestone: i,
         agent: j.agent.to_string(),
-        budget: j.milestones[usize::from(i)].amount,
+        budget: j.milestones()[usize::from(i)].amount,
         mint: j.mint.to_string(),
         deadline: j.deadline,
         terms_hash: hex::encode(j.terms_hash),
-        terms_uri: j.terms_uri.clone(),
+        terms_uri: j.terms_uri().to_string(),
         work: None,
         previous_results: vec![],
     }
@@ -1012,7 +1024,7 @@ fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid(
     });
     assert!(step["error"].as_str().unwrap().contains("sent no AGENTRAIL-OUTPUT-SIGNATURE"), "{step}");
     assert!(w.agents["unsigned"].calls(&unsigned, 0) >= 1, "it was asked and answered");
-    assert_eq!(w.job(&unsigned).expect("job").milestones[0].state, Pending);
+    assert_eq!(w.job(&unsigned).expect("job").milestones()[0].state, Pending);
     assert_eq!(w.balances("unsigned").1, 0, "nothing paid for an unsigned answer");
     assert!(k.receipts(&unsigned).is_empty());
 
@@ -1094,7 +1106,7 @@ fn people_are_told_when_a_decision_awaits_them() {
         updates.borrow()
     );
     let on_chain = w.job(&job).expect("job");
-    assert_eq!(data["receipt"].as_str(), Some(hex::encode(on_chain.milestones[0].result_hash).as_str()), "{data}");
+    assert_eq!(data["receipt"].as_str(), Some(hex::encode(on_chain.milestones()[0].result_hash).as_str()), "{data}");
     assert_eq!(data["amount"].as_str(), Some((10 * UNIT).to_string().as_str()), "{data}");
     let delivered = agentrail_tests::localnet::wait_until("the approval delivered after a 500", MINUTE, || {
         let got = hook.received();
@@ -1285,8 +1297,8 @@ fn a_rejected_job_is_compensated_last_step_first_across_a_crash() {
     // today is anchored once, by the last keeper, when the log holds the compensations too
     let later = || KeeperOptions { anchor_today: Some(false), ..Default::default() };
     let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some("after-call:compensate".into()), ..later() });
-    w.wait_job(&job, "milestone 1 awaits approval", MINUTE, |j| j.milestones[1].state == Submitted);
-    let on_chain = w.job(&job).expect("job").milestones.iter().map(|m| hex::encode(m.result_hash)).collect::<Vec<_>>();
+    w.wait_job(&job, "milestone 1 awaits approval", MINUTE, |j| j.milestones()[1].state == Submitted);
+    let on_chain = w.job(&job).expect("job").milestones().iter().map(|m| hex::encode(m.result_hash)).collect::<Vec<_>>();
     let view = k.get(&format!("/jobs/{job_s}")).expect("job view");
     assert_eq!(view["compensations"].as_array().map(Vec::len), Some(2), "both armed: {view}");
     assert!(view["compensations"].as_array().unwrap().iter().all(|c| c["status"] == "armed"), "{view}");
@@ -1363,7 +1375,7 @@ fn a_manifest_other_than_the_pinned_one_stops_the_step_before_any_call() {
     assert!(error.contains("manifest") && error.contains("the registry pins"), "{step}");
     assert_eq!(w.agents["wrong-manifest"].calls(&bad, 0), 0, "the agent was never called");
     let j = w.job(&bad).expect("job");
-    assert_eq!((j.milestones[0].started_at, j.milestones[0].state), (0, Pending), "nothing started on-chain");
+    assert_eq!((j.milestones()[0].started_at, j.milestones()[0].state), (0, Pending), "nothing started on-chain");
     let receipts = k.receipts(&good);
     let guards = &receipts[0]["receipt"]["guards"];
     let manifest = guards.as_array().and_then(|g| g.iter().find(|c| c["name"] == "manifest")).cloned();
@@ -1411,7 +1423,7 @@ fn a_person_decides_and_verifies_in_the_browser() {
     let reject = w.post_job_with("ok", &["20:approve"], "3h", "1h", &dispute);
     let fund = w.post_unfunded_job("ok", &["7"], "3h", "1h");
     for job in [&approve, &reject] {
-        w.wait_job(job, "milestone 0 submitted for approval", 2 * MINUTE, |j| j.milestones[0].state == Submitted);
+        w.wait_job(job, "milestone 0 submitted for approval", 2 * MINUTE, |j| j.milestones()[0].state == Submitted);
     }
     let receipt = k
         .receipts(&approve)
@@ -1459,9 +1471,9 @@ fn a_person_decides_and_verifies_in_the_browser() {
 
     // what the browser signed is on the chain
     let approved = w.job(&approve).expect("job");
-    assert_eq!(approved.milestones[0].state, Released, "approved in the browser");
+    assert_eq!(approved.milestones()[0].state, Released, "approved in the browser");
     let decided = w.job(&reject).expect("job");
-    assert_eq!((decided.milestones[0].state, decided.milestones[0].agent_bps), (Split, 3_000), "split by the arbiter");
+    assert_eq!((decided.milestones()[0].state, decided.milestones()[0].agent_bps), (Split, 3_000), "split by the arbiter");
     let funded = w.job(&fund).expect("job");
     assert!(
         funded.funded == funded.total() && funded.funded >= 7 * UNIT,

@@ -210,7 +210,7 @@ impl AgentCmd {
                     json!({
                         "mint": r.mint.to_string(), "jobs_funded": r.jobs, "released": r.released,
                         "rejected": r.rejected, "failed": r.failed, "refunded": r.refunded,
-                        "volume_base_units": r.volume.to_string(),
+                        "volume_base_units": r.volume().to_string(),
                         "disputes": {
                             "opened": r.disputed, "conceded": r.disputes_conceded,
                             "for_agent": r.disputes_for_agent, "for_poster": r.disputes_for_poster,
@@ -248,7 +248,7 @@ impl AgentCmd {
                 for r in &records {
                     let decimals = crate::commands::job::mint_info(ctx, &r.mint).map_or(0, |m| m.0);
                     let volume =
-                        u64::try_from(r.volume).map_or_else(|_| r.volume.to_string(), |v| format_ui(v, decimals));
+                        u64::try_from(r.volume()).map_or_else(|_| r.volume().to_string(), |v| format_ui(v, decimals));
                     t.row(vec![
                         r.mint.to_string(),
                         r.jobs.to_string(),

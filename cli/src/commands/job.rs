@@ -272,7 +272,7 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Va
         "pinned_stage": stage_letter(j.pinned_stage), "deadline": format_time(j.deadline), "review_window_secs": j.review_window,
         "total": ui(j.total()), "funded": ui(j.funded), "released": ui(j.released), "fees_earned": ui(j.fees_earned),
         "fees_swept": ui(j.fees_swept), "refunded": ui(j.refunded), "in_vault": ui(j.vault_owes().unwrap_or(u64::MAX)),
-        "milestones": j.milestones.iter().enumerate().map(|(i, m)| json!({
+        "milestones": j.milestones().iter().enumerate().map(|(i, m)| json!({
             "index": i, "amount": ui(m.amount), "fee": ui(m.fee), "requires_approval": m.requires_approval,
             "state": milestone_state_name(m.state), "result_hash": hex::encode(m.result_hash),
             "submitted_at": (m.submitted_at > 0).then(|| format_time(m.submitted_at)),
@@ -284,7 +284,7 @@ fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Va
         "dispute_window_secs": j.dispute_window,
         "dispute_default_bps": j.dispute_default_bps,
         "terms_hash": (j.terms_hash != [0; 32]).then(|| hex::encode(j.terms_hash)),
-        "terms_uri": (!j.terms_uri.is_empty()).then(|| j.terms_uri.clone()),
+        "terms_uri": (!j.terms_uri().is_empty()).then(|| j.terms_uri().to_string()),
         "step_timeout_secs": j.step_timeout,
         "next": next_steps(j, now, c),
     })
@@ -448,7 +448,7 @@ impl JobCmd {
                 let refunded = l
                     .job
                     .refundable_after_deadline(now, l.conditions(ctx, now)?.agent_ineligible)
-                    .map_or(0, |which| refund_amount(&l.job, &which));
+                    .map_or(0, |which| refund_amount(&l.job, which));
                 let amount = format_ui(refunded, l.decimals);
                 ctx.send("job refund", &ixs, &[], &[("job", l.keys.job.to_string()), ("refunded", amount)])
             }
@@ -534,11 +534,11 @@ impl JobCmd {
                 let mut t = Table::new(&["job", "status", "milestones", "total", "released", "deadline"]);
                 for (k, j) in &jobs {
                     let d = mint_info(ctx, &j.mint).map_or(0, |m| m.0);
-                    let settled = j.milestones.iter().filter(|m| m.settled()).count();
+                    let settled = j.milestones().iter().filter(|m| m.settled()).count();
                     t.row(vec![
                         k.to_string(),
                         job_status_name(j.status).into(),
-                        format!("{settled}/{} settled", j.milestones.len()),
+                        format!("{settled}/{} settled", j.milestones().len()),
                         format_ui(j.total(), d),
                         format_ui(j.released, d),
                         format_time(j.deadline),
@@ -764,14 +764,14 @@ fn terms_status(j: &Job) -> (String, Option<Terms>) {
         return ("none (the job pins no terms)".into(), None);
     }
     let hash = hex::encode(j.terms_hash);
-    match fetch_terms(&j.terms_uri) {
-        Err(e) => (format!("{hash} at {} (not fetched: {e:#})", j.terms_uri), None),
+    match fetch_terms(j.terms_uri()) {
+        Err(e) => (format!("{hash} at {} (not fetched: {e:#})", j.terms_uri()), None),
         Ok(bytes) if terms_hash(&bytes) != j.terms_hash => {
-            (format!("{hash} at {}: MISMATCH, the document there has another hash", j.terms_uri), None)
+            (format!("{hash} at {}: MISMATCH, the document there has another hash", j.terms_uri()), None)
         }
         Ok(bytes) => match Terms::parse(&bytes) {
-            Ok(t) => (format!("{hash} at {} (matches)", j.terms_uri), Some(t)),
-            Err(e) => (format!("{hash} at {} (matches, but {e})", j.terms_uri), None),
+            Ok(t) => (format!("{hash} at {} (matches)", j.terms_uri()), Some(t)),
+            Err(e) => (format!("{hash} at {} (matches, but {e})", j.terms_uri()), None),
         },
     }
 }
@@ -843,14 +843,14 @@ fn show(l: &Loaded, now: i64, conditions: &Conditions) {
         }
         other => milestone_state_name(other).into(),
     };
-    for (i, m) in j.milestones.iter().enumerate() {
+    for (i, m) in j.milestones().iter().enumerate() {
         let work = terms.as_ref().and_then(|t| t.milestones.get(i)).map_or_else(|| "-".into(), |m| m.title.clone());
         t.row(vec![
             i.to_string(),
             work,
             ui(m.amount),
             ui(m.fee),
-            if m.requires_approval { "yes" } else { "no" }.into(),
+            if m.needs_approval() { "yes" } else { "no" }.into(),
             state(m),
             if m.submitted_at > 0 { format_time(m.submitted_at) } else { "-".into() },
         ]);
@@ -910,7 +910,7 @@ fn pending(ctx: &Ctx, who: Option<String>, role: Option<String>) -> Result<()> {
                 .filter(|o| agentrail_client::lifecycle::awaits(actor, o.action));
             for offer in offers {
                 let milestone = offer.action.milestone();
-                let amount = milestone.and_then(|i| job.milestones.get(usize::from(i))).map(|m| m.amount);
+                let amount = milestone.and_then(|i| job.milestones().get(usize::from(i))).map(|m| m.amount);
                 rows.push((
                     offer.until,
                     json!({

@@ -101,7 +101,7 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
         return Ok(format!("job {} is closed; its result hash cannot be compared", r.job));
     };
     let m = job
-        .milestones
+        .milestones()
         .get(usize::from(r.milestone))
         .with_context(|| format!("job {} has no milestone {}", r.job, r.milestone))?;
     if m.state == agentrail::state::MilestoneState::Pending {

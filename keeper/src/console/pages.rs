@@ -63,7 +63,7 @@ async fn parties(k: &Keeper, jobs: &[&Job]) -> Result<Vec<Option<(Agent, Option<
     wanted.dedup();
     let read: HashMap<Pubkey, Vec<u8>> =
         wanted.iter().zip(k.chain.accounts(&wanted).await?).filter_map(|(key, a)| a.map(|a| (*key, a.data))).collect();
-    fn decode<T: anchor_lang::AccountDeserialize>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
+    fn decode<T: agentrail_client::accounts::ProgramAccount>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
         read.get(key).and_then(|d| agentrail_client::accounts::decode(d).ok())
     }
     Ok(jobs
@@ -90,10 +90,10 @@ pub async fn home(k: &Keeper, f: &Frame<'_>) -> Result<Page> {
         .iter()
         .take(MAX_LISTED_JOBS)
         .map(|(key_, j)| {
-            let settled = j.milestones.iter().filter(|m| m.settled()).count();
+            let settled = j.milestones().iter().filter(|m| m.settled()).count();
             vec![
                 format!(r#"<a href="/console/jobs/{key_}">{}</a>"#, esc(&key_.to_string())),
-                format!("{settled} of {}", j.milestones.len()),
+                format!("{settled} of {}", j.milestones().len()),
                 amount(j.total(), dec.get(&j.mint).copied().unwrap_or(0)),
                 time(j.deadline, true),
             ]
@@ -173,7 +173,7 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
                     milestone: m,
                     actions: vec![offer.action],
                     until: offer.until,
-                    amount: Some(m.and_then(|i| job.milestones.get(usize::from(i))).map_or(job.total(), |x| x.amount)),
+                    amount: Some(m.and_then(|i| job.milestones().get(usize::from(i))).map_or(job.total(), |x| x.amount)),
                     mint: job.mint,
                 }),
             }
@@ -272,7 +272,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
         format!(
             "{title}<a href=\"{uri}\" rel=\"noopener noreferrer\">{uri}</a>, sha256 <code>{}</code>",
             hex::encode(job.terms_hash),
-            uri = esc(&job.terms_uri)
+            uri = esc(job.terms_uri())
         )
     };
     let summary = fields(&[
@@ -308,14 +308,14 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     ]);
 
     let mut rows = Vec::new();
-    for (i, m) in job.milestones.iter().enumerate() {
+    for (i, m) in job.milestones().iter().enumerate() {
         let title = match &terms {
             Ok(Some(t)) => t.milestones.get(i).map_or(String::new(), |w| esc(&w.title)),
             _ => String::new(),
         };
         let mut state = esc(milestone_state_name(m.state));
         match m.state {
-            MilestoneState::Submitted if m.requires_approval => {
+            MilestoneState::Submitted if m.needs_approval() => {
                 if let Ok(end) = m.review_end(job.review_window) {
                     state.push_str(&format!("; review ends {}", time(end, true)));
                 }
@@ -342,7 +342,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
             i.to_string(),
             title,
             amount(m.amount, d),
-            if m.requires_approval { "yes".into() } else { "no".into() },
+            if m.needs_approval() { "yes".into() } else { "no".into() },
             state,
             if m.submitted_at > 0 { time(m.submitted_at, false) } else { "-".into() },
             step,
@@ -587,8 +587,8 @@ pub async fn agent(k: &Keeper, f: &Frame<'_>, agent_key: Pubkey) -> Result<Optio
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
-            let volume = u64::try_from(r.volume)
-                .map_or(r.volume.to_string(), |v| format_ui(v, dec.get(&r.mint).copied().unwrap_or(0)));
+            let volume = u64::try_from(r.volume())
+                .map_or(r.volume().to_string(), |v| format_ui(v, dec.get(&r.mint).copied().unwrap_or(0)));
             vec![
                 key(&r.mint),
                 r.jobs.to_string(),

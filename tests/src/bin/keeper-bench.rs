@@ -243,7 +243,7 @@ concurrency = 64
                     let Some(job) = acc.and_then(|a| agentrail_client::accounts::decode::<Job>(&a.data).ok()) else {
                         continue;
                     };
-                    for (i, m) in job.milestones.iter().enumerate() {
+                    for (i, m) in job.milestones().iter().enumerate() {
                         if m.state == MilestoneState::Released && !released.contains_key(&(*key, i)) {
                             released.insert((*key, i), seen);
                             last_progress = Instant::now();

@@ -88,7 +88,7 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 let before = f.job();
                 let released_before = before.released;
                 let owed_before: Vec<bool> =
-                    before.milestones.iter().map(|m| m.owed(before.review_window, now)).collect();
+                    before.milestones().iter().map(|m| m.owed(before.review_window, now)).collect();
                 // what the lifecycle says the program will accept, before trying it
                 let offered = next_actions(&before, now, &Conditions { paused, ..Conditions::assumed() });
                 let expected = match op {
@@ -157,7 +157,7 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 prop_assert!(job.released >= released_before, "released never decreases");
                 // the track record counts exactly the settled milestones of this (funded) job
                 let r: TrackRecord = f.env.fetch(&f.keys.track_record);
-                let count = |st: MilestoneState| job.milestones.iter().filter(|m| m.state == st).count() as u64;
+                let count = |st: MilestoneState| job.milestones().iter().filter(|m| m.state == st).count() as u64;
                 prop_assert_eq!(r.released + r.disputes_for_agent, count(MilestoneState::Released));
                 // `rejected` counts every rejection; those that opened a dispute end elsewhere
                 let plain_rejections = r.rejected - r.disputed;
@@ -174,9 +174,9 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                         + r.disputes_for_poster
                         + r.disputes_split
                 );
-                prop_assert_eq!(r.volume, u128::from(job.released));
+                prop_assert_eq!(r.volume(), u128::from(job.released));
                 prop_assert!(arbiter.is_some() || r.disputed == 0, "no dispute without an arbiter");
-                for ((m, owed), was) in job.milestones.iter().zip(&owed_before).zip(&before.milestones) {
+                for ((m, owed), was) in job.milestones().iter().zip(&owed_before).zip(before.milestones()) {
                     prop_assert!(!*owed || m.state != MilestoneState::Refunded, "owed pay refunded by {op:?}");
                     // the agent stays eligible here: only its concession or a decision ends a dispute
                     let decided = matches!(op, Op::Concede(_) | Op::Decide(..) | Op::ApplyDefault(_));

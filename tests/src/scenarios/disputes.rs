@@ -95,7 +95,7 @@ pub fn dispute_the_agent_concedes(chain: Box<dyn Chain>) {
     f.env.chain.set_time(REJECTED_AT);
     let before = f.balances();
     f.reject(0, false).unwrap();
-    let m = f.job().milestones[0];
+    let m = f.job().milestones()[0];
     assert_eq!((m.state, m.disputed_at), (MilestoneState::Disputed, REJECTED_AT));
     assert_eq!(f.balances(), before, "a rejection with an arbiter moves nothing");
     assert_code(f.reject(0, false), AgentrailError::MilestoneNotSubmitted);
@@ -114,7 +114,7 @@ pub fn dispute_the_agent_concedes(chain: Box<dyn Chain>) {
     assert_code(f.concede(1), AgentrailError::MilestoneNotDisputed);
     f.concede(0).unwrap();
     assert_eq!(f.balances().0, before.0 + gross(SPECS[0].0), "the poster has the milestone back");
-    assert_eq!(f.job().milestones[0].state, MilestoneState::Refunded);
+    assert_eq!(f.job().milestones()[0].state, MilestoneState::Refunded);
     assert_code(f.concede(0), AgentrailError::MilestoneNotDisputed);
     assert_code(f.decide(0, 10_000), AgentrailError::MilestoneNotDisputed);
     assert_eq!(f.dispute_record(), (1, 1, 1, 0, 0, 0, 0));
@@ -158,13 +158,13 @@ pub fn dispute_the_arbiter_splits(chain: Box<dyn Chain>) {
     assert_eq!(after.2, before.2);
     assert_eq!(f.job().fees_earned, to_treasury);
     assert_eq!(after.0, before.0 + gross(amount) - to_agent - to_treasury);
-    let m = f.job().milestones[0];
+    let m = f.job().milestones()[0];
     assert_eq!((m.state, m.agent_bps), (MilestoneState::Split, 6_000));
     assert_code(f.decide(0, 6_000), AgentrailError::MilestoneNotDisputed);
     assert_code(f.settle_by_default(0), AgentrailError::MilestoneNotDisputed);
     assert_eq!(f.dispute_record(), (1, 1, 0, 0, 0, 1, 0));
     let r: TrackRecord = f.env.fetch(&f.keys.track_record);
-    assert_eq!((r.released, r.volume), (0, u128::from(to_agent)), "the share counts in the volume");
+    assert_eq!((r.released, r.volume()), (0, u128::from(to_agent)), "the share counts in the volume");
     f.assert_conserved();
     f.submit(1).unwrap();
 }
@@ -187,7 +187,7 @@ pub fn dispute_default_rule_after_silence(chain: Box<dyn Chain>) {
     assert_eq!(f.balances().1, before.1 + 25_000_000, "a quarter to the agent");
     let j = f.job();
     assert_eq!(
-        (j.status, j.milestones[0].state, j.milestones[0].agent_bps),
+        (j.status, j.milestones()[0].state, j.milestones()[0].agent_bps),
         (JobStatus::Completed, MilestoneState::Split, 2_500)
     );
     assert_eq!(f.dispute_record(), (1, 1, 0, 0, 0, 1, 1));
@@ -211,13 +211,13 @@ pub fn dispute_at_the_deadline(chain: Box<dyn Chain>) {
     f.refund().unwrap();
     assert_eq!(f.balances().0, before.0 + gross(50_000_000), "only the undisputed milestone returns");
     let j = f.job();
-    assert_eq!((j.status, j.milestones[0].state), (JobStatus::Funded, MilestoneState::Disputed));
+    assert_eq!((j.status, j.milestones()[0].state), (JobStatus::Funded, MilestoneState::Disputed));
     assert_code(f.refund(), AgentrailError::NothingToRefund);
     f.env.chain.set_time(T0 + DAY + 100);
     f.decide(0, 10_000).unwrap();
     assert_eq!(f.balances().1, before.1 + 100_000_000, "the arbiter paid the agent in full");
     let j = f.job();
-    assert_eq!((j.status, j.milestones[0].state), (JobStatus::Completed, MilestoneState::Released));
+    assert_eq!((j.status, j.milestones()[0].state), (JobStatus::Completed, MilestoneState::Released));
     assert_eq!(f.dispute_record(), (1, 1, 0, 1, 0, 0, 0));
     f.assert_conserved();
 }
@@ -235,7 +235,7 @@ pub fn dispute_agent_may_no_longer_be_paid(chain: Box<dyn Chain>) {
     f.settle_by_default(0).unwrap();
     let after = f.balances();
     assert_eq!((after.0, after.1), (before.0 + gross(SPECS[0].0), before.1), "forfeited to the poster");
-    let m = f.job().milestones[0];
+    let m = f.job().milestones()[0];
     assert_eq!((m.state, m.agent_bps), (MilestoneState::Refunded, 0));
     assert_eq!(f.dispute_record(), (1, 1, 0, 0, 1, 0, 1));
     f.assert_conserved();
@@ -251,7 +251,7 @@ pub fn dispute_reject_with_cancel(chain: Box<dyn Chain>) {
     f.reject(0, true).unwrap();
     assert_eq!(f.balances().0, before.0 + gross(200_000_000) + gross(300_000_000));
     let j = f.job();
-    let states: Vec<_> = j.milestones.iter().map(|m| m.state).collect();
+    let states: Vec<_> = j.milestones().iter().map(|m| m.state).collect();
     assert_eq!(states, [MilestoneState::Disputed, MilestoneState::Refunded, MilestoneState::Refunded]);
     assert_eq!(j.status, JobStatus::Funded);
     let poster = f.poster.insecure_clone();
@@ -259,7 +259,7 @@ pub fn dispute_reject_with_cancel(chain: Box<dyn Chain>) {
     f.decide(0, 10_000).unwrap();
     assert_eq!(f.job().status, JobStatus::Completed);
     let r: TrackRecord = f.env.fetch(&f.keys.track_record);
-    assert_eq!((r.refunded, r.disputed, r.disputes_for_agent, r.volume), (2, 1, 1, 100_000_000));
+    assert_eq!((r.refunded, r.disputed, r.disputes_for_agent, r.volume()), (2, 1, 1, 100_000_000));
     f.assert_conserved();
 }
 
@@ -300,7 +300,7 @@ pub fn dispute_create_guards(chain: Box<dyn Chain>) {
     f.fund().unwrap();
     f.submit(0).unwrap();
     f.reject(0, false).unwrap();
-    assert_eq!(f.job().milestones[0].state, MilestoneState::Refunded);
+    assert_eq!(f.job().milestones()[0].state, MilestoneState::Refunded);
     assert_eq!(f.balances().0, POSTER_TOKENS - f.total + gross(SPECS[0].0));
     let stranger = f.env.funded();
     f.submit(1).unwrap();

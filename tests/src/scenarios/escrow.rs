@@ -215,7 +215,7 @@ impl Fixture {
     pub fn record(&mut self) -> (u64, u64, u64, u64, u64, u128) {
         let r: TrackRecord = self.env.fetch(&self.keys.track_record);
         assert_eq!((r.agent, r.mint), (self.agent, self.mint));
-        (r.jobs, r.released, r.rejected, r.failed, r.refunded, r.volume)
+        (r.jobs, r.released, r.rejected, r.failed, r.refunded, r.volume())
     }
 
     /// The job's current state.
@@ -267,13 +267,13 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
     // the fee is earned but stays in the vault: a release writes nothing protocol-wide
     assert_eq!(f.balances(), (POSTER_TOKENS - expected, m0, 0, expected - m0));
     assert_eq!((f.job().fees_earned, f.job().fees_swept), (fee(m0), 0));
-    assert_eq!(f.job().milestones[0].state, MilestoneState::Released);
-    assert_eq!(f.job().milestones[0].result_hash, [1; 32]);
+    assert_eq!(f.job().milestones()[0].state, MilestoneState::Released);
+    assert_eq!(f.job().milestones()[0].result_hash, [1; 32]);
     f.assert_conserved();
 
     f.env.chain.set_time(T0 + 10);
     f.submit(1).unwrap();
-    let m = f.job().milestones[1];
+    let m = f.job().milestones()[1];
     assert_eq!((m.state, m.submitted_at), (MilestoneState::Submitted, T0 + 10));
     assert_eq!(f.balances().1, m0, "approval milestone waits");
     f.approve(1).unwrap();
@@ -284,7 +284,7 @@ pub fn escrow_happy_path(chain: Box<dyn Chain>) {
     let poster = f.poster.insecure_clone();
     f.env.send(&[escrow::reject_milestone(&f.keys, 2, false)], &[&poster]).unwrap();
     let job = f.job();
-    assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Refunded));
+    assert_eq!((job.status, job.milestones()[2].state), (JobStatus::Completed, MilestoneState::Refunded));
     let fees = fee(m0) + fee(m1);
     assert_eq!(f.balances(), (POSTER_TOKENS - expected + m2 + fee(m2), m0 + m1, 0, fees));
     f.assert_conserved();
@@ -443,7 +443,7 @@ pub fn escrow_wrong_signers(chain: Box<dyn Chain>) {
         f.env.send(&[escrow::approve_milestone(&as_agent, 1)], &[&agent_authority]),
         AgentrailError::Unauthorized,
     );
-    assert_eq!(f.job().milestones[1].state, MilestoneState::Submitted);
+    assert_eq!(f.job().milestones()[1].state, MilestoneState::Submitted);
     f.assert_conserved();
 }
 
@@ -488,9 +488,10 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         // written by this job
         (JobKeys { track_record: other_record, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
         (JobKeys { track_record: other_shard, ..f.keys.clone() }, AgentrailError::WrongTrackRecord.into()),
+        // a record that does not exist: a system account, not the program's (AccountLoader)
         (
             JobKeys { track_record: pda::track_record(&f.agent, &other_mint, shard), ..f.keys.clone() },
-            ErrorCode::AccountNotInitialized.into(),
+            ErrorCode::AccountOwnedByWrongProgram.into(),
         ),
     ];
     for (keys, code) in cases {
@@ -564,7 +565,7 @@ pub fn escrow_frozen_payee(chain: Box<dyn Chain>) {
     let (mint, payee) = (f.mint, f.keys.payee_token);
     f.env.freeze(&payee, &mint, &TOKEN);
     assert_fails(f.submit(0));
-    assert_eq!(f.job().milestones[0].state, MilestoneState::Pending, "a failed release changes nothing");
+    assert_eq!(f.job().milestones()[0].state, MilestoneState::Pending, "a failed release changes nothing");
     let poster = f.poster.insecure_clone();
     f.env.send(&[escrow::cancel_job(&f.keys)], &[&poster]).unwrap();
     assert_eq!(f.balances().0, POSTER_TOKENS);
@@ -617,7 +618,7 @@ pub fn escrow_release_needs_active_agent(chain: Box<dyn Chain>) {
     // while paused the work is recorded (owed) but nothing moves; anyone releases it afterwards
     f.pause(true);
     f.submit(0).unwrap();
-    assert_eq!((f.job().milestones[0].state, f.balances().1), (MilestoneState::Submitted, 0));
+    assert_eq!((f.job().milestones()[0].state, f.balances().1), (MilestoneState::Submitted, 0));
     assert_code(f.release(0), AgentrailError::ProtocolPaused);
     f.pause(false);
     f.release(0).unwrap();
@@ -668,7 +669,7 @@ pub fn escrow_cancel_rules(chain: Box<dyn Chain>) {
     f.env.send(&[escrow::reject_milestone(&f.keys, 1, true)], &[&poster]).unwrap();
     let job = f.job();
     assert_eq!(job.status, JobStatus::Cancelled);
-    assert!(job.milestones[1..].iter().all(|m| m.state == MilestoneState::Refunded));
+    assert!(job.milestones()[1..].iter().all(|m| m.state == MilestoneState::Refunded));
     assert_code(f.submit(2), AgentrailError::InvalidJobStatus);
     f.assert_conserved();
 }
@@ -744,7 +745,7 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     let (poster_before, ..) = f.balances();
     f.fail(0, false).unwrap();
     assert_eq!(f.balances().0, poster_before + gross(SPECS[0].0));
-    assert_eq!(f.job().milestones[0].state, MilestoneState::Refunded);
+    assert_eq!(f.job().milestones()[0].state, MilestoneState::Refunded);
     // replay, and no submission of a failed milestone
     assert_code(f.fail(0, false), AgentrailError::MilestoneNotPending);
     assert_code(f.submit(0), AgentrailError::MilestoneNotPending);
@@ -805,7 +806,7 @@ pub fn escrow_review_window_binds_the_poster(chain: Box<dyn Chain>) {
     f.env.chain.set_time(T0 + 30 * DAY);
     f.release(2).unwrap();
     let job = f.job();
-    assert_eq!((job.status, job.milestones[2].state), (JobStatus::Completed, MilestoneState::Released));
+    assert_eq!((job.status, job.milestones()[2].state), (JobStatus::Completed, MilestoneState::Released));
     assert_eq!(f.balances().1, SPECS.iter().map(|s| s.0).sum::<u64>(), "the agent is paid for all three");
     f.assert_conserved();
 }
@@ -839,7 +840,7 @@ pub fn escrow_started_step_blocks_cancel(chain: Box<dyn Chain>) {
     assert_code(f.start(1), AgentrailError::InvalidMilestone);
     f.env.chain.set_time(T0 + 5);
     f.start(0).unwrap();
-    assert_eq!(f.job().milestones[0].started_at, T0 + 5);
+    assert_eq!(f.job().milestones()[0].started_at, T0 + 5);
     assert_code(f.start(0), AgentrailError::AlreadyStarted);
     // the poster watches the step finish and tries to cancel before the submission lands
     assert_code(f.cancel(), AgentrailError::StepInProgress);
@@ -985,7 +986,7 @@ pub fn escrow_pause_keeps_owed_pay(chain: Box<dyn Chain>) {
     let before = f.balances().0;
     f.refund().unwrap();
     assert_eq!(f.balances().0, before + gross(50_000_000) + gross(30_000_000), "only unstarted work returns");
-    assert_eq!((f.job().status, f.job().milestones[0].state), (JobStatus::Funded, MilestoneState::Submitted));
+    assert_eq!((f.job().status, f.job().milestones()[0].state), (JobStatus::Funded, MilestoneState::Submitted));
     assert_code(f.refund(), AgentrailError::NothingToRefund);
     f.pause(false);
     f.release(0).unwrap();
@@ -1011,11 +1012,11 @@ pub fn escrow_closed_job_address_not_reused(chain: Box<dyn Chain>) {
 pub fn escrow_terms_pinned(chain: Box<dyn Chain>) {
     let mut f = Fixture::funded(chain);
     let job = f.job();
-    assert_eq!((job.terms_hash, job.terms_uri.as_str()), (TERMS_HASH, "https://terms.example/jobs/7.json"));
+    assert_eq!((job.terms_hash, job.terms_uri()), (TERMS_HASH, "https://terms.example/jobs/7.json"));
     assert_eq!(job.step_timeout, STEP_TIMEOUT);
     f.submit(0).unwrap();
     f.submit(1).unwrap();
     f.approve(1).unwrap();
     let after = f.job();
-    assert_eq!((after.terms_hash, after.terms_uri), (job.terms_hash, job.terms_uri));
+    assert_eq!((after.terms_hash, after.terms_uri()), (job.terms_hash, job.terms_uri()));
 }

@@ -1,7 +1,5 @@
 use anchor_lang::prelude::*;
 
-#[cfg(not(feature = "idl-build"))]
-use crate::bypass::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
     bypass::pda_account::create_pda_account,
     errors::AgentrailError,
@@ -11,9 +9,7 @@ use crate::{
 };
 
 /// Arguments of `anchor_checkpoint`.
-// Borsh's derives only for the IDL build; the others read the proof in one copy (below)
-#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AnchorCheckpointArgs {
     /// UTC day number (`unix_timestamp / 86400`); strictly after the previous checkpoint's, not
     /// after today.
@@ -25,43 +21,6 @@ pub struct AnchorCheckpointArgs {
     /// RFC 9162 consistency proof from the previous checkpoint, checked when present.
     pub consistency_proof: Option<Vec<[u8; 32]>>,
 }
-
-// Borsh's encoding, field by field; the proof read by `read_hashes`
-#[cfg(not(feature = "idl-build"))]
-impl AnchorSerialize for AnchorCheckpointArgs {
-    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
-        self.day.serialize(writer)?;
-        self.size.serialize(writer)?;
-        self.root.serialize(writer)?;
-        self.consistency_proof.serialize(writer)
-    }
-}
-
-#[cfg(not(feature = "idl-build"))]
-impl ReadFrom for AnchorCheckpointArgs {
-    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
-        let mut head = [0u8; 4 + 8 + 32 + 1];
-        src.fill_init(&mut head)?;
-        let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-        let (day, rest) = head.split_at(4);
-        let (size, rest) = rest.split_at(8);
-        let (root, tag) = rest.split_at(32);
-        let consistency_proof = match tag[0] {
-            0 => None,
-            1 => Some(read_hashes(src)?),
-            // what Borsh refuses in an Option
-            _ => return Err(invalid()),
-        };
-        Ok(Self {
-            day: u32::from_le_bytes(day.try_into().map_err(|_| invalid())?),
-            size: u64::from_le_bytes(size.try_into().map_err(|_| invalid())?),
-            root: root.try_into().map_err(|_| invalid())?,
-            consistency_proof,
-        })
-    }
-}
-
-crate::deserialize_with_read_from!(AnchorCheckpointArgs);
 
 /// The log's authority anchors one day's checkpoint. Each day once; sizes never shrink; with a
 /// consistency proof the program itself proves the log only grew.

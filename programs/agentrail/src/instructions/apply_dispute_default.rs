@@ -14,13 +14,13 @@ pub struct ApplyDisputeDefault<'info> {
 
 impl ApplyDisputeDefault<'_> {
     fn validate(&self, index: u8) -> Result<()> {
-        self.dispute.settlement.job.check_default_applies(index, Clock::get()?.unix_timestamp)
+        self.dispute.settlement.job.load()?.check_default_applies(index, Clock::get()?.unix_timestamp)
     }
 
     /// Handler.
     #[access_control(ctx.accounts.validate(index))]
     pub fn apply_dispute_default(ctx: Context<Self>, index: u8) -> Result<()> {
-        let bps = ctx.accounts.dispute.settlement.job.dispute_default_bps;
+        let bps = ctx.accounts.dispute.settlement.job.load()?.dispute_default_bps;
         ctx.accounts.dispute.decide(index, bps, Decider::DefaultRule)
     }
 }

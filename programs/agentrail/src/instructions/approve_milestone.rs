@@ -13,8 +13,9 @@ pub struct ApproveMilestone<'info> {
 
 impl ApproveMilestone<'_> {
     fn validate(&self, index: u8) -> Result<()> {
-        require_keys_eq!(self.poster.key(), self.settlement.job.poster, AgentrailError::Unauthorized);
-        self.settlement.job.check_approvable(index)
+        let job = self.settlement.job.load()?;
+        require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
+        job.check_approvable(index)
     }
 
     /// Handler.

@@ -15,7 +15,7 @@ pub struct CancelJob<'info> {
 
 impl CancelJob<'_> {
     fn validate(&self) -> Result<()> {
-        let job = &self.refund.job;
+        let job = self.refund.job.load()?;
         require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
         job.check_cancellable(Clock::get()?.unix_timestamp)
     }

@@ -20,7 +20,7 @@ pub struct CloseJob<'info> {
     // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
         mut,
-        constraint = derived::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = job.load()?.is_at(&job.key(), &poster.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub poster: Signer<'info>,
@@ -31,7 +31,7 @@ pub struct CloseJob<'info> {
         has_one = mint,
         has_one = token_program
     )]
-    pub job: Box<Account<'info, Job>>,
+    pub job: AccountLoader<'info, Job>,
     /// The job's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
     /// The job's vault; closed here (its address checked by hash).
@@ -41,7 +41,7 @@ pub struct CloseJob<'info> {
         dup,
         constraint = distinct(&[vault.key(), poster_token.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -54,7 +54,7 @@ pub struct CloseJob<'info> {
 
 impl CloseJob<'_> {
     fn validate(&self) -> Result<()> {
-        self.job.check_closable()?;
+        self.job.load()?.check_closable()?;
         require!(self.job.to_account_info().is_writable, ErrorCode::ConstraintMut);
         Ok(())
     }
@@ -68,8 +68,11 @@ impl CloseJob<'_> {
             let (vault, mint) = (a.vault.to_account_info(), a.mint.to_account_info());
             pay_from_vault(&a.job, &vault, &mint, a.poster_token.to_account_info(), &a.token_program, swept)?;
         }
-        let nonce = a.job.nonce.to_le_bytes();
-        let seeds: &[&[u8]] = &[seeds::JOB, a.job.poster.as_ref(), &nonce, &[a.job.bump]];
+        let (poster, nonce, bump) = {
+            let job = a.job.load()?;
+            (job.poster, job.nonce.to_le_bytes(), job.bump)
+        };
+        let seeds: &[&[u8]] = &[seeds::JOB, poster.as_ref(), &nonce, &[bump]];
         crate::bypass::cpi::close_account(
             &a.token_program.key(),
             &a.vault.to_account_info(),

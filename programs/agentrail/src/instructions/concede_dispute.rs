@@ -11,14 +11,14 @@ pub struct ConcedeDispute<'info> {
     /// The job and the accounts a refund touches.
     pub refund: Refund<'info>,
     /// The job's agent.
-    #[account(address = refund.job.agent, has_one = authority @ AgentrailError::Unauthorized)]
+    #[account(address = refund.job.load()?.agent, has_one = authority @ AgentrailError::Unauthorized)]
     pub agent: Box<Account<'info, Agent>>,
 }
 
 impl ConcedeDispute<'_> {
     fn validate(&self, index: u8) -> Result<()> {
         self.refund.require_canonical_destination()?;
-        self.refund.job.check_disputed(index).map(|_| ())
+        self.refund.job.load()?.check_disputed(index).map(|_| ())
     }
 
     /// Handler.

@@ -30,7 +30,7 @@ pub struct CreateJobArgs {
     /// SHA-256 of the job's terms document (the work of each milestone).
     pub terms_hash: [u8; 32],
     /// Where the terms document can be fetched; at most 200 bytes.
-    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_memory::read_string"))]
+    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_string::read_string"))]
     pub terms_uri: String,
     /// Seconds a started first step shields the job from cancellation (60 s to 7 days).
     pub step_timeout: i64,
@@ -156,18 +156,21 @@ impl CreateJob<'_> {
                 return Err(Error::from(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram)
                     .with_pubkeys((*info.owner, crate::ID)));
             }
-            let existing = TrackRecord::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+            let bump = TrackRecord::stored_bump(&info.try_borrow_data()?)?;
             require!(
-                derived::is_derived(info.key, &seeds, existing.bump, &crate::ID),
+                derived::is_derived(info.key, &seeds, bump, &crate::ID),
                 anchor_lang::error::ErrorCode::ConstraintSeeds
             );
             return Ok(());
         }
         // first job of this agent in this mint and shard: the shard starts here
-        let space = 8 + TrackRecord::INIT_SPACE;
-        let bump = create_pda_account(&self.poster, &info, "track_record", &seeds, space, rent, &crate::ID)?;
-        let record = TrackRecord { agent, mint, shard, bump, ..Default::default() };
-        record.try_serialize(&mut &mut info.try_borrow_mut_data()?[..])
+        let bump = create_pda_account(&self.poster, &info, "track_record", &seeds, TrackRecord::SPACE, rent, &crate::ID)?;
+        let mut data = info.try_borrow_mut_data()?;
+        let (discriminator, body) = data.split_at_mut(8);
+        discriminator.copy_from_slice(TrackRecord::DISCRIMINATOR);
+        let record: &mut TrackRecord = bytemuck::from_bytes_mut(&mut body[..std::mem::size_of::<TrackRecord>()]);
+        (record.agent, record.mint, record.shard, record.bump) = (agent, mint, shard, bump);
+        Ok(())
     }
 
     /// Handler.
@@ -177,15 +180,12 @@ impl CreateJob<'_> {
         let pinned_stage = ctx.accounts.validate(&args, now, &agent)?;
         cu_trace!("cu: create_job: checks");
         let fee_bps = ctx.accounts.config.fee_bps;
-        let milestones = Job::milestones_from(&args.milestones, fee_bps)?;
-        cu_trace!("cu: create_job: milestones");
         let accounts = ctx.accounts;
         let (poster, job_key) = (accounts.poster.key(), accounts.job.key());
-        let space = Job::space(milestones.len(), args.terms_uri.len());
         let job_seeds: [&[u8]; 3] = [seeds::JOB, poster.as_ref(), &args.nonce.to_le_bytes()];
         // read once for the two or three accounts created here
         let rent = Rent::get()?;
-        let bump = create_pda_account(&accounts.poster, &accounts.job, "job", &job_seeds, space, &rent, &crate::ID)?;
+        let bump = create_pda_account(&accounts.poster, &accounts.job, "job", &job_seeds, Job::SPACE, &rent, &crate::ID)?;
         cu_trace!("cu: create_job: job account (CPI)");
         let vault_bump = create_token_account_pda(
             &accounts.poster,
@@ -200,52 +200,39 @@ impl CreateJob<'_> {
         cu_trace!("cu: create_job: vault (two CPIs)");
         accounts.track_record(args.record_shard, &rent)?;
         cu_trace!("cu: create_job: track record");
-        let job = Job {
-            poster,
-            nonce: args.nonce,
-            agent: accounts.agent.key(),
-            agent_version_seq: agent.version_seq,
-            keeper: args.keeper,
-            mint: accounts.mint.key(),
-            token_program: accounts.token_program.key(),
-            fee_bps,
-            min_stage: args.min_stage,
-            pinned_stage,
-            cert_epoch: accounts.certification.as_ref().map_or(0, |c| c.epoch),
-            deadline: args.deadline,
-            review_window: args.review_window,
-            created_at: now,
-            status: JobStatus::Created,
-            funded: 0,
-            released: 0,
-            fees_earned: 0,
-            fees_swept: 0,
-            refunded: 0,
-            bump,
-            vault_bump,
-            record_shard: args.record_shard,
-            arbiter: args.arbiter.unwrap_or_default(),
-            dispute_window: args.dispute_window,
-            dispute_default_bps: args.dispute_default_bps,
-            terms_hash: args.terms_hash,
-            terms_uri: args.terms_uri,
-            step_timeout: args.step_timeout,
-            milestones,
-        };
+        // written in place: the account is zeroed, so every field not set here starts at zero
+        let mut data = accounts.job.try_borrow_mut_data()?;
+        let (discriminator, body) = data.split_at_mut(8);
+        discriminator.copy_from_slice(Job::DISCRIMINATOR);
+        let job: &mut Job = bytemuck::from_bytes_mut(&mut body[..std::mem::size_of::<Job>()]);
+        job.set_milestones(&args.milestones, fee_bps)?;
+        job.set_terms_uri(&args.terms_uri)?;
+        cu_trace!("cu: create_job: milestones");
+        (job.poster, job.nonce, job.agent, job.agent_version_seq) =
+            (poster, args.nonce, accounts.agent.key(), agent.version_seq);
+        (job.keeper, job.mint, job.token_program) = (args.keeper, accounts.mint.key(), accounts.token_program.key());
+        (job.fee_bps, job.min_stage, job.pinned_stage) = (fee_bps, args.min_stage, pinned_stage);
+        job.cert_epoch = accounts.certification.as_ref().map_or(0, |c| c.epoch);
+        (job.deadline, job.review_window, job.created_at) = (args.deadline, args.review_window, now);
+        (job.status, job.bump, job.vault_bump, job.record_shard) =
+            (JobStatus::Created, bump, vault_bump, args.record_shard);
+        (job.arbiter, job.dispute_window, job.dispute_default_bps) =
+            (args.arbiter.unwrap_or_default(), args.dispute_window, args.dispute_default_bps);
+        (job.terms_hash, job.step_timeout) = (args.terms_hash, args.step_timeout);
         emit!(JobCreated {
             job: job_key,
-            poster: job.poster,
+            poster,
             agent: job.agent,
             keeper: job.keeper,
             mint: job.mint,
             total: job.total(),
             fee_bps,
-            milestones: job.milestones.len() as u8,
+            milestones: job.milestone_count,
             deadline: job.deadline,
             terms_hash: job.terms_hash,
             arbiter: args.arbiter,
         });
         cu_trace!("cu: create_job: event");
-        job.try_serialize(&mut &mut accounts.job.try_borrow_mut_data()?[..])
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@ pub struct DecideDispute<'info> {
 
 impl DecideDispute<'_> {
     fn validate(&self, index: u8, agent_bps: u16) -> Result<()> {
-        let job = &self.dispute.settlement.job;
+        let job = self.dispute.settlement.job.load()?;
         require!(job.arbiter() == Some(self.arbiter.key()), AgentrailError::Unauthorized);
         require!(agent_bps <= MAX_SHARE_BPS, AgentrailError::InvalidShare);
         job.check_decidable(index, Clock::get()?.unix_timestamp)

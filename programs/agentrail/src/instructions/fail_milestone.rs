@@ -28,7 +28,7 @@ pub struct FailMilestone<'info> {
 
 impl FailMilestone<'_> {
     fn validate(&self, args: &FailMilestoneArgs) -> Result<()> {
-        let job = &self.refund.job;
+        let job = self.refund.job.load()?;
         require_keys_eq!(self.keeper.key(), job.keeper, AgentrailError::Unauthorized);
         self.refund.require_canonical_destination()?;
         job.check_failable(args.index)

@@ -18,7 +18,7 @@ pub struct FundJob<'info> {
     // the job's address is checked here, before the job's own constraints, where Anchor
     // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
-        constraint = derived::is_derived(&job.key(), &[seeds::JOB, poster.key().as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = job.load()?.is_at(&job.key(), &poster.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub poster: Signer<'info>,
@@ -36,7 +36,7 @@ pub struct FundJob<'info> {
         constraint = distinct(&[job.key(), poster_token.key(), vault.key(), track_record.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
-    pub job: Box<Account<'info, Job>>,
+    pub job: AccountLoader<'info, Job>,
     /// The job's mint, checked against the mint policy again.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
     /// The poster's token account paying the total.
@@ -46,22 +46,23 @@ pub struct FundJob<'info> {
     #[account(
         mut,
         dup,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
     /// The agent's track record in the job's mint: it counts funded jobs.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
-    pub track_record: Box<Account<'info, TrackRecord>>,
+    #[account(mut, dup, constraint = track_record.load()?.is_shard_for(&*job.load()?) @ AgentrailError::WrongTrackRecord)]
+    pub track_record: AccountLoader<'info, TrackRecord>,
 }
 
 impl FundJob<'_> {
     fn validate(&self, expected_total: u64) -> Result<()> {
         self.config.require_live()?;
-        self.job.check_fundable(Clock::get()?.unix_timestamp)?;
-        require!(self.job.total() == expected_total, AgentrailError::JobChanged);
+        let job = self.job.load()?;
+        job.check_fundable(Clock::get()?.unix_timestamp)?;
+        require!(job.total() == expected_total, AgentrailError::JobChanged);
         check_mint(&self.mint.to_account_info())
     }
 
@@ -79,10 +80,14 @@ impl FundJob<'_> {
             a.mint.decimals,
             &[],
         )?;
-        a.job.funded = expected_total;
-        a.job.status = JobStatus::Funded;
+        {
+            let mut job = a.job.load_mut()?;
+            job.funded = expected_total;
+            job.status = JobStatus::Funded;
+        }
         check_conserved(&a.job, &a.vault.to_account_info())?;
-        a.track_record.jobs = a.track_record.jobs.saturating_add(1);
+        let mut record = a.track_record.load_mut()?;
+        record.jobs = record.jobs.saturating_add(1);
         emit!(JobFunded { job: a.job.key(), amount: expected_total });
         Ok(())
     }

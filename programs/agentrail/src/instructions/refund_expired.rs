@@ -13,7 +13,7 @@ pub struct RefundExpired<'info> {
     pub refund: Refund<'info>,
     /// The job's agent, to tell whether owed milestones can still be paid ([`AgentStanding`]).
     /// CHECK: the job's own agent (`address`); owner and discriminator checked by the read
-    #[account(address = refund.job.agent)]
+    #[account(address = refund.job.load()?.agent)]
     pub agent: UncheckedAccount<'info>,
     /// The pinned certification; required when the job demanded a stage.
     pub certification: Option<Box<Account<'info, Certification>>>,
@@ -21,10 +21,10 @@ pub struct RefundExpired<'info> {
 
 impl RefundExpired<'_> {
     /// Which milestones return: see [`Job::refundable_after_deadline`].
-    fn validate(&self, now: i64) -> Result<Vec<bool>> {
+    fn validate(&self, now: i64) -> Result<MilestoneSet> {
         self.refund.require_canonical_destination()?;
         cu_trace!("cu: refund_expired: canonical destination");
-        let job = &self.refund.job;
+        let job = self.refund.job.load()?;
         let cert = job.pinned_certification(as_certification(&self.certification))?;
         job.refundable_after_deadline(now, job.ineligibility(AgentStanding::read(&self.agent)?, cert).is_some())
     }
@@ -35,7 +35,7 @@ impl RefundExpired<'_> {
         cu_trace!("cu: refund_expired: eligibility");
         // the job expires only when nothing owed stays behind for release_after_review
         let expired = Some(JobStatus::Expired);
-        ctx.accounts.refund.refund(|i, _| refundable[i], expired, RefundCause::NoVerdict)?;
+        ctx.accounts.refund.refund(|i, _| refundable.contains(i), expired, RefundCause::NoVerdict)?;
         Ok(())
     }
 }

@@ -5,11 +5,11 @@ use crate::{events::AgentRegistered, state::*};
 /// Arguments of `register_agent`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct RegisterAgentArgs {
-    // strings read without Borsh's up-front allocation (bypass::borsh_memory::read_string); the
+    // strings read without Borsh's up-front allocation (bypass::borsh_string::read_string); the
     // IDL build, which cannot describe a custom reader, describes the same bytes as `string`
-    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_memory::read_string"))]
+    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_string::read_string"))]
     pub name: String,
-    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_memory::read_string"))]
+    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_string::read_string"))]
     pub metadata_uri: String,
     /// SHA-256 of the manifest (capabilities, price model, SLO targets).
     pub manifest_hash: [u8; 32],

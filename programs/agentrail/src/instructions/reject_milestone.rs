@@ -17,7 +17,7 @@ pub struct RejectMilestone<'info> {
 
 impl RejectMilestone<'_> {
     fn validate(&self, index: u8, now: i64) -> Result<()> {
-        let job = &self.refund.job;
+        let job = self.refund.job.load()?;
         require_keys_eq!(self.poster.key(), job.poster, AgentrailError::Unauthorized);
         job.check_rejectable(index, now)
     }
@@ -28,10 +28,14 @@ impl RejectMilestone<'_> {
         ctx.accounts.validate(index, now)?;
         let refund = &mut ctx.accounts.refund;
         let index_usize = usize::from(index);
-        if let Some(arbiter) = refund.job.arbiter() {
-            refund.job.dispute(index, now)?;
-            refund.track_record.record_dispute();
-            let decide_by = refund.job.milestone(index)?.dispute_end(refund.job.dispute_window)?;
+        let arbiter = refund.job.load()?.arbiter();
+        if let Some(arbiter) = arbiter {
+            let decide_by = {
+                let mut job = refund.job.load_mut()?;
+                job.dispute(index, now)?;
+                job.milestone(index)?.dispute_end(job.dispute_window)?
+            };
+            refund.track_record.load_mut()?.record_dispute();
             emit!(MilestoneDisputed { job: refund.job.key(), index, arbiter, decide_by });
             if cancel {
                 // the disputed milestone stays for its dispute; the job ends when that does

@@ -14,7 +14,7 @@ pub struct ReleaseAfterReview<'info> {
 
 impl ReleaseAfterReview<'_> {
     fn validate(&self, index: u8) -> Result<()> {
-        self.settlement.job.check_review_elapsed(index, Clock::get()?.unix_timestamp)
+        self.settlement.job.load()?.check_review_elapsed(index, Clock::get()?.unix_timestamp)
     }
 
     /// Handler.

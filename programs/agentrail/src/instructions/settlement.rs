@@ -17,8 +17,10 @@ use crate::{
 
 /// Transfers `amount` from the job's vault to `to`, signed by the job PDA; the mint's decimals
 /// are read from its bytes ([`token_bytes::mint_decimals`]).
+/// No borrow of the job's data may be held across the call: the job signs the transfer, and
+/// the runtime refuses an account whose data is borrowed.
 pub fn pay_from_vault<'info>(
-    job: &Account<'info, Job>,
+    job: &AccountLoader<'info, Job>,
     vault: &AccountInfo<'info>,
     mint: &AccountInfo<'info>,
     to: AccountInfo<'info>,
@@ -26,8 +28,11 @@ pub fn pay_from_vault<'info>(
     amount: u64,
 ) -> Result<()> {
     let decimals = token_bytes::mint_decimals(mint, &token_program.key())?;
-    let nonce = job.nonce.to_le_bytes();
-    let seeds: &[&[u8]] = &[seeds::JOB, job.poster.as_ref(), &nonce, &[job.bump]];
+    let (poster, nonce, bump) = {
+        let job = job.load()?;
+        (job.poster, job.nonce.to_le_bytes(), job.bump)
+    };
+    let seeds: &[&[u8]] = &[seeds::JOB, poster.as_ref(), &nonce, &[bump]];
     let job = job.to_account_info();
     crate::bypass::cpi::transfer_checked(&token_program.key(), vault, mint, &to, &job, amount, decimals, &[seeds])
 }
@@ -35,8 +40,8 @@ pub fn pay_from_vault<'info>(
 /// Checks the conservation invariant after money moved: the job's books balance and its vault
 /// (read after the transfers) still holds everything the job owes: its unsettled milestones
 /// and the fees not yet swept.
-pub fn check_conserved(job: &Job, vault: &AccountInfo) -> Result<()> {
-    let owed = job.check_books()?;
+pub fn check_conserved(job: &AccountLoader<Job>, vault: &AccountInfo) -> Result<()> {
+    let owed = job.load()?.check_books()?;
     require!(token_bytes::token_amount(vault)? >= owed, AgentrailError::AccountingBroken);
     Ok(())
 }
@@ -68,7 +73,7 @@ pub struct Settlement<'info> {
         constraint = distinct(&[job.key(), vault.key(), payee_token.key(), track_record.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
-    pub job: Box<Account<'info, Job>>,
+    pub job: AccountLoader<'info, Job>,
     /// The job's agent: its status, version and payout wallet ([`AgentStanding`], read without
     /// its strings).
     /// CHECK: the job's own agent (`has_one`); owner and discriminator checked by each read
@@ -84,7 +89,7 @@ pub struct Settlement<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
@@ -112,16 +117,17 @@ pub struct Settlement<'info> {
     /// The job's token program (SPL Token or Token-2022).
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: the release counts in it.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
-    pub track_record: Box<Account<'info, TrackRecord>>,
+    #[account(mut, dup, constraint = track_record.load()?.is_shard_for(&*job.load()?) @ AgentrailError::WrongTrackRecord)]
+    pub track_record: AccountLoader<'info, TrackRecord>,
 }
 
 impl<'info> Settlement<'info> {
     /// Checks that the agent may be paid on this job now (active, the pinned version, the
     /// pinned certification not revoked); returns the pinned certification.
     pub fn check_payable(&self) -> Result<Option<&Certification>> {
-        let cert = self.job.pinned_certification(as_certification(&self.certification))?;
-        if let Some(refusal) = self.job.ineligibility(AgentStanding::read(&self.agent)?, cert) {
+        let job = self.job.load()?;
+        let cert = job.pinned_certification(as_certification(&self.certification))?;
+        if let Some(refusal) = job.ineligibility(AgentStanding::read(&self.agent)?, cert) {
             return Err(refusal.into());
         }
         Ok(cert)
@@ -135,21 +141,21 @@ impl<'info> Settlement<'info> {
         self.config.require_live()?;
         self.check_payable()?;
         cu_trace!("cu: release: payable checks");
-        let (amount, fee) = self.job.release(index)?;
+        let (amount, fee) = self.job.load_mut()?.release(index)?;
         cu_trace!("cu: release: books");
         let payee = self.payee_token.to_account_info();
         pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
         cu_trace!("cu: release: transfer (CPI)");
         check_conserved(&self.job, &self.vault)?;
         cu_trace!("cu: release: conservation check");
-        self.track_record.record_release(amount);
+        self.track_record.load_mut()?.record_release(amount);
         emit!(MilestoneReleased {
             job: self.job.key(),
             index,
             amount,
             fee,
             payee: self.payee_token.key(),
-            status: self.job.status,
+            status: self.job.load()?.status,
         });
         cu_trace!("cu: release: track record, event");
         Ok(())
@@ -175,11 +181,11 @@ pub struct DisputeSettlement<'info> {
             settlement.payee_token.key(),
             settlement.track_record.key()
         ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.poster)
+        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.load()?.poster)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
         constraint = derived::is_associated_token_account(
             &poster_token.key(),
-            &settlement.job.poster,
+            &settlement.job.load()?.poster,
             &settlement.mint.key(),
             &settlement.token_program.key()
         ) @ anchor_lang::error::ErrorCode::ConstraintAssociated,
@@ -199,8 +205,9 @@ impl<'info> DisputeSettlement<'info> {
         let s = &mut self.settlement;
         let mut agent_bps = agent_bps;
         if agent_bps > 0 && decider == Decider::DefaultRule {
-            let cert = s.job.pinned_certification(as_certification(&s.certification))?;
-            if s.job.ineligibility(AgentStanding::read(&s.agent)?, cert).is_some() {
+            let job = s.job.load()?;
+            let cert = job.pinned_certification(as_certification(&s.certification))?;
+            if job.ineligibility(AgentStanding::read(&s.agent)?, cert).is_some() {
                 agent_bps = 0;
             }
         }
@@ -208,7 +215,7 @@ impl<'info> DisputeSettlement<'info> {
             s.config.require_live()?;
             s.check_payable()?;
         }
-        let shares = s.job.decide(index, agent_bps)?;
+        let shares = s.job.load_mut()?.decide(index, agent_bps)?;
         // the fee share is earned by the treasury and stays in the vault until swept
         let payments = [
             (s.payee_token.to_account_info(), shares.to_agent),
@@ -218,7 +225,7 @@ impl<'info> DisputeSettlement<'info> {
             pay_from_vault(&s.job, &s.vault, &s.mint, to, &s.token_program, amount)?;
         }
         check_conserved(&s.job, &s.vault)?;
-        s.track_record.record_decision(agent_bps, shares.to_agent, decider);
+        s.track_record.load_mut()?.record_decision(agent_bps, shares.to_agent, decider);
         emit!(DisputeDecided {
             job: s.job.key(),
             index,
@@ -227,7 +234,7 @@ impl<'info> DisputeSettlement<'info> {
             fee: shares.fee,
             to_poster: shares.to_poster,
             by_default: decider == Decider::DefaultRule,
-            status: s.job.status,
+            status: s.job.load()?.status,
         });
         Ok(())
     }
@@ -248,7 +255,7 @@ pub struct Refund<'info> {
         constraint = distinct(&[job.key(), vault.key(), poster_token.key(), track_record.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount
     )]
-    pub job: Box<Account<'info, Job>>,
+    pub job: AccountLoader<'info, Job>,
     /// The job's mint (its decimals read by each transfer, [`pay_from_vault`]).
     /// CHECK: the job's own mint (`has_one`)
     pub mint: UncheckedAccount<'info>,
@@ -258,7 +265,7 @@ pub struct Refund<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.vault_bump, &crate::ID)
+        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
@@ -267,7 +274,7 @@ pub struct Refund<'info> {
     #[account(
         mut,
         dup,
-        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&job.poster)
+        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&job.load()?.poster)
             @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
         constraint = TokenAccountBytes::read(&poster_token)?.mint_is(&mint.key())
             @ anchor_lang::error::ErrorCode::ConstraintTokenMint,
@@ -279,8 +286,8 @@ pub struct Refund<'info> {
     pub token_program: Interface<'info, TokenInterface>,
     /// The job's shard of the agent's track record in the job's mint: refunds of funded work
     /// count in it.
-    #[account(mut, dup, constraint = track_record.is_shard_for(&job) @ AgentrailError::WrongTrackRecord)]
-    pub track_record: Box<Account<'info, TrackRecord>>,
+    #[account(mut, dup, constraint = track_record.load()?.is_shard_for(&*job.load()?) @ AgentrailError::WrongTrackRecord)]
+    pub track_record: AccountLoader<'info, TrackRecord>,
 }
 
 impl<'info> Refund<'info> {
@@ -289,7 +296,7 @@ impl<'info> Refund<'info> {
     pub fn require_canonical_destination(&self) -> Result<()> {
         let canonical = derived::is_associated_token_account(
             &self.poster_token.key(),
-            &self.job.poster,
+            &self.job.load()?.poster,
             &self.mint.key(),
             &self.token_program.key(),
         );
@@ -308,15 +315,19 @@ impl<'info> Refund<'info> {
         cause: RefundCause,
     ) -> Result<u64> {
         cu_trace!("cu: up to the refund (the handler's own work)");
-        let refunds = self.job.refund_milestones(which)?;
+        let (refunds, funded) = {
+            let mut job = self.job.load_mut()?;
+            let refunds = job.refund_milestones(which)?;
+            job.end_if_settled(refunds.all_settled, status);
+            (refunds, job.funded > 0)
+        };
         let amount = refunds.total;
         cu_trace!("cu: refund: books");
         // an unfunded job put nothing at stake: it writes no record
-        if self.job.funded > 0 {
-            self.track_record.record_refunds(refunds.refunded, refunds.disputed, cause);
+        if funded {
+            self.track_record.load_mut()?.record_refunds(refunds.refunded, refunds.disputed, cause);
         }
         cu_trace!("cu: refund: track record");
-        self.job.end_if_settled(refunds.all_settled, status);
         if amount > 0 {
             let to = self.poster_token.to_account_info();
             pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount)?;
@@ -324,7 +335,7 @@ impl<'info> Refund<'info> {
         cu_trace!("cu: refund: transfer (CPI)");
         check_conserved(&self.job, &self.vault)?;
         cu_trace!("cu: refund: conservation check");
-        emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.status });
+        emit!(MilestonesRefunded { job: self.job.key(), amount, status: self.job.load()?.status });
         Ok(amount)
     }
 }

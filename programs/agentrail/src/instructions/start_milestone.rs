@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::bypass::derived;
 
 use crate::{errors::AgentrailError, events::MilestoneStarted, state::*};
 
@@ -14,7 +13,7 @@ pub struct StartMilestone<'info> {
     // the job's address is checked here, before the job's own constraints, where Anchor
     // checked its `seeds`: by hash (bypass::derived::is_derived)
     #[account(
-        constraint = derived::is_derived(&job.key(), &[seeds::JOB, job.poster.as_ref(), &job.nonce.to_le_bytes()], job.bump, &crate::ID)
+        constraint = { let j = job.load()?; j.is_at(&job.key(), &j.poster) }
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub keeper: Signer<'info>,
@@ -25,16 +24,15 @@ pub struct StartMilestone<'info> {
         dup,
         has_one = keeper @ AgentrailError::Unauthorized
     )]
-    pub job: Box<Account<'info, Job>>,
+    pub job: AccountLoader<'info, Job>,
 }
 
 impl StartMilestone<'_> {
     /// Handler.
     pub fn start_milestone(ctx: Context<Self>, index: u8) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
-        let job = &mut ctx.accounts.job;
-        job.start(index, now)?;
-        emit!(MilestoneStarted { job: job.key(), index, started_at: now });
+        ctx.accounts.job.load_mut()?.start(index, now)?;
+        emit!(MilestoneStarted { job: ctx.accounts.job.key(), index, started_at: now });
         Ok(())
     }
 }

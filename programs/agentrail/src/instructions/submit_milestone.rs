@@ -16,10 +16,10 @@ pub struct SubmitMilestone<'info> {
 
 impl SubmitMilestone<'_> {
     fn validate(&self, now: i64) -> Result<()> {
-        require_keys_eq!(self.keeper.key(), self.settlement.job.keeper, AgentrailError::Unauthorized);
+        require_keys_eq!(self.keeper.key(), self.settlement.job.load()?.keeper, AgentrailError::Unauthorized);
         // work is accepted only from an agent that may be paid and is certified right now
         let cert = self.settlement.check_payable()?;
-        self.settlement.job.check_certified_at(cert, now)
+        self.settlement.job.load()?.check_certified_at(cert, now)
     }
 
     /// Handler.
@@ -27,8 +27,11 @@ impl SubmitMilestone<'_> {
         let now = Clock::get()?.unix_timestamp;
         ctx.accounts.validate(now)?;
         let settlement = &mut ctx.accounts.settlement;
-        settlement.job.submit(index, result_hash, now)?;
-        let requires_approval = settlement.job.milestone(index)?.requires_approval;
+        let requires_approval = {
+            let mut job = settlement.job.load_mut()?;
+            job.submit(index, result_hash, now)?;
+            job.milestone(index)?.needs_approval()
+        };
         emit!(MilestoneSubmitted { job: settlement.job.key(), index, result_hash, requires_approval });
         if !requires_approval && !settlement.config.paused {
             settlement.release(index)?;

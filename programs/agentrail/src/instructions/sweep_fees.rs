@@ -56,16 +56,23 @@ impl<'info> SweepFees<'info> {
     /// moves its unswept fees and persists the job. Returns what moved (0 when already swept).
     fn sweep_one(&self, job_info: &'info AccountInfo<'info>, vault_info: &'info AccountInfo<'info>) -> Result<u64> {
         // owner and discriminator checked here: only the program creates jobs
-        let mut job: Account<'info, Job> = Account::try_from(job_info)?;
-        require!(
-            job.mint == self.mint.key() && job.token_program == self.token_program.key(),
-            AgentrailError::InvalidSweepBatch
-        );
-        // the vault is the job's PDA; a token account someone else made for the job PDA is not
-        let derived =
-            derived::is_derived(vault_info.key, &[seeds::VAULT, job_info.key.as_ref()], job.vault_bump, &crate::ID);
-        require!(derived, AgentrailError::WrongVault);
-        let amount = job.sweep();
+        let job: AccountLoader<'info, Job> = AccountLoader::try_from(job_info)?;
+        let amount = {
+            let mut books = job.load_mut()?;
+            require!(
+                books.mint == self.mint.key() && books.token_program == self.token_program.key(),
+                AgentrailError::InvalidSweepBatch
+            );
+            // the vault is the job's PDA; a token account someone else made for the job PDA is not
+            let derived = derived::is_derived(
+                vault_info.key,
+                &[seeds::VAULT, job_info.key.as_ref()],
+                books.vault_bump,
+                &crate::ID,
+            );
+            require!(derived, AgentrailError::WrongVault);
+            books.sweep()
+        };
         if amount == 0 {
             // already swept (a duplicate in the batch, or another sweeper got there first)
             return Ok(0);
@@ -73,7 +80,6 @@ impl<'info> SweepFees<'info> {
         let treasury = self.treasury_token.to_account_info();
         pay_from_vault(&job, vault_info, &self.mint.to_account_info(), treasury, &self.token_program, amount)?;
         check_conserved(&job, vault_info)?;
-        job.exit(&crate::ID)?;
         emit!(FeesSwept { job: job.key(), amount, treasury_token: self.treasury_token.key() });
         Ok(amount)
     }

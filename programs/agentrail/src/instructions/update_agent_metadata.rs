@@ -6,8 +6,8 @@ use crate::{errors::AgentrailError, events::AgentMetadataUpdated, instructions::
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct UpdateAgentMetadataArgs {
     /// The new metadata URI.
-    // read without Borsh's up-front allocation (bypass::borsh_memory::read_string)
-    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_memory::read_string"))]
+    // read without Borsh's up-front allocation (bypass::borsh_string::read_string)
+    #[cfg_attr(not(feature = "idl-build"), borsh(deserialize_with = "crate::bypass::borsh_string::read_string"))]
     pub metadata_uri: String,
 }
 

@@ -1,7 +1,5 @@
 use anchor_lang::prelude::*;
 
-#[cfg(not(feature = "idl-build"))]
-use crate::bypass::borsh_memory::{ReadFrom, Source, read_hashes};
 use crate::{
     bypass::entrypoint::RawAccount,
     errors::AgentrailError,
@@ -10,9 +8,7 @@ use crate::{
 };
 
 /// Arguments of `verify_receipt`.
-// Borsh's derives only for the IDL build; the others read the proof in one copy (below)
-#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReceiptArgs {
     /// The log authority (keeper operator) the caller trusts; the checkpoint must belong to its
     /// receipt log. Anyone can anchor a log of their own, so a proof against an unnamed log
@@ -25,35 +21,6 @@ pub struct VerifyReceiptArgs {
     /// RFC 9162 audit path to the checkpoint's root.
     pub proof: Vec<[u8; 32]>,
 }
-
-// Borsh's encoding, field by field; the proof read by `read_hashes`
-#[cfg(not(feature = "idl-build"))]
-impl AnchorSerialize for VerifyReceiptArgs {
-    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
-        self.trusted_authority.serialize(writer)?;
-        self.leaf_hash.serialize(writer)?;
-        self.index.serialize(writer)?;
-        self.proof.serialize(writer)
-    }
-}
-
-#[cfg(not(feature = "idl-build"))]
-impl ReadFrom for VerifyReceiptArgs {
-    fn read_from(src: &mut impl Source) -> std::io::Result<Self> {
-        let mut head = [0u8; 32 + 32 + 8];
-        src.fill_init(&mut head)?;
-        let (authority, rest) = head.split_at(32);
-        let (leaf, index) = rest.split_at(32);
-        Ok(Self {
-            trusted_authority: Pubkey::try_from(authority).map_err(|_| std::io::ErrorKind::InvalidData)?,
-            leaf_hash: leaf.try_into().map_err(|_| std::io::ErrorKind::InvalidData)?,
-            index: u64::from_le_bytes(index.try_into().map_err(|_| std::io::ErrorKind::InvalidData)?),
-            proof: read_hashes(src)?,
-        })
-    }
-}
-
-crate::deserialize_with_read_from!(VerifyReceiptArgs);
 
 /// What a successful `verify_receipt` proved, returned to the caller (CPI return data): the leaf
 /// is in this log of this authority, in the tree of `size` leaves anchored for `day`.

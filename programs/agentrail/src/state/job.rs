@@ -36,32 +36,29 @@ pub struct MilestoneSpec {
     pub requires_approval: bool,
 }
 
-/// Where a milestone is.
-// one byte, its Borsh variant index: the job codec copies milestones as bytes (job_codec.rs)
-#[repr(u8)]
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MilestoneState {
-    /// Not yet reported done.
-    Pending,
-    /// Reported done; waiting for the poster's approval or the end of the review window.
-    Submitted,
-    /// Paid to the agent (and the fee earned by the treasury).
-    Released,
-    /// Returned to the poster.
-    Refunded,
-    /// Rejected by the poster in a job with an arbiter: held until the agent concedes, the
-    /// arbiter decides, or the dispute window ends and the job's default rule decides.
-    Disputed,
-    /// Divided by a dispute's decision: `agent_bps` of it paid to the agent (and that share of
-    /// the fee earned by the treasury), the rest returned to the poster.
-    Split,
+crate::state::byte_state::byte_state! {
+    /// Where a milestone is.
+    pub struct MilestoneState {
+        /// Not yet reported done.
+        Pending = 0,
+        /// Reported done; waiting for the poster's approval or the end of the review window.
+        Submitted = 1,
+        /// Paid to the agent (and the fee earned by the treasury).
+        Released = 2,
+        /// Returned to the poster.
+        Refunded = 3,
+        /// Rejected by the poster in a job with an arbiter: held until the agent concedes, the
+        /// arbiter decides, or the dispute window ends and the job's default rule decides.
+        Disputed = 4,
+        /// Divided by a dispute's decision: `agent_bps` of it paid to the agent (and that share
+        /// of the fee earned by the treasury), the rest returned to the poster.
+        Split = 5,
+    }
 }
 
-/// One milestone of a job.
-// `repr(C)` with the widest fields first: its first 76 bytes in memory are its Borsh bytes, so
-// the job codec reads and writes a milestone in one copy (job_codec.rs checks the offsets)
-#[repr(C)]
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+/// One milestone of a job, as the job account holds it.
+#[zero_copy]
+#[derive(Debug, PartialEq, Eq, Default)]
 pub struct Milestone {
     /// Paid to the agent on release.
     pub amount: u64,
@@ -77,13 +74,20 @@ pub struct Milestone {
     pub result_hash: [u8; 32],
     /// The agent's share a dispute's decision gave it, in basis points (0 when undisputed).
     pub agent_bps: u16,
-    /// Whether the poster must approve before release.
-    pub requires_approval: bool,
+    /// 1 when the poster must approve before release, 0 otherwise ([`Milestone::needs_approval`]).
+    pub requires_approval: u8,
     /// Current state.
     pub state: MilestoneState,
+    /// Unused: the milestone's size is a multiple of its alignment.
+    pub padding: [u8; 4],
 }
 
 impl Milestone {
+    /// Whether the poster must approve it before release.
+    pub fn needs_approval(&self) -> bool {
+        self.requires_approval != 0
+    }
+
     /// `amount + fee`: what this milestone holds in the vault until it settles.
     pub fn gross(&self) -> u64 {
         // cannot overflow: Job::new checked the sum of all grosses
@@ -98,7 +102,7 @@ impl Milestone {
     /// When the poster's right to reject it ends: its submission plus the review window for an
     /// approval milestone, its submission for the others (they are accepted on submission).
     pub fn review_end(&self, review_window: i64) -> Result<i64> {
-        let window = if self.requires_approval { review_window } else { 0 };
+        let window = if self.needs_approval() { review_window } else { 0 };
         Ok(self.submitted_at.checked_add(window).ok_or(AgentrailError::Overflow)?)
     }
 
@@ -153,6 +157,15 @@ impl MilestoneSet {
         had
     }
 
+    /// The set of the milestones `indices`.
+    pub fn of(indices: &[usize]) -> Self {
+        let mut set = Self::EMPTY;
+        for &i in indices {
+            set.insert(i);
+        }
+        set
+    }
+
     /// Whether milestone `index` is in the set.
     pub fn contains(&self, index: usize) -> bool {
         self.0 & Self::bit(index) != 0
@@ -166,6 +179,11 @@ impl MilestoneSet {
     /// The milestones of this set not in `other`.
     pub fn without(self, other: Self) -> Self {
         Self(self.0 & !other.0)
+    }
+
+    /// The lowest milestone in the set.
+    pub fn first(&self) -> Option<usize> {
+        (!self.is_empty()).then(|| self.0.trailing_zeros() as usize)
     }
 
     /// How many milestones are in the set.
@@ -193,57 +211,51 @@ pub struct Refunds {
     pub all_settled: bool,
 }
 
-/// Where a job is.
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Created, not yet funded.
-    Created,
-    /// Funded; milestones are being worked on.
-    Funded,
-    /// Every milestone settled, at least by release or rejection.
-    Completed,
-    /// Cancelled by the poster; unreleased funds returned.
-    Cancelled,
-    /// The deadline passed and unreleased funds were returned.
-    Expired,
+crate::state::byte_state::byte_state! {
+    /// Where a job is.
+    pub struct JobStatus {
+        /// Created, not yet funded.
+        Created = 0,
+        /// Funded; milestones are being worked on.
+        Funded = 1,
+        /// Every milestone settled, at least by release or rejection.
+        Completed = 2,
+        /// Cancelled by the poster; unreleased funds returned.
+        Cancelled = 3,
+        /// The deadline passed and unreleased funds were returned.
+        Expired = 4,
+    }
 }
 
-/// A job: a poster's escrowed budget for an agent, released milestone by milestone.
-// Borsh's derives only for the IDL build, which describes the bytes; every other build reads
-// and writes the same bytes at fixed offsets (job_codec.rs)
-#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
-#[derive(Clone, InitSpace, Debug)]
+/// A job: a poster's escrowed budget for an agent, released milestone by milestone. One
+/// zero-copy layout, read and written in place: keys, then eight-byte numbers, then the
+/// narrower ones, the terms URI and the milestones last, with no padding between them.
+#[account(zero_copy)]
+#[derive(Debug)]
 pub struct Job {
     /// Who funds the job and receives refunds.
     pub poster: Pubkey,
-    /// Poster-chosen number that makes the PDA unique.
-    pub nonce: u64,
     /// The agent hired.
     pub agent: Pubkey,
-    /// The agent version pinned at creation.
-    pub agent_version_seq: u32,
     /// The operator allowed to report milestones done.
     pub keeper: Pubkey,
     /// Token mint of the budget.
     pub mint: Pubkey,
     /// Token program owning the mint (SPL Token or Token-2022).
     pub token_program: Pubkey,
-    /// Protocol fee in force at creation; it never changes for this job.
-    pub fee_bps: u16,
-    /// Minimum certification stage the poster required (0 = none).
-    pub min_stage: u8,
-    /// The agent version's effective stage at creation.
-    pub pinned_stage: u8,
-    /// Revocation epoch of the pinned certification; releases stop if it moves.
-    pub cert_epoch: u32,
+    /// Who decides a disputed milestone; `Pubkey::default()` for a job without an arbiter,
+    /// whose rejections refund at once. See [`Job::arbiter`].
+    pub arbiter: Pubkey,
+    /// SHA-256 of the job's terms document (what each milestone's work is); never changes.
+    pub terms_hash: [u8; 32],
+    /// Poster-chosen number that makes the PDA unique.
+    pub nonce: u64,
     /// After this time (unix seconds) nothing is released and anyone may refund.
     pub deadline: i64,
     /// Seconds the poster has to review a submitted approval milestone.
     pub review_window: i64,
     /// Creation time.
     pub created_at: i64,
-    /// Lifecycle status.
-    pub status: JobStatus,
     /// Total moved into the vault by funding (0 before).
     pub funded: u64,
     /// Total paid to the agent.
@@ -256,6 +268,24 @@ pub struct Job {
     pub fees_swept: u64,
     /// Total returned to the poster.
     pub refunded: u64,
+    /// Seconds the arbiter has to decide, from the rejection (0 without an arbiter).
+    pub dispute_window: i64,
+    /// Seconds a started first step shields the job from the poster's cancellation.
+    pub step_timeout: i64,
+    /// The agent version pinned at creation.
+    pub agent_version_seq: u32,
+    /// Revocation epoch of the pinned certification; releases stop if it moves.
+    pub cert_epoch: u32,
+    /// Protocol fee in force at creation; it never changes for this job.
+    pub fee_bps: u16,
+    /// The agent's share, in basis points, when the arbiter stays silent through the window.
+    pub dispute_default_bps: u16,
+    /// Minimum certification stage the poster required (0 = none).
+    pub min_stage: u8,
+    /// The agent version's effective stage at creation.
+    pub pinned_stage: u8,
+    /// Lifecycle status.
+    pub status: JobStatus,
     /// PDA bump.
     pub bump: u8,
     /// Vault PDA bump.
@@ -263,27 +293,18 @@ pub struct Job {
     /// Which of the agent's [`TRACK_RECORD_SHARDS`] track-record shards in this mint the job
     /// counts in (chosen at creation, [`Job::default_record_shard`] by the clients).
     pub record_shard: u8,
-    /// Who decides a disputed milestone; `Pubkey::default()` for a job without an arbiter,
-    /// whose rejections refund at once. See [`Job::arbiter`].
-    pub arbiter: Pubkey,
-    /// Seconds the arbiter has to decide, from the rejection (0 without an arbiter).
-    pub dispute_window: i64,
-    /// The agent's share, in basis points, when the arbiter stays silent through the window.
-    pub dispute_default_bps: u16,
-    /// SHA-256 of the job's terms document (what each milestone's work is); never changes.
-    pub terms_hash: [u8; 32],
-    /// Where the terms document can be fetched (https, ipfs, ...); never changes.
-    #[max_len(MAX_TERMS_URI_LEN)]
-    pub terms_uri: String,
-    /// Seconds a started first step shields the job from the poster's cancellation.
-    pub step_timeout: i64,
-    /// The milestones, in order.
-    #[max_len(MAX_MILESTONES)]
-    pub milestones: Vec<Milestone>,
+    /// How many of [`Job::milestones`] the job has ([`Job::milestones`]).
+    pub milestone_count: u8,
+    /// How many bytes of `terms_uri` are the URI ([`Job::terms_uri`]).
+    pub terms_uri_len: u8,
+    /// Where the terms document can be fetched (https, ipfs, ...), in its first
+    /// `terms_uri_len` bytes; never changes.
+    pub terms_uri: [u8; MAX_TERMS_URI_LEN],
+    /// Unused: the milestones start at a multiple of their alignment.
+    pub padding: [u8; 4],
+    /// The milestones, in order: the first `milestone_count` are the job's.
+    pub milestone_slots: [Milestone; MAX_MILESTONES],
 }
-
-// an account as `#[account]` makes one, written back in one copy: see one_write_account!
-one_write_account!(Job, [75, 124, 80, 203, 161, 180, 202, 80]);
 
 /// What a closed job's account becomes: its discriminator only, so its address (poster and
 /// nonce) can never hold a job again.
@@ -317,39 +338,78 @@ fn bps_of(amount: u64, bps: u16) -> u64 {
 /// The largest amount whose product with any `u16` fits in 64 bits.
 const BPS_FITS: u64 = u64::MAX / u16::MAX as u64;
 
+impl Default for Job {
+    /// A job of zeros (no milestones, status `Created`), as a freshly created account holds.
+    fn default() -> Self {
+        bytemuck::Zeroable::zeroed()
+    }
+}
+
 impl Job {
-    /// Account size for a job with `milestones` milestones and a terms URI of `terms_uri` bytes.
-    pub fn space(milestones: usize, terms_uri: usize) -> usize {
-        8 + Job::INIT_SPACE - (MAX_MILESTONES - milestones) * Milestone::INIT_SPACE - (MAX_TERMS_URI_LEN - terms_uri)
+    /// Account size: the discriminator and the job.
+    pub const SPACE: usize = 8 + std::mem::size_of::<Job>();
+
+    /// Whether `key` is the address of `poster`'s job with this job's nonce and bump
+    /// (`[JOB, poster, nonce]`, checked by hash: [`is_derived`](crate::bypass::derived::is_derived)).
+    pub fn is_at(&self, key: &Pubkey, poster: &Pubkey) -> bool {
+        let seeds: [&[u8]; 3] = [crate::state::seeds::JOB, poster.as_ref(), &self.nonce.to_le_bytes()];
+        crate::bypass::derived::is_derived(key, &seeds, self.bump, &crate::ID)
     }
 
-    /// Builds milestones from the poster's specs, checking count, amounts and the total.
-    pub fn milestones_from(specs: &[MilestoneSpec], fee_bps: u16) -> Result<Vec<Milestone>> {
+    /// The job's milestones, in order.
+    pub fn milestones(&self) -> &[Milestone] {
+        let count = usize::from(self.milestone_count).min(MAX_MILESTONES);
+        &self.milestone_slots[..count]
+    }
+
+    /// The job's milestones, to change them.
+    pub fn milestones_mut(&mut self) -> &mut [Milestone] {
+        let count = usize::from(self.milestone_count).min(MAX_MILESTONES);
+        &mut self.milestone_slots[..count]
+    }
+
+    /// The terms URI. Only [`Job::set_terms_uri`] writes it, from a `str`, so it is UTF-8; bytes
+    /// that were not would read as their longest UTF-8 start.
+    pub fn terms_uri(&self) -> &str {
+        let bytes = &self.terms_uri[..usize::from(self.terms_uri_len).min(MAX_TERMS_URI_LEN)];
+        std::str::from_utf8(bytes)
+            .or_else(|e| std::str::from_utf8(&bytes[..e.valid_up_to()]))
+            .unwrap_or_default()
+    }
+
+    /// Sets the terms URI; refused when longer than [`MAX_TERMS_URI_LEN`].
+    pub fn set_terms_uri(&mut self, uri: &str) -> Result<()> {
+        let len = uri.len();
+        require!(len <= MAX_TERMS_URI_LEN, AgentrailError::TermsUriLength);
+        self.terms_uri[..len].copy_from_slice(uri.as_bytes());
+        // cannot truncate: MAX_TERMS_URI_LEN fits in a byte
+        self.terms_uri_len = len as u8;
+        Ok(())
+    }
+
+    /// Sets the milestones from the poster's specs, checking count, amounts and the total.
+    pub fn set_milestones(&mut self, specs: &[MilestoneSpec], fee_bps: u16) -> Result<()> {
         require!((1..=MAX_MILESTONES).contains(&specs.len()), AgentrailError::MilestoneCount);
         let mut total: u64 = 0;
-        let mut out = Vec::with_capacity(specs.len());
-        for spec in specs {
+        for (slot, spec) in self.milestone_slots.iter_mut().zip(specs) {
             require!(spec.amount > 0, AgentrailError::ZeroAmount);
             let fee = fee_for(spec.amount, fee_bps);
             total = total.checked_add(spec.amount).and_then(|t| t.checked_add(fee)).ok_or(AgentrailError::Overflow)?;
-            out.push(Milestone {
+            *slot = Milestone {
                 amount: spec.amount,
                 fee,
-                requires_approval: spec.requires_approval,
-                state: MilestoneState::Pending,
-                result_hash: [0; 32],
-                submitted_at: 0,
-                started_at: 0,
-                disputed_at: 0,
-                agent_bps: 0,
-            });
+                requires_approval: u8::from(spec.requires_approval),
+                ..Milestone::default()
+            };
         }
-        Ok(out)
+        // cannot truncate: checked against MAX_MILESTONES above
+        self.milestone_count = specs.len() as u8;
+        Ok(())
     }
 
     /// What funding must move: every milestone's amount plus fee.
     pub fn total(&self) -> u64 {
-        self.milestones.iter().map(Milestone::gross).sum()
+        self.milestones().iter().map(Milestone::gross).sum()
     }
 
     /// What the vault must still hold by the job's own accounting.
@@ -357,7 +417,7 @@ impl Job {
         if self.funded == 0 {
             return 0;
         }
-        self.milestones.iter().filter(|m| !m.settled()).map(Milestone::gross).sum()
+        self.milestones().iter().filter(|m| !m.settled()).map(Milestone::gross).sum()
     }
 
     /// Fees earned and still in the vault, waiting for a sweep to the treasury.
@@ -403,13 +463,13 @@ impl Job {
 
     /// The milestone at `index`, or an error naming the bad index.
     pub fn milestone(&self, index: u8) -> Result<&Milestone> {
-        self.milestones.get(usize::from(index)).ok_or_else(|| error!(AgentrailError::InvalidMilestone))
+        self.milestones().get(usize::from(index)).ok_or_else(|| error!(AgentrailError::InvalidMilestone))
     }
 
     /// Index of the milestone being worked on: the first unsettled one, when every earlier
     /// one is settled (milestones settle in order).
     pub fn current(&self) -> Option<usize> {
-        self.milestones.iter().position(|m| !m.settled())
+        self.milestones().iter().position(|m| !m.settled())
     }
 
     /// Checks that `index` is the pending milestone being worked on in a funded job.
@@ -417,7 +477,7 @@ impl Job {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
         require!(self.milestone(index)?.state == MilestoneState::Pending, AgentrailError::MilestoneNotPending);
         let i = usize::from(index);
-        require!(self.milestones[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
+        require!(self.milestones()[..i].iter().all(Milestone::settled), AgentrailError::MilestoneOutOfOrder);
         Ok(i)
     }
 
@@ -435,7 +495,7 @@ impl Job {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
-        if self.milestones[i].requires_approval {
+        if self.milestones()[i].needs_approval() {
             let review_end = now.checked_add(self.review_window).ok_or(AgentrailError::Overflow)?;
             require!(review_end <= self.deadline, AgentrailError::ReviewOutlastsDeadline);
         }
@@ -446,7 +506,7 @@ impl Job {
     /// ([`Job::check_submittable`]).
     pub fn submit(&mut self, index: u8, result_hash: [u8; 32], now: i64) -> Result<()> {
         let i = self.check_submittable(index, now)?;
-        let m = &mut self.milestones[i];
+        let m = &mut self.milestones_mut()[i];
         m.state = MilestoneState::Submitted;
         m.result_hash = result_hash;
         m.submitted_at = now;
@@ -457,7 +517,7 @@ impl Job {
     /// the agent): from then until `step_timeout` passes, the poster cannot cancel the job.
     pub fn start(&mut self, index: u8, now: i64) -> Result<()> {
         let i = self.check_startable(index, now)?;
-        self.milestones[i].started_at = now;
+        self.milestones_mut()[i].started_at = now;
         Ok(())
     }
 
@@ -466,7 +526,7 @@ impl Job {
     pub fn check_startable(&self, index: u8, now: i64) -> Result<usize> {
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
-        require!(self.milestones[i].started_at == 0, AgentrailError::AlreadyStarted);
+        require!(self.milestones()[i].started_at == 0, AgentrailError::AlreadyStarted);
         Ok(i)
     }
 
@@ -474,8 +534,8 @@ impl Job {
     /// started first step still inside its timeout (the agent may be doing that work).
     pub fn check_cancellable(&self, now: i64) -> Result<()> {
         require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
-        require!(self.milestones.iter().all(|m| m.state == MilestoneState::Pending), AgentrailError::AlreadyStarted);
-        let started_at = self.milestones.first().map_or(0, |m| m.started_at);
+        require!(self.milestones().iter().all(|m| m.state == MilestoneState::Pending), AgentrailError::AlreadyStarted);
+        let started_at = self.milestones().first().map_or(0, |m| m.started_at);
         if started_at != 0 {
             let shielded_until = started_at.checked_add(self.step_timeout).ok_or(AgentrailError::Overflow)?;
             require!(now >= shielded_until, AgentrailError::StepInProgress);
@@ -503,7 +563,7 @@ impl Job {
     pub fn check_rejectable(&self, index: u8, now: i64) -> Result<()> {
         self.check_approvable(index)?;
         let m = self.milestone(index)?;
-        require!(m.requires_approval && now < m.review_end(self.review_window)?, AgentrailError::ReviewWindowClosed);
+        require!(m.needs_approval() && now < m.review_end(self.review_window)?, AgentrailError::ReviewWindowClosed);
         Ok(())
     }
 
@@ -517,7 +577,7 @@ impl Job {
     pub fn dispute(&mut self, index: u8, now: i64) -> Result<()> {
         self.check_rejectable(index, now)?;
         require!(self.arbiter().is_some(), AgentrailError::NoArbiter);
-        let m = &mut self.milestones[usize::from(index)];
+        let m = &mut self.milestones_mut()[usize::from(index)];
         m.state = MilestoneState::Disputed;
         m.disputed_at = now;
         Ok(())
@@ -560,7 +620,7 @@ impl Job {
         self.released = self.released.checked_add(to_agent).ok_or(AgentrailError::Overflow)?;
         self.fees_earned = self.fees_earned.checked_add(fee).ok_or(AgentrailError::Overflow)?;
         self.refunded = self.refunded.checked_add(to_poster).ok_or(AgentrailError::Overflow)?;
-        let m = &mut self.milestones[usize::from(index)];
+        let m = &mut self.milestones_mut()[usize::from(index)];
         m.agent_bps = agent_bps;
         m.state = match agent_bps {
             MAX_SHARE_BPS => MilestoneState::Released,
@@ -628,7 +688,7 @@ impl Job {
         require!(m.state == MilestoneState::Submitted, AgentrailError::MilestoneNotSubmitted);
         self.released = self.released.checked_add(m.amount).ok_or(AgentrailError::Overflow)?;
         self.fees_earned = self.fees_earned.checked_add(m.fee).ok_or(AgentrailError::Overflow)?;
-        self.milestones[usize::from(index)].state = MilestoneState::Released;
+        self.milestones_mut()[usize::from(index)].state = MilestoneState::Released;
         self.complete_if_settled();
         Ok((m.amount, m.fee))
     }
@@ -638,18 +698,17 @@ impl Job {
     /// (`agent_ineligible` is [`Job::ineligibility`]'s verdict) and those in dispute, which
     /// only their dispute decides. Owed milestones stay for `release_after_review`, whenever
     /// releases are possible again. An agent that may no longer be paid loses both.
-    pub fn refundable_after_deadline(&self, now: i64, agent_ineligible: bool) -> Result<Vec<bool>> {
+    pub fn refundable_after_deadline(&self, now: i64, agent_ineligible: bool) -> Result<MilestoneSet> {
         require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
         require!(now > self.deadline, AgentrailError::DeadlineNotReached);
-        let refundable: Vec<bool> = self
-            .milestones
-            .iter()
-            .map(|m| {
-                let kept = m.owed(self.review_window, now) || m.state == MilestoneState::Disputed;
-                !m.settled() && (agent_ineligible || !kept)
-            })
-            .collect();
-        require!(refundable.iter().any(|r| *r), AgentrailError::NothingToRefund);
+        let mut refundable = MilestoneSet::EMPTY;
+        for (i, m) in self.milestones().iter().enumerate() {
+            let kept = m.owed(self.review_window, now) || m.state == MilestoneState::Disputed;
+            if !m.settled() && (agent_ineligible || !kept) {
+                refundable.insert(i);
+            }
+        }
+        require!(!refundable.is_empty(), AgentrailError::NothingToRefund);
         Ok(refundable)
     }
 
@@ -666,7 +725,7 @@ impl Job {
         let funded = self.funded > 0;
         let mut refunds =
             Refunds { total: 0, refunded: MilestoneSet::EMPTY, disputed: MilestoneSet::EMPTY, all_settled: true };
-        for (i, m) in self.milestones.iter_mut().enumerate() {
+        for (i, m) in self.milestones_mut().iter_mut().enumerate() {
             if !m.settled() && which(i, m) {
                 if funded {
                     refunds.total = refunds.total.checked_add(m.gross()).ok_or(AgentrailError::Overflow)?;
@@ -698,7 +757,7 @@ impl Job {
 
     /// Moves to `Completed` once every milestone is settled ([`Job::end_if_settled`]).
     pub fn complete_if_settled(&mut self) {
-        self.end_if_settled(self.milestones.iter().all(Milestone::settled), None);
+        self.end_if_settled(self.milestones().iter().all(Milestone::settled), None);
     }
 
     /// Whether the job is over: nothing more can be released or refunded.
@@ -736,39 +795,18 @@ mod tests {
     fn job(specs: &[(u64, bool)]) -> Job {
         let specs: Vec<_> =
             specs.iter().map(|&(amount, requires_approval)| MilestoneSpec { amount, requires_approval }).collect();
-        let milestones = Job::milestones_from(&specs, 250).unwrap();
         let mut job = Job {
-            poster: Pubkey::default(),
-            nonce: 0,
-            agent: Pubkey::default(),
             agent_version_seq: 1,
-            keeper: Pubkey::default(),
-            mint: Pubkey::default(),
-            token_program: Pubkey::default(),
             fee_bps: 250,
-            min_stage: 0,
-            pinned_stage: 0,
-            cert_epoch: 0,
             deadline: 1_000,
             review_window: 100,
-            created_at: 0,
             status: JobStatus::Funded,
-            funded: 0,
-            released: 0,
-            fees_earned: 0,
-            fees_swept: 0,
-            refunded: 0,
-            bump: 0,
-            vault_bump: 0,
-            record_shard: 0,
-            arbiter: Pubkey::default(),
-            dispute_window: 0,
-            dispute_default_bps: 0,
             terms_hash: [7; 32],
-            terms_uri: "https://terms.example/1".into(),
             step_timeout: 300,
-            milestones,
+            ..Job::default()
         };
+        job.set_terms_uri("https://terms.example/1").unwrap();
+        job.set_milestones(&specs, 250).unwrap();
         job.funded = job.total();
         job
     }
@@ -792,28 +830,52 @@ mod tests {
 
     #[test]
     fn milestone_specs_are_checked() {
-        assert!(Job::milestones_from(&[], 0).is_err());
+        let set = |specs: &[MilestoneSpec], fee_bps| {
+            let mut j = Job::default();
+            j.set_milestones(specs, fee_bps).map(|()| (j.milestone_count, j.total()))
+        };
+        assert!(set(&[], 0).is_err());
         let one = MilestoneSpec { amount: 1, requires_approval: false };
-        assert!(Job::milestones_from(&[one; MAX_MILESTONES], 0).is_ok());
-        assert!(Job::milestones_from(&[one; MAX_MILESTONES + 1], 0).is_err());
-        assert!(Job::milestones_from(&[MilestoneSpec { amount: 0, requires_approval: false }], 0).is_err());
+        assert_eq!(set(&[one; MAX_MILESTONES], 0).unwrap(), (MAX_MILESTONES as u8, MAX_MILESTONES as u64));
+        assert!(set(&[one; MAX_MILESTONES + 1], 0).is_err());
+        assert!(set(&[MilestoneSpec { amount: 0, requires_approval: false }], 0).is_err());
         let huge = MilestoneSpec { amount: u64::MAX / 2, requires_approval: false };
-        assert!(Job::milestones_from(&[huge, huge], 0).is_ok());
+        assert!(set(&[huge, huge], 0).is_ok());
         let two = MilestoneSpec { amount: 2, requires_approval: false };
-        assert!(Job::milestones_from(&[huge, huge, one], 0).is_ok()); // exactly u64::MAX
-        assert!(Job::milestones_from(&[huge, huge, two], 0).is_err());
-        assert!(Job::milestones_from(&[huge, huge], 10).is_err());
+        assert_eq!(set(&[huge, huge, one], 0).unwrap().1, u64::MAX);
+        assert!(set(&[huge, huge, two], 0).is_err());
+        assert!(set(&[huge, huge], 10).is_err());
+        let mut j = job(&[(5, true), (6, false)]);
+        assert_eq!(j.milestones().len(), 2);
+        assert!(j.milestones()[0].needs_approval() && !j.milestones()[1].needs_approval());
+        j.milestone_count = u8::MAX;
+        assert_eq!(j.milestones().len(), MAX_MILESTONES, "a count past the slots reads every slot, never past");
     }
 
     #[test]
-    fn space_matches_serialised_size() {
-        for (milestones, uri) in [(1, 0), (2, 23), (MAX_MILESTONES, MAX_TERMS_URI_LEN)] {
-            let mut j = job(&vec![(10, true); milestones]);
-            j.terms_uri = "u".repeat(uri);
-            let mut data = Vec::new();
-            anchor_lang::AccountSerialize::try_serialize(&j, &mut data).unwrap();
-            assert_eq!(data.len(), Job::space(milestones, uri));
-        }
+    fn terms_uris_fit_their_field() {
+        let mut j = job(&[(1, false)]);
+        assert_eq!(j.terms_uri(), "https://terms.example/1");
+        let longest = "u".repeat(MAX_TERMS_URI_LEN);
+        j.set_terms_uri(&longest).unwrap();
+        assert_eq!(j.terms_uri(), longest);
+        assert_eq!(j.set_terms_uri(&format!("{longest}u")).unwrap_err(), error!(AgentrailError::TermsUriLength));
+        j.terms_uri_len = u8::MAX;
+        assert_eq!(j.terms_uri().len(), MAX_TERMS_URI_LEN, "a length past the field reads the field, never past");
+        j.set_terms_uri("ab\u{e9}").unwrap();
+        j.terms_uri_len -= 1;
+        assert_eq!(j.terms_uri(), "ab", "a cut character is left out");
+    }
+
+    #[test]
+    fn the_layout_has_no_gaps_and_milestones_last() {
+        use std::mem::{offset_of, size_of};
+        // Pod (derived) already refuses padding; this pins where the clients' filters look
+        assert_eq!((offset_of!(Job, poster), offset_of!(Job, agent), offset_of!(Job, keeper)), (0, 32, 64));
+        assert_eq!(offset_of!(Job, milestone_slots) % 8, 0);
+        assert_eq!(size_of::<Job>(), offset_of!(Job, milestone_slots) + MAX_MILESTONES * size_of::<Milestone>());
+        assert_eq!(size_of::<Milestone>(), 80);
+        assert_eq!(Job::SPACE, 8 + size_of::<Job>());
     }
 
     #[test]
@@ -859,9 +921,9 @@ mod tests {
         j.submit(1, [2; 32], 20).unwrap();
         assert!(j.refundable_after_deadline(1_000, false).is_err(), "not before the deadline");
         // milestone 1's window ended in silence: it stays for the agent, 2 returns
-        assert_eq!(j.refundable_after_deadline(1_001, false).unwrap(), vec![false, false, true]);
+        assert_eq!(j.refundable_after_deadline(1_001, false).unwrap(), MilestoneSet::of(&[2]));
         // an agent that may no longer be paid loses it
-        assert_eq!(j.refundable_after_deadline(1_001, true).unwrap(), vec![false, true, true]);
+        assert_eq!(j.refundable_after_deadline(1_001, true).unwrap(), MilestoneSet::of(&[1, 2]));
         j.refund_where(|i, _| i == 2).unwrap();
         assert_eq!(j.refundable_after_deadline(1_001, false).unwrap_err(), error!(AgentrailError::NothingToRefund));
     }
@@ -897,7 +959,7 @@ mod tests {
         j.submit(0, [1; 32], 10).unwrap();
         assert_eq!(j.dispute(0, 110).unwrap_err(), error!(AgentrailError::ReviewWindowClosed));
         j.dispute(0, 109).unwrap();
-        assert_eq!(j.milestones[0].state, MilestoneState::Disputed);
+        assert_eq!(j.milestones()[0].state, MilestoneState::Disputed);
         assert!(j.dispute(0, 109).is_err(), "once");
         assert!(j.check_approvable(0).is_err(), "no release while disputed");
         assert!(j.submit(1, [2; 32], 120).is_err(), "the next milestone waits for the dispute");
@@ -917,7 +979,7 @@ mod tests {
         // long after the deadline the dispute still waits for its decision: never stranded
         j.check_default_applies(0, 100_000).unwrap();
         assert!(j.refundable_after_deadline(100_000, false).is_err(), "no refund takes a dispute");
-        assert_eq!(j.refundable_after_deadline(100_000, true).unwrap(), vec![true], "unless the agent is ineligible");
+        assert_eq!(j.refundable_after_deadline(100_000, true).unwrap(), MilestoneSet::of(&[0]), "unless the agent is ineligible");
     }
 
     #[test]
@@ -935,7 +997,7 @@ mod tests {
             assert_eq!(j.decide(0, 10_001).unwrap_err(), error!(AgentrailError::InvalidShare));
             let shares = j.decide(0, bps).unwrap();
             assert_eq!(shares, DisputeShares { to_agent: agent, fee, to_poster: poster }, "bps {bps}");
-            assert_eq!((j.milestones[0].state, j.milestones[0].agent_bps), (state, bps));
+            assert_eq!((j.milestones()[0].state, j.milestones()[0].agent_bps), (state, bps));
             assert_eq!((j.released, j.fees_earned, j.refunded), (agent, fee, poster));
             assert!(j.balanced());
             assert_eq!(j.status, JobStatus::Completed);
@@ -976,6 +1038,7 @@ mod tests {
         other.insert(7);
         assert_eq!(s.and(other).len(), 1);
         assert_eq!(s.without(other).len(), 1);
+        assert_eq!((s.first(), MilestoneSet::EMPTY.first(), s.without(other).first()), (Some(0), None, Some(15)));
         assert!(s.without(other).contains(MAX_MILESTONES - 1));
     }
 

@@ -1,6 +1,8 @@
 //! On-chain accounts, one module each, and their PDA seeds.
 
 pub mod agent;
+#[macro_use]
+mod byte_state;
 pub mod certification;
 pub mod certifier;
 pub mod config;

@@ -4,8 +4,8 @@ use anchor_lang::prelude::*;
 pub const SECONDS_PER_DAY: i64 = 86_400;
 
 /// A keeper operator's append-only receipt log: its latest anchored size and root.
-// an account as `#[account]` makes one, written back in one copy (one_write_account! below)
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug)]
+#[account]
+#[derive(InitSpace, Debug)]
 pub struct ReceiptLog {
     /// Who may anchor checkpoints.
     pub authority: Pubkey,
@@ -40,8 +40,8 @@ impl ReceiptLog {
 }
 
 /// One day's anchored checkpoint. Never modified after creation.
-// an account as `#[account]` makes one, written in one copy (one_write_account! below)
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug)]
+#[account]
+#[derive(InitSpace, Debug)]
 pub struct Checkpoint {
     /// The log it belongs to.
     pub log: Pubkey,
@@ -62,9 +62,6 @@ pub struct Checkpoint {
     /// PDA bump.
     pub bump: u8,
 }
-
-one_write_account!(ReceiptLog, [28, 105, 182, 63, 212, 2, 230, 57]);
-one_write_account!(Checkpoint, [199, 62, 186, 186, 98, 119, 211, 139]);
 
 /// What a receipt check reads of a checkpoint: where it belongs and what it anchored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,12 +10,8 @@ use crate::state::MilestoneSet;
 /// popular agent's settlements do not all write-lock one account. A shard is created with the
 /// first job that counts in it (that poster pays its rent once). Counters saturate instead of
 /// failing: a record must never block a payment or a refund.
-// an account as `#[account]` makes one, written back in one copy: one_write_account! below;
-// `repr(C)` in Borsh's order, so its bytes are its memory (borsh_memory.rs; Borsh's derive
-// describes them for the IDL)
-#[repr(C)]
-#[cfg_attr(feature = "idl-build", derive(AnchorSerialize, AnchorDeserialize))]
-#[derive(Clone, InitSpace, Debug, Default)]
+#[account(zero_copy)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct TrackRecord {
     /// The agent.
     pub agent: Pubkey,
@@ -29,8 +25,9 @@ pub struct TrackRecord {
     pub rejected: u64,
     /// Milestones the keeper gave up on (the step failed or its guards refused payment).
     pub failed: u64,
-    /// Base units of the mint released to the agent.
-    pub volume: u128,
+    /// Base units of the mint released to the agent: a little-endian `u128`
+    /// ([`TrackRecord::volume`]), kept as bytes so the account needs no 16-byte alignment.
+    pub volume_le: [u8; 16],
     /// Jobs funded with this agent in this mint.
     pub jobs: u64,
     /// Rejections that went to the job's arbiter. Each ends in exactly one of the five
@@ -52,25 +49,34 @@ pub struct TrackRecord {
     pub shard: u8,
     /// PDA bump.
     pub bump: u8,
+    /// Unused: the record's size is a multiple of its alignment.
+    pub padding: [u8; 6],
 }
 
-one_write_account!(TrackRecord, [115, 157, 52, 198, 141, 16, 65, 54]);
-crate::borsh_memory_codec!(TrackRecord);
+impl TrackRecord {
+    /// Account size: the discriminator and the record.
+    pub const SPACE: usize = 8 + std::mem::size_of::<TrackRecord>();
 
-// SAFETY: `repr(C)`, every field at its Borsh offset without padding before the last (checked
-// below); every byte pattern is a value (integers and keys)
-unsafe impl crate::bypass::borsh_memory::BorshMemory for TrackRecord {
-    const ENCODED: usize = TrackRecord::INIT_SPACE;
+    /// The bump of the record in `data` (an account this program owns), refusing another kind
+    /// of account with the errors `AccountLoader<TrackRecord>` gives.
+    pub fn stored_bump(data: &[u8]) -> Result<u8> {
+        use anchor_lang::error::ErrorCode;
+        let discriminator = data.get(..8).ok_or(ErrorCode::AccountDiscriminatorNotFound)?;
+        require!(discriminator == Self::DISCRIMINATOR, ErrorCode::AccountDiscriminatorMismatch);
+        let record = data.get(8..Self::SPACE).ok_or(ErrorCode::AccountDidNotDeserialize)?;
+        Ok(record[std::mem::offset_of!(TrackRecord, bump)])
+    }
+
+    /// Base units of the mint released to the agent.
+    pub fn volume(&self) -> u128 {
+        u128::from_le_bytes(self.volume_le)
+    }
+
+    /// Sets [`TrackRecord::volume`].
+    pub fn set_volume(&mut self, volume: u128) {
+        self.volume_le = volume.to_le_bytes();
+    }
 }
-
-const _: () = {
-    use std::mem::offset_of;
-    assert!(offset_of!(TrackRecord, mint) == 32 && offset_of!(TrackRecord, released) == 64);
-    assert!(offset_of!(TrackRecord, failed) == 88 && offset_of!(TrackRecord, volume) == 96);
-    assert!(offset_of!(TrackRecord, jobs) == 112 && offset_of!(TrackRecord, disputed) == 120);
-    assert!(offset_of!(TrackRecord, disputes_defaulted) == 160 && offset_of!(TrackRecord, shard) == 168);
-    assert!(offset_of!(TrackRecord, bump) == 169 && TrackRecord::INIT_SPACE == 170);
-};
 
 /// Why milestones went back to the poster, for the track record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +111,7 @@ impl TrackRecord {
     /// Records a released milestone of `amount` base units.
     pub fn record_release(&mut self, amount: u64) {
         self.released = self.released.saturating_add(1);
-        self.volume = self.volume.saturating_add(u128::from(amount));
+        self.set_volume(self.volume().saturating_add(u128::from(amount)));
     }
 
     /// Records the refunded milestones `refunded` (of which `disputed` were in dispute) for
@@ -152,7 +158,7 @@ impl TrackRecord {
         if decider == Decider::DefaultRule {
             self.disputes_defaulted = self.disputes_defaulted.saturating_add(1);
         }
-        self.volume = self.volume.saturating_add(u128::from(to_agent));
+        self.set_volume(self.volume().saturating_add(u128::from(to_agent)));
     }
 }
 
@@ -175,7 +181,7 @@ mod tests {
         t.record_refunds(set(&[4]), set(&[]), RefundCause::Failed(4));
         t.record_refunds(set(&[5, 6]), set(&[]), RefundCause::Failed(5));
         t.record_refunds(set(&[7]), set(&[]), RefundCause::NoVerdict);
-        assert_eq!((t.released, t.volume, t.rejected, t.failed, t.refunded), (2, 12, 1, 2, 4));
+        assert_eq!((t.released, t.volume(), t.rejected, t.failed, t.refunded), (2, 12, 1, 2, 4));
         t.record_dispute();
         t.record_dispute();
         t.record_dispute();
@@ -186,11 +192,11 @@ mod tests {
         t.record_decision(2_500, 3, Decider::DefaultRule);
         assert_eq!((t.rejected, t.disputed, t.disputes_conceded, t.disputes_for_poster), (5, 4, 1, 1));
         assert_eq!((t.disputes_for_agent, t.disputes_split, t.disputes_defaulted), (1, 1, 1));
-        assert_eq!((t.refunded, t.volume), (5, 23));
+        assert_eq!((t.refunded, t.volume()), (5, 23));
         t.released = u64::MAX;
-        t.volume = u128::MAX;
+        t.set_volume(u128::MAX);
         t.record_release(1);
-        assert_eq!((t.released, t.volume), (u64::MAX, u128::MAX));
+        assert_eq!((t.released, t.volume()), (u64::MAX, u128::MAX));
     }
 
     /// The rule milestone by milestone: each refunded milestone counts once, in the first
@@ -226,66 +232,10 @@ mod tests {
                         let ixs = |bits: u32| (0..5).filter(|i| bits >> i & 1 == 1).collect::<Vec<_>>();
                         by_set.record_refunds(set(&ixs(refunded)), set(&ixs(disputed)), cause);
                         record_one_by_one(&mut one_by_one, &pairs, cause);
-                        assert_eq!(
-                            borsh_bytes(&by_set),
-                            borsh_bytes(&one_by_one),
-                            "{refunded:05b} {disputed:05b} {cause:?}"
-                        );
+                        assert_eq!(by_set, one_by_one, "{refunded:05b} {disputed:05b} {cause:?}");
                     }
                 }
             }
         }
-    }
-
-    /// Borsh's encoding of `t`, field by field in declaration order: what the IDL describes.
-    fn borsh_bytes(t: &TrackRecord) -> Vec<u8> {
-        use borsh::to_vec;
-        let counters = [t.released, t.refunded, t.rejected, t.failed];
-        let disputes = [
-            t.jobs,
-            t.disputed,
-            t.disputes_conceded,
-            t.disputes_for_agent,
-            t.disputes_for_poster,
-            t.disputes_split,
-            t.disputes_defaulted,
-        ];
-        let mut out = [to_vec(&t.agent).unwrap(), to_vec(&t.mint).unwrap()].concat();
-        counters.iter().for_each(|c| out.extend(to_vec(c).unwrap()));
-        out.extend(to_vec(&t.volume).unwrap());
-        disputes.iter().for_each(|c| out.extend(to_vec(c).unwrap()));
-        out.extend([t.shard, t.bump]);
-        out
-    }
-
-    #[test]
-    fn records_are_written_and_read_as_borsh_encodes_them() {
-        let n = |i: u64| i.wrapping_mul(0x0101_0101_0101_0101) ^ 0x8000_0000_0000_0001;
-        let t = TrackRecord {
-            agent: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            released: n(1),
-            refunded: n(2),
-            rejected: n(3),
-            failed: n(4),
-            volume: u128::MAX - 0x0102_0304,
-            jobs: n(5),
-            disputed: n(6),
-            disputes_conceded: n(7),
-            disputes_for_agent: n(8),
-            disputes_for_poster: n(9),
-            disputes_split: n(10),
-            disputes_defaulted: n(11),
-            shard: 3,
-            bump: 254,
-        };
-        let ours = borsh::to_vec(&t).unwrap();
-        assert_eq!(ours, borsh_bytes(&t));
-        assert_eq!(ours.len(), TrackRecord::INIT_SPACE);
-        let back = TrackRecord::deserialize(&mut ours.as_slice()).unwrap();
-        assert_eq!(borsh_bytes(&back), ours, "read back from an account's bytes");
-        let back = TrackRecord::deserialize_reader(&mut std::io::Cursor::new(&ours)).unwrap();
-        assert_eq!(borsh_bytes(&back), ours, "read back through a reader");
-        assert!(TrackRecord::deserialize(&mut &ours[..ours.len() - 1]).is_err(), "cut short");
     }
 }
