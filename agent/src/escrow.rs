@@ -317,33 +317,33 @@ mod tests {
         let check = |job: &Job, agent: &Agent, req: &StepRequest, config: &AgentConfig| {
             judge(job, agent, req, &auth, config, 100).unwrap_err()
         };
-        let mut j = job.clone();
+        let mut j = job;
         j.status = JobStatus::Created;
         assert_eq!(check(&j, &agent, &req, &config), Refusal::NotFunded("created".into()));
         let other = Pubkey::new_unique();
-        let j = Job { agent: other, ..job.clone() };
+        let j = Job { agent: other, ..job };
         assert_eq!(check(&j, &agent, &req, &config), Refusal::OtherAgent(other.to_string()));
-        let j = Job { agent_version_seq: 2, ..job.clone() };
+        let j = Job { agent_version_seq: 2, ..job };
         assert_eq!(check(&j, &agent, &req, &config), Refusal::OtherVersion { pinned: 2, current: 1 });
-        let j = Job { keeper: other, ..job.clone() };
+        let j = Job { keeper: other, ..job };
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherKeeper { .. }));
-        let mut j = job.clone();
+        let mut j = job;
         j.milestones_mut()[0].started_at = 0;
         assert_eq!(check(&j, &agent, &req, &config), Refusal::NotStarted);
         let later = StepRequest { milestone: 1, ..req.clone() };
         assert!(matches!(check(&job, &agent, &later, &config), Refusal::NotPending { index: 1, .. }));
-        let mut j = job.clone();
+        let mut j = job;
         j.milestones_mut()[0].state = MilestoneState::Released;
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::NotPending { index: 0, .. }));
         // a price above what the escrow pays after fees (1 000 - 25 = 975)
         let dear = AgentConfig { price: 976, ..config.clone() };
         assert_eq!(check(&job, &agent, &req, &dear), Refusal::BelowPrice { net: 975, price: 976 });
         // a mint this agent does not take
-        let j = Job { mint: other, ..job.clone() };
+        let j = Job { mint: other, ..job };
         let wrong = StepRequest { mint: other.to_string(), ..req.clone() };
         assert_eq!(check(&j, &agent, &wrong, &config), Refusal::WrongMint(other.to_string()));
         // the escrow holds another amount than the keeper signed for
-        let mut j = job.clone();
+        let mut j = job;
         j.milestones_mut()[0].amount = 999;
         assert_eq!(check(&j, &agent, &req, &config), Refusal::AmountMismatch { signed: 1_000, escrowed: 999 });
         // the registry pays somewhere else
@@ -356,7 +356,7 @@ mod tests {
             judge(&job, &agent, &req, &auth, &config, 9_990).unwrap_err(),
             Refusal::DeadlineTooClose { left: 10, need: 60 }
         );
-        let j = Job { terms_hash: [1; 32], ..job.clone() };
+        let j = Job { terms_hash: [1; 32], ..job };
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherTerms { .. }));
         // the registry names a signing key this agent does not sign with (or none it does)
         let key = ed25519_dalek::SigningKey::from_bytes(&[12; 32]);
@@ -402,11 +402,11 @@ mod tests {
         assert_eq!(judge(&job, &comp), Ok(()));
         let other = CompensationRequest { undoes: hex::encode([5; 32]), ..comp.clone() };
         assert!(matches!(judge(&job, &other), Err(Refusal::OtherReceipt { index: 0, .. })));
-        let theirs = Job { agent: Pubkey::new_unique(), ..job.clone() };
+        let theirs = Job { agent: Pubkey::new_unique(), ..job };
         assert!(matches!(judge(&theirs, &comp), Err(Refusal::OtherAgent(_))));
-        let other_keeper = Job { keeper: Pubkey::new_unique(), ..job.clone() };
+        let other_keeper = Job { keeper: Pubkey::new_unique(), ..job };
         assert!(matches!(judge(&other_keeper, &comp), Err(Refusal::OtherKeeper { .. })));
-        let mut all_paid = job.clone();
+        let mut all_paid = job;
         all_paid.milestones_mut()[1].state = MilestoneState::Released;
         assert!(matches!(judge(&all_paid, &comp), Err(Refusal::NothingToUndo(_))), "ended well");
     }

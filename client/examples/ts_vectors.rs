@@ -4,14 +4,14 @@
 //! Usage: `cargo run -p agentrail-client --example ts_vectors > web/build/vectors.json`.
 
 use agentrail::state::Job;
+use agentrail_client::accounts::zero_copy_bytes;
 use agentrail_client::escrow::{self, JobKeys};
 use agentrail_client::merkle::MerkleTree;
-use agentrail_client::accounts::zero_copy_bytes;
 use agentrail_client::pda;
 use agentrail_client::receipt::{GuardCheck, Receipt, ReceiptJson};
+use anchor_lang::Discriminator;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_lang::{AccountSerialize, Discriminator};
 use serde_json::{Value, json};
 
 /// A fixed key per label, so the vectors are the same on every run.
@@ -167,12 +167,13 @@ fn main() {
     let mut job: Job = agentrail_client::fixtures::funded_job(&[(1_000_000, true), (2_500_000, false)]);
     (job.poster, job.agent, job.mint, job.token_program, job.nonce) = (poster, agent, mint, token_program, 7);
     job.arbiter = arbiter;
+    job.set_terms_uri("https://terms.example/jobs/\u{e9}t\u{e9}.json").expect("a short URI");
     job.milestones_mut()[0].fee = 12_345;
     job.milestones_mut()[0].result_hash = [9; 32];
     let mut agent_state = agentrail_client::fixtures::agent();
     agent_state.payout = payout;
     let plain = JobKeys::new(job_key, &job, &agent_state);
-    let mut certified_job = job.clone();
+    let mut certified_job = job;
     (certified_job.min_stage, certified_job.agent_version_seq) = (2, 3);
     let certified = JobKeys::new(job_key, &certified_job, &agent_state);
 
@@ -289,7 +290,9 @@ fn main() {
         "job_fields": { "arbiter": arbiter.to_string(), "payout": payout.to_string(), "min_stage": 2, "agent_version_seq": 3 },
         "instructions": instructions,
         "job_account": { "key": job_key.to_string(), "data": hex::encode(&job_bytes), "total": job.total().to_string(),
-                          "fee0": job.milestones()[0].fee, "status": format!("{:?}", job.status), "funded": job.funded.to_string() },
+                          "fee0": job.milestones()[0].fee, "status": agentrail_client::escrow::job_status_name(job.status),
+                          "terms_uri": job.terms_uri(), "requires_approval": job.milestones().iter().map(|m| m.needs_approval()).collect::<Vec<_>>(),
+                          "funded": job.funded.to_string() },
         "receipts": receipts,
         "event": { "logs": logs, "name": "MilestoneReleased", "job": job_key.to_string(), "amount": "2500000", "payee": payout.to_string() },
         "inclusion": inclusion,

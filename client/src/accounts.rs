@@ -198,7 +198,7 @@ mod tests {
             assert_eq!(at(super::JOB_KEEPER_OFFSET), keeper.as_ref());
             assert_eq!(data[super::JOB_STATUS_OFFSET], tag);
             assert_eq!(at(super::JOB_ARBITER_OFFSET), arbiter.as_ref());
-            let mut booked = job.clone();
+            let mut booked = job;
             (booked.fees_earned, booked.fees_swept) = (700, 300);
             let data = zero_copy_bytes(&booked);
             let slice = &data[super::JOB_MINT_OFFSET..super::JOB_MINT_OFFSET + super::JOB_FEES_SLICE_LEN];

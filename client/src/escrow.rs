@@ -413,10 +413,7 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
             }
             Action::RefundExpired(_) => {
                 let which = job.refundable_after_deadline(now, c.agent_ineligible).unwrap_or_default();
-                format!(
-                    "the deadline passed: anyone may refund {} base units to the poster",
-                    refund_amount(job, which)
-                )
+                format!("the deadline passed: anyone may refund {} base units to the poster", refund_amount(job, which))
             }
             Action::SweepFees => format!(
                 "anyone may sweep the {} base units of fees it earned to the treasury (job close does it too)",
@@ -509,7 +506,7 @@ pub(crate) mod tests {
         let moved = cache.get(key, &state, &agent);
         assert_eq!(moved.payee_token, pda::ata(&agent.payout, &state.mint, &state.token_program), "a new payout");
         // another mint at the same address (the cache never trusts the address alone)
-        let mut other = state.clone();
+        let mut other = state;
         other.mint = Pubkey::new_unique();
         assert_eq!(cache.get(key, &other, &agent), JobKeys::new(key, &other, &agent));
         // bounded: a third job empties it and it still answers correctly

@@ -209,7 +209,7 @@ mod tests {
         j.submit(0, [1; 32], 10).unwrap();
         j.release(0).unwrap();
         j.submit(1, [2; 32], 20).unwrap();
-        let mut rejected = j.clone();
+        let mut rejected = j;
         rejected.refund_where(|i, _| i == 1).unwrap();
         rejected.status = JobStatus::Completed;
         assert_eq!(ended_against_agent(&rejected), Some(true));

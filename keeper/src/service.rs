@@ -245,7 +245,7 @@ impl Keeper {
             .into_iter()
             .filter(|(_, j)| j.keeper == me && j.status == agentrail::state::JobStatus::Funded)
             // a job whose step is running is handled when the step is over, in this state
-            .filter(|(key, j)| !self.steps.park(*key, j.clone()))
+            .filter(|(key, j)| !self.steps.park(*key, *j))
             .collect();
         if jobs.is_empty() {
             return Ok(());
@@ -436,7 +436,7 @@ impl Keeper {
                     return Ok(());
                 }
                 // the step runs in the pool, off the scan: a slow agent holds only its own job
-                let (me, key, job, agent) = (self.clone(), *key, job.clone(), agent.clone());
+                let (me, key, job, agent) = (self.clone(), *key, *job, agent.clone());
                 let after = self.clone();
                 let work = async move {
                     let cert = cert.as_ref();
@@ -675,7 +675,10 @@ impl Keeper {
                 terms_uri: job.terms_uri().to_string(),
                 work: work.clone().ok().flatten(),
                 // the on-chain result hashes of the earlier milestones (no store read)
-                previous_results: job.milestones()[..usize::from(i)].iter().map(|m| hex::encode(m.result_hash)).collect(),
+                previous_results: job.milestones()[..usize::from(i)]
+                    .iter()
+                    .map(|m| hex::encode(m.result_hash))
+                    .collect(),
             },
             endpoint: agent.metadata_uri.clone(),
             vendor_key: agent.signing_key(),

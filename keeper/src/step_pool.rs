@@ -160,13 +160,13 @@ mod tests {
         let pool = StepPool::new(2);
         let (job, other) = (Pubkey::new_unique(), Pubkey::new_unique());
         let state = agentrail_client::fixtures::funded_job(&[(1, false)]);
-        assert!(!pool.park(job, state.clone()), "nothing running: nothing parked");
+        assert!(!pool.park(job, state), "nothing running: nothing parked");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (go, wait) = tokio::sync::oneshot::channel::<()>();
         assert!(pool.spawn_then(job, async move { wait.await.unwrap() }, move |parked| {
             tx.send(parked).unwrap();
         }));
-        let mut newer = state.clone();
+        let mut newer = state;
         newer.released = 7;
         assert!(pool.park(job, state) && pool.park(job, newer));
         assert!(!pool.park(other, agentrail_client::fixtures::job(&[(1, false)])));

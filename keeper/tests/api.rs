@@ -205,7 +205,7 @@ async fn a_pinned_terms_document_is_read_once() {
         assert_eq!((terms.title.as_str(), terms.milestones[0].title.as_str()), ("swap", "quote"));
     }
     assert_eq!(hits.load(Ordering::SeqCst), 1, "read once");
-    let mut other = job.clone();
+    let mut other = job;
     other.terms_hash = [7; 32];
     let refused = k.job_terms(&other).await.unwrap_err();
     assert!(refused.contains("the job pinned"), "{refused}");

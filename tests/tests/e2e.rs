@@ -1298,7 +1298,8 @@ fn a_rejected_job_is_compensated_last_step_first_across_a_crash() {
     let later = || KeeperOptions { anchor_today: Some(false), ..Default::default() };
     let mut k = w.keeper("keeper", KeeperOptions { failpoint: Some("after-call:compensate".into()), ..later() });
     w.wait_job(&job, "milestone 1 awaits approval", MINUTE, |j| j.milestones()[1].state == Submitted);
-    let on_chain = w.job(&job).expect("job").milestones().iter().map(|m| hex::encode(m.result_hash)).collect::<Vec<_>>();
+    let on_chain =
+        w.job(&job).expect("job").milestones().iter().map(|m| hex::encode(m.result_hash)).collect::<Vec<_>>();
     let view = k.get(&format!("/jobs/{job_s}")).expect("job view");
     assert_eq!(view["compensations"].as_array().map(Vec::len), Some(2), "both armed: {view}");
     assert!(view["compensations"].as_array().unwrap().iter().all(|c| c["status"] == "armed"), "{view}");
@@ -1473,7 +1474,11 @@ fn a_person_decides_and_verifies_in_the_browser() {
     let approved = w.job(&approve).expect("job");
     assert_eq!(approved.milestones()[0].state, Released, "approved in the browser");
     let decided = w.job(&reject).expect("job");
-    assert_eq!((decided.milestones()[0].state, decided.milestones()[0].agent_bps), (Split, 3_000), "split by the arbiter");
+    assert_eq!(
+        (decided.milestones()[0].state, decided.milestones()[0].agent_bps),
+        (Split, 3_000),
+        "split by the arbiter"
+    );
     let funded = w.job(&fund).expect("job");
     assert!(
         funded.funded == funded.total() && funded.funded >= 7 * UNIT,

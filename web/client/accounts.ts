@@ -14,6 +14,31 @@ export function decode<T = Record<string, any>>(name: AccountName, data: Uint8Ar
   return coder.accounts.decode(name, Buffer.from(data)) as T;
 }
 
+/** A job's statuses and a milestone's states, by the byte the account holds (the program's `JobStatus` and `MilestoneState` constants). */
+export const JOB_STATUSES = ["created", "funded", "completed", "cancelled", "expired"] as const;
+export const MILESTONE_STATES = ["pending", "submitted", "released", "refunded", "disputed", "split"] as const;
+
+/** A state byte's name; `unknown(n)` for a byte that is none. */
+export function stateName(names: readonly string[], value: { 0: number }): string {
+  return names[value[0]] ?? `unknown(${value[0]})`;
+}
+
+/**
+ * Decodes a Job account (one zero-copy layout): its fields as the IDL names them, with
+ * `milestones` (the first `milestone_count` of `milestone_slots`, `state` a name and
+ * `requires_approval` a boolean), `terms_uri` as text and `status` as a name.
+ */
+export function decodeJob(data: Uint8Array): Record<string, any> {
+  const raw = decode("Job", data);
+  const milestones = raw.milestone_slots.slice(0, raw.milestone_count).map((m: Record<string, any>) => ({
+    ...m,
+    state: stateName(MILESTONE_STATES, m.state),
+    requires_approval: m.requires_approval !== 0,
+  }));
+  const terms_uri = new TextDecoder().decode(Uint8Array.from(raw.terms_uri.slice(0, raw.terms_uri_len)));
+  return { ...raw, status: stateName(JOB_STATUSES, raw.status), milestones, terms_uri };
+}
+
 /** Reads and decodes account `key`; `null` when it does not exist. */
 export async function fetchAccount<T = Record<string, any>>(connection: Connection, name: AccountName, key: PublicKey): Promise<T | null> {
   const info = await connection.getAccountInfo(key);

@@ -7,7 +7,7 @@
  */
 import type { Connection } from "@solana/web3.js";
 import { PublicKey } from "@solana/web3.js";
-import { decode } from "./accounts";
+import { decode, decodeJob } from "./accounts";
 import { verifyConsistency, verifyInclusion } from "./merkle";
 import * as pda from "./pda";
 import { hexBytes, type ParsedReceipt, parseReceipt, type ReceiptJson, toHex, verifySignatures } from "./receipt";
@@ -148,7 +148,7 @@ export async function verifyBundle(bundle: ReceiptBundle, sources: Sources | nul
       check("result", true, `job ${bundle.receipt.job} is closed; its result hash cannot be compared`);
       return report(receipt);
     }
-    const job = decode("Job", jobInfo.data);
+    const job = decodeJob(jobInfo.data);
     const m = job.milestones[bundle.receipt.milestone];
     if (!m) {
       check("result", false, `job ${bundle.receipt.job} has no milestone ${bundle.receipt.milestone}`);

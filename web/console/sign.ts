@@ -16,6 +16,7 @@ import {
   approveMilestone,
   decideDispute,
   decode,
+  decodeJob,
   formatAmount,
   fundJob,
   type JobKeys,
@@ -91,7 +92,7 @@ function refusal(logs: string[], err: unknown): string {
 export async function prepare(connection: Connection, signer: PublicKey, request: Request): Promise<Prepared> {
   const jobInfo = await connection.getAccountInfo(request.job);
   if (!jobInfo) throw new Error(`job ${request.job.toBase58()} does not exist`);
-  const job = decode("Job", jobInfo.data);
+  const job = decodeJob(jobInfo.data);
   const agentInfo = await connection.getAccountInfo(job.agent);
   if (!agentInfo) throw new Error(`the job's agent ${job.agent.toBase58()} does not exist`);
   const agent = decode("Agent", agentInfo.data);

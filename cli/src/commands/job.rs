@@ -557,7 +557,7 @@ fn decide(ctx: &Ctx, l: &Loaded, index: u8, bps: u16, ix: Instruction, what: &st
     let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout, l.job.poster])?;
     ixs.push(ix);
     // the program's own arithmetic, on a copy, names the shares (or the refusal)
-    let mut after = l.job.clone();
+    let mut after = l.job;
     let shares = after.decide(index, bps).map_err(|e| anyhow!("milestone {index} cannot be decided: {e}"))?;
     let ui = |v: u64| format_ui(v, l.decimals);
     let fields = [

@@ -63,7 +63,10 @@ async fn parties(k: &Keeper, jobs: &[&Job]) -> Result<Vec<Option<(Agent, Option<
     wanted.dedup();
     let read: HashMap<Pubkey, Vec<u8>> =
         wanted.iter().zip(k.chain.accounts(&wanted).await?).filter_map(|(key, a)| a.map(|a| (*key, a.data))).collect();
-    fn decode<T: agentrail_client::accounts::ProgramAccount>(read: &HashMap<Pubkey, Vec<u8>>, key: &Pubkey) -> Option<T> {
+    fn decode<T: agentrail_client::accounts::ProgramAccount>(
+        read: &HashMap<Pubkey, Vec<u8>>,
+        key: &Pubkey,
+    ) -> Option<T> {
         read.get(key).and_then(|d| agentrail_client::accounts::decode(d).ok())
     }
     Ok(jobs
@@ -173,7 +176,9 @@ pub async fn inbox(k: &Keeper, who: Option<Pubkey>) -> Result<Page> {
                     milestone: m,
                     actions: vec![offer.action],
                     until: offer.until,
-                    amount: Some(m.and_then(|i| job.milestones().get(usize::from(i))).map_or(job.total(), |x| x.amount)),
+                    amount: Some(
+                        m.and_then(|i| job.milestones().get(usize::from(i))).map_or(job.total(), |x| x.amount),
+                    ),
                     mint: job.mint,
                 }),
             }

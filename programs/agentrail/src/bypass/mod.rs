@@ -5,6 +5,5 @@ pub mod cpi;
 pub mod derived;
 pub mod distinct;
 pub mod entrypoint;
-pub mod mem;
 pub mod pda_account;
 pub mod token_bytes;

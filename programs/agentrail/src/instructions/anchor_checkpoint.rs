@@ -204,7 +204,7 @@ pub fn serve_anchor_checkpoint<'a>(program_id: &Pubkey, accounts: &'a [AccountIn
     log_account.exit(&crate::ID)
 }
 
-#[cfg(all(test, not(feature = "idl-build")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

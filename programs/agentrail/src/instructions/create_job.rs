@@ -164,7 +164,8 @@ impl CreateJob<'_> {
             return Ok(());
         }
         // first job of this agent in this mint and shard: the shard starts here
-        let bump = create_pda_account(&self.poster, &info, "track_record", &seeds, TrackRecord::SPACE, rent, &crate::ID)?;
+        let bump =
+            create_pda_account(&self.poster, &info, "track_record", &seeds, TrackRecord::SPACE, rent, &crate::ID)?;
         let mut data = info.try_borrow_mut_data()?;
         let (discriminator, body) = data.split_at_mut(8);
         discriminator.copy_from_slice(TrackRecord::DISCRIMINATOR);
@@ -185,7 +186,8 @@ impl CreateJob<'_> {
         let job_seeds: [&[u8]; 3] = [seeds::JOB, poster.as_ref(), &args.nonce.to_le_bytes()];
         // read once for the two or three accounts created here
         let rent = Rent::get()?;
-        let bump = create_pda_account(&accounts.poster, &accounts.job, "job", &job_seeds, Job::SPACE, &rent, &crate::ID)?;
+        let bump =
+            create_pda_account(&accounts.poster, &accounts.job, "job", &job_seeds, Job::SPACE, &rent, &crate::ID)?;
         cu_trace!("cu: create_job: job account (CPI)");
         let vault_bump = create_token_account_pda(
             &accounts.poster,

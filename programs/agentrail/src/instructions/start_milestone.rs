@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-
 use crate::{errors::AgentrailError, events::MilestoneStarted, state::*};
 
 /// The job's keeper marks the step of pending milestone `index` started, before it calls the

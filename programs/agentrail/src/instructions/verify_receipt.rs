@@ -157,7 +157,7 @@ pub fn check_receipt(
     })
 }
 
-#[cfg(all(test, not(feature = "idl-build")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -12,6 +12,8 @@ macro_rules! byte_state {
         }
     ) => {
         $(#[$doc])*
+        ///
+        #[doc = concat!("One byte: ", $( stringify!($variant), " = ", $value, "; ", )+ "any other byte is no state.")]
         #[derive(
             anchor_lang::AnchorSerialize,
             anchor_lang::AnchorDeserialize,

@@ -372,9 +372,7 @@ impl Job {
     /// that were not would read as their longest UTF-8 start.
     pub fn terms_uri(&self) -> &str {
         let bytes = &self.terms_uri[..usize::from(self.terms_uri_len).min(MAX_TERMS_URI_LEN)];
-        std::str::from_utf8(bytes)
-            .or_else(|e| std::str::from_utf8(&bytes[..e.valid_up_to()]))
-            .unwrap_or_default()
+        std::str::from_utf8(bytes).or_else(|e| std::str::from_utf8(&bytes[..e.valid_up_to()])).unwrap_or_default()
     }
 
     /// Sets the terms URI; refused when longer than [`MAX_TERMS_URI_LEN`].
@@ -979,7 +977,11 @@ mod tests {
         // long after the deadline the dispute still waits for its decision: never stranded
         j.check_default_applies(0, 100_000).unwrap();
         assert!(j.refundable_after_deadline(100_000, false).is_err(), "no refund takes a dispute");
-        assert_eq!(j.refundable_after_deadline(100_000, true).unwrap(), MilestoneSet::of(&[0]), "unless the agent is ineligible");
+        assert_eq!(
+            j.refundable_after_deadline(100_000, true).unwrap(),
+            MilestoneSet::of(&[0]),
+            "unless the agent is ineligible"
+        );
     }
 
     #[test]
