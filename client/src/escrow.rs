@@ -201,10 +201,7 @@ pub fn cancel_job(keys: &JobKeys) -> Instruction {
 
 /// `refund_expired`, by anyone: refunds to the poster's associated token account.
 pub fn refund_expired(keys: &JobKeys) -> Instruction {
-    build(
-        accounts::RefundExpired { refund: keys.refund(), agent: keys.agent, certification: keys.certification },
-        instruction::RefundExpired {},
-    )
+    build(accounts::RefundExpired { refund: keys.refund(), agent: keys.agent }, instruction::RefundExpired {})
 }
 
 /// `sweep_fees`, by anyone: moves the unswept fees of `jobs` (all paid in `mint`) to the

@@ -158,9 +158,11 @@ impl Action {
 pub struct Conditions {
     /// The protocol is paused: nothing is released.
     pub paused: bool,
-    /// The agent may not be paid on this job ([`Job::ineligibility`]).
+    /// The agent may not be paid on this job ([`Job::ineligibility`]: not active, or another
+    /// version than the pinned one).
     pub agent_ineligible: bool,
-    /// The pinned certification holds the job's stage now ([`Job::check_certified_at`]).
+    /// The pinned certification is shown, not revoked and holds the job's stage now
+    /// ([`Job::check_certified_at`]): new work may be submitted.
     pub certified: bool,
 }
 
@@ -168,13 +170,8 @@ impl Conditions {
     /// Reads them from the accounts the program reads: the agent, the pinned certification
     /// (when the job demanded a stage) and the config.
     pub fn read(job: &Job, agent: &Agent, cert: Option<&Certification>, config: &Config, now: i64) -> Self {
-        let cert = job.pinned_certification(cert).ok().flatten();
-        let missing_cert = job.min_stage > 0 && cert.is_none();
-        Conditions {
-            paused: config.paused,
-            agent_ineligible: missing_cert || job.ineligibility(agent.standing(), cert).is_some(),
-            certified: !missing_cert && job.check_certified_at(cert, now).is_ok(),
-        }
+        let certified = job.pinned_certification(cert).and_then(|cert| job.check_certified_at(cert, now)).is_ok();
+        Conditions { paused: config.paused, agent_ineligible: job.ineligibility(agent.standing()).is_some(), certified }
     }
 
     /// Live protocol, an agent that may be paid and is certified: what a caller that has not

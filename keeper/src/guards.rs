@@ -30,15 +30,12 @@ fn why(e: &anchor_lang::error::Error) -> String {
 /// Runs every guard. Apart from the budget (the keeper's own rule), each is the program's own
 /// predicate, so a step that passes is one the program will accept: the milestone can be
 /// submitted now (order, deadline, a review window that fits), the agent may be paid (active,
-/// the pinned version, the pinned certification not revoked) and is certified now.
+/// the pinned version) and, when the job demanded a stage, its pinned certification is shown,
+/// not revoked and in force now.
 pub fn run(g: &GuardInput) -> Vec<GuardCheck> {
     let (job, m) = (g.job, &g.job.milestones()[usize::from(g.milestone)]);
     let submittable = job.check_submittable(g.milestone, g.now).map(|_| ());
-    let cert = job.pinned_certification(g.certification);
-    let payable = match &cert {
-        Ok(c) => job.ineligibility(g.agent.standing(), *c).map_or(Ok(()), |e| Err(e.to_string())),
-        Err(e) => Err(why(e)),
-    };
+    let payable = job.ineligibility(g.agent.standing()).map_or(Ok(()), |e| Err(e.to_string()));
     let mut checks = vec![
         check("cost_within_budget", g.cost <= m.amount, format!("cost {} of budget {}", g.cost, m.amount)),
         check(
@@ -49,7 +46,7 @@ pub fn run(g: &GuardInput) -> Vec<GuardCheck> {
         check("agent_payable", payable.is_ok(), payable.err().unwrap_or_else(|| format!("{:?}", g.agent.status))),
     ];
     if job.min_stage > 0 {
-        let certified = cert.and_then(|c| job.check_certified_at(c, g.now));
+        let certified = job.pinned_certification(g.certification).and_then(|c| job.check_certified_at(c, g.now));
         let detail = certified.as_ref().map_or_else(why, |()| format!("stage {} or higher", job.min_stage));
         checks.push(check("certified", certified.is_ok(), detail));
     }
@@ -117,10 +114,11 @@ mod tests {
             Attestation { certifier: Pubkey::new_unique(), attestation_hash: [1; 32], issued_at: 0, expires_at: 2_000 };
         let g = GuardInput { job: &j, milestone: 0, agent: &a, certification: Some(&cert), cost: 1, now: 10 };
         assert!(all_passed(&run(&g)));
-        assert_eq!(failed(&GuardInput { certification: None, ..g }), ["agent_payable", "certified"]);
+        assert_eq!(failed(&GuardInput { certification: None, ..g }), ["certified"]);
         let mut revoked = cert.clone();
         revoked.epoch = 1;
-        assert_eq!(failed(&GuardInput { certification: Some(&revoked), ..g }), ["agent_payable"]);
+        // a revocation stops new work; it does not make the agent unpayable
+        assert_eq!(failed(&GuardInput { certification: Some(&revoked), ..g }), ["certified"]);
         let mut expired = cert.clone();
         expired.attestations[0].expires_at = 10;
         assert_eq!(failed(&GuardInput { certification: Some(&expired), ..g }), ["certified"], "expired at submission");

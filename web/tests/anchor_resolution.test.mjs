@@ -53,9 +53,9 @@ test("every instruction the IDL describes is among the vectors", () => {
 });
 
 // Accounts whose seeds name an account in another group of the instruction's accounts (the
-// pinned certification of `refund_expired`, the poster's token account of a dispute decision):
-// IDL clients resolve seeds among an account's siblings only, so these are given.
-const ACROSS_GROUPS = ["apply_dispute_default.poster_token", "decide_dispute.poster_token", "refund_expired.certification"];
+// poster's token account of a dispute decision): IDL clients resolve seeds among an account's
+// siblings only, so these are given.
+const ACROSS_GROUPS = ["apply_dispute_default.poster_token", "decide_dispute.poster_token"];
 
 test("the IDL derives every job, vault, track record, certification, log, checkpoint and token account", () => {
   const undescribed = [];

@@ -241,6 +241,42 @@ pub fn dispute_agent_may_no_longer_be_paid(chain: Box<dyn Chain>) {
     f.assert_conserved();
 }
 
+/// An open dispute's outcome stands through a revocation of the pinned certification: the
+/// arbiter's share is paid.
+pub fn dispute_decision_survives_a_revocation(chain: Box<dyn Chain>) {
+    revoked_during_dispute(chain, false);
+}
+
+/// An open dispute's outcome stands through a revocation of the pinned certification: after
+/// the window, the default rule's share is paid.
+pub fn dispute_default_survives_a_revocation(chain: Box<dyn Chain>) {
+    revoked_during_dispute(chain, true);
+}
+
+/// Milestone 0 of a certified job in dispute, the pinned certification revoked, then decided
+/// by the arbiter (or, with `by_default`, by the default rule) with 60% to the agent.
+fn revoked_during_dispute(chain: Box<dyn Chain>, by_default: bool) {
+    let mut f = Fixture::created_with(chain, TOKEN, &SPECS, 1, Some((WINDOW, 6_000)));
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    f.env.chain.set_time(REJECTED_AT);
+    f.reject(0, false).unwrap();
+    let certifier = f.env.certifier.insecure_clone();
+    let cert = pda::certification(&f.agent, 1);
+    f.env.send(&[ix::revoke_certification(&certifier.pubkey(), &cert, [4; 32])], &[&certifier]).unwrap();
+    let payee_before = f.balances().1;
+    if by_default {
+        f.env.chain.set_time(REJECTED_AT + WINDOW);
+        f.settle_by_default(0).unwrap();
+    } else {
+        f.decide(0, 6_000).unwrap();
+    }
+    assert_eq!(f.balances().1, payee_before + share(SPECS[0].0, 6_000));
+    let m = f.job().milestones()[0];
+    assert_eq!((m.state, m.agent_bps), (MilestoneState::Split, 6_000));
+    f.assert_conserved();
+}
+
 /// With `cancel`, the rest of the job returns at once and the disputed milestone stays for its
 /// dispute; the job ends when the dispute does.
 pub fn dispute_reject_with_cancel(chain: Box<dyn Chain>) {

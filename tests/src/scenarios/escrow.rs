@@ -632,7 +632,10 @@ pub fn escrow_release_needs_active_agent(chain: Box<dyn Chain>) {
     f.assert_conserved();
 }
 
-/// A revoked pinned certification stops releases; a missing one is refused; refunds work.
+/// A revocation of the pinned certification, by any authorised certifier (here one that never
+/// attested the agent), stops new work and never pay already owed: a submitted approval
+/// milestone is still released after its review, and the refund after the deadline leaves it
+/// to the agent. A missing certification is refused; re-certifying does not restore the pin.
 pub fn escrow_revoked_certification(chain: Box<dyn Chain>) {
     let mut f = Fixture::created(chain, TOKEN, &SPECS, 1);
     f.fund().unwrap();
@@ -643,15 +646,46 @@ pub fn escrow_revoked_certification(chain: Box<dyn Chain>) {
     let r = f.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &no_cert, 0, [1; 32])], &[&keeper]);
     assert_code(r, AgentrailError::CertificationRequired);
     f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    let other = f.env.funded();
+    f.env.send(&[ix::add_certifier(&f.env.admin.pubkey(), other.pubkey())], &[]).unwrap();
+    let cert = pda::certification(&f.agent, 1);
+    f.env.send(&[ix::revoke_certification(&other.pubkey(), &cert, [4; 32])], &[&other]).unwrap();
+    f.env.attest(&f.agent, 1, DAY).unwrap();
+    // re-certified under a new epoch: the job's pin stays broken, no new work is accepted
+    assert_code(f.submit(2), AgentrailError::CertificationRevoked);
+    // the work submitted before the revocation is owed once the review ends in silence
+    f.env.chain.set_time(T0 + REVIEW);
+    let payee_before = f.balances().1;
+    f.release(1).unwrap();
+    assert_eq!(f.balances().1, payee_before + SPECS[1].0, "owed pay released after the revocation");
+    f.env.chain.set_time(T0 + DAY + 1);
+    let poster_before = f.balances().0;
+    f.refund().unwrap();
+    assert_eq!(f.balances().0, poster_before + gross(SPECS[2].0), "only the unstarted milestone returns");
+    let states: Vec<_> = f.job().milestones().iter().map(|m| m.state).collect();
+    assert_eq!(states, [MilestoneState::Released, MilestoneState::Released, MilestoneState::Refunded]);
+    assert_eq!(f.job().status, JobStatus::Expired);
+    f.assert_conserved();
+}
+
+/// An owed milestone stays the agent's through a revocation and the deadline: the refund after
+/// the deadline does not take it, and it is released whenever anyone asks.
+pub fn escrow_owed_pay_outlives_a_revocation(chain: Box<dyn Chain>) {
+    let mut f = Fixture::created(chain, TOKEN, &SPECS, 1);
+    f.fund().unwrap();
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
     let certifier = f.env.certifier.insecure_clone();
     let cert = pda::certification(&f.agent, 1);
     f.env.send(&[ix::revoke_certification(&certifier.pubkey(), &cert, [4; 32])], &[&certifier]).unwrap();
-    f.env.attest(&f.agent, 1, DAY).unwrap();
-    // re-certified under a new epoch: the job's pin stays broken, no work is accepted
-    assert_code(f.submit(1), AgentrailError::CertificationRevoked);
     f.env.chain.set_time(T0 + DAY + 1);
     f.refund().unwrap();
-    assert_eq!(f.job().status, JobStatus::Expired);
+    assert_eq!(f.job().milestones()[1].state, MilestoneState::Submitted, "owed: not refunded");
+    let payee_before = f.balances().1;
+    f.release(1).unwrap();
+    assert_eq!(f.balances().1, payee_before + SPECS[1].0);
+    assert_eq!(f.job().status, JobStatus::Completed);
     f.assert_conserved();
 }
 

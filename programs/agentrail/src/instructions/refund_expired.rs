@@ -6,7 +6,8 @@ use crate::{instructions::settlement::*, state::*};
 /// associated token account. Nothing the agent, the keeper or a payee account does can block
 /// it, and it works while paused. Milestones the agent is owed (accepted on submission or by the
 /// poster's silent review) stay for `release_after_review`, unless the agent may no longer be
-/// paid (not active, another version, certification revoked): then they return too.
+/// paid because of its own choice (not active, another version): then they return too. A
+/// certifier's revocation never returns them.
 #[derive(Accounts)]
 pub struct RefundExpired<'info> {
     /// The job and the accounts a refund touches.
@@ -15,8 +16,6 @@ pub struct RefundExpired<'info> {
     /// CHECK: the job's own agent (`address`); owner and discriminator checked by the read
     #[account(address = refund.job.load()?.agent)]
     pub agent: UncheckedAccount<'info>,
-    /// The pinned certification; required when the job demanded a stage.
-    pub certification: Option<Box<Account<'info, Certification>>>,
 }
 
 impl RefundExpired<'_> {
@@ -25,8 +24,7 @@ impl RefundExpired<'_> {
         self.refund.require_canonical_destination()?;
         cu_trace!("cu: refund_expired: canonical destination");
         let job = self.refund.job.load()?;
-        let cert = job.pinned_certification(as_certification(&self.certification))?;
-        job.refundable_after_deadline(now, job.ineligibility(AgentStanding::read(&self.agent)?, cert).is_some())
+        job.refundable_after_deadline(now, job.ineligibility(AgentStanding::read(&self.agent)?).is_some())
     }
 
     /// Handler.

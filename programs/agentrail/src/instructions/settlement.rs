@@ -78,7 +78,9 @@ pub struct Settlement<'info> {
     /// its strings).
     /// CHECK: the job's own agent (`has_one`); owner and discriminator checked by each read
     pub agent: UncheckedAccount<'info>,
-    /// The pinned certification; required when the job demanded a stage.
+    /// The pinned certification: required to submit work when the job demanded a stage.
+    /// Releases and decisions do not read it: a revocation stops new work, never pay for work
+    /// already submitted, accepted or awarded.
     pub certification: Option<Box<Account<'info, Certification>>>,
     /// The job's mint (its decimals read by each transfer, [`pay_from_vault`]).
     /// CHECK: the job's own mint (`has_one`)
@@ -122,15 +124,23 @@ pub struct Settlement<'info> {
 }
 
 impl<'info> Settlement<'info> {
-    /// Checks that the agent may be paid on this job now (active, the pinned version, the
-    /// pinned certification not revoked); returns the pinned certification.
-    pub fn check_payable(&self) -> Result<Option<&Certification>> {
+    /// Checks that the agent may be paid on this job now: active, at the pinned version
+    /// ([`Job::ineligibility`]; certification is judged at submission, not here).
+    pub fn check_payable(&self) -> Result<()> {
+        match self.job.load()?.ineligibility(AgentStanding::read(&self.agent)?) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that the agent may do new work on this job at `now`: payable
+    /// ([`Self::check_payable`]) and, when the job demanded a stage, its pinned certification
+    /// shown, not revoked and holding the stage ([`Job::check_certified_at`]).
+    pub fn check_may_submit(&self, now: i64) -> Result<()> {
+        self.check_payable()?;
         let job = self.job.load()?;
         let cert = job.pinned_certification(as_certification(&self.certification))?;
-        if let Some(refusal) = job.ineligibility(AgentStanding::read(&self.agent)?, cert) {
-            return Err(refusal.into());
-        }
-        Ok(cert)
+        job.check_certified_at(cert, now)
     }
 
     /// Releases submitted milestone `index`: its amount to the agent; its fee is earned by the
@@ -204,12 +214,8 @@ impl<'info> DisputeSettlement<'info> {
     pub fn decide(&mut self, index: u8, agent_bps: u16, decider: Decider) -> Result<()> {
         let s = &mut self.settlement;
         let mut agent_bps = agent_bps;
-        if agent_bps > 0 && decider == Decider::DefaultRule {
-            let job = s.job.load()?;
-            let cert = job.pinned_certification(as_certification(&s.certification))?;
-            if job.ineligibility(AgentStanding::read(&s.agent)?, cert).is_some() {
-                agent_bps = 0;
-            }
+        if agent_bps > 0 && decider == Decider::DefaultRule && s.check_payable().is_err() {
+            agent_bps = 0;
         }
         if agent_bps > 0 {
             s.config.require_live()?;

@@ -18,8 +18,7 @@ impl SubmitMilestone<'_> {
     fn validate(&self, now: i64) -> Result<()> {
         require_keys_eq!(self.keeper.key(), self.settlement.job.load()?.keeper, AgentrailError::Unauthorized);
         // work is accepted only from an agent that may be paid and is certified right now
-        let cert = self.settlement.check_payable()?;
-        self.settlement.job.load()?.check_certified_at(cert, now)
+        self.settlement.check_may_submit(now)
     }
 
     /// Handler.

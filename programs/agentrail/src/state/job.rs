@@ -638,22 +638,19 @@ impl Job {
         Ok(())
     }
 
-    /// Why the agent may not be paid on this job now, if anything: it is not active, it is not
-    /// the pinned version any more, or (when the job demanded a stage) the pinned certification
-    /// was revoked. `cert` must be the pinned certification ([`Job::pinned_certification`]).
-    /// Expiry is judged when the work is submitted ([`Job::check_certified_at`]), not later, so
-    /// a certificate lapsing during review never voids accepted work.
-    pub fn ineligibility(&self, agent: AgentStanding, cert: Option<&Certification>) -> Option<AgentrailError> {
+    /// Why the agent may not be paid on this job now, if anything: it is not active, or it is
+    /// not the pinned version any more. Both are the agent's own choices. Certification is not
+    /// asked here: a certifier's revocation or an expiry stops new work
+    /// ([`Job::check_certified_at`], judged at submission), never pay for work already
+    /// submitted, accepted or awarded.
+    pub fn ineligibility(&self, agent: AgentStanding) -> Option<AgentrailError> {
         if agent.status != AgentStatus::Active {
             return Some(AgentrailError::AgentNotActive);
         }
         if agent.version_seq != self.agent_version_seq {
             return Some(AgentrailError::WrongAgentVersion);
         }
-        match cert {
-            Some(cert) if cert.epoch != self.cert_epoch => Some(AgentrailError::CertificationRevoked),
-            _ => None,
-        }
+        None
     }
 
     /// The certification a job that demanded a stage must be shown: the one pinned at creation
@@ -670,10 +667,12 @@ impl Job {
         Ok(Some(cert))
     }
 
-    /// Checks that the pinned certification holds the job's minimum stage at `now` (not
+    /// Checks that the pinned certification (`cert`, [`Job::pinned_certification`]) is not
+    /// revoked since the job pinned it and holds the job's minimum stage at `now` (not
     /// expired): work is only accepted from an agent certified when it reports it.
     pub fn check_certified_at(&self, cert: Option<&Certification>, now: i64) -> Result<()> {
         if let Some(cert) = cert {
+            require!(cert.epoch == self.cert_epoch, AgentrailError::CertificationRevoked);
             require!(cert.effective_stage(now) >= self.min_stage, AgentrailError::CertificationTooLow);
         }
         Ok(())
