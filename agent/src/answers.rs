@@ -17,6 +17,53 @@ pub trait AnswerStore: Send + Sync {
     fn put<'a>(&'a self, key: &'a str, answer: &'a [u8]) -> futures::future::BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// An answer as it is stored: the bytes sent, and the keeper and request they were made for.
+/// It is sent again only to that keeper's authorization of that same request
+/// ([`Answer::replays_to`]): anyone can sign a request with a key of its own, and a job's
+/// deliverable is its keeper's (and the poster's through it), nobody else's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The keeper key whose authorization the answer was made for.
+    pub keeper: String,
+    /// SHA-256 (hex) of the request body it answered, as the authorization signed it.
+    pub request_hash: String,
+    /// The answer's bytes, as sent.
+    pub bytes: Vec<u8>,
+}
+
+/// [`Answer`] as the store keeps it (JSON, the bytes in hex).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    keeper: String,
+    request_hash: String,
+    answer: String,
+}
+
+impl Answer {
+    /// The bytes the store keeps.
+    pub fn encode(&self) -> Vec<u8> {
+        let stored = Stored {
+            keeper: self.keeper.clone(),
+            request_hash: self.request_hash.clone(),
+            answer: hex::encode(&self.bytes),
+        };
+        serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    /// Reads what the store kept; an error names a record this version did not write.
+    pub fn decode(stored: &[u8]) -> Result<Self, StoreError> {
+        let unreadable = |e: String| StoreError(format!("a stored answer this version cannot read: {e}"));
+        let s: Stored = serde_json::from_slice(stored).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = hex::decode(&s.answer).map_err(|e| unreadable(e.to_string()))?;
+        Ok(Answer { keeper: s.keeper, request_hash: s.request_hash, bytes })
+    }
+
+    /// Whether the answer may be sent to `keeper`'s authorization of the request `request_hash`.
+    pub fn replays_to(&self, keeper: &str, request_hash: &str) -> bool {
+        self.keeper == keeper && self.request_hash == request_hash
+    }
+}
+
 /// The answer store failed.
 #[derive(Debug, thiserror::Error)]
 #[error("answer store: {0}")]
@@ -95,5 +142,16 @@ mod tests {
         drop(store);
         let again = SqliteAnswers::open(&path).await.unwrap();
         assert_eq!(again.get("J:0").await.unwrap().as_deref(), Some(&b"first"[..]));
+    }
+
+    #[test]
+    fn an_answer_replays_only_to_its_keepers_same_request() {
+        let answer = Answer { keeper: "K".into(), request_hash: "ab".into(), bytes: br#"{"output":1}"#.to_vec() };
+        let back = Answer::decode(&answer.encode()).unwrap();
+        assert_eq!(back, answer, "the bytes come back as they were sent");
+        assert!(back.replays_to("K", "ab"));
+        assert!(!back.replays_to("stranger", "ab"), "another key signing the same request");
+        assert!(!back.replays_to("K", "cd"), "the keeper asking something else");
+        assert!(Answer::decode(br#"{"output":1}"#).unwrap_err().0.contains("cannot read"));
     }
 }

@@ -43,6 +43,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
+use crate::answers::{Answer, StoreError};
+
 use agentrail::state::Job;
 use agentrail_client::receipt::OutputClaim;
 use agentrail_client::unix_now;
@@ -216,7 +218,13 @@ pub struct PaidAgent {
     /// One lock per idempotency key in use: the second of two concurrent requests for a step
     /// waits for the first and gets its answer.
     running: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// Requests being checked against the chain at once ([`MAX_VERIFYING`]): anyone can sign a
+    /// request, and each unanswered one costs an RPC read.
+    verifying: tokio::sync::Semaphore,
 }
+
+/// Most requests checked against the chain at once; more are told to come back (503).
+pub const MAX_VERIFYING: usize = 32;
 
 impl PaidAgent {
     /// An agent running `work` for paid steps, its answers in the configured SQLite file.
@@ -258,6 +266,7 @@ impl PaidAgent {
             compensate: std::sync::OnceLock::new(),
             counters: Counters::default(),
             running: Default::default(),
+            verifying: tokio::sync::Semaphore::new(MAX_VERIFYING),
         }))
     }
 
@@ -324,6 +333,40 @@ impl PaidAgent {
         let lock = Arc::new(tokio::sync::Mutex::new(()));
         running.insert(key.to_string(), Arc::downgrade(&lock));
         lock
+    }
+
+    /// The answer stored under `key` if it may go to `keeper`'s authorization of the request
+    /// `request_hash`; `Err` with the response for one made for another keeper or request
+    /// (refused as `refused_as`: a stranger learns nothing), or for a store that failed.
+    async fn stored_for(
+        &self,
+        key: &str,
+        keeper: &str,
+        request_hash: &str,
+        refused_as: fn(&Self, String) -> Response,
+    ) -> Result<Option<Vec<u8>>, Response> {
+        let unavailable = |e: StoreError| {
+            self.counters.count("unavailable");
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        };
+        let Some(stored) = self.answers.get(key).await.map_err(unavailable)? else { return Ok(None) };
+        let answer = Answer::decode(&stored).map_err(unavailable)?;
+        if !answer.replays_to(keeper, request_hash) {
+            self.counters.count("replay_refused");
+            return Err(refused_as(self, format!("{key} was answered for another request")));
+        }
+        Ok(Some(answer.bytes))
+    }
+
+    /// A permit to check a request against the chain; `None` when [`MAX_VERIFYING`] are.
+    fn verify_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.verifying.try_acquire().ok()
+    }
+
+    /// The 503 that asks a request to come back when no permit is free.
+    fn busy(&self) -> Response {
+        self.counters.count("busy");
+        error(StatusCode::SERVICE_UNAVAILABLE, format!("{MAX_VERIFYING} requests are being checked; retry"))
     }
 
     /// A paid answer: the stored bytes and `PAYMENT-RESPONSE`.
@@ -411,22 +454,35 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
     {
         return agent.payment_required("bad_payment", format!("{IDEMPOTENCY_KEY} {h} is not the signed key"));
     }
-    // never twice: concurrent requests for one key queue here; a stored answer is replayed
-    // (also after the milestone was released: the escrow check would refuse a paid one)
-    let lock = agent.lock_for(&auth.idempotency_key);
-    let _held = lock.lock().await;
-    match agent.answers.get(&auth.idempotency_key).await {
+    // a stored answer is replayed (also after the milestone was released: the escrow check
+    // would refuse a paid one), only to the keeper and request it was made for: checked here,
+    // before any lock or RPC read, and again under the lock
+    let refused = |agent: &PaidAgent, why: String| agent.payment_required("refused", why);
+    let key = auth.idempotency_key.clone();
+    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
         Ok(Some(answer)) => {
             agent.counters.count("replayed");
             return agent.paid(&request, &auth.keeper, answer, true);
         }
         Ok(None) => {}
-        Err(e) => {
-            agent.counters.count("unavailable");
-            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-        }
+        Err(response) => return response,
     }
-    let job = match agent.chain.check(&request, &auth, &agent.config, unix_now()).await {
+    // never twice: concurrent requests for one key queue here, and the second finds the
+    // first's answer stored
+    let lock = agent.lock_for(&key);
+    let _held = lock.lock().await;
+    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
+        Ok(Some(answer)) => {
+            agent.counters.count("replayed");
+            return agent.paid(&request, &auth.keeper, answer, true);
+        }
+        Ok(None) => {}
+        Err(response) => return response,
+    }
+    let Some(permit) = agent.verify_permit() else { return agent.busy() };
+    let checked = agent.chain.check(&request, &auth, &agent.config, unix_now()).await;
+    drop(permit);
+    let job = match checked {
         Ok(Ok(job)) => job,
         Ok(Err(refusal)) => return agent.payment_required("refused", refusal.to_string()),
         Err(e) => {
@@ -435,17 +491,17 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
         }
     };
     agent.counters.executions.fetch_add(1, Ordering::SeqCst);
-    let key = auth.idempotency_key.clone();
     match (agent.work)(Step { request: request.clone(), job }).await {
         Ok(answer) => {
             let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+            let stored = Answer { keeper: auth.keeper.clone(), request_hash: auth.request_hash.clone(), bytes };
             // stored before it is sent: a keeper that never receives it gets it on retry
-            if let Err(e) = agent.answers.put(&key, &bytes).await {
+            if let Err(e) = agent.answers.put(&key, &stored.encode()).await {
                 agent.counters.count("unavailable");
                 return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
             }
             agent.counters.count("paid");
-            agent.paid(&request, &auth.keeper, bytes, false)
+            agent.paid(&request, &auth.keeper, stored.bytes, false)
         }
         Err(StepFailure(why)) => {
             agent.counters.count("failed");
@@ -489,22 +545,34 @@ async fn compensate(agent: Arc<PaidAgent>, headers: HeaderMap, body: Bytes) -> R
         return refused("bad_authorization", e.to_string());
     }
     let key = request.idempotency_key();
+    let forbidden = |_: &PaidAgent, why: String| {
+        tracing::info!(outcome = "replay_refused", reason = %why, "compensation refused");
+        error(StatusCode::FORBIDDEN, why)
+    };
+    let replay = |answer: Vec<u8>| {
+        agent.counters.count("compensation_replayed");
+        let mut response = (StatusCode::OK, [("content-type", "application/json")], answer).into_response();
+        response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+        response
+    };
+    // as for a step: a stored answer goes only to the keeper and request it was made for,
+    // checked before the lock and again under it
+    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, forbidden).await {
+        Ok(Some(answer)) => return replay(answer),
+        Ok(None) => {}
+        Err(response) => return response,
+    }
     let lock = agent.lock_for(&key);
     let _held = lock.lock().await;
-    match agent.answers.get(&key).await {
-        Ok(Some(answer)) => {
-            agent.counters.count("compensation_replayed");
-            let mut response = (StatusCode::OK, [("content-type", "application/json")], answer).into_response();
-            response.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
-            return response;
-        }
+    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, forbidden).await {
+        Ok(Some(answer)) => return replay(answer),
         Ok(None) => {}
-        Err(e) => {
-            agent.counters.count("unavailable");
-            return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-        }
+        Err(response) => return response,
     }
-    let job = match agent.chain.check_compensation(&request, &auth, &agent.config).await {
+    let Some(permit) = agent.verify_permit() else { return agent.busy() };
+    let checked = agent.chain.check_compensation(&request, &auth, &agent.config).await;
+    drop(permit);
+    let job = match checked {
         Ok(Ok(job)) => job,
         Ok(Err(refusal)) => return refused("compensation_refused", refusal.to_string()),
         Err(e) => {
@@ -516,13 +584,14 @@ async fn compensate(agent: Arc<PaidAgent>, headers: HeaderMap, body: Bytes) -> R
     match undo(Compensate { request, job }).await {
         Ok(answer) => {
             let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+            let stored = Answer { keeper: auth.keeper.clone(), request_hash: auth.request_hash.clone(), bytes };
             // stored before it is sent: a keeper that never receives it gets it on retry
-            if let Err(e) = agent.answers.put(&key, &bytes).await {
+            if let Err(e) = agent.answers.put(&key, &stored.encode()).await {
                 agent.counters.count("unavailable");
                 return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
             }
             agent.counters.count("compensated");
-            (StatusCode::OK, [("content-type", "application/json")], bytes).into_response()
+            (StatusCode::OK, [("content-type", "application/json")], stored.bytes).into_response()
         }
         Err(StepFailure(why)) => {
             agent.counters.count("compensation_failed");

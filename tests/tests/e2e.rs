@@ -981,6 +981,12 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     assert_eq!((status, &again), (200, &first));
     assert_eq!(headers.get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
     assert_eq!(paid.calls(&fresh, 0), 1, "the agent's own counter");
+    // the stored answer is the keeper's own: a stranger signing the same request with its key,
+    // or the keeper asking something else under the same key, gets a refusal and no output
+    refused(&req, Some(&stranger), unix_now(), "answered for another request");
+    let other = x402::StepRequest { budget: req.budget + 1, ..req.clone() };
+    refused(&other, Some(&keeper), unix_now(), "answered for another request");
+    assert_eq!(paid.calls(&fresh, 0), 1, "and nothing ran again");
 
     // two keepers asking for the same step at once: one execution
     let both = w.post_job("ok", &["1"], "10m", "1s");
