@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentrail::state::{Agent, AgentStatus, Job, JobStatus, MilestoneState, fee_for};
+use agentrail::state::{Agent, AgentStatus, Job, JobStatus, MilestoneState};
 use agentrail_client::x402::{CompensationRequest, EscrowAuthorization, StepRequest};
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
@@ -36,14 +36,18 @@ pub enum Refusal {
     NotStarted,
     #[error("the authorization says {signed} is escrowed, the chain says {escrowed}")]
     AmountMismatch { signed: u64, escrowed: u64 },
-    #[error("the milestone pays {net} after fees, less than this agent's price of {price}")]
-    BelowPrice { net: u64, price: u64 },
+    #[error("the milestone pays {pay}, less than this agent's price of {price}")]
+    BelowPrice { pay: u64, price: u64 },
     #[error("the job pays in mint {0}, which this agent does not accept")]
     WrongMint(String),
     #[error("the registry pays this agent to {registry}, not to {expected}")]
     WrongPayout { registry: String, expected: String },
-    #[error("the deadline leaves {left} s, this agent needs {need} s")]
+    #[error("the milestone can be submitted for {left} s more, this agent needs {need} s")]
     DeadlineTooClose { left: i64, need: i64 },
+    #[error(
+        "the job pins terms at {0}, but the request carries no work for this milestone: the keeper could not read them, and would not be paid"
+    )]
+    NoWork(String),
     #[error("the request's terms hash {requested} is not the job's {pinned}")]
     OtherTerms { requested: String, pinned: String },
     #[error("the request names {field} {requested}, the job says {actual}")]
@@ -179,8 +183,7 @@ pub fn judge_compensation(
     if job.keeper.to_string() != auth.keeper {
         return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
     }
-    let finished = matches!(job.status, JobStatus::Completed | JobStatus::Cancelled | JobStatus::Expired);
-    if !finished || !job.milestones().iter().any(|m| m.state == MilestoneState::Refunded) {
+    if !job.finished() || !job.milestones().iter().any(|m| m.state == MilestoneState::Refunded) {
         return Err(Refusal::NothingToUndo(format!("{:?}", job.status).to_lowercase()));
     }
     let i = request.milestone;
@@ -234,9 +237,10 @@ pub fn judge(
     if auth.amount != m.amount {
         return Err(Refusal::AmountMismatch { signed: auth.amount, escrowed: m.amount });
     }
-    let net = m.amount.saturating_sub(fee_for(m.amount, job.fee_bps));
-    if net < config.price {
-        return Err(Refusal::BelowPrice { net, price: config.price });
+    // the program pays the agent the milestone's whole amount; the protocol fee is the poster's,
+    // on top of it
+    if m.amount < config.price {
+        return Err(Refusal::BelowPrice { pay: m.amount, price: config.price });
     }
     if !config.mints.contains(&job.mint) {
         return Err(Refusal::WrongMint(job.mint.to_string()));
@@ -260,9 +264,18 @@ pub fn judge(
         let show = |k: Option<Pubkey>| k.map_or("none".to_string(), |k| k.to_string());
         return Err(Refusal::WrongSigningKey { registry: show(agent.signing_key()), configured: show(configured) });
     }
-    let left = job.deadline.saturating_sub(now);
+    // the latest submission the program takes: an approval milestone's review window must fit
+    // before the deadline (Job::check_submittable)
+    let last_submission = job.deadline.saturating_sub(if m.needs_approval() { job.review_window } else { 0 });
+    let left = last_submission.saturating_sub(now);
     if left < config.min_time_left_secs {
         return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
+    }
+    // pinned terms a keeper can read come with the milestone's work; without it the keeper
+    // could not read them, and its own guard would refuse to submit the answer
+    let web_terms = ["https://", "http://"].iter().any(|p| request.terms_uri.starts_with(p));
+    if job.terms_hash != [0; 32] && web_terms && request.work.is_none() {
+        return Err(Refusal::NoWork(request.terms_uri.clone()));
     }
     let pinned = hex::encode(job.terms_hash);
     if request.terms_hash != pinned {
@@ -335,9 +348,12 @@ mod tests {
         let mut j = job;
         j.milestones_mut()[0].state = MilestoneState::Released;
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::NotPending { index: 0, .. }));
-        // a price above what the escrow pays after fees (1 000 - 25 = 975)
-        let dear = AgentConfig { price: 976, ..config.clone() };
-        assert_eq!(check(&job, &agent, &req, &dear), Refusal::BelowPrice { net: 975, price: 976 });
+        // the agent is paid the whole amount (the 2.5% fee is the poster's, on top): a price of
+        // exactly the amount is met, one more is not
+        let exact = AgentConfig { price: 1_000, ..config.clone() };
+        assert_eq!(judge(&job, &agent, &req, &auth, &exact, 100), Ok(()));
+        let dear = AgentConfig { price: 1_001, ..config.clone() };
+        assert_eq!(check(&job, &agent, &req, &dear), Refusal::BelowPrice { pay: 1_000, price: 1_001 });
         // a mint this agent does not take
         let j = Job { mint: other, ..job };
         let wrong = StepRequest { mint: other.to_string(), ..req.clone() };
@@ -356,6 +372,28 @@ mod tests {
             judge(&job, &agent, &req, &auth, &config, 9_990).unwrap_err(),
             Refusal::DeadlineTooClose { left: 10, need: 60 }
         );
+        // an approval milestone must be submitted a review window (1 000) before the deadline
+        let mut j = job;
+        j.milestones_mut()[0].requires_approval = 1;
+        assert_eq!(judge(&j, &agent, &req, &auth, &config, 8_940), Ok(()));
+        assert_eq!(
+            judge(&j, &agent, &req, &auth, &config, 8_950).unwrap_err(),
+            Refusal::DeadlineTooClose { left: 50, need: 60 }
+        );
+        // pinned terms at an address the keeper reads, and no work in the request: the keeper
+        // could not read them and would not submit the answer
+        let uri = "https://terms.example/j.json".to_string();
+        let j = Job { terms_hash: [3; 32], ..job };
+        let bare = StepRequest { terms_hash: hex::encode([3; 32]), terms_uri: uri.clone(), ..req.clone() };
+        assert_eq!(check(&j, &agent, &bare, &config), Refusal::NoWork(uri.clone()));
+        let work: agentrail_client::terms::MilestoneTerms = serde_json::from_value(serde_json::json!({
+            "title": "Swap", "instructions": "swap", "acceptance": ["landed"], "amount": "1"
+        }))
+        .unwrap();
+        let with_work = StepRequest { work: Some(work), ..bare.clone() };
+        assert_eq!(judge(&j, &agent, &with_work, &auth, &config, 100), Ok(()));
+        let ipfs = StepRequest { terms_uri: "ipfs://bafy".into(), ..bare };
+        assert_eq!(judge(&j, &agent, &ipfs, &auth, &config, 100), Ok(()), "terms no keeper reads over http");
         let j = Job { terms_hash: [1; 32], ..job };
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherTerms { .. }));
         // the registry names a signing key this agent does not sign with (or none it does)
@@ -369,7 +407,8 @@ mod tests {
         assert_eq!(judge(&job, &matching, &req, &auth, &signing, 100), Ok(()));
         for (reason, text) in [
             (Refusal::NotStarted, "not marked started"),
-            (Refusal::BelowPrice { net: 1, price: 2 }, "less than this agent's price"),
+            (Refusal::BelowPrice { pay: 1, price: 2 }, "less than this agent's price"),
+            (Refusal::NoWork("u".into()), "no work for this milestone"),
         ] {
             assert!(reason.to_string().contains(text), "{reason}");
         }
