@@ -455,29 +455,22 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
         return agent.payment_required("bad_payment", format!("{IDEMPOTENCY_KEY} {h} is not the signed key"));
     }
     // a stored answer is replayed (also after the milestone was released: the escrow check
-    // would refuse a paid one), only to the keeper and request it was made for: checked here,
-    // before any lock or RPC read, and again under the lock
+    // would refuse a paid one), only to the keeper and request it was made for: checked before
+    // any lock or RPC read, and again under the lock, where concurrent requests for one key
+    // queue (never twice: the second finds the first's answer stored)
     let refused = |agent: &PaidAgent, why: String| agent.payment_required("refused", why);
     let key = auth.idempotency_key.clone();
-    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
-        Ok(Some(answer)) => {
-            agent.counters.count("replayed");
-            return agent.paid(&request, &auth.keeper, answer, true);
+    let mut held = None;
+    loop {
+        match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
+            Ok(Some(answer)) => {
+                agent.counters.count("replayed");
+                return agent.paid(&request, &auth.keeper, answer, true);
+            }
+            Err(response) => return response,
+            Ok(None) if held.is_some() => break,
+            Ok(None) => held = Some(agent.lock_for(&key).lock_owned().await),
         }
-        Ok(None) => {}
-        Err(response) => return response,
-    }
-    // never twice: concurrent requests for one key queue here, and the second finds the
-    // first's answer stored
-    let lock = agent.lock_for(&key);
-    let _held = lock.lock().await;
-    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
-        Ok(Some(answer)) => {
-            agent.counters.count("replayed");
-            return agent.paid(&request, &auth.keeper, answer, true);
-        }
-        Ok(None) => {}
-        Err(response) => return response,
     }
     let Some(permit) = agent.verify_permit() else { return agent.busy() };
     let checked = agent.chain.check(&request, &auth, &agent.config, unix_now()).await;
@@ -557,17 +550,14 @@ async fn compensate(agent: Arc<PaidAgent>, headers: HeaderMap, body: Bytes) -> R
     };
     // as for a step: a stored answer goes only to the keeper and request it was made for,
     // checked before the lock and again under it
-    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, forbidden).await {
-        Ok(Some(answer)) => return replay(answer),
-        Ok(None) => {}
-        Err(response) => return response,
-    }
-    let lock = agent.lock_for(&key);
-    let _held = lock.lock().await;
-    match agent.stored_for(&key, &auth.keeper, &auth.request_hash, forbidden).await {
-        Ok(Some(answer)) => return replay(answer),
-        Ok(None) => {}
-        Err(response) => return response,
+    let mut held = None;
+    loop {
+        match agent.stored_for(&key, &auth.keeper, &auth.request_hash, forbidden).await {
+            Ok(Some(answer)) => return replay(answer),
+            Err(response) => return response,
+            Ok(None) if held.is_some() => break,
+            Ok(None) => held = Some(agent.lock_for(&key).lock_owned().await),
+        }
     }
     let Some(permit) = agent.verify_permit() else { return agent.busy() };
     let checked = agent.chain.check_compensation(&request, &auth, &agent.config).await;
