@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
@@ -41,7 +40,7 @@ pub struct CloseJob<'info> {
         dup,
         constraint = distinct(&[vault.key(), poster_token.key()])
             @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
+        constraint = job.load()?.has_vault(&vault.key(), &job.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -68,17 +67,13 @@ impl CloseJob<'_> {
             let (vault, mint) = (a.vault.to_account_info(), a.mint.to_account_info());
             pay_from_vault(&a.job, &vault, &mint, a.poster_token.to_account_info(), &a.token_program, swept)?;
         }
-        let (poster, nonce, bump) = {
-            let job = a.job.load()?;
-            (job.poster, job.nonce.to_le_bytes(), job.bump)
-        };
-        let seeds: &[&[u8]] = &[seeds::JOB, poster.as_ref(), &nonce, &[bump]];
+        let signer = a.job.load()?.signer();
         crate::bypass::cpi::close_account(
             &a.token_program.key(),
             &a.vault.to_account_info(),
             &a.poster.to_account_info(),
             &a.job.to_account_info(),
-            &[seeds],
+            &[&signer.seeds()],
         )?;
         // the job becomes a tombstone: discriminator only, rent-exempt at that size
         let job = a.job.to_account_info();

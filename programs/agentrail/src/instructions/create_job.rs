@@ -4,7 +4,7 @@ use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenInterface};
 
 use crate::{
-    bypass::pda_account::{create_pda_account, create_token_account_pda},
+    bypass::pda_account::{create_pda_account, create_token_account_pda, init_zero_copy},
     errors::AgentrailError,
     events::JobCreated,
     mint_policy::check_mint,
@@ -167,9 +167,7 @@ impl CreateJob<'_> {
         let bump =
             create_pda_account(&self.poster, &info, "track_record", &seeds, TrackRecord::SPACE, rent, &crate::ID)?;
         let mut data = info.try_borrow_mut_data()?;
-        let (discriminator, body) = data.split_at_mut(8);
-        discriminator.copy_from_slice(TrackRecord::DISCRIMINATOR);
-        let record: &mut TrackRecord = bytemuck::from_bytes_mut(&mut body[..std::mem::size_of::<TrackRecord>()]);
+        let record = init_zero_copy::<TrackRecord>(&mut data)?;
         (record.agent, record.mint, record.shard, record.bump) = (agent, mint, shard, bump);
         Ok(())
     }
@@ -204,9 +202,7 @@ impl CreateJob<'_> {
         cu_trace!("cu: create_job: track record");
         // written in place: the account is zeroed, so every field not set here starts at zero
         let mut data = accounts.job.try_borrow_mut_data()?;
-        let (discriminator, body) = data.split_at_mut(8);
-        discriminator.copy_from_slice(Job::DISCRIMINATOR);
-        let job: &mut Job = bytemuck::from_bytes_mut(&mut body[..std::mem::size_of::<Job>()]);
+        let job = init_zero_copy::<Job>(&mut data)?;
         job.set_milestones(&args.milestones, fee_bps)?;
         job.set_terms_uri(&args.terms_uri)?;
         cu_trace!("cu: create_job: milestones");

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
@@ -46,7 +45,7 @@ pub struct FundJob<'info> {
     #[account(
         mut,
         dup,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
+        constraint = job.load()?.has_vault(&vault.key(), &job.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,

@@ -28,13 +28,18 @@ pub fn pay_from_vault<'info>(
     amount: u64,
 ) -> Result<()> {
     let decimals = token_bytes::mint_decimals(mint, &token_program.key())?;
-    let (poster, nonce, bump) = {
-        let job = job.load()?;
-        (job.poster, job.nonce.to_le_bytes(), job.bump)
-    };
-    let seeds: &[&[u8]] = &[seeds::JOB, poster.as_ref(), &nonce, &[bump]];
+    let signer = job.load()?.signer();
     let job = job.to_account_info();
-    crate::bypass::cpi::transfer_checked(&token_program.key(), vault, mint, &to, &job, amount, decimals, &[seeds])
+    crate::bypass::cpi::transfer_checked(
+        &token_program.key(),
+        vault,
+        mint,
+        &to,
+        &job,
+        amount,
+        decimals,
+        &[&signer.seeds()],
+    )
 }
 
 /// Checks the conservation invariant after money moved: the job's books balance and its vault
@@ -91,7 +96,7 @@ pub struct Settlement<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
+        constraint = job.load()?.has_vault(&vault.key(), &job.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
@@ -271,7 +276,7 @@ pub struct Refund<'info> {
         mut,
         dup,
         constraint = token_bytes::exists(&vault) @ anchor_lang::error::ErrorCode::AccountNotInitialized,
-        constraint = derived::is_derived(&vault.key(), &[seeds::VAULT, job.key().as_ref()], job.load()?.vault_bump, &crate::ID)
+        constraint = job.load()?.has_vault(&vault.key(), &job.key())
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::bypass::derived;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::{
@@ -64,13 +63,7 @@ impl<'info> SweepFees<'info> {
                 AgentrailError::InvalidSweepBatch
             );
             // the vault is the job's PDA; a token account someone else made for the job PDA is not
-            let derived = derived::is_derived(
-                vault_info.key,
-                &[seeds::VAULT, job_info.key.as_ref()],
-                books.vault_bump,
-                &crate::ID,
-            );
-            require!(derived, AgentrailError::WrongVault);
+            require!(books.has_vault(vault_info.key, job_info.key), AgentrailError::WrongVault);
             books.sweep()
         };
         if amount == 0 {

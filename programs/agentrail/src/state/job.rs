@@ -306,6 +306,20 @@ pub struct Job {
     pub milestone_slots: [Milestone; MAX_MILESTONES],
 }
 
+/// A job PDA's signer seeds ([`Job::signer`]).
+pub struct JobSigner {
+    poster: Pubkey,
+    nonce: [u8; 8],
+    bump: [u8; 1],
+}
+
+impl JobSigner {
+    /// `[JOB, poster, nonce, bump]`.
+    pub fn seeds(&self) -> [&[u8]; 4] {
+        [crate::state::seeds::JOB, self.poster.as_ref(), &self.nonce, &self.bump]
+    }
+}
+
 /// What a closed job's account becomes: its discriminator only, so its address (poster and
 /// nonce) can never hold a job again.
 #[account]
@@ -354,6 +368,19 @@ impl Job {
     pub fn is_at(&self, key: &Pubkey, poster: &Pubkey) -> bool {
         let seeds: [&[u8]; 3] = [crate::state::seeds::JOB, poster.as_ref(), &self.nonce.to_le_bytes()];
         crate::bypass::derived::is_derived(key, &seeds, self.bump, &crate::ID)
+    }
+
+    /// Whether `vault` is the vault of the job at `job` (`[VAULT, job]` with the stored vault
+    /// bump, checked by hash).
+    pub fn has_vault(&self, vault: &Pubkey, job: &Pubkey) -> bool {
+        let seeds: [&[u8]; 2] = [crate::state::seeds::VAULT, job.as_ref()];
+        crate::bypass::derived::is_derived(vault, &seeds, self.vault_bump, &crate::ID)
+    }
+
+    /// What the job's PDA signs with, copied out of the account: no borrow of its data may be
+    /// held across a call the job signs.
+    pub fn signer(&self) -> JobSigner {
+        JobSigner { poster: self.poster, nonce: self.nonce.to_le_bytes(), bump: [self.bump] }
     }
 
     /// The job's milestones, in order.
