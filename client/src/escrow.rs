@@ -133,12 +133,30 @@ pub fn fund_job(keys: &JobKeys, expected_total: u64) -> Instruction {
     )
 }
 
-/// `submit_milestone`, signed by the job's keeper.
-pub fn submit_milestone(keeper: &Pubkey, keys: &JobKeys, index: u8, result_hash: [u8; 32]) -> Instruction {
+/// `submit_milestone`, signed by the job's keeper or by the agent (its authority or signing key).
+pub fn submit_milestone(submitter: &Pubkey, keys: &JobKeys, index: u8, result_hash: [u8; 32]) -> Instruction {
     build(
-        accounts::SubmitMilestone { keeper: *keeper, settlement: keys.settlement() },
+        accounts::SubmitMilestone { submitter: *submitter, settlement: keys.settlement() },
         instruction::SubmitMilestone { index, result_hash },
     )
+}
+
+/// `accept_job`, signed by `acceptor` (the agent's authority or signing key) as a signer of
+/// the transaction. [`crate::consent::Acceptance::instructions`] builds the relayed form.
+pub fn accept_job(acceptor: &Pubkey, keys: &JobKeys, digest: [u8; 32]) -> Instruction {
+    let mut ix = build(
+        accounts::AcceptJob {
+            acceptor: *acceptor,
+            job: keys.job,
+            agent: keys.agent,
+            track_record: keys.track_record,
+            instructions: agentrail::instructions::INSTRUCTIONS_SYSVAR,
+        },
+        instruction::AcceptJob { args: agentrail::instructions::AcceptJobArgs { digest } },
+    );
+    // the acceptor signs here (the program takes either form, so its IDL marks it unsigned)
+    ix.accounts[0].is_signer = true;
+    ix
 }
 
 /// `approve_milestone`, signed by the poster.
@@ -373,6 +391,10 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
         let until = o.until.map(format_time).unwrap_or_default();
         let line = match o.action {
             Action::Fund => format!("the poster may fund it with {} base units before {deadline}", job.total()),
+            Action::Accept => format!(
+                "agent {} may accept it until {until} (its keeper asks when the job is funded); no step starts before",
+                job.agent
+            ),
             Action::Start(i) if !offered(Action::Submit(i)) => {
                 format!(
                     "keeper {} may start milestone {i}, but cannot submit it: the agent may not be paid now",
@@ -383,7 +405,9 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
                 format!("keeper {} may start milestone {i} and submit it until {until}", job.keeper)
             }
             Action::Submit(i) => format!("keeper {} may submit milestone {i} until {until}", job.keeper),
-            Action::Fail(i) => format!("the keeper may fail milestone {i}, refunding it to the poster"),
+            Action::Fail(i) => {
+                format!("the started step of milestone {i} ran out of time: the keeper may fail it, refunding the poster")
+            }
             Action::Reject(i) => {
                 let approve = if offered(Action::Approve(i)) { "approve or " } else { "" };
                 let reject = match job.arbiter() {
@@ -427,6 +451,15 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
         if m.state == MilestoneState::Submitted && !offered(Action::ReleaseAfterReview(i as u8)) && !c.paused {
             let from = m.review_end(job.review_window).map(format_time).unwrap_or_default();
             steps.push(format!("anyone may release milestone {i} from {from} unless the poster rejects it"));
+        }
+    }
+    if let Some(i) = job.current().filter(|_| !offered(Action::Fail(0))) {
+        let index = i as u8;
+        if let Some(from) = job.failable_from(index).filter(|_| job.check_in_time(index, now).is_ok()) {
+            steps.push(format!(
+                "the agent or keeper may submit milestone {i}; the keeper may fail it only from {}",
+                format_time(from)
+            ));
         }
     }
     let first = job.milestones().first();
@@ -517,18 +550,23 @@ pub(crate) mod tests {
         let c = Conditions::assumed();
         let mut j = job();
         let s = next_steps(&j, 0, &c);
-        assert!(s[0].contains("fund it with 150") && s[1].contains("cancel"), "{s:?}");
+        assert!(s[0].contains("fund it with 150") && s[1].contains("may accept it") && s[2].contains("cancel"), "{s:?}");
         assert!(says(&next_steps(&j, 10_001, &c), "unfunded job expired"), "unfunded, expired");
         j.status = JobStatus::Funded;
         j.funded = 150;
         let s = next_steps(&j, 0, &c);
+        assert!(s[0].contains("may accept it") && !says(&s, "may start"), "nothing starts unaccepted: {s:?}");
+        j.accepted_at = 1;
+        let s = next_steps(&j, 0, &c);
         assert!(s[0].contains("may start milestone 0 and submit it until 1970-01-01T02:30:00Z"), "{s:?}");
-        assert!(s[1].contains("fail milestone 0") && s[2].contains("cancel"), "{s:?}");
+        assert!(s[1].contains("cancel") && !says(&s, "fail"), "{s:?}");
         let ineligible = Conditions { agent_ineligible: true, ..c };
         assert!(says(&next_steps(&j, 0, &ineligible), "cannot submit it"), "no work an agent cannot be paid for");
         j.milestones_mut()[0].started_at = 50;
         let s = next_steps(&j, 60, &c);
         assert!(says(&s, "cancel from 1970-01-01T00:10:50Z"), "{s:?}");
+        assert!(says(&s, "may fail it only from 1970-01-01T00:10:50Z"), "{s:?}");
+        assert!(says(&next_steps(&j, 650, &c), "ran out of time: the keeper may fail it"));
         j.milestones_mut()[0].state = MilestoneState::Submitted;
         j.milestones_mut()[0].submitted_at = 100;
         let s = next_steps(&j, 500, &c);
@@ -565,6 +603,7 @@ pub(crate) mod tests {
         j.dispute_default_bps = 2_500;
         j.status = JobStatus::Funded;
         j.funded = 150;
+        j.accepted_at = 1;
         j.submit(0, [1; 32], 100).unwrap();
         let c = Conditions::assumed();
         let s = next_steps(&j, 500, &c);

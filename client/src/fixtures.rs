@@ -28,12 +28,13 @@ pub fn job(milestones: &[(u64, bool)]) -> Job {
     job
 }
 
-/// [`job`], funded with its exact total.
+/// [`job`], funded with its exact total and accepted by its agent.
 #[doc(hidden)]
 pub fn funded_job(milestones: &[(u64, bool)]) -> Job {
     let mut j = job(milestones);
     j.status = JobStatus::Funded;
     j.funded = j.total();
+    j.accepted_at = 1;
     j
 }
 

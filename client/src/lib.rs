@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod anchors;
 pub mod bundle;
+pub mod consent;
 pub mod errors;
 pub mod escrow;
 pub mod events;

@@ -13,7 +13,7 @@ pub enum Actor {
     Poster,
     /// The job's keeper.
     Keeper,
-    /// The agent's authority.
+    /// The agent: its authority (or, where the program takes it, its signing key).
     Agent,
     /// The job's arbiter.
     Arbiter,
@@ -25,6 +25,7 @@ pub enum Actor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActionKind {
     Fund,
+    Accept,
     Start,
     Execute,
     Submit,
@@ -48,6 +49,7 @@ impl ActionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ActionKind::Fund => "fund",
+            ActionKind::Accept => "accept",
             ActionKind::Start => "start",
             ActionKind::Execute => "execute",
             ActionKind::Submit => "submit",
@@ -79,6 +81,8 @@ impl std::fmt::Display for ActionKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Fund,
+    /// The agent accepts the job's terms (its signature, carried by anyone).
+    Accept,
     Start(u8),
     Execute(u8),
     Submit(u8),
@@ -102,6 +106,7 @@ impl Action {
     pub fn kind(self) -> ActionKind {
         match self {
             Action::Fund => ActionKind::Fund,
+            Action::Accept => ActionKind::Accept,
             Action::Start(_) => ActionKind::Start,
             Action::Execute(_) => ActionKind::Execute,
             Action::Submit(_) => ActionKind::Submit,
@@ -122,7 +127,7 @@ impl Action {
     /// The milestone it concerns, if any.
     pub fn milestone(self) -> Option<u8> {
         match self {
-            Action::Fund | Action::Cancel | Action::SweepFees | Action::Close => None,
+            Action::Fund | Action::Accept | Action::Cancel | Action::SweepFees | Action::Close => None,
             Action::Start(i)
             | Action::Execute(i)
             | Action::Submit(i)
@@ -142,7 +147,7 @@ impl Action {
         match self {
             Action::Fund | Action::Approve(_) | Action::Reject(_) | Action::Cancel | Action::Close => Actor::Poster,
             Action::Start(_) | Action::Execute(_) | Action::Submit(_) | Action::Fail(_) => Actor::Keeper,
-            Action::ConcedeDispute(_) => Actor::Agent,
+            Action::Accept | Action::ConcedeDispute(_) => Actor::Agent,
             Action::DecideDispute(_) => Actor::Arbiter,
             Action::ReleaseAfterReview(_)
             | Action::RefundExpired(_)
@@ -200,18 +205,28 @@ pub fn next_actions(job: &Job, now: i64, c: &Conditions) -> Vec<Offer> {
     if !c.paused && job.check_fundable(now).is_ok() {
         offer(Action::Fund, Some(job.deadline));
     }
+    if !c.agent_ineligible && job.check_acceptable(now).is_ok() {
+        offer(Action::Accept, Some(job.deadline));
+    }
     if let Some(i) = job.current() {
         let index = i as u8;
         let m = &job.milestones()[i];
         if job.check_startable(index, now).is_ok() {
             offer(Action::Start(index), Some(job.deadline));
         }
-        if !c.agent_ineligible && c.certified && job.check_submittable(index, now).is_ok() {
+        // a funded job still awaiting its agent's acceptance is the keeper's to execute too:
+        // its first step asks the agent to accept and carries the acceptance on-chain
+        let awaiting_acceptance = !job.is_accepted() && job.status == agentrail::state::JobStatus::Funded;
+        let workable = job.check_submittable(index, now).is_ok()
+            || (awaiting_acceptance && job.check_in_time(index, now).is_ok());
+        if !c.agent_ineligible && c.certified && workable {
             let by = if m.needs_approval() { job.deadline - job.review_window } else { job.deadline };
             offer(Action::Execute(index), Some(by));
-            offer(Action::Submit(index), Some(by));
+            if job.is_accepted() {
+                offer(Action::Submit(index), Some(by));
+            }
         }
-        if job.check_failable(index).is_ok() {
+        if job.check_failable(index, now).is_ok() {
             offer(Action::Fail(index), None);
         }
         if payable && job.check_approvable(index).is_ok() {
@@ -340,7 +355,7 @@ mod tests {
     fn offers_follow_the_lifecycle() {
         let c = Conditions::assumed();
         let mut j = crate::escrow::tests::job(); // milestone 0 needs approval, 1 does not
-        assert_eq!(kinds(&next_actions(&j, 0, &c)), [Action::Fund, Action::Cancel]);
+        assert_eq!(kinds(&next_actions(&j, 0, &c)), [Action::Fund, Action::Accept, Action::Cancel]);
         assert_eq!(
             kinds(&next_actions(&j, 10_001, &c)),
             [Action::Cancel, Action::RefundExpired(0)],
@@ -348,12 +363,19 @@ mod tests {
         );
         j.status = JobStatus::Funded;
         j.funded = 150;
+        // funded, not accepted: the keeper's step asks the agent first; nothing starts
+        assert_eq!(kinds(&next_actions(&j, 0, &c)), [Action::Accept, Action::Execute(0), Action::Cancel]);
+        let ineligible = Conditions { agent_ineligible: true, ..c };
+        assert_eq!(kinds(&next_actions(&j, 0, &ineligible)), [Action::Cancel], "no acceptance by an unpayable agent");
+        j.accepted_at = 1;
         let funded = next_actions(&j, 0, &c);
-        assert_eq!(
-            kinds(&funded),
-            [Action::Start(0), Action::Execute(0), Action::Submit(0), Action::Fail(0), Action::Cancel]
-        );
+        assert_eq!(kinds(&funded), [Action::Start(0), Action::Execute(0), Action::Submit(0), Action::Cancel]);
         assert_eq!(funded[2].until, Some(9_000), "an approval milestone is submitted before deadline - review");
+        // a started step may be failed once its time ran out, not before
+        let mut started = j;
+        started.start(0, 10).unwrap();
+        assert!(!offers(&next_actions(&started, 609, &c), Action::Fail(0)));
+        assert!(offers(&next_actions(&started, 610, &c), Action::Fail(0)));
         // an agent that may not be paid gets no work; a paused protocol releases nothing
         let ineligible = Conditions { agent_ineligible: true, ..c };
         assert!(!offers(&next_actions(&j, 0, &ineligible), Action::Submit(0)));
@@ -367,7 +389,7 @@ mod tests {
         assert!(next_actions(&j, 1_100, &paused).is_empty(), "owed, but nothing is released while paused");
         j.release(0).unwrap();
         let refund = next_actions(&j, 10_001, &c);
-        assert_eq!(kinds(&refund), [Action::Fail(1), Action::RefundExpired(1)]);
+        assert_eq!(kinds(&refund), [Action::RefundExpired(1)]);
         j.refund_where(|_, _| true).unwrap();
         j.status = JobStatus::Expired;
         j.fees_earned = 3; // what the release earned at a fee this fixture does not charge
@@ -382,7 +404,7 @@ mod tests {
         let c = Conditions::assumed();
         let mut j = crate::escrow::tests::job();
         (j.arbiter, j.dispute_window, j.dispute_default_bps) = (Pubkey::new_unique(), 3_600, 2_500);
-        (j.status, j.funded) = (JobStatus::Funded, 150);
+        (j.status, j.funded, j.accepted_at) = (JobStatus::Funded, 150, 1);
         j.submit(0, [1; 32], 100).unwrap();
         j.dispute(0, 500).unwrap();
         let open = next_actions(&j, 600, &c);

@@ -276,6 +276,7 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     let mut f = Fixture::created(chain, TOKEN, &specs, 0);
     let poster = f.poster.insecure_clone();
     let keeper = f.keeper.insecure_clone();
+    let authority = f.agent_authority.insecure_clone();
     let keys = f.keys.clone();
     let mut r = Recorder { env: &mut f.env, out: Vec::new() };
     r.run("fund_job", &[escrow::fund_job(&keys, f.total)], &[&poster]);
@@ -329,7 +330,18 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         r.env.send(&[escrow::fund_job(&k, 16 * (1_000_000 + 25_000))], &[&poster]).unwrap();
         k
     };
+    // the agent accepts (after funding, so the acceptance counts the job): signing itself, or
+    // through its keeper with an ed25519 instruction
+    let accept = |r: &mut Recorder, k: &JobKeys, label: Option<&'static str>| {
+        let job: agentrail::state::Job = r.env.fetch(&k.job);
+        let ix = escrow::accept_job(&authority.pubkey(), k, job.consent_digest(&k.job));
+        match label {
+            Some(label) => drop(r.run(label, &[ix], &[&authority])),
+            None => drop(r.env.send(&[ix], &[&authority]).unwrap()),
+        }
+    };
     let cancel = funded_job(&mut r, 20, Some("create_job (16 milestones, new shard)"));
+    accept(&mut r, &cancel, Some("accept_job (signed by the agent)"));
     // the common case: the job's shard of its agent's record exists (only an agent's first job
     // in a mint and shard creates it); the program checks each created address by trying bumps
     // from 255 down, so the cost depends on where the job's and the vault's bumps fall
@@ -349,9 +361,20 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
     r.run("create_job (16 milestones, vault at bump 249)", &[create(unlucky)], &[&poster]);
     r.run("cancel_job", &[escrow::cancel_job(&cancel)], &[&poster]);
     let fail = funded_job(&mut r, 22, None);
+    let job: agentrail::state::Job = r.env.fetch(&fail.job);
+    let relayed = agentrail_client::consent::Acceptance::sign(
+        fail.job,
+        &job,
+        &ed25519_dalek::SigningKey::from_bytes(authority.secret_bytes()),
+    );
+    r.run("accept_job (ed25519, carried by the keeper)", &relayed.instructions(&fail), &[]);
+    r.env.send(&[escrow::start_milestone(&keeper.pubkey(), &fail.job, 0)], &[&keeper]).unwrap();
+    let now = r.env.chain.now();
+    r.env.chain.set_time(now + 600);
     let give_up = escrow::fail_milestone(&keeper.pubkey(), &fail, 0, true, [5; 32]);
     r.run("fail_milestone (cancels 16)", &[give_up], &[&keeper]);
     let expire = funded_job(&mut r, 21, None);
+    accept(&mut r, &expire, None);
     r.env.chain.set_time(T0 + 2 * DAY + 1);
     r.run("refund_expired", &[escrow::refund_expired(&expire)], &[]);
 
@@ -367,7 +390,13 @@ fn measure_escrow(chain: Box<dyn Chain>) -> Vec<Measurement> {
         let k = job_keys(nonce);
         let create = escrow::create_job(&poster.pubkey(), &agent, 1, &mint, &tp, one(nonce));
         r.env.send(&[create, escrow::fund_job(&k, 1_025_000)], &[&poster]).unwrap();
-        r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &k, 0, [6; 32])], &[&keeper]).unwrap();
+        accept(&mut r, &k, None);
+        if nonce == 100 {
+            let own = escrow::submit_milestone(&authority.pubkey(), &k, 0, [6; 32]);
+            r.run("submit_milestone (by the agent, releases)", &[own], &[&authority]);
+        } else {
+            r.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &k, 0, [6; 32])], &[&keeper]).unwrap();
+        }
         batch.push(k.job);
     }
     r.run("sweep_fees (12 jobs)", &[escrow::sweep_fees(&treasury, &mint, &tp, &batch)], &[]);

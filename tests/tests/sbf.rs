@@ -101,6 +101,7 @@ mod sbf {
         #[test]
         fn failed_step_events_decode() {
             let mut f = Fixture::funded(Box::new(Sbf::start()));
+            f.start_and_time_out(0);
             let sent = f.fail(0, false).unwrap();
             assert!(sent.logs.iter().any(|l| l == "Program log: Instruction: FailMilestone"), "{:?}", sent.logs);
             let events = from_logs(&sent.logs);

@@ -107,7 +107,7 @@ pub enum AgentrailError {
     ProofTooLong,
     #[msg("the poster's review window has closed: the milestone is owed to the agent")]
     ReviewWindowClosed,
-    #[msg("the first step was started and its timeout has not passed: the agent may be working")]
+    #[msg("the step was started and its time has not run out: the agent may still be working")]
     StepInProgress,
     #[msg("nothing is refundable: every open milestone is owed to the agent")]
     NothingToRefund,
@@ -119,7 +119,7 @@ pub enum AgentrailError {
     InvalidStepTimeout,
     #[msg("terms URI is longer than the maximum")]
     TermsUriLength,
-    #[msg("an approval milestone needs a review window that is positive and ends before the deadline")]
+    #[msg("an approval milestone needs a review window that is positive and, after one whole step timeout from now, ends before the deadline")]
     ApprovalNeverSubmittable,
     #[msg("the job's books do not balance: funded != released + fees + refunded + outstanding")]
     AccountingBroken,
@@ -147,4 +147,18 @@ pub enum AgentrailError {
     WrongVault,
     #[msg("the track record is not the shard of this job's agent and mint")]
     WrongTrackRecord,
+    #[msg("the agent has not accepted this job: no step starts and no work is submitted before it does")]
+    NotAccepted,
+    #[msg("the agent already accepted this job")]
+    AlreadyAccepted,
+    #[msg("the acceptance does not match the job: the agent signed other terms")]
+    AcceptanceMismatch,
+    #[msg("the acceptance is signed by neither the agent's authority nor its signing key")]
+    NotTheAgent,
+    #[msg("no signature of the agent over the job's terms: sign the transaction, or put an ed25519 instruction over the consent digest before this one")]
+    AcceptanceUnsigned,
+    #[msg("only the job's keeper or its agent (authority or signing key) submits work")]
+    NotKeeperOrAgent,
+    #[msg("the milestone's step was never started, so it cannot have failed")]
+    NotStarted,
 }

@@ -164,6 +164,20 @@ pub struct JobFunded {
     pub amount: u64,
 }
 
+/// The agent accepted a job's terms ([`Job::consent_digest`](crate::state::Job::consent_digest)):
+/// `relayed` when its signature came through an ed25519 instruction rather than the
+/// transaction's own signatures.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobAccepted {
+    pub job: Pubkey,
+    pub agent: Pubkey,
+    pub acceptor: Pubkey,
+    pub digest: [u8; 32],
+    pub accepted_at: i64,
+    pub relayed: bool,
+}
+
 /// The keeper marked a milestone's step started (before calling the agent).
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

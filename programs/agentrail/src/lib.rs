@@ -8,6 +8,7 @@ use anchor_lang::prelude::*;
 pub mod cu_trace;
 #[macro_use]
 pub mod bypass;
+pub mod ed25519_proof;
 pub mod errors;
 pub mod events;
 pub mod instructions;
@@ -111,6 +112,10 @@ pub mod agentrail {
     }
 
     /// Reports a milestone done; releases it at once unless it needs approval (keeper).
+    pub fn accept_job(ctx: Context<AcceptJob>, args: AcceptJobArgs) -> Result<()> {
+        traced!(AcceptJob::accept_job(ctx, args))
+    }
+
     pub fn submit_milestone(ctx: Context<SubmitMilestone>, index: u8, result_hash: [u8; 32]) -> Result<()> {
         traced!(SubmitMilestone::submit_milestone(ctx, index, result_hash))
     }

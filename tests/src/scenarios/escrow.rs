@@ -72,6 +72,13 @@ pub fn job_args(nonce: u64, list: &[(u64, bool)], keeper: Pubkey, min_stage: u8)
     }
 }
 
+/// `authority` (the agent's authority or signing key) accepts the job at `keys` as it is now,
+/// signing the transaction.
+pub fn accept(env: &mut Env, authority: &Keypair, keys: &JobKeys) -> Result<crate::Sent, crate::Failure> {
+    let digest = env.fetch::<Job>(&keys.job).consent_digest(&keys.job);
+    env.send(&[escrow::accept_job(&authority.pubkey(), keys, digest)], &[authority])
+}
+
 impl Fixture {
     /// A created job over `token_program` with milestones `list`, deadline `T0 + DAY`.
     pub fn created(chain: Box<dyn Chain>, token_program: Pubkey, list: &[(u64, bool)], min_stage: u8) -> Self {
@@ -89,6 +96,21 @@ impl Fixture {
     /// [`Fixture::created`]; with `dispute` = (window, default share in bps), the job names a
     /// fresh arbiter.
     pub fn created_with(
+        chain: Box<dyn Chain>,
+        token_program: Pubkey,
+        list: &[(u64, bool)],
+        min_stage: u8,
+        dispute: Option<(i64, u16)>,
+    ) -> Self {
+        let mut f = Fixture::unaccepted(chain, token_program, list, min_stage, dispute);
+        // the agent accepts the job's terms: what every scenario but the consent ones assumes
+        let authority = f.agent_authority.insecure_clone();
+        accept(&mut f.env, &authority, &f.keys).expect("accept job");
+        f
+    }
+
+    /// [`Fixture::created_with`] but the agent has not accepted the job.
+    pub fn unaccepted(
         chain: Box<dyn Chain>,
         token_program: Pubkey,
         list: &[(u64, bool)],
@@ -153,6 +175,14 @@ impl Fixture {
         let ix = escrow::submit_milestone(&self.keeper.pubkey(), &self.keys, index, [index + 1; 32]);
         let keeper = self.keeper.insecure_clone();
         self.env.send(&[ix], &[&keeper])
+    }
+
+    /// The keeper starts milestone `index`'s step at the current time, which then moves past
+    /// the step's timeout: the step may be failed.
+    pub fn start_and_time_out(&mut self, index: u8) {
+        self.start(index).expect("start the step");
+        let now = self.env.chain.now();
+        self.env.chain.set_time(now + STEP_TIMEOUT);
     }
 
     /// The keeper gives up on milestone `index` (with `cancel`, on the whole job).
@@ -371,6 +401,14 @@ pub fn escrow_create_guards(chain: Box<dyn Chain>) {
         try_create(&mut f, with(&|a| (a.deadline, a.review_window) = (T0 + 100, REVIEW))),
         AgentrailError::ApprovalNeverSubmittable,
     );
+    // the poster cannot size the windows to close on a working agent: one whole step's time,
+    // then the review window, must fit before the deadline (audit L-3)
+    let tight = T0 + STEP_TIMEOUT + REVIEW;
+    assert_code(
+        try_create(&mut f, with(&|a| (a.deadline, a.review_window) = (tight - 1, REVIEW))),
+        AgentrailError::ApprovalNeverSubmittable,
+    );
+    try_create(&mut f, with(&|a| (a.nonce, a.deadline, a.review_window) = (3, tight + 1, REVIEW))).unwrap();
     // ... while a job without approval milestones needs no window at all
     try_create(&mut f, with(&|a| (a.nonce, a.milestones, a.review_window) = (2, specs(&[(5, false)]), 0))).unwrap();
     assert_code(try_create(&mut f, with(&|a| a.step_timeout = 59)), AgentrailError::InvalidStepTimeout);
@@ -424,7 +462,7 @@ pub fn escrow_wrong_signers(chain: Box<dyn Chain>) {
     let mut f = Fixture::funded(chain);
     let stranger = f.env.funded();
     let submit = escrow::submit_milestone(&stranger.pubkey(), &f.keys, 0, [1; 32]);
-    assert_code(f.env.send(&[submit], &[&stranger]), AgentrailError::Unauthorized);
+    assert_code(f.env.send(&[submit], &[&stranger]), AgentrailError::NotKeeperOrAgent);
     f.submit(0).unwrap();
     f.submit(1).unwrap();
     let mut as_stranger = f.keys.clone();
@@ -750,6 +788,12 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     let mut f = Fixture::created(chain, TOKEN, &SPECS, 0);
     assert_code(f.fail(0, false), AgentrailError::InvalidJobStatus);
     f.fund().unwrap();
+    // only a started step, and only once its time ran out with nothing submitted
+    assert_code(f.fail(0, false), AgentrailError::NotStarted);
+    f.start(0).unwrap();
+    f.env.chain.set_time(T0 + STEP_TIMEOUT - 1);
+    assert_code(f.fail(0, false), AgentrailError::StepInProgress);
+    f.env.chain.set_time(T0 + STEP_TIMEOUT);
     // wrong signers: a stranger, the poster, the agent
     let stranger = f.env.funded();
     let (poster, authority) = (f.poster.insecure_clone(), f.agent_authority.insecure_clone());
@@ -787,6 +831,7 @@ pub fn escrow_keeper_fails_milestone(chain: Box<dyn Chain>) {
     f.submit(1).unwrap();
     assert_code(f.fail(1, true), AgentrailError::MilestoneNotPending);
     f.approve(1).unwrap();
+    f.start(2).unwrap();
     // refunds are never blocked: works while the protocol is paused and after the deadline
     let admin = f.env.admin.pubkey();
     let pause = |paused| ix::update_config(&admin, UpdateConfigArgs { paused: Some(paused), ..Default::default() });
@@ -810,6 +855,7 @@ pub fn escrow_fail_last_milestone_completes(chain: Box<dyn Chain>) {
     f.fund().unwrap();
     f.submit(0).unwrap();
     let (_, payee_before, ..) = f.balances();
+    f.start_and_time_out(1);
     f.fail(1, false).unwrap();
     let job = f.job();
     assert_eq!(job.status, JobStatus::Completed);

@@ -26,6 +26,8 @@ fn completed_job(f: &mut Fixture, nonce: u64, amount: u64) -> JobKeys {
     let key = pda::job(&poster.pubkey(), nonce);
     let job: Job = f.env.fetch(&key);
     let keys = JobKeys::new(key, &job, &f.env.fetch::<Agent>(&f.agent));
+    let authority = f.agent_authority.insecure_clone();
+    crate::scenarios::escrow::accept(&mut f.env, &authority, &keys).unwrap();
     f.env.send(&[escrow::fund_job(&keys, job.total())], &[&poster]).unwrap();
     f.env.send(&[escrow::submit_milestone(&keeper.pubkey(), &keys, 0, [1; 32])], &[&keeper]).unwrap();
     assert_eq!(f.env.fetch::<Job>(&key).status, JobStatus::Completed);

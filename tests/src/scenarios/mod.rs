@@ -3,6 +3,7 @@
 pub mod anchors;
 pub mod certification;
 pub mod config;
+pub mod consent;
 pub mod conservation;
 pub mod disputes;
 pub mod escrow;
@@ -65,6 +66,10 @@ macro_rules! scenario_tests {
             escrow::escrow_pause_keeps_owed_pay,
             escrow::escrow_closed_job_address_not_reused,
             escrow::escrow_terms_pinned,
+            consent::consent_acceptance_is_the_agents,
+            consent::consent_poster_as_keeper_gains_nothing,
+            consent::consent_agent_submits_its_own_work,
+            consent::consent_record_counts_only_accepted_jobs,
             disputes::dispute_the_agent_concedes,
             disputes::dispute_the_arbiter_splits,
             disputes::dispute_decision_survives_a_revocation,

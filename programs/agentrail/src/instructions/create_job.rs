@@ -129,9 +129,14 @@ impl CreateJob<'_> {
             }
         }
         if args.milestones.iter().any(|m| m.requires_approval) {
-            // an approval milestone must be submittable (its window fits before the deadline)
-            // and its approval must mean something (a zero window would release at once)
-            let latest_review_end = now.checked_add(args.review_window).ok_or(AgentrailError::Overflow)?;
+            // an approval milestone must be submittable after one whole step (the step's time
+            // and then its review window fit before the deadline: the poster cannot size the
+            // window to close while the agent works) and its approval must mean something (a
+            // zero window would release at once)
+            let latest_review_end = now
+                .checked_add(args.step_timeout)
+                .and_then(|t| t.checked_add(args.review_window))
+                .ok_or(AgentrailError::Overflow)?;
             require!(
                 args.review_window > 0 && latest_review_end < args.deadline,
                 AgentrailError::ApprovalNeverSubmittable

@@ -14,10 +14,13 @@ pub struct FailMilestoneArgs {
     pub reason_hash: [u8; 32],
 }
 
-/// The job's keeper gives up on the step of pending milestone `index` (its retries ran out or
-/// its guards refused payment): the milestone's amount and fee return to the poster at once
-/// instead of waiting for the deadline. Nothing can go to the keeper or the agent here, and the
-/// refund goes to the poster's associated token account (the keeper does not pick it).
+/// The job's keeper gives up on the step of pending milestone `index` once the started step
+/// ran out of time with nothing submitted (its retries ran out or its guards refused payment):
+/// the milestone's amount and fee return to the poster instead of waiting for the deadline.
+/// Until the step's time runs out the agent may still submit its own work, so no keeper (the
+/// poster's own included) can take pay for work that was reported. Nothing can go to the keeper
+/// or the agent here, and the refund goes to the poster's associated token account (the keeper
+/// does not pick it).
 #[derive(Accounts)]
 pub struct FailMilestone<'info> {
     /// The job's keeper.
@@ -31,7 +34,7 @@ impl FailMilestone<'_> {
         let job = self.refund.job.load()?;
         require_keys_eq!(self.keeper.key(), job.keeper, AgentrailError::Unauthorized);
         self.refund.require_canonical_destination()?;
-        job.check_failable(args.index)
+        job.check_failable(args.index, Clock::get()?.unix_timestamp)
     }
 
     /// Handler.

@@ -51,7 +51,7 @@ pub struct FundJob<'info> {
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The job's token program.
     pub token_program: Interface<'info, TokenInterface>,
-    /// The agent's track record in the job's mint: it counts funded jobs.
+    /// The agent's track record in the job's mint: it counts funded jobs the agent accepted.
     #[account(mut, dup, constraint = track_record.load()?.is_shard_for(&*job.load()?) @ AgentrailError::WrongTrackRecord)]
     pub track_record: AccountLoader<'info, TrackRecord>,
 }
@@ -85,8 +85,11 @@ impl FundJob<'_> {
             job.status = JobStatus::Funded;
         }
         check_conserved(&a.job, &a.vault.to_account_info())?;
-        let mut record = a.track_record.load_mut()?;
-        record.jobs = record.jobs.saturating_add(1);
+        // a job counts once accepted and funded: here when the agent accepted first
+        if a.job.load()?.counts_in_record() {
+            let mut record = a.track_record.load_mut()?;
+            record.jobs = record.jobs.saturating_add(1);
+        }
         emit!(JobFunded { job: a.job.key(), amount: expected_total });
         Ok(())
     }

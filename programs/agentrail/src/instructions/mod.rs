@@ -3,6 +3,7 @@
 //! [`DisputeSettlement`] account sets in `settlement`.
 
 pub mod accept_admin;
+pub mod accept_job;
 pub mod add_certifier;
 pub mod agent_authority;
 pub mod anchor_checkpoint;
@@ -39,6 +40,7 @@ pub mod update_config;
 pub mod verify_receipt;
 
 pub use accept_admin::*;
+pub use accept_job::*;
 pub use add_certifier::*;
 pub use agent_authority::*;
 pub use anchor_checkpoint::*;

@@ -326,16 +326,16 @@ impl<'info> Refund<'info> {
         cause: RefundCause,
     ) -> Result<u64> {
         cu_trace!("cu: up to the refund (the handler's own work)");
-        let (refunds, funded) = {
+        let (refunds, counts) = {
             let mut job = self.job.load_mut()?;
             let refunds = job.refund_milestones(which)?;
             job.end_if_settled(refunds.all_settled, status);
-            (refunds, job.funded > 0)
+            (refunds, job.counts_in_record())
         };
         let amount = refunds.total;
         cu_trace!("cu: refund: books");
-        // an unfunded job put nothing at stake: it writes no record
-        if funded {
+        // a job the agent never accepted, or one never funded, writes no record
+        if counts {
             self.track_record.load_mut()?.record_refunds(refunds.refunded, refunds.disputed, cause);
         }
         cu_trace!("cu: refund: track record");

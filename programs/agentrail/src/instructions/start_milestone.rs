@@ -3,9 +3,10 @@ use anchor_lang::prelude::*;
 use crate::{errors::AgentrailError, events::MilestoneStarted, state::*};
 
 /// The job's keeper marks the step of pending milestone `index` started, before it calls the
-/// agent. While no milestone has settled this shields the job from the poster's cancellation
-/// until the job's step timeout passes without a submission, so a poster cannot watch a step
-/// finish and cancel before its submission lands. Once per milestone.
+/// agent; only once the agent accepted the job. From then the step has the job's step timeout:
+/// the keeper cannot fail it before the time runs out (the agent may submit its own work
+/// meanwhile), and while no milestone has settled the poster cannot cancel the job either, so
+/// nobody can watch a step finish and take the work for free. Once per milestone.
 #[derive(Accounts)]
 pub struct StartMilestone<'info> {
     /// The job's keeper.

@@ -1,22 +1,30 @@
 use anchor_lang::prelude::*;
 
-use crate::{errors::AgentrailError, events::MilestoneSubmitted, instructions::settlement::*};
+use crate::{errors::AgentrailError, events::MilestoneSubmitted, instructions::settlement::*, state::AgentKeys};
 
-/// The job's keeper reports milestone `index` done with the hash of its receipt. Milestones
-/// without approval are released at once; the others wait for the poster. While the protocol is
-/// paused the submission is still recorded (the milestone is then owed to the agent and released
-/// by anyone once the pause ends), so a pause never turns finished work into a refund.
+/// The job's keeper, or the agent itself, reports milestone `index` done with the hash of its
+/// result (the keeper's receipt, or the agent's own). The agent may submit so that being paid
+/// never depends on the keeper relaying its answer; the same rules follow either submission.
+/// Milestones without approval are released at once; the others wait for the poster. While the
+/// protocol is paused the submission is still recorded (the milestone is then owed to the agent
+/// and released by anyone once the pause ends), so a pause never turns finished work into a
+/// refund.
 #[derive(Accounts)]
 pub struct SubmitMilestone<'info> {
-    /// The job's keeper.
-    pub keeper: Signer<'info>,
+    /// The job's keeper, or the agent's authority or signing key.
+    pub submitter: Signer<'info>,
     /// The job and the accounts a release touches.
     pub settlement: Settlement<'info>,
 }
 
 impl SubmitMilestone<'_> {
     fn validate(&self, now: i64) -> Result<()> {
-        require_keys_eq!(self.keeper.key(), self.settlement.job.load()?.keeper, AgentrailError::Unauthorized);
+        let submitter = self.submitter.key();
+        let by_keeper = submitter == self.settlement.job.load()?.keeper;
+        require!(
+            by_keeper || AgentKeys::read(&self.settlement.agent)?.include(&submitter),
+            AgentrailError::NotKeeperOrAgent
+        );
         // work is accepted only from an agent that may be paid and is certified right now
         self.settlement.check_may_submit(now)
     }

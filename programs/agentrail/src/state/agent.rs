@@ -161,18 +161,73 @@ impl AgentStanding {
     /// `manifest_hash` and `version`, then `version_seq`, `status`, the two times and `bump`.
     /// The tests check it against the serialization of agents with strings of every length.
     fn parse(data: &[u8]) -> Option<Self> {
-        const PAYOUT: usize = 8 + 8 + 32;
-        let u32_at = |at: usize| Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?));
-        let after_string = |at: usize| at.checked_add(4)?.checked_add(usize::try_from(u32_at(at)?).ok()?);
         let id = u64::from_le_bytes(data.get(8..16)?.try_into().ok()?);
-        let payout = Pubkey::new_from_array(data.get(PAYOUT..PAYOUT + 32)?.try_into().ok()?);
-        let after_uri = after_string(after_string(PAYOUT + 32)?)?;
-        let version_seq_at = after_uri.checked_add(32 + Semver::INIT_SPACE)?;
-        let version_seq = u32_at(version_seq_at)?;
+        let payout = key_at(data, PAYOUT_AT)?;
+        let version_seq_at = version_seq_at(data)?;
+        let version_seq = u32_at(data, version_seq_at)?;
         let status = AgentStatus::deserialize(&mut data.get(version_seq_at + 4..)?).ok()?;
         // after the status: registered_at and updated_at
         let bump = *data.get(version_seq_at + 4 + 1 + 8 + 8)?;
         Some(Self { id, bump, payout, version_seq, status })
+    }
+}
+
+/// Where an `Agent` account's `authority` starts (after the discriminator and `id`).
+const AUTHORITY_AT: usize = 8 + 8;
+/// Where its `payout` starts.
+const PAYOUT_AT: usize = AUTHORITY_AT + 32;
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+fn key_at(data: &[u8], at: usize) -> Option<Pubkey> {
+    Some(Pubkey::new_from_array(data.get(at..at.checked_add(32)?)?.try_into().ok()?))
+}
+
+/// Where an `Agent` account's `version_seq` starts: after the two strings that follow
+/// `payout` (each a length and its bytes), `manifest_hash` and `version`.
+fn version_seq_at(data: &[u8]) -> Option<usize> {
+    let after_string = |at: usize| at.checked_add(4)?.checked_add(usize::try_from(u32_at(data, at)?).ok()?);
+    after_string(after_string(PAYOUT_AT + 32)?)?.checked_add(32 + Semver::INIT_SPACE)
+}
+
+/// The keys that speak for an agent: its authority and, when it declares one, its signing
+/// key. Either may accept a job for it or submit its work. Read from the account's bytes like
+/// [`AgentStanding`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentKeys {
+    /// The agent's authority.
+    pub authority: Pubkey,
+    /// Its signing key, `None` when it declares none.
+    pub signing_key: Option<Pubkey>,
+}
+
+impl AgentKeys {
+    /// Reads the keys of the `Agent` account `info`, checked as [`AgentStanding::read`] checks.
+    pub fn read(info: &AccountInfo) -> Result<Self> {
+        AgentStanding::read(info)?;
+        let data = info.try_borrow_data()?;
+        Self::parse(&data).ok_or_else(|| ErrorCode::AccountDidNotDeserialize.into())
+    }
+
+    fn parse(data: &[u8]) -> Option<Self> {
+        // after version_seq: status, registered_at, updated_at, bump
+        let signing_key = key_at(data, version_seq_at(data)?.checked_add(4 + 1 + 8 + 8 + 1)?)?;
+        let signing_key = (signing_key != Pubkey::default()).then_some(signing_key);
+        Some(Self { authority: key_at(data, AUTHORITY_AT)?, signing_key })
+    }
+
+    /// Whether `key` speaks for the agent.
+    pub fn include(&self, key: &Pubkey) -> bool {
+        *key == self.authority || Some(*key) == self.signing_key
+    }
+}
+
+impl Agent {
+    /// The keys that speak for the agent.
+    pub fn keys(&self) -> AgentKeys {
+        AgentKeys { authority: self.authority, signing_key: self.signing_key() }
     }
 }
 
@@ -197,6 +252,13 @@ mod tests {
                 let mut data = Vec::new();
                 a.try_serialize(&mut data).unwrap();
                 assert_eq!(AgentStanding::parse(&data), Some(a.standing()));
+                assert_eq!(AgentKeys::parse(&data), Some(a.keys()));
+                let signed = Agent { signing_key: Pubkey::new_unique(), authority: Pubkey::new_unique(), ..a.clone() };
+                let mut signed_data = Vec::new();
+                signed.try_serialize(&mut signed_data).unwrap();
+                assert_eq!(AgentKeys::parse(&signed_data), Some(signed.keys()));
+                assert!(signed.keys().include(&signed.signing_key) && signed.keys().include(&signed.authority));
+                assert!(!signed.keys().include(&signed.payout));
                 assert_eq!(AgentStanding::parse(&data[..data.len() - 32]), Some(a.standing()), "up to the bump");
                 assert_eq!(AgentStanding::parse(&data[..data.len() - 32 - 1]), None, "cut short");
             }

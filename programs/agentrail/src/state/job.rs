@@ -3,6 +3,8 @@ use anchor_lang::prelude::*;
 use crate::errors::AgentrailError;
 use crate::state::{AgentStanding, AgentStatus, Certification};
 
+/// The domain tag that starts every [`Job::consent_digest`].
+pub const CONSENT_DOMAIN: &[u8] = b"agentrail:accept-job:v1";
 /// Most milestones a job can have.
 pub const MAX_MILESTONES: usize = 16;
 /// Longest review window a poster may ask for: 90 days.
@@ -270,8 +272,12 @@ pub struct Job {
     pub refunded: u64,
     /// Seconds the arbiter has to decide, from the rejection (0 without an arbiter).
     pub dispute_window: i64,
-    /// Seconds a started first step shields the job from the poster's cancellation.
+    /// Seconds each started step has: a started first step shields the job from the poster's
+    /// cancellation that long, and a started step may be failed only once it ran out.
     pub step_timeout: i64,
+    /// When the agent accepted the job ([`Job::consent_digest`]); 0 until then. Before it no
+    /// step starts, no work is submitted and nothing counts in the agent's record.
+    pub accepted_at: i64,
     /// The agent version pinned at creation.
     pub agent_version_seq: u32,
     /// Revocation epoch of the pinned certification; releases stop if it moves.
@@ -513,11 +519,85 @@ impl Job {
         Ok(())
     }
 
-    /// Checks that milestone `index` may be submitted at `now`: milestones are submitted in
-    /// order, each after every earlier one settled, before the deadline, and approval
-    /// milestones only when their whole review window fits before the deadline.
+    /// What the agent agrees to when it accepts this job, at address `key`: one SHA-256 over
+    /// a domain tag, the program, the job's address, and every term its pay depends on (agent
+    /// version, keeper, arbiter and its window and default rule, terms, mint and fee, deadline,
+    /// review window, step timeout, each milestone's amount and approval flag). None of these
+    /// ever changes after creation, so an acceptance can never be carried to other terms.
+    pub fn consent_digest(&self, key: &Pubkey) -> [u8; 32] {
+        let mut amounts = [0u8; MAX_MILESTONES * 9];
+        for (chunk, m) in amounts.chunks_exact_mut(9).zip(self.milestones()) {
+            chunk[..8].copy_from_slice(&m.amount.to_le_bytes());
+            chunk[8] = m.requires_approval;
+        }
+        let count = self.milestones().len();
+        solana_sha256_hasher::hashv(&[
+            CONSENT_DOMAIN,
+            crate::ID.as_ref(),
+            key.as_ref(),
+            self.agent.as_ref(),
+            &self.agent_version_seq.to_le_bytes(),
+            self.keeper.as_ref(),
+            self.arbiter.as_ref(),
+            &self.dispute_window.to_le_bytes(),
+            &self.dispute_default_bps.to_le_bytes(),
+            &self.terms_hash,
+            self.mint.as_ref(),
+            &self.fee_bps.to_le_bytes(),
+            &self.deadline.to_le_bytes(),
+            &self.review_window.to_le_bytes(),
+            &self.step_timeout.to_le_bytes(),
+            &[self.milestone_count],
+            &amounts[..count * 9],
+        ])
+        .to_bytes()
+    }
+
+    /// Whether the agent has accepted the job.
+    pub fn is_accepted(&self) -> bool {
+        self.accepted_at != 0
+    }
+
+    /// Whether the job counts in its agent's track record: the agent accepted it and the
+    /// poster funded it. Nothing of a job the agent never agreed to is written there.
+    pub fn counts_in_record(&self) -> bool {
+        self.is_accepted() && self.funded > 0
+    }
+
+    /// Checks that the agent may accept the job at `now`: created or funded, not accepted
+    /// yet, before the deadline.
+    pub fn check_acceptable(&self, now: i64) -> Result<()> {
+        require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
+        require!(!self.is_accepted(), AgentrailError::AlreadyAccepted);
+        require!(now <= self.deadline, AgentrailError::DeadlinePassed);
+        Ok(())
+    }
+
+    /// Records the agent's acceptance at `now` of the terms whose digest it signed
+    /// (`digest`, compared with [`Job::consent_digest`] for the job at `key`): once, before
+    /// the deadline, while nothing has settled.
+    pub fn accept(&mut self, key: &Pubkey, digest: &[u8; 32], now: i64) -> Result<()> {
+        self.check_acceptable(now)?;
+        require!(*digest == self.consent_digest(key), AgentrailError::AcceptanceMismatch);
+        // a clock at 0 would read as "not accepted": the runtime's clock is far past it
+        self.accepted_at = now.max(1);
+        Ok(())
+    }
+
+    /// Checks that milestone `index` may be submitted at `now`: the agent accepted the job,
+    /// milestones are submitted in order, each after every earlier one settled, before the
+    /// deadline, and approval milestones only when their whole review window fits before the
+    /// deadline.
     pub fn check_submittable(&self, index: u8, now: i64) -> Result<usize> {
         require!(self.status == JobStatus::Funded, AgentrailError::InvalidJobStatus);
+        require!(self.is_accepted(), AgentrailError::NotAccepted);
+        self.check_in_time(index, now)
+    }
+
+    /// [`Job::check_submittable`] but for the acceptance: whether milestone `index` is the one
+    /// being worked on and could be reported at `now`. What a keeper asks before it seeks the
+    /// agent's acceptance of a funded job.
+    pub fn check_in_time(&self, index: u8, now: i64) -> Result<usize> {
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
         if self.milestones()[i].needs_approval() {
@@ -547,8 +627,9 @@ impl Job {
     }
 
     /// Checks that the keeper may mark pending milestone `index`'s step started at `now`:
-    /// before the deadline, the milestone being worked on, once.
+    /// the agent accepted the job, before the deadline, the milestone being worked on, once.
     pub fn check_startable(&self, index: u8, now: i64) -> Result<usize> {
+        require!(self.is_accepted(), AgentrailError::NotAccepted);
         require!(now <= self.deadline, AgentrailError::DeadlinePassed);
         let i = self.check_current_pending(index)?;
         require!(self.milestones()[i].started_at == 0, AgentrailError::AlreadyStarted);
@@ -568,10 +649,25 @@ impl Job {
         Ok(())
     }
 
-    /// Checks that the keeper may give up on milestone `index`: the job is funded and it is the
-    /// pending milestone being worked on (every earlier one settled).
-    pub fn check_failable(&self, index: u8) -> Result<()> {
-        self.check_current_pending(index).map(|_| ())
+    /// When the keeper may give up on milestone `index`: once its started step ran out of time
+    /// (`started_at + step_timeout`). `None` while it is not started: a step nobody started is
+    /// work nobody asked for, and an unstarted milestone is the poster's to cancel or the
+    /// deadline's to refund.
+    pub fn failable_from(&self, index: u8) -> Option<i64> {
+        let started_at = self.milestones().get(usize::from(index))?.started_at;
+        (started_at != 0).then(|| started_at.saturating_add(self.step_timeout))
+    }
+
+    /// Checks that the keeper may give up on milestone `index` at `now`: it is the pending
+    /// milestone being worked on (every earlier one settled, nothing submitted), and its
+    /// started step ran out of time ([`Job::failable_from`]). Before that only a submission
+    /// (the keeper's or the agent's own) moves it: no keeper can fail work while it may still
+    /// be reported.
+    pub fn check_failable(&self, index: u8, now: i64) -> Result<()> {
+        self.check_current_pending(index)?;
+        let from = self.failable_from(index).ok_or(AgentrailError::NotStarted)?;
+        require!(now >= from, AgentrailError::StepInProgress);
+        Ok(())
     }
 
     /// Checks that submitted approval milestone `index` may be released by the poster at `now`.
@@ -827,6 +923,7 @@ mod tests {
             status: JobStatus::Funded,
             terms_hash: [7; 32],
             step_timeout: 300,
+            accepted_at: 1,
             ..Job::default()
         };
         job.set_terms_uri("https://terms.example/1").unwrap();
@@ -924,17 +1021,72 @@ mod tests {
     }
 
     #[test]
-    fn only_the_current_pending_milestone_may_fail() {
+    fn only_a_started_step_that_ran_out_may_fail() {
         let mut j = job(&[(100, false), (200, true)]);
-        j.check_failable(0).unwrap();
-        assert!(j.check_failable(1).is_err()); // 0 not settled yet
-        assert!(j.check_failable(2).is_err());
-        j.submit(0, [1; 32], 1).unwrap();
-        assert!(j.check_failable(0).is_err()); // submitted, not pending
+        assert_eq!(j.check_failable(0, 10).unwrap_err(), error!(AgentrailError::NotStarted));
+        j.start(0, 10).unwrap();
+        assert_eq!(j.failable_from(0), Some(310));
+        assert_eq!(j.check_failable(0, 309).unwrap_err(), error!(AgentrailError::StepInProgress));
+        j.check_failable(0, 310).unwrap();
+        assert!(j.check_failable(1, 310).is_err()); // 0 not settled yet
+        assert!(j.check_failable(2, 310).is_err());
+        j.submit(0, [1; 32], 320).unwrap();
+        assert!(j.check_failable(0, 5_000).is_err()); // submitted: only the poster's review moves it
         j.release(0).unwrap();
-        j.check_failable(1).unwrap();
+        assert_eq!(j.check_failable(1, 5_000).unwrap_err(), error!(AgentrailError::NotStarted));
+        j.start(1, 400).unwrap();
+        j.check_failable(1, 700).unwrap();
         j.status = JobStatus::Cancelled;
-        assert!(j.check_failable(1).is_err());
+        assert!(j.check_failable(1, 700).is_err());
+    }
+
+    #[test]
+    fn acceptance_pins_every_term_the_agent_is_paid_by() {
+        let key = Pubkey::new_unique();
+        let mut j = job(&[(100, false), (200, true)]);
+        j.accepted_at = 0;
+        let digest = j.consent_digest(&key);
+        // before acceptance nothing starts and nothing is submitted
+        assert_eq!(j.start(0, 5).unwrap_err(), error!(AgentrailError::NotAccepted));
+        assert_eq!(j.submit(0, [1; 32], 5).unwrap_err(), error!(AgentrailError::NotAccepted));
+        assert!(!j.counts_in_record());
+        // every pinned term moves the digest; the address does too
+        let changed: [fn(&mut Job); 13] = [
+            |j| j.keeper = Pubkey::new_unique(),
+            |j| j.arbiter = Pubkey::new_unique(),
+            |j| j.dispute_window += 1,
+            |j| j.dispute_default_bps += 1,
+            |j| j.terms_hash[0] ^= 1,
+            |j| j.mint = Pubkey::new_unique(),
+            |j| j.fee_bps += 1,
+            |j| j.deadline += 1,
+            |j| j.review_window += 1,
+            |j| j.step_timeout += 1,
+            |j| j.milestone_slots[1].amount += 1,
+            |j| j.milestone_slots[0].requires_approval ^= 1,
+            |j| j.agent_version_seq += 1,
+        ];
+        for (n, change) in changed.iter().enumerate() {
+            let mut other = j;
+            change(&mut other);
+            assert_ne!(other.consent_digest(&key), digest, "term {n} is not pinned");
+        }
+        assert_ne!(j.consent_digest(&Pubkey::new_unique()), digest, "another job");
+        // a third milestone slot filled but not the job's does not count
+        let mut spare = j;
+        spare.milestone_slots[2].amount = 9;
+        assert_eq!(spare.consent_digest(&key), digest);
+        assert_eq!(j.accept(&key, &[0; 32], 5).unwrap_err(), error!(AgentrailError::AcceptanceMismatch));
+        assert_eq!(j.accept(&key, &digest, 1_001).unwrap_err(), error!(AgentrailError::DeadlinePassed));
+        j.accept(&key, &digest, 5).unwrap();
+        assert_eq!(j.accepted_at, 5);
+        assert!(j.counts_in_record());
+        assert_eq!(j.accept(&key, &digest, 6).unwrap_err(), error!(AgentrailError::AlreadyAccepted));
+        j.start(0, 6).unwrap();
+        let mut cancelled = job(&[(100, false)]);
+        (cancelled.accepted_at, cancelled.status) = (0, JobStatus::Cancelled);
+        let d = cancelled.consent_digest(&key);
+        assert_eq!(cancelled.accept(&key, &d, 5).unwrap_err(), error!(AgentrailError::InvalidJobStatus));
     }
 
     #[test]
