@@ -104,7 +104,8 @@ as admin config add-certifier "$certifier" >/dev/null
 as admin config show
 
 say "two agents: one built on the agent SDK, paid from the escrow over x402 (:$AGENT_PORT), one that answers garbage (:$((AGENT_PORT + 1)))"
-echo '{"capabilities":["swap","report"],"price":"what the escrow pays","slo":{"p95_ms":800}}' >"$DEMO_DIR/manifest.json"
+# the manifest also publishes which jobs the agent accepts: keepers, the CLI and its SDK read it
+echo '{"capabilities":["swap","report"],"price":"what the escrow pays","slo":{"p95_ms":800},"policy":{"min_step_secs":60,"min_review_secs":60,"min_milestone_amount":0,"no_arbiter_ok":true}}' >"$DEMO_DIR/manifest.json"
 echo '{"stage":"A","reviewer":"demo","findings":[]}' >"$DEMO_DIR/evidence.json"
 # every agent serves the manifest it registers: the keeper checks its hash before the first call
 "$bin/examples/demo_agent" "127.0.0.1:$((AGENT_PORT + 1))" --mode garbage --manifest "$DEMO_DIR/manifest.json" \
@@ -179,9 +180,13 @@ JSON
 job=$(as poster --json job create --agent "$agent" --mint "$mint" --keeper "$keeper" \
   --terms "$DEMO_DIR/terms.json" --deadline-in 10m --review-window 2m --min-stage A --fund | field job)
 late=$(as poster --json job create --agent "$flaky_agent" --mint "$mint" --keeper "$keeper" \
-  --milestone 12 --deadline-in 30s --review-window 5s --fund | field job)
-echo "job $job: 10 on completion, 20 and 30 on approval, 40 on completion"
-echo "job $late: 12, with an agent that answers garbage and a 30 s deadline"
+  --milestone 12 --deadline-in 30s --review-window 5s | field job)
+echo "job $job: 10 on completion, 20 and 30 on approval, 40 on completion; the SDK agent accepts it"
+echo "  through the keeper, which carries its signature with the first step"
+echo "job $late: 12, with an agent that answers garbage and a 30 s deadline; its owner accepts it"
+echo "  by transaction before it is funded (an agent binds itself to a job only by accepting it)"
+as flaky job accept "$late" >/dev/null
+as poster job fund "$late" >/dev/null
 
 wait_state() { # job, dotted field, wanted value
   for _ in $(seq 180); do

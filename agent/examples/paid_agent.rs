@@ -6,9 +6,13 @@
 //!     cargo run -p agentrail-agent --example paid_agent -- 127.0.0.1:7070 \
 //!       --rpc http://127.0.0.1:8899 --agent AGENT --pay-to WALLET --mint MINT \
 //!       [--price BASE_UNITS] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR]
+//!       [--submit-own-after SECS --fee-payer KEYPAIR]
 //!
 //! With `--signing-key` (a Solana keypair file: the key registered with `agentrail agent
-//! set-signing-key`) every answer is co-signed.
+//! set-signing-key`) every answer is co-signed, and the agent accepts jobs through keepers (it
+//! signs their terms at `/.well-known/agentrail/accept`). With `--submit-own-after SECS` it
+//! also submits its own answer, SECS after giving it, when the keeper has not (fees paid by
+//! `--fee-payer`).
 //!
 //! With `--exec-wallet KEYPAIR` it does on-chain work when a step's terms ask for it:
 //! `inputs.transfer = {"to": OWNER, "amount": BASE_UNITS, "mode": M}` sends the job's mint from
@@ -32,7 +36,7 @@ use axum::routing::get;
 
 fn usage(what: impl std::fmt::Debug) -> ! {
     eprintln!(
-        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR] [--exec-wallet KEYPAIR [--foreign-wallet KEYPAIR]], not {what:?}"
+        "usage: paid_agent ADDR --rpc URL --agent PUBKEY --pay-to PUBKEY --mint PUBKEY [--price N] [--answers FILE] [--work-ms MS] [--manifest FILE] [--signing-key KEYPAIR [--submit-own-after SECS --fee-payer KEYPAIR]] [--exec-wallet KEYPAIR [--foreign-wallet KEYPAIR]], not {what:?}"
     );
     std::process::exit(2);
 }
@@ -63,6 +67,13 @@ async fn main() {
     if let Some(path) = flags.get("signing-key") {
         config =
             config.signing_key(read_signing_key(path).unwrap_or_else(|e| usage(format!("--signing-key {path}: {e}"))));
+    }
+    // its own submission, after SECS, with fees paid by KEYPAIR's wallet
+    if let Some(secs) = flags.get("submit-own-after") {
+        let secs: u64 = secs.parse().unwrap_or_else(|_| usage("--submit-own-after"));
+        let path = get_flag("fee-payer");
+        let payer = read_keypair(&path).unwrap_or_else(|e| usage(format!("--fee-payer {path}: {e}")));
+        config = config.submit_own_work(payer, Duration::from_secs(secs));
     }
     let work_ms: u64 = flags.get("work-ms").map_or(0, |m| m.parse().unwrap_or_else(|_| usage("--work-ms")));
     let exec = flags.get("exec-wallet").map(|path| {

@@ -32,8 +32,18 @@ pub enum Refusal {
     NoMilestone(u8),
     #[error("milestone {index} is {state}, not the pending one being worked on")]
     NotPending { index: u8, state: String },
-    #[error("milestone 0 is not marked started on-chain: the poster could still cancel the job")]
-    NotStarted,
+    #[error(
+        "milestone {0} is not marked started on-chain: its time is not counted, and for the first the poster could still cancel the job"
+    )]
+    NotStarted(u8),
+    #[error("this agent has not accepted the job")]
+    NotAccepted,
+    #[error("this agent already accepted the job")]
+    AlreadyAccepted,
+    #[error("the job is {0}: it can no longer be accepted")]
+    NotOpen(String),
+    #[error("the job is outside this agent's published policy: {0}")]
+    OutsidePolicy(String),
     #[error("the authorization says {signed} is escrowed, the chain says {escrowed}")]
     AmountMismatch { signed: u64, escrowed: u64 },
     #[error("the milestone pays {pay}, less than this agent's price of {price}")]
@@ -140,6 +150,24 @@ impl EscrowReader {
         let agent = self.agent(&config.agent).await?;
         Ok(judge(&job, &agent, request, auth, config, now).map(|()| job))
     }
+
+    /// Checks, on-chain, that the job at `key` is one this agent accepts at `now`; returns its
+    /// address and state (what the agent signs).
+    pub async fn check_acceptance(
+        &self,
+        key: &str,
+        config: &AgentConfig,
+        now: i64,
+    ) -> Result<Result<(Pubkey, Job), Refusal>, ChainUnavailable> {
+        let job = match self.job(key).await? {
+            Ok(job) => job,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let agent = self.agent(&config.agent).await?;
+        // parsed by `job` above
+        let job_key = key.parse().map_err(|_| ChainUnavailable(format!("{key} is not an address")))?;
+        Ok(judge_acceptance(&job, &agent, config, now).map(|()| (job_key, job)))
+    }
 }
 
 impl EscrowReader {
@@ -199,6 +227,67 @@ pub fn judge_compensation(
     Ok(())
 }
 
+/// What any work for `job` needs, acceptance or step: it names this agent at its current
+/// version, the agent is active and paid to the configured wallet in an accepted mint, its
+/// registered signing key is the one it signs with, and the job is inside its policy.
+fn judge_job(job: &Job, agent: &Agent, config: &AgentConfig) -> Result<(), Refusal> {
+    if job.agent != config.agent {
+        return Err(Refusal::OtherAgent(job.agent.to_string()));
+    }
+    if job.agent_version_seq != agent.version_seq {
+        return Err(Refusal::OtherVersion { pinned: job.agent_version_seq, current: agent.version_seq });
+    }
+    if agent.status != AgentStatus::Active {
+        return Err(Refusal::AgentInactive(format!("{:?}", agent.status).to_lowercase()));
+    }
+    if !config.mints.contains(&job.mint) {
+        return Err(Refusal::WrongMint(job.mint.to_string()));
+    }
+    if agent.payout != config.pay_to {
+        return Err(Refusal::WrongPayout { registry: agent.payout.to_string(), expected: config.pay_to.to_string() });
+    }
+    // keepers demand a co-signature by the registered key: working with another (or none)
+    // would be work the keeper refuses to pay for
+    let configured = config.signing_key.as_ref().map(|k| Pubkey::from(k.verifying_key().to_bytes()));
+    if agent.signing_key() != configured {
+        let show = |k: Option<Pubkey>| k.map_or("none".to_string(), |k| k.to_string());
+        return Err(Refusal::WrongSigningKey { registry: show(agent.signing_key()), configured: show(configured) });
+    }
+    if let Some(why) = config.policy.refusal(job) {
+        return Err(Refusal::OutsidePolicy(why));
+    }
+    Ok(())
+}
+
+/// The verdict on accepting `job` at `now`: open (created or funded, not accepted yet), inside
+/// [`judge_job`], every milestone at least the agent's price, and its first step submittable
+/// with the time the agent needs.
+pub fn judge_acceptance(job: &Job, agent: &Agent, config: &AgentConfig, now: i64) -> Result<(), Refusal> {
+    if !matches!(job.status, JobStatus::Created | JobStatus::Funded) {
+        return Err(Refusal::NotOpen(format!("{:?}", job.status).to_lowercase()));
+    }
+    if job.is_accepted() {
+        return Err(Refusal::AlreadyAccepted);
+    }
+    judge_job(job, agent, config)?;
+    if let Some(m) = job.milestones().iter().find(|m| m.amount < config.price) {
+        return Err(Refusal::BelowPrice { pay: m.amount, price: config.price });
+    }
+    let first = job.milestones().first().ok_or(Refusal::NoMilestone(0))?;
+    check_time_left(job, first, config, now)
+}
+
+/// The latest submission the program takes for milestone `m` (an approval milestone's review
+/// window must fit before the deadline, [`Job::check_submittable`]) leaves the agent its time.
+fn check_time_left(job: &Job, m: &agentrail::state::Milestone, config: &AgentConfig, now: i64) -> Result<(), Refusal> {
+    let last_submission = job.deadline.saturating_sub(if m.needs_approval() { job.review_window } else { 0 });
+    let left = last_submission.saturating_sub(now);
+    if left < config.min_time_left_secs {
+        return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
+    }
+    Ok(())
+}
+
 /// The verdict on a request, from what the chain holds: pure, so every refusal is unit-tested.
 pub fn judge(
     job: &Job,
@@ -211,15 +300,10 @@ pub fn judge(
     if job.status != JobStatus::Funded {
         return Err(Refusal::NotFunded(format!("{:?}", job.status).to_lowercase()));
     }
-    if job.agent != config.agent {
-        return Err(Refusal::OtherAgent(job.agent.to_string()));
+    if !job.is_accepted() {
+        return Err(Refusal::NotAccepted);
     }
-    if job.agent_version_seq != agent.version_seq {
-        return Err(Refusal::OtherVersion { pinned: job.agent_version_seq, current: agent.version_seq });
-    }
-    if agent.status != AgentStatus::Active {
-        return Err(Refusal::AgentInactive(format!("{:?}", agent.status).to_lowercase()));
-    }
+    judge_job(job, agent, config)?;
     if job.keeper.to_string() != auth.keeper {
         return Err(Refusal::OtherKeeper { signed: auth.keeper.clone(), keeper: job.keeper.to_string() });
     }
@@ -229,10 +313,10 @@ pub fn judge(
     if m.state != MilestoneState::Pending || job.current() != Some(usize::from(i)) {
         return Err(Refusal::NotPending { index: i, state: format!("{:?}", m.state).to_lowercase() });
     }
-    // until something settles, only a started first step keeps the poster from cancelling
-    // the job (and taking the work for free) while the submission is on its way
-    if i == 0 && m.started_at == 0 {
-        return Err(Refusal::NotStarted);
+    // a started step is one nobody can fail before its time runs out (and, the first, one the
+    // poster cannot cancel) while the submission, the keeper's or this agent's, is on its way
+    if m.started_at == 0 {
+        return Err(Refusal::NotStarted(i));
     }
     if auth.amount != m.amount {
         return Err(Refusal::AmountMismatch { signed: auth.amount, escrowed: m.amount });
@@ -241,9 +325,6 @@ pub fn judge(
     // on top of it
     if m.amount < config.price {
         return Err(Refusal::BelowPrice { pay: m.amount, price: config.price });
-    }
-    if !config.mints.contains(&job.mint) {
-        return Err(Refusal::WrongMint(job.mint.to_string()));
     }
     let same = |field, requested: &str, actual: String| {
         if requested == actual {
@@ -254,23 +335,7 @@ pub fn judge(
     };
     same("mint", &request.mint, job.mint.to_string())?;
     same("deadline", &request.deadline.to_string(), job.deadline.to_string())?;
-    if agent.payout != config.pay_to {
-        return Err(Refusal::WrongPayout { registry: agent.payout.to_string(), expected: config.pay_to.to_string() });
-    }
-    // keepers demand a co-signature by the registered key: working with another (or none)
-    // would be work the keeper refuses to pay for
-    let configured = config.signing_key.as_ref().map(|k| Pubkey::from(k.verifying_key().to_bytes()));
-    if agent.signing_key() != configured {
-        let show = |k: Option<Pubkey>| k.map_or("none".to_string(), |k| k.to_string());
-        return Err(Refusal::WrongSigningKey { registry: show(agent.signing_key()), configured: show(configured) });
-    }
-    // the latest submission the program takes: an approval milestone's review window must fit
-    // before the deadline (Job::check_submittable)
-    let last_submission = job.deadline.saturating_sub(if m.needs_approval() { job.review_window } else { 0 });
-    let left = last_submission.saturating_sub(now);
-    if left < config.min_time_left_secs {
-        return Err(Refusal::DeadlineTooClose { left, need: config.min_time_left_secs });
-    }
+    check_time_left(job, m, config, now)?;
     // pinned terms a keeper can read come with the milestone's work; without it the keeper
     // could not read them, and its own guard would refuse to submit the answer
     let web_terms = ["https://", "http://"].iter().any(|p| request.terms_uri.starts_with(p));
@@ -298,7 +363,14 @@ mod tests {
         job.milestones_mut()[0].started_at = 5;
         let me = Pubkey::new_unique();
         job.agent = me;
-        let config = AgentConfig::new("http://unused", me, agent.payout).mint(job.mint).price(900);
+        // approvals without an arbiter and short windows are this test agent's choice
+        let lenient = agentrail_client::consent::AgentPolicy {
+            no_arbiter_ok: true,
+            min_review_secs: 0,
+            min_step_secs: 60,
+            ..Default::default()
+        };
+        let config = AgentConfig::new("http://unused", me, agent.payout).mint(job.mint).price(900).policy(lenient);
         let req = StepRequest {
             schema: agentrail_client::x402::STEP_SCHEMA.into(),
             job: Pubkey::new_unique().to_string(),
@@ -325,6 +397,37 @@ mod tests {
     }
 
     #[test]
+    fn acceptance_is_judged_like_the_work_it_binds() {
+        let (job, agent, _, _, config) = setup();
+        let open = Job { accepted_at: 0, ..job };
+        assert_eq!(judge_acceptance(&open, &agent, &config, 100), Ok(()));
+        let created = Job { status: JobStatus::Created, ..open };
+        assert_eq!(judge_acceptance(&created, &agent, &config, 100), Ok(()), "before funding too");
+        assert_eq!(judge_acceptance(&job, &agent, &config, 100), Err(Refusal::AlreadyAccepted));
+        let done = Job { status: JobStatus::Completed, ..open };
+        assert_eq!(judge_acceptance(&done, &agent, &config, 100), Err(Refusal::NotOpen("completed".into())));
+        // every milestone must meet the price, not only the first
+        let dear = AgentConfig { price: 1_001, ..config.clone() };
+        assert_eq!(judge_acceptance(&open, &agent, &dear, 100), Err(Refusal::BelowPrice { pay: 1_000, price: 1_001 }));
+        assert!(matches!(
+            judge_acceptance(&open, &agent, &config, 9_990),
+            Err(Refusal::DeadlineTooClose { left: 10, need: 60 })
+        ));
+        // the policy: a short step, a keeper not listed, an unarbitrated approval
+        let slow = agentrail_client::consent::AgentPolicy { min_step_secs: 601, ..config.policy.clone() };
+        let slow = AgentConfig { policy: slow, ..config.clone() };
+        assert!(matches!(judge_acceptance(&open, &agent, &slow, 100), Err(Refusal::OutsidePolicy(_))));
+        let mut approval = open;
+        approval.milestones_mut()[1].requires_approval = 1;
+        let strict = agentrail_client::consent::AgentPolicy { min_review_secs: 0, ..Default::default() };
+        let strict = AgentConfig { policy: strict, ..config.clone() };
+        let err = judge_acceptance(&approval, &agent, &strict, 100).unwrap_err();
+        assert!(err.to_string().contains("without an arbiter"), "{err}");
+        let other = Job { agent: Pubkey::new_unique(), ..open };
+        assert!(matches!(judge_acceptance(&other, &agent, &config, 100), Err(Refusal::OtherAgent(_))));
+    }
+
+    #[test]
     fn every_refusal_names_its_reason() {
         let (job, agent, req, auth, config) = setup();
         let check = |job: &Job, agent: &Agent, req: &StepRequest, config: &AgentConfig| {
@@ -342,7 +445,17 @@ mod tests {
         assert!(matches!(check(&j, &agent, &req, &config), Refusal::OtherKeeper { .. }));
         let mut j = job;
         j.milestones_mut()[0].started_at = 0;
-        assert_eq!(check(&j, &agent, &req, &config), Refusal::NotStarted);
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::NotStarted(0));
+        // a job this agent never accepted gets no work, whoever keeps it
+        let j = Job { accepted_at: 0, ..job };
+        assert_eq!(check(&j, &agent, &req, &config), Refusal::NotAccepted);
+        // nor one outside the policy it publishes (its keeper here)
+        let picky = agentrail_client::consent::AgentPolicy {
+            keepers: Some(vec![Pubkey::new_unique().to_string()]),
+            ..config.policy.clone()
+        };
+        let picky = AgentConfig { policy: picky, ..config.clone() };
+        assert!(matches!(check(&job, &agent, &req, &picky), Refusal::OutsidePolicy(why) if why.contains("keeper")));
         let later = StepRequest { milestone: 1, ..req.clone() };
         assert!(matches!(check(&job, &agent, &later, &config), Refusal::NotPending { index: 1, .. }));
         let mut j = job;
@@ -406,7 +519,7 @@ mod tests {
         let matching = Agent { signing_key: Pubkey::from(key.verifying_key().to_bytes()), ..agent.clone() };
         assert_eq!(judge(&job, &matching, &req, &auth, &signing, 100), Ok(()));
         for (reason, text) in [
-            (Refusal::NotStarted, "not marked started"),
+            (Refusal::NotStarted(0), "not marked started"),
             (Refusal::BelowPrice { pay: 1, price: 2 }, "less than this agent's price"),
             (Refusal::NoWork("u".into()), "no work for this milestone"),
         ] {

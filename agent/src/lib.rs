@@ -37,6 +37,7 @@
 
 pub mod answers;
 pub mod escrow;
+pub mod own_submission;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -46,6 +47,7 @@ use std::sync::{Arc, Weak};
 use crate::answers::{Answer, StoreError};
 
 use agentrail::state::Job;
+use agentrail_client::consent::Acceptance;
 use agentrail_client::receipt::OutputClaim;
 use agentrail_client::unix_now;
 use agentrail_client::x402::{
@@ -64,7 +66,8 @@ use sha2::{Digest, Sha256};
 use answers::{AnswerStore, SqliteAnswers};
 use escrow::EscrowReader;
 
-pub use agentrail_client::x402::MANIFEST_PATH;
+pub use agentrail_client::consent::AgentPolicy;
+pub use agentrail_client::x402::{ACCEPT_PATH, MANIFEST_PATH};
 
 /// How the agent is paid and what it accepts.
 #[derive(Clone, Debug)]
@@ -96,6 +99,12 @@ pub struct AgentConfig {
     /// (`agentrail agent set-signing-key`). Must match the registry: keepers refuse unsigned or
     /// mis-signed answers from an agent that registered a key.
     pub signing_key: Option<ed25519_dalek::SigningKey>,
+    /// Whether (and how) the agent submits its own work when the keeper has not
+    /// ([`own_submission`]); needs [`AgentConfig::signing_key`].
+    pub own_submission: Option<own_submission::OwnSubmission>,
+    /// Which jobs the agent accepts. A manifest that declares a `"policy"` replaces it when the
+    /// agent starts: what the agent publishes is what it enforces.
+    pub policy: AgentPolicy,
 }
 
 impl AgentConfig {
@@ -115,7 +124,21 @@ impl AgentConfig {
             manifest: None,
             resource_url: "/step".into(),
             signing_key: None,
+            policy: AgentPolicy::default(),
+            own_submission: None,
         }
+    }
+    /// Submits its own answer (signed by the signing key, the fee paid by `fee_payer`) when
+    /// the milestone is still pending `after` it answered: the keeper cannot then fail the
+    /// step by withholding the answer.
+    pub fn submit_own_work(mut self, fee_payer: solana_sdk::signature::Keypair, after: std::time::Duration) -> Self {
+        self.own_submission = Some(own_submission::OwnSubmission { fee_payer: Arc::new(fee_payer), after });
+        self
+    }
+    /// Accepts only jobs inside `policy` (unless the manifest declares one).
+    pub fn policy(mut self, policy: AgentPolicy) -> Self {
+        self.policy = policy;
+        self
     }
     /// Serves the deployment of the program at `id` (needed on any cluster but a local one).
     pub fn program_id(mut self, id: Pubkey) -> Self {
@@ -175,6 +198,8 @@ pub enum AgentError {
     NoMint,
     #[error(transparent)]
     ProgramId(#[from] agentrail_client::program::ProgramIdError),
+    #[error("{0}")]
+    Policy(String),
 }
 
 type Work = dyn Fn(Step) -> BoxFuture<'static, Result<StepAnswer, StepFailure>> + Send + Sync;
@@ -221,6 +246,8 @@ pub struct PaidAgent {
     /// Requests being checked against the chain at once ([`MAX_VERIFYING`]): anyone can sign a
     /// request, and each unanswered one costs an RPC read.
     verifying: tokio::sync::Semaphore,
+    /// Answers waited on for an own submission ([`own_submission::MAX_WATCHED`]).
+    watching: Arc<tokio::sync::Semaphore>,
 }
 
 /// Most requests checked against the chain at once; more are told to come back (503).
@@ -250,6 +277,12 @@ impl PaidAgent {
         if config.mints.is_empty() {
             return Err(AgentError::NoMint);
         }
+        let mut config = config;
+        // what the agent publishes is what it enforces
+        let published = config.manifest.as_deref().map(AgentPolicy::from_manifest).transpose();
+        if let Some(policy) = published.map_err(AgentError::Policy)?.flatten() {
+            config.policy = policy;
+        }
         agentrail_client::use_program_id(agentrail_client::program_id_for(
             &config.rpc_url,
             config.program_id,
@@ -267,6 +300,7 @@ impl PaidAgent {
             counters: Counters::default(),
             running: Default::default(),
             verifying: tokio::sync::Semaphore::new(MAX_VERIFYING),
+            watching: Arc::new(tokio::sync::Semaphore::new(own_submission::MAX_WATCHED)),
         }))
     }
 
@@ -287,10 +321,12 @@ impl PaidAgent {
         self.compensate.set(Box::new(move |c| Box::pin(f(c)))).is_ok()
     }
 
-    /// The service: `POST /step`, `GET` [`MANIFEST_PATH`], `GET /metrics`.
+    /// The service: `POST /step`, `POST` [`ACCEPT_PATH`], `GET` [`MANIFEST_PATH`],
+    /// `GET /metrics`.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         axum::Router::new()
             .route("/step", post(step))
+            .route(ACCEPT_PATH, post(accept))
             .route(MANIFEST_PATH, get(manifest))
             .route("/metrics", get(metrics))
             .with_state(self.clone())
@@ -356,6 +392,38 @@ impl PaidAgent {
             return Err(refused_as(self, format!("{key} was answered for another request")));
         }
         Ok(Some(answer.bytes))
+    }
+
+    /// Watches `answer` to `request` for an own submission, when the agent submits its own work:
+    /// bounded by [`own_submission::MAX_WATCHED`] (past it the answer is left to the keeper).
+    fn watch_own_submission(self: &Arc<Self>, request: &StepRequest, answer: &[u8]) {
+        let (Some(how), Some(key)) = (self.config.own_submission.clone(), self.config.signing_key.as_ref()) else {
+            return;
+        };
+        let Ok(job) = request.job.parse::<Pubkey>() else { return };
+        let Ok(permit) = self.watching.clone().try_acquire_owned() else {
+            tracing::warn!(%job, "too many answers awaiting an own submission: this one is left to the keeper");
+            return;
+        };
+        let signer = solana_sdk::signature::Keypair::new_from_array(key.to_bytes());
+        let answered =
+            own_submission::Answered { job, milestone: request.milestone, result_hash: Sha256::digest(answer).into() };
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let (milestone, agent) = (answered.milestone, me.config.agent);
+            match own_submission::submit_when_due(&me.config.rpc_url, &how, &signer, &agent, answered).await {
+                Ok(signature) => {
+                    me.counters.count("submitted_own");
+                    tracing::info!(%job, milestone, %signature, "the keeper had not submitted: submitted the answer itself");
+                }
+                Err(own_submission::NotSubmitted::Settled) => {}
+                Err(e) => {
+                    me.counters.count("own_submission_failed");
+                    tracing::warn!(%job, milestone, error = %e, "could not submit the answer itself");
+                }
+            }
+        });
     }
 
     /// A permit to check a request against the chain; `None` when [`MAX_VERIFYING`] are.
@@ -494,11 +562,52 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
                 return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
             }
             agent.counters.count("paid");
+            agent.watch_own_submission(&request, &stored.bytes);
             agent.paid(&request, &auth.keeper, stored.bytes, false)
         }
         Err(StepFailure(why)) => {
             agent.counters.count("failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, why)
+        }
+    }
+}
+
+/// An acceptance request: the job is read from the chain and judged as a step would be
+/// ([`escrow::judge_acceptance`]: this agent, its version, mint, payout, signing key, price and
+/// published policy); inside them, the agent's signing key signs the job's consent digest for
+/// the keeper to carry on-chain. Refusals are 422 naming the reason; an agent without a signing
+/// key accepts by its own transaction instead (`agentrail job accept`).
+async fn accept(State(agent): State<Arc<PaidAgent>>, body: Bytes) -> Response {
+    let request: x402::AcceptRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            agent.counters.count("bad_request");
+            return error(StatusCode::BAD_REQUEST, format!("the body is not an acceptance request: {e}"));
+        }
+    };
+    let Some(key) = agent.config.signing_key.as_ref() else {
+        agent.counters.count("declined");
+        let why =
+            "this agent has no signing key: it accepts jobs by its authority's transaction (agentrail job accept)";
+        return error(StatusCode::UNPROCESSABLE_ENTITY, why.into());
+    };
+    let Some(permit) = agent.verify_permit() else { return agent.busy() };
+    let checked = agent.chain.check_acceptance(&request.job, &agent.config, unix_now()).await;
+    drop(permit);
+    match checked {
+        Ok(Ok((job_key, job))) => {
+            agent.counters.count("accepted");
+            tracing::info!(job = %job_key, "accepted the job's terms");
+            axum::Json(Acceptance::sign(job_key, &job, key)).into_response()
+        }
+        Ok(Err(refusal)) => {
+            agent.counters.count("declined");
+            tracing::info!(job = %request.job, reason = %refusal, "declined the job");
+            error(StatusCode::UNPROCESSABLE_ENTITY, refusal.to_string())
+        }
+        Err(e) => {
+            agent.counters.count("unavailable");
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
     }
 }

@@ -137,6 +137,7 @@ fn anchor_vectors() -> Value {
         ("create_job", escrow::create_job(&poster, &agent, 5, &mint, &token_program, create(0))),
         ("create_job", escrow::create_job(&poster, &agent, 5, &mint, &token_program, create(2))),
         ("fund_job", escrow::fund_job(&keys, 3_512_345)),
+        ("accept_job", escrow::accept_job_relayed(&authority, &keys, [5; 32])),
         ("start_milestone", escrow::start_milestone(&keeper, &job_key, 0)),
         ("submit_milestone", escrow::submit_milestone(&keeper, &keys, 0, [1; 32])),
         ("approve_milestone", escrow::approve_milestone(&keys, 0)),

@@ -91,12 +91,16 @@ impl Acceptance {
         }
         let expected = job.consent_digest(job_key);
         if self.digest != expected {
-            return Err(AcceptanceError::OtherTerms { signed: hex::encode(self.digest), expected: hex::encode(expected) });
+            return Err(AcceptanceError::OtherTerms {
+                signed: hex::encode(self.digest),
+                expected: hex::encode(expected),
+            });
         }
         if !agent_keys.contains(&self.signer) {
             return Err(AcceptanceError::NotTheAgent(self.signer));
         }
-        let key = VerifyingKey::from_bytes(&self.signer.to_bytes()).map_err(|_| AcceptanceError::BadSignature(self.signer))?;
+        let key = VerifyingKey::from_bytes(&self.signer.to_bytes())
+            .map_err(|_| AcceptanceError::BadSignature(self.signer))?;
         key.verify(&self.digest, &Signature::from_bytes(&self.signature))
             .map_err(|_| AcceptanceError::BadSignature(self.signer))
     }
@@ -110,9 +114,7 @@ impl Acceptance {
             &self.signature,
             &self.signer.to_bytes(),
         );
-        let mut accept = crate::escrow::accept_job(&self.signer, keys, self.digest);
-        accept.accounts[0].is_signer = false;
-        [verify, accept]
+        [verify, crate::escrow::accept_job_relayed(&self.signer, keys, self.digest)]
     }
 }
 
@@ -172,7 +174,8 @@ impl AgentPolicy {
 
     /// Why `job` is outside this policy, if it is.
     pub fn refusal(&self, job: &Job) -> Option<String> {
-        let listed = |list: &Option<Vec<String>>, key: &Pubkey| list.as_ref().is_none_or(|l| l.contains(&key.to_string()));
+        let listed =
+            |list: &Option<Vec<String>>, key: &Pubkey| list.as_ref().is_none_or(|l| l.contains(&key.to_string()));
         if !listed(&self.keepers, &job.keeper) {
             return Some(format!("keeper {} is not one this agent works with", job.keeper));
         }
@@ -191,7 +194,9 @@ impl AgentPolicy {
             }
             match job.arbiter() {
                 None if !self.no_arbiter_ok => {
-                    return Some("approval milestones without an arbiter: the poster's rejection would be final".into());
+                    return Some(
+                        "approval milestones without an arbiter: the poster's rejection would be final".into(),
+                    );
                 }
                 Some(arbiter) if !listed(&self.arbiters, &arbiter) => {
                     return Some(format!("arbiter {arbiter} is not one this agent accepts"));

@@ -142,9 +142,18 @@ pub fn submit_milestone(submitter: &Pubkey, keys: &JobKeys, index: u8, result_ha
 }
 
 /// `accept_job`, signed by `acceptor` (the agent's authority or signing key) as a signer of
-/// the transaction. [`crate::consent::Acceptance::instructions`] builds the relayed form.
+/// the transaction.
 pub fn accept_job(acceptor: &Pubkey, keys: &JobKeys, digest: [u8; 32]) -> Instruction {
-    let mut ix = build(
+    let mut ix = accept_job_relayed(acceptor, keys, digest);
+    ix.accounts[0].is_signer = true;
+    ix
+}
+
+/// `accept_job` naming `acceptor` without its signature on the transaction: it holds with an
+/// ed25519 instruction over `digest` by `acceptor` in the same transaction
+/// ([`crate::consent::Acceptance::instructions`] builds both).
+pub fn accept_job_relayed(acceptor: &Pubkey, keys: &JobKeys, digest: [u8; 32]) -> Instruction {
+    build(
         accounts::AcceptJob {
             acceptor: *acceptor,
             job: keys.job,
@@ -153,10 +162,7 @@ pub fn accept_job(acceptor: &Pubkey, keys: &JobKeys, digest: [u8; 32]) -> Instru
             instructions: agentrail::instructions::INSTRUCTIONS_SYSVAR,
         },
         instruction::AcceptJob { args: agentrail::instructions::AcceptJobArgs { digest } },
-    );
-    // the acceptor signs here (the program takes either form, so its IDL marks it unsigned)
-    ix.accounts[0].is_signer = true;
-    ix
+    )
 }
 
 /// `approve_milestone`, signed by the poster.
@@ -406,7 +412,9 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
             }
             Action::Submit(i) => format!("keeper {} may submit milestone {i} until {until}", job.keeper),
             Action::Fail(i) => {
-                format!("the started step of milestone {i} ran out of time: the keeper may fail it, refunding the poster")
+                format!(
+                    "the started step of milestone {i} ran out of time: the keeper may fail it, refunding the poster"
+                )
             }
             Action::Reject(i) => {
                 let approve = if offered(Action::Approve(i)) { "approve or " } else { "" };
@@ -550,7 +558,10 @@ pub(crate) mod tests {
         let c = Conditions::assumed();
         let mut j = job();
         let s = next_steps(&j, 0, &c);
-        assert!(s[0].contains("fund it with 150") && s[1].contains("may accept it") && s[2].contains("cancel"), "{s:?}");
+        assert!(
+            s[0].contains("fund it with 150") && s[1].contains("may accept it") && s[2].contains("cancel"),
+            "{s:?}"
+        );
         assert!(says(&next_steps(&j, 10_001, &c), "unfunded job expired"), "unfunded, expired");
         j.status = JobStatus::Funded;
         j.funded = 150;

@@ -217,8 +217,8 @@ pub fn next_actions(job: &Job, now: i64, c: &Conditions) -> Vec<Offer> {
         // a funded job still awaiting its agent's acceptance is the keeper's to execute too:
         // its first step asks the agent to accept and carries the acceptance on-chain
         let awaiting_acceptance = !job.is_accepted() && job.status == agentrail::state::JobStatus::Funded;
-        let workable = job.check_submittable(index, now).is_ok()
-            || (awaiting_acceptance && job.check_in_time(index, now).is_ok());
+        let workable =
+            job.check_submittable(index, now).is_ok() || (awaiting_acceptance && job.check_in_time(index, now).is_ok());
         if !c.agent_ineligible && c.certified && workable {
             let by = if m.needs_approval() { job.deadline - job.review_window } else { job.deadline };
             offer(Action::Execute(index), Some(by));

@@ -45,6 +45,10 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Where an agent serves its manifest, at the origin of its endpoint: its SHA-256 is the
 /// registry's `manifest_hash` for the agent's current version.
 pub const MANIFEST_PATH: &str = "/.well-known/agentrail.json";
+/// Where an agent accepts jobs, at the origin of its endpoint: a POST of [`AcceptRequest`]
+/// answers with its signed [`Acceptance`](crate::consent::Acceptance) of the job (200), or a
+/// JSON `{"error": ...}` naming why it refuses (4xx).
+pub const ACCEPT_PATH: &str = "/.well-known/agentrail/accept";
 /// The step request body's schema.
 pub const STEP_SCHEMA: &str = "agentrail.step/v1";
 /// The compensation request body's schema (POSTed to the same endpoint).
@@ -64,6 +68,14 @@ const COMPENSATE_DOMAIN: &[u8] = b"agentrail/compensate/v1\0";
 
 /// A payment that is the wire form of this scheme: requirements accepted, authorization signed.
 pub type EscrowPayment = PaymentPayload<PaymentRequirements, EscrowAuthorization>;
+
+/// What a keeper asks an agent to accept (POSTed to [`ACCEPT_PATH`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The job's address (base58).
+    pub job: String,
+}
 
 /// What the keeper asks an agent to do: one milestone's step.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

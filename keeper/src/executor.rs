@@ -8,8 +8,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrail_client::consent::Acceptance;
 use agentrail_client::receipt::{OutputClaim, VendorSignature};
 use agentrail_client::x402;
+use anchor_lang::prelude::Pubkey;
 use rand::Rng;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -89,6 +91,8 @@ pub enum StepError {
     PaymentRefused(String),
     #[error("the agent's co-signature of its output is missing or wrong: {0}")]
     VendorSignature(String),
+    #[error("the agent declined the job: {0}")]
+    Declined(String),
 }
 
 impl StepError {
@@ -105,6 +109,7 @@ impl StepError {
             StepError::TooLarge(_) => "too_large",
             StepError::PaymentRefused(_) => "payment_refused",
             StepError::VendorSignature(_) => "vendor_signature",
+            StepError::Declined(_) => "declined",
         }
     }
 
@@ -168,7 +173,18 @@ pub trait Executor: Send + Sync {
         endpoint: &'a str,
         req: &'a x402::CompensationRequest,
     ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>>;
+
+    /// Asks the agent at `endpoint` to accept `job` ([`x402::ACCEPT_PATH`] at its origin): its
+    /// signed acceptance, which the caller checks against the chain before carrying it.
+    fn acceptance<'a>(
+        &'a self,
+        endpoint: &'a str,
+        job: &'a Pubkey,
+    ) -> Pin<Box<dyn Future<Output = Result<Acceptance, StepError>> + Send + 'a>>;
 }
+
+/// Largest acceptance (or refusal) the keeper reads.
+pub const MAX_ACCEPTANCE_BYTES: usize = 4 * 1024;
 
 /// Largest manifest the keeper reads.
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
@@ -439,6 +455,44 @@ impl HttpExecutor {
         Ok(output)
     }
 
+    /// POSTs an [`x402::AcceptRequest`] for `job` to the acceptance path at `endpoint`'s
+    /// origin, under the same rules as a step; reads the acceptance, or the agent's reason for
+    /// declining (both bounded).
+    async fn ask_acceptance(&self, endpoint: &str, job: &Pubkey) -> Result<Acceptance, StepError> {
+        let mut url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
+        url.set_path(x402::ACCEPT_PATH);
+        url.set_query(None);
+        self.check_endpoint(url.as_str())?;
+        let body = serde_json::to_vec(&x402::AcceptRequest { job: job.to_string() })
+            .map_err(|e| StepError::Garbage(e.to_string()))?;
+        let response = self
+            .client
+            .post(url.as_str())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, endpoint))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
+            return Err(StepError::Redirect(to));
+        }
+        let bytes = self.read_capped(response, MAX_ACCEPTANCE_BYTES, endpoint).await?;
+        if status.is_client_error() {
+            // the agent's reason, as it wrote it (bounded above and here)
+            let why = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+            return Err(StepError::Declined(why.chars().take(300).collect()));
+        }
+        if !status.is_success() {
+            return Err(StepError::Status(status.as_u16()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| StepError::Garbage(format!("not an acceptance: {e}")))
+    }
+
     /// POSTs a compensation request (authorized by the keeper's key in the compensation
     /// domain, under its own idempotency key) to the agent's endpoint, under the same rules as
     /// a step; the answer has a step's shape.
@@ -576,6 +630,14 @@ impl Executor for HttpExecutor {
         req: &'a x402::CompensationRequest,
     ) -> Pin<Box<dyn Future<Output = Result<StepOutput, StepError>> + Send + 'a>> {
         Box::pin(self.call_compensation(endpoint, req))
+    }
+
+    fn acceptance<'a>(
+        &'a self,
+        endpoint: &'a str,
+        job: &'a Pubkey,
+    ) -> Pin<Box<dyn Future<Output = Result<Acceptance, StepError>> + Send + 'a>> {
+        Box::pin(self.ask_acceptance(endpoint, job))
     }
 }
 

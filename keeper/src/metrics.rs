@@ -148,6 +148,8 @@ pub struct Metrics {
     pub notifications: LabeledCounter,
     /// Compensations by outcome and error kind (`compensated`/`ok`, `retried`/..., `failed`/...).
     pub compensations: LabeledCounter,
+    /// Acceptances asked of agents, by outcome (`accepted`, `refused`) and error kind.
+    pub acceptances: LabeledCounter,
     /// How long each step took (all its attempts), by outcome (`ok` or the last error's kind).
     pub step_seconds: LabeledHistogram,
     /// How long each send took from signing to its outcome, by action kind.
@@ -261,6 +263,13 @@ impl Metrics {
             "# HELP {name} Compensations asked of agents, by outcome (compensated, retried, failed) and error kind.\n# TYPE {name} counter\n"
         );
         for ((outcome, kind), n) in self.compensations.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            out += &format!("{name}{{outcome=\"{outcome}\",error=\"{kind}\"}} {n}\n");
+        }
+        let name = "agentrail_keeper_acceptances_total";
+        out += &format!(
+            "# HELP {name} Acceptances of jobs asked of agents, by outcome (accepted, refused) and error kind.\n# TYPE {name} counter\n"
+        );
+        for ((outcome, kind), n) in self.acceptances.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             out += &format!("{name}{{outcome=\"{outcome}\",error=\"{kind}\"}} {n}\n");
         }
         out += &self.step_seconds.render(

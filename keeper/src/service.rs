@@ -8,6 +8,7 @@ use std::time::Instant;
 use agentrail::instructions::AnchorCheckpointArgs;
 use agentrail::state::{Agent, Certification, Checkpoint, Config as ProgramConfig, Job, ReceiptLog, SECONDS_PER_DAY};
 use agentrail_client::anchors::{self, utc_day};
+use agentrail_client::consent::Acceptance;
 use agentrail_client::escrow::{self, JobKeys, JobKeysCache};
 use agentrail_client::lifecycle::{Action, ActionKind, Conditions, IntentKey};
 use agentrail_client::pda;
@@ -122,6 +123,9 @@ fn pinned_cert(job: &Job) -> Pubkey {
 const STEP_LEASE_SECS: i64 = 60;
 
 /// How long the event path reuses the last scan's config and clock.
+/// How a step given up for want of the agent's acceptance starts its recorded error.
+const ACCEPTANCE_FAILED: &str = "acceptance: ";
+
 /// The receipt guard naming the manifest check, and the name it carries when the served
 /// manifest is not the registered one (a fact, not a blip: never retried).
 const MANIFEST_GUARD: &str = "manifest";
@@ -502,6 +506,13 @@ impl Keeper {
                 }
             }
             StepState::GiveUp { reason, cancel } => {
+                // only a started step whose time ran out may be failed: until then the agent may
+                // still submit its own work (the program refuses earlier failures anyway)
+                let due = job.failable_from(i).is_some_and(|from| now >= from);
+                if !due {
+                    tracing::debug!(job = %key, milestone = i, "giving up once the step's time runs out");
+                    return Ok(());
+                }
                 if !self.accounts_exist(key, refund_to, None).await? {
                     return Ok(());
                 }
@@ -556,7 +567,11 @@ impl Keeper {
         let began = Instant::now();
         let outcome = self.sender().execute(&key, ixs).await?;
         self.metrics.actions.inc(action, outcome.label());
-        self.metrics.send_seconds.observe(action, began.elapsed().as_secs_f64());
+        // timed only when this call sent something: a replay found done (or still in flight)
+        // from a stale view of the job sent nothing
+        if !matches!(outcome, Outcome::AlreadyConfirmed(_) | Outcome::InFlight) {
+            self.metrics.send_seconds.observe(action, began.elapsed().as_secs_f64());
+        }
         match outcome {
             Outcome::Confirmed(sig) => {
                 tracing::info!(%job, milestone, action, signature = %sig, "confirmed");
@@ -623,7 +638,12 @@ impl Keeper {
                 return Ok(StepState::Done(hash));
             }
             let policy = self.config.executor.on_failure;
-            if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned") {
+            // a step given up for want of an acceptance is taken up again once the agent accepted
+            // (by its own transaction, since): nothing was started or called for it
+            let accepted_since = |s: &Step| {
+                job.is_accepted() && s.last_error.as_deref().is_some_and(|e| e.starts_with(ACCEPTANCE_FAILED))
+            };
+            if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned" && !accepted_since(s)) {
                 match policy.refund() {
                     // given up before: (re)send the refund; the chain refuses a second one
                     Some(cancel) => {
@@ -685,11 +705,42 @@ impl Keeper {
             pay_to: agent.payout.to_string(),
             net_amount: amount.saturating_sub(agentrail::state::fee_for(amount, job.fee_bps)),
         };
-        // before the first step's agent call, mark it started on-chain: the poster can then not
-        // cancel and take the work for free while the submission is on its way
-        if i == 0 && job.milestones()[0].started_at == 0 {
-            let ixs = [escrow::start_milestone(&self.payer.pubkey(), key, 0)];
-            if !self.act(key, Action::Start(0), &ixs).await? {
+        // before the agent is called, its step is marked started on-chain: from then its time
+        // counts (a started step may be failed only once that ran out, and the agent may submit
+        // its own work meanwhile) and, for the first, the poster cannot cancel. A job its agent
+        // has not accepted yet is accepted in the same transaction, with the signature the
+        // agent gives now for exactly these terms
+        let mut started_job = *job;
+        if job.milestones()[usize::from(i)].started_at == 0 {
+            let mut ixs = Vec::new();
+            if !job.is_accepted() {
+                match self.acceptance(key, job, agent).await {
+                    Ok(acceptance) => ixs.extend(acceptance.instructions(&self.job_keys.get(*key, job, agent))),
+                    Err(e) => {
+                        let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
+                        self.metrics.acceptances.inc("refused", e.label());
+                        // a refusal is the agent's answer; an unreachable agent may answer later
+                        let status = if matches!(e, StepError::Declined(_)) || policy != FailurePolicy::RetryLater {
+                            "abandoned"
+                        } else {
+                            "failed"
+                        };
+                        tracing::warn!(job = %key, milestone = i, reason = %e, "no acceptance from the agent; nothing started");
+                        let reason = format!("{ACCEPTANCE_FAILED}{e}");
+                        return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
+                    }
+                }
+                self.metrics.acceptances.inc("accepted", "none");
+            }
+            ixs.push(escrow::start_milestone(&self.payer.pubkey(), key, i));
+            let landed = self.act(key, Action::Start(i), &ixs).await?;
+            // the guards judge the job as it now is: accepted and started (the program's clock
+            // stamped both; the scan's is the nearest this keeper has)
+            if landed {
+                started_job.accepted_at = started_job.accepted_at.max(now.max(1));
+                started_job.milestones_mut()[usize::from(i)].started_at = now;
+            }
+            if !landed {
                 // nothing started and nothing called: the claim lapses now, so the next scan
                 // takes the step up again at once instead of after the lease
                 store.renew_claim(&job_s, i, &owner, -1).await?;
@@ -735,7 +786,7 @@ impl Keeper {
         // deadline again with its own clock)
         let finished_at = now.saturating_add(started.elapsed().as_secs_f64().ceil() as i64);
         let mut checks: Vec<GuardCheck> = guards::run(&guards::GuardInput {
-            job,
+            job: &started_job,
             milestone: i,
             agent,
             certification: cert,
@@ -824,6 +875,15 @@ impl Keeper {
         self.metrics.steps_run.inc();
         tracing::info!(job = %key, milestone = i, index, "step executed, receipt stored");
         Ok(StepState::Done(receipt.hash()))
+    }
+
+    /// The agent's acceptance of `job` at `key`, asked of its endpoint and checked as the
+    /// program will check it (these terms, signed by the agent's authority or signing key).
+    async fn acceptance(&self, key: &Pubkey, job: &Job, agent: &Agent) -> Result<Acceptance, StepError> {
+        let acceptance = self.executor.acceptance(&agent.metadata_uri, key).await?;
+        let keys: Vec<Pubkey> = std::iter::once(agent.authority).chain(agent.signing_key()).collect();
+        acceptance.check(key, job, &keys).map_err(|e| StepError::Garbage(format!("its acceptance: {e}")))?;
+        Ok(acceptance)
     }
 
     /// Checks that `agent`'s endpoint serves the manifest its registry entry pins (its SHA-256

@@ -308,6 +308,13 @@ impl Localnet {
     }
 
     /// `owner`'s balance of `mint` in base units (0 when the token account does not exist).
+    /// The cluster's clock (unix seconds), as the program reads it.
+    pub fn cluster_time(&self) -> i64 {
+        let clock = self.rpc.get_account(&solana_sdk::sysvar::clock::ID).expect("clock sysvar");
+        // the Clock sysvar's fifth field (after slot, epoch start, epoch, leader schedule epoch)
+        i64::from_le_bytes(clock.data[32..40].try_into().expect("clock is 40 bytes"))
+    }
+
     pub fn token_balance(&self, owner: &Pubkey, mint: &Pubkey) -> u64 {
         let program = self.rpc.get_account(mint).expect("mint account").owner;
         self.token_amount(&agentrail_client::pda::ata(owner, mint, &program))

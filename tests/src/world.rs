@@ -27,6 +27,10 @@ pub struct DemoAgent {
     pub process: Proc,
     /// The output signing key its registry entry declares, if any.
     pub signing_key: Option<Pubkey>,
+    /// Whether it accepts jobs through the keeper (an SDK agent with a signing key: the keeper
+    /// carries its ed25519 acceptance); the others' owners accept each job by transaction
+    /// when it is posted.
+    pub accepts_through_keeper: bool,
     /// For an agent named `executor`: its execution wallet (1 SOL, 10 tokens of the world's
     /// mint) and a second funded wallet it can sign foreign transactions with.
     pub exec_wallets: Option<(Pubkey, Pubkey)>,
@@ -83,8 +87,10 @@ impl World {
         net.cli(&poster.1, &["dev", "mint-to", &mint.to_string(), &treasury.to_string(), "0"]);
         let keeper = net.funded_key("keeper", 10);
         let files = net.dir.path();
-        std::fs::write(files.join("manifest.json"), r#"{"capabilities":["demo"],"price":"half the budget"}"#)
-            .expect("manifest");
+        // the agents' published policy: any keeper, steps of a minute, approvals without an
+        // arbiter and short reviews (what the tests' jobs ask)
+        let manifest = r#"{"capabilities":["demo"],"price":"half the budget","policy":{"min_step_secs":60,"min_review_secs":0,"min_milestone_amount":0,"no_arbiter_ok":true}}"#;
+        std::fs::write(files.join("manifest.json"), manifest).expect("manifest");
         std::fs::write(files.join("other-manifest.json"), r#"{"capabilities":["anything"],"price":"free"}"#)
             .expect("manifest");
         std::fs::write(files.join("evidence.json"), r#"{"stage":"A","review":"static"}"#).expect("evidence");
@@ -178,6 +184,12 @@ impl World {
                 if let Some((_, file)) = &signing_key {
                     cmd.args(["--signing-key".to_string(), file.display().to_string()]);
                 }
+                // an agent named `self-submitting` reports its own answers when the keeper has not
+                if name == "self-submitting" {
+                    let (_, fee_payer) = net.funded_key(&format!("fee-payer-{name}"), 1);
+                    cmd.args(["--submit-own-after".to_string(), "5".into()]);
+                    cmd.args(["--fee-payer".to_string(), fee_payer.display().to_string()]);
+                }
                 if let Some((_, (wallet, foreign))) = &exec {
                     cmd.args(["--exec-wallet".to_string(), wallet.display().to_string()]);
                     cmd.args(["--foreign-wallet".to_string(), foreign.display().to_string()]);
@@ -188,9 +200,19 @@ impl World {
             });
             let signing_key = signing_key.map(|(key, _)| key);
             let exec_wallets = exec.map(|(keys, _)| keys);
+            let accepts_through_keeper = on_sdk && signing_key.is_some();
             agents.insert(
                 name.to_string(),
-                DemoAgent { address, payout, owner: owner_key, endpoint, process, signing_key, exec_wallets },
+                DemoAgent {
+                    address,
+                    payout,
+                    owner: owner_key,
+                    endpoint,
+                    process,
+                    signing_key,
+                    accepts_through_keeper,
+                    exec_wallets,
+                },
             );
         }
         World { net, treasury, certifier, poster, keeper, mint, agents, nonce: std::cell::Cell::new(1) }
@@ -245,11 +267,23 @@ impl World {
             "--nonce",
             &nonce,
         ]);
-        if fund {
+        let agent = &self.agents[mode];
+        // an agent that accepts by its own transaction does so before the job is funded, so
+        // the keeper never finds it funded and unaccepted
+        let accepts_itself = !agent.accepts_through_keeper;
+        if fund && !accepts_itself {
             args.push("--fund");
         }
         args.extend(extra);
-        self.net.cli(&self.poster.1, &args)["job"].as_str().expect("job address").parse().expect("job pubkey")
+        let job: Pubkey =
+            self.net.cli(&self.poster.1, &args)["job"].as_str().expect("job address").parse().expect("job pubkey");
+        if accepts_itself {
+            self.net.cli(&agent.owner, &["job", "accept", &job.to_string()]);
+            if fund {
+                self.net.cli(&self.poster.1, &["job", "fund", &job.to_string()]);
+            }
+        }
+        job
     }
 
     /// The job account, `None` once closed.
@@ -293,6 +327,8 @@ pub struct KeeperOptions {
     pub poll_interval: Option<&'static str>,
     /// `[notify]` webhook URL and secret (default: none).
     pub webhook: Option<(String, String)>,
+    /// The keeper's keypair file (default: the world's keeper).
+    pub keypair: Option<PathBuf>,
 }
 
 /// A running `agentrail-keeper`.
@@ -327,7 +363,7 @@ on_failure = "{on_failure}"
 allow = ["127.0.0.1"]
 "#,
             rpc = o.rpc_url.unwrap_or_else(|| world.net.url.clone()),
-            key = world.keeper.1.display(),
+            key = o.keypair.as_ref().unwrap_or(&world.keeper.1).display(),
             on_failure = o.on_failure.unwrap_or("leave"),
             sweep_interval = o.sweep_interval.unwrap_or("2s"),
             anchor_today = o.anchor_today.unwrap_or(true),

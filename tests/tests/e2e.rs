@@ -178,6 +178,14 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(keeper.metric("agentrail_keeper_anchors_total") >= 1.0);
+    // once its job is closed the receipt still verifies as signed and logged, but says that it
+    // proves no payment any more
+    let job0: Pubkey = bundle["receipt"]["job"].as_str().expect("job").parse().expect("pubkey");
+    w.net.cli(&poster, &["job", "close", &job0.to_string()]);
+    write_json(&file, &bundle);
+    let verified = w.net.cli(&poster, &["receipt", "verify", file.to_str().expect("utf-8")]);
+    assert_eq!((&verified["valid"], &verified["job_exists"]), (&json!(false), &json!(false)), "{verified}");
+    assert!(verified["result_hash"].as_str().is_some_and(|s| s.contains("closed")), "{verified}");
 
     // reported, not asserted: the keeper's CPU per milestone it settled, idle polling included
     let cpu = keeper.process.cpu_seconds().expect("keeper CPU time");
@@ -539,7 +547,7 @@ fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     let w = World::new(&["timeout"]);
     let (p0, a0, t0) = w.balances("timeout");
     let k = w.keeper("keeper", KeeperOptions::default());
-    let job = w.post_job("timeout", &["9", "4"], "10m", "1s");
+    let job = w.post_job_with("timeout", &["9", "4"], "10m", "1s", &["--step-timeout", "60s"]);
     let view = agentrail_tests::localnet::wait_until("the step abandoned", MINUTE, || {
         k.get(&format!("/jobs/{job}")).filter(|v| v["milestones"][0]["step"] == "abandoned")
     });
@@ -553,9 +561,17 @@ fn agent_timeouts_are_retried_then_left_for_a_human_who_refunds() {
     assert!(w.job(&job).unwrap().milestones()[0].started_at > 0, "started on-chain before the first call");
     let err = cli_error(&w, &w.poster.1, &["job", "cancel", &job.to_string()]);
     assert!(err.contains("StepInProgress"), "cancel while the agent may be working: {err}");
-    // the human: only the keeper may give up, and then everything returns long before the deadline
+    // the human: only the keeper may give up, only once the step's time ran out (the agent
+    // could still have submitted its own work until then), and then everything returns long
+    // before the deadline
     let err = cli_error(&w, &w.poster.1, &["job", "fail", &job.to_string(), "0", "--cancel"]);
     assert!(err.contains("only the job's keeper"), "{err}");
+    let err = cli_error(&w, &w.keeper.1, &["job", "fail", &job.to_string(), "0", "--cancel"]);
+    assert!(err.contains("StepInProgress"), "failing before the step's time ran out: {err}");
+    let started = w.job(&job).unwrap().milestones()[0].started_at;
+    agentrail_tests::localnet::wait_until("the step's time ran out", 2 * MINUTE, || {
+        (w.net.cluster_time() >= started + 60).then_some(())
+    });
     let out =
         w.net.cli(&w.keeper.1, &["job", "fail", &job.to_string(), "0", "--cancel", "--reason", "agent unreachable"]);
     assert!(out["signature"].is_string(), "{out}");
@@ -579,7 +595,9 @@ fn failed_steps_are_refunded_on_chain_by_policy() {
     // fees are left to the CLI here: `job close` sweeps them before it closes
     let no_sweep = KeeperOptions { sweep_interval: Some("0s"), ..Default::default() };
     let k = w.keeper("keeper", KeeperOptions { on_failure: Some("refund-milestone"), ..no_sweep });
-    let job = w.post_job("fail-first", &["9", "4"], "10m", "1s");
+    // a failed step is refunded once its time ran out: the least the program allows
+    let minute_steps = ["--step-timeout", "60s"];
+    let job = w.post_job_with("fail-first", &["9", "4"], "10m", "1s", &minute_steps);
     let j = w.wait_job(&job, "the job completed", 2 * MINUTE, |j| j.status == JobStatus::Completed);
     assert_eq!(states(&w, &job), [Refunded, Released]);
     assert_eq!(w.agents["fail-first"].calls(&job, 0), 3, "milestone 0 was retried up to the policy's attempts");
@@ -603,7 +621,7 @@ fn failed_steps_are_refunded_on_chain_by_policy() {
 
     // refund-job: the first failed step gives the whole job back and cancels it
     let k = w.keeper("keeper-2", KeeperOptions { on_failure: Some("refund-job"), ..Default::default() });
-    let job = w.post_job("fail-first", &["9", "4"], "10m", "1s");
+    let job = w.post_job_with("fail-first", &["9", "4"], "10m", "1s", &minute_steps);
     w.wait_job(&job, "the job cancelled", 2 * MINUTE, |j| j.status == JobStatus::Cancelled);
     assert_eq!(states(&w, &job), [Refunded, Refunded]);
     assert_eq!(w.agents["fail-first"].calls(&job, 1), 0, "nothing ran after the job was given up");
@@ -1061,6 +1079,51 @@ fn a_cosigned_receipt_verifies_with_the_cli_and_unsigned_answers_are_never_paid(
     let out = w.net.cli_output(&w.poster.1, &["receipt", "verify", file.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("co-signature does not verify"), "{stderr}");
+}
+
+/// Audit H-1 end to end: a poster that keeps its own job (the real keeper binary, run with the
+/// poster's key) has the real SDK agent accept the job and do the work, then withholds the
+/// answer and tries to take the milestone back. The program refuses while the step's time runs,
+/// the agent submits its own answer and is paid, and the poster gets nothing back.
+#[test]
+#[ignore = "needs solana-test-validator 4.2.2 and release binaries; run by scripts/test.sh"]
+fn a_poster_keeping_its_own_job_cannot_take_the_work_for_free() {
+    let w = World::new(&["self-submitting:cosigned"]);
+    let (p0, a0, _) = w.balances("self-submitting");
+    let poster = w.poster.1.clone();
+    // the poster's keeper: the real binary with the poster's key, held before it would send the
+    // submission (it got the answer and keeps it)
+    let options = KeeperOptions {
+        keypair: Some(poster.clone()),
+        failpoint: Some("before-broadcast:submit".into()),
+        ..Default::default()
+    };
+    let _k = w.keeper("poster-keeper", options);
+    let agent = &w.agents["self-submitting"];
+    let (agent_s, mint_s, poster_s) = (agent.address.to_string(), w.mint.to_string(), w.poster.0.to_string());
+    let args = ["job", "create", "--agent", &agent_s, "--mint", &mint_s, "--keeper", &poster_s, "--milestone", "5"];
+    let args = [&args[..], &["--deadline-in", "10m", "--step-timeout", "60s", "--min-stage", "A", "--fund"]].concat();
+    let job: Pubkey = w.net.cli(&poster, &args)["job"].as_str().expect("job").parse().expect("pubkey");
+    // the poster's keeper carried the agent's acceptance and started the step; the agent worked
+    let j = w.wait_job(&job, "accepted and started", MINUTE, |j| j.milestones()[0].started_at > 0);
+    assert!(j.accepted_at > 0, "started only once the agent accepted");
+    agentrail_tests::localnet::wait_until("the agent called", MINUTE, || (agent.calls(&job, 0) == 1).then_some(()));
+    // the poster, as keeper and as poster, cannot take it back while the step's time runs
+    let err = cli_error(&w, &poster, &["job", "fail", &job.to_string(), "0", "--cancel"]);
+    assert!(err.contains("StepInProgress") || err.contains("not in a state"), "{err}");
+    let err = cli_error(&w, &poster, &["job", "cancel", &job.to_string()]);
+    assert!(err.contains("StepInProgress") || err.contains("not in a state"), "{err}");
+    // the agent submits its own answer (the keeper never did) and is paid on it
+    w.wait_job(&job, "paid on the agent's own submission", MINUTE, |j| j.status == JobStatus::Completed);
+    assert_eq!(states(&w, &job), [Released]);
+    let (p1, a1, _) = w.balances("self-submitting");
+    assert_eq!((a1 - a0, p0 - p1), (5 * UNIT, gross(5 * UNIT)), "the agent got its pay, the poster paid it");
+    let err = cli_error(&w, &poster, &["job", "fail", &job.to_string(), "0"]);
+    assert!(err.contains("not in a state"), "nothing to take back: {err}");
+    let shown = w.net.cli(&poster, &["agent", "show", &agent_s]);
+    let r = &shown["track_record"][0];
+    let counts = ["jobs_funded", "released", "failed"].map(|k| r[k].as_u64().unwrap_or(99));
+    assert_eq!(counts, [1, 1, 0], "{shown}");
 }
 
 /// People told when they must decide: a milestone awaiting its poster's approval and, once

@@ -12,6 +12,9 @@ import { verifyConsistency, verifyInclusion } from "./merkle";
 import * as pda from "./pda";
 import { hexBytes, type ParsedReceipt, parseReceipt, type ReceiptJson, toHex, verifySignatures } from "./receipt";
 
+/** A closed job's account: its 8-byte `ClosedJob` discriminator only. */
+const CLOSED_JOB_LEN = 8;
+
 /** A receipt with its proof, as the keeper hands it out. */
 export interface ReceiptBundle {
   receipt: ReceiptJson;
@@ -144,11 +147,23 @@ export async function verifyBundle(bundle: ReceiptBundle, sources: Sources | nul
         : `the log's latest checkpoint (${latest} leaves) does not extend day ${bundle.day}'s (${got})`);
     }
     const jobInfo = await sources.connection.getAccountInfo(new PublicKey(bundle.receipt.job));
+    // signed and logged proves no payment once the job is gone: said so, not "valid"
     if (!jobInfo) {
-      check("result", true, `job ${bundle.receipt.job} is closed; its result hash cannot be compared`);
+      check("result", false, `job ${bundle.receipt.job} does not exist: the receipt proves no payment`);
+      return report(receipt);
+    }
+    if (jobInfo.data.length === CLOSED_JOB_LEN) {
+      check("result", false, `job ${bundle.receipt.job} is closed: its result hash cannot be compared, and the receipt proves no payment`);
       return report(receipt);
     }
     const job = decodeJob(jobInfo.data);
+    // a receipt speaks for a job only when the job's own keeper signed it
+    const jobKeeper = new PublicKey(job.keeper).toBase58();
+    if (!check("keeper", jobKeeper === bundle.receipt.keeper, jobKeeper === bundle.receipt.keeper
+      ? `signed by the job's keeper`
+      : `the receipt is signed by keeper ${bundle.receipt.keeper}, but job ${bundle.receipt.job} names keeper ${jobKeeper}`)) {
+      return report(receipt);
+    }
     const m = job.milestones[bundle.receipt.milestone];
     if (!m) {
       check("result", false, `job ${bundle.receipt.job} has no milestone ${bundle.receipt.milestone}`);

@@ -41,6 +41,20 @@ pub enum JobCmd {
         #[arg(long)]
         cancel: bool,
     },
+    /// Accept the job's terms as its agent (authority or signing key): its keeper, arbiter,
+    /// terms, amounts, windows and deadline, pinned by one digest. Until then no step starts
+    /// and nothing counts in the agent's record (agent).
+    Accept { job: String },
+    /// Report a milestone done as the agent (authority or signing key), with the hash of its
+    /// result: getting paid never depends on the keeper relaying the answer. The same rules
+    /// follow as a keeper's submission (agent or keeper).
+    Submit {
+        job: String,
+        index: u8,
+        /// The result's SHA-256, 64 hex digits (e.g. of the answer the agent gave).
+        #[arg(long)]
+        result_hash: String,
+    },
     /// Accept the poster's rejection of a disputed milestone: it returns to the poster now
     /// (agent authority).
     Concede { job: String, index: u8 },
@@ -56,10 +70,12 @@ pub enum JobCmd {
     /// Apply the job's default rule to a dispute the arbiter left undecided through its
     /// window (anyone).
     SettleDispute { job: String, index: u8 },
-    /// Mark the first pending step started before calling the agent: the poster cannot cancel
-    /// until the job's step timeout passes without a submission (keeper).
+    /// Mark the pending step started before calling the agent: it may be failed only once the
+    /// job's step timeout passes without a submission, and while nothing has settled the poster
+    /// cannot cancel until then (keeper).
     Start { job: String, index: u8 },
-    /// Give up on the pending milestone being worked on: it returns to the poster now (keeper).
+    /// Give up on the started step whose time ran out with nothing submitted: its milestone
+    /// returns to the poster now (keeper).
     Fail {
         job: String,
         index: u8,
@@ -154,7 +170,9 @@ pub struct CreateCmd {
     /// Where the terms can be fetched (https://, ipfs://, file://); default: file:// of --terms.
     #[arg(long)]
     pub terms_uri: Option<String>,
-    /// How long a started first step shields the job from cancellation (default 1h).
+    /// How long each started step has: the keeper may fail it only once this ran out with
+    /// nothing submitted, and a started first step shields the job from cancellation that long
+    /// (default 5m; approvals need it plus the review window before the deadline).
     #[arg(long)]
     pub step_timeout: Option<String>,
     /// Who decides a rejected milestone (any key: a person, a multisig, a DAO; not the poster).
@@ -243,6 +261,9 @@ impl Loaded {
         Ok(Conditions::read(&self.job, &self.agent, cert.as_ref(), &self.config, now))
     }
 }
+
+/// A job's step timeout when its poster names none: what the SDK's default policy asks.
+const DEFAULT_STEP_TIMEOUT: &str = "5m";
 
 fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
     let key = parse::pubkey("job", job)?;
@@ -381,6 +402,47 @@ impl JobCmd {
                 let mut ixs = ensure_atas(ctx, &l.keys, &[l.job.poster])?;
                 ixs.push(escrow::reject_milestone(&l.keys, index, cancel));
                 ctx.send("job reject", &ixs, &[], &[("job", l.keys.job.to_string()), ("milestone", index.to_string())])
+            }
+            JobCmd::Accept { job } => {
+                let l = load(ctx, &job)?;
+                let me = ctx.signer()?.pubkey();
+                if !l.agent.keys().include(&me) {
+                    bail!(
+                        "only the agent's authority {} or its signing key can accept its jobs (you are {me})",
+                        l.agent.authority
+                    );
+                }
+                let digest = l.job.consent_digest(&l.keys.job);
+                let ix = escrow::accept_job(&me, &l.keys, digest);
+                let fields = [
+                    ("job", l.keys.job.to_string()),
+                    ("keeper", l.job.keeper.to_string()),
+                    ("arbiter", l.job.arbiter().map_or("none".into(), |a| a.to_string())),
+                    ("total", format_ui(l.job.total(), l.decimals)),
+                    ("deadline", format_time(l.job.deadline)),
+                    ("consent_digest", hex::encode(digest)),
+                ];
+                ctx.send("job accept", &[ix], &[], &fields)
+            }
+            JobCmd::Submit { job, index, result_hash } => {
+                let l = load(ctx, &job)?;
+                let me = ctx.signer()?.pubkey();
+                if me != l.job.keeper && !l.agent.keys().include(&me) {
+                    bail!(
+                        "only the job's keeper {} or its agent (authority {} or signing key) can submit work (you are {me})",
+                        l.job.keeper,
+                        l.agent.authority
+                    );
+                }
+                let hash: [u8; 32] = hex::decode(result_hash.trim())
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| anyhow!("--result-hash must be 64 hex digits (a SHA-256)"))?;
+                // a milestone without approval is released on submission: its payout account first
+                let mut ixs = ensure_atas(ctx, &l.keys, &[l.agent.payout])?;
+                ixs.push(escrow::submit_milestone(&me, &l.keys, index, hash));
+                let fields = [("job", l.keys.job.to_string()), ("milestone", index.to_string())];
+                ctx.send("job submit", &ixs, &[], &fields)
             }
             JobCmd::Concede { job, index } => {
                 let l = load(ctx, &job)?;
@@ -620,7 +682,8 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let deadline_in = parse::duration(&need(spec.deadline_in, "--deadline-in")?).map_err(|e| anyhow!(e))?;
     let review_window = parse::duration(spec.review_window.as_deref().unwrap_or("24h")).map_err(|e| anyhow!(e))?;
     let min_stage = parse::stage(spec.min_stage.as_deref().unwrap_or("none")).map_err(|e| anyhow!(e))?;
-    let step_timeout = parse::duration(spec.step_timeout.as_deref().unwrap_or("1h")).map_err(|e| anyhow!(e))?;
+    let step_timeout =
+        parse::duration(spec.step_timeout.as_deref().unwrap_or(DEFAULT_STEP_TIMEOUT)).map_err(|e| anyhow!(e))?;
     let (arbiter, dispute_window, dispute_default_bps) = match &spec.arbiter {
         Some(a) => (
             Some(parse::pubkey("arbiter", a)?),

@@ -53,12 +53,16 @@ impl ReceiptCmd {
             Some((key, day))
         };
         let on_chain = if offline { None } else { Some(check_result_hash(ctx, &v)?) };
+        let gone = matches!(on_chain, Some(JobCheck::Gone(_)));
+        let on_chain = on_chain.map(|c| match c {
+            JobCheck::Tied(s) | JobCheck::Gone(s) => s,
+        });
         let registered = if offline { None } else { Some(registered_key(ctx, &v.receipt.receipt.agent)?) };
         let r = &v.receipt.receipt;
         let vendor = v.receipt.vendor.as_ref().map(|s| s.key);
         if ctx.json {
             print_json(&json!({
-                "valid": true, "hash": hex::encode(v.leaf), "version": r.version(), "job": r.job.to_string(), "milestone": r.milestone,
+                "valid": !gone, "job_exists": if offline { None } else { Some(!gone) }, "hash": hex::encode(v.leaf), "version": r.version(), "job": r.job.to_string(), "milestone": r.milestone,
                 "terms_hash": r.terms_hash.map(hex::encode),
                 "keeper": r.keeper.to_string(), "vendor_cosigned": vendor.is_some(),
                 "vendor": vendor.map(|k| k.to_string()),
@@ -84,7 +88,8 @@ impl ReceiptCmd {
                 ("result hash", on_chain.unwrap_or_else(|| "not checked (--offline)".into())),
             ])
         );
-        println!("valid");
+        // signatures and inclusion hold either way; "valid" also means it is tied to a live job
+        println!("{}", if gone { "signed and logged, but its job is gone: no payment is proved" } else { "valid" });
         Ok(())
     }
 }
@@ -92,14 +97,18 @@ impl ReceiptCmd {
 /// Where the receipt's job still exists, its milestone's on-chain result hash must be this
 /// receipt's hash: the receipt is the one the keeper submitted, not another it also signed.
 /// Returns what was checked, for the output.
-fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Result<String> {
+fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Result<JobCheck> {
     let r = &v.receipt.receipt;
     let Some(raw) = ctx.raw(&r.job)? else {
-        return Ok(format!("job {} is closed; its result hash cannot be compared", r.job));
+        return Ok(JobCheck::Gone(format!("job {} does not exist; the receipt cannot be tied to a payment", r.job)));
     };
     let Ok(job) = agentrail_client::accounts::decode::<Job>(&raw.data) else {
-        return Ok(format!("job {} is closed; its result hash cannot be compared", r.job));
+        return Ok(JobCheck::Gone(format!("job {} is closed; its result hash cannot be compared", r.job)));
     };
+    // a receipt speaks for a job only when the job's own keeper signed it
+    if r.keeper != job.keeper {
+        bail!("the receipt is signed by keeper {}, but job {} names keeper {}", r.keeper, r.job, job.keeper);
+    }
     let m = job
         .milestones()
         .get(usize::from(r.milestone))
@@ -132,10 +141,10 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
                 undone
             );
         }
-        return Ok(format!(
+        return Ok(JobCheck::Tied(format!(
             "a compensation of job {} milestone {}, whose on-chain result is the receipt it undoes",
             r.job, r.milestone
-        ));
+        )));
     }
     if m.result_hash != v.leaf {
         bail!(
@@ -146,7 +155,16 @@ fn check_result_hash(ctx: &Ctx, v: &agentrail_client::bundle::Verified) -> Resul
             hex::encode(v.leaf)
         );
     }
-    Ok(format!("job {} milestone {} was submitted with this receipt", r.job, r.milestone))
+    Ok(JobCheck::Tied(format!("job {} milestone {} was submitted with this receipt", r.job, r.milestone)))
+}
+
+/// What the chain says of a receipt's job.
+enum JobCheck {
+    /// The job exists, its keeper signed the receipt and its milestone carries it: what was
+    /// checked.
+    Tied(String),
+    /// The job is closed or was never created: the receipt verifies, but proves no payment.
+    Gone(String),
 }
 
 /// The signing key the receipt's agent registers now (`None`: it declares none).

@@ -119,7 +119,9 @@ pub enum AgentrailError {
     InvalidStepTimeout,
     #[msg("terms URI is longer than the maximum")]
     TermsUriLength,
-    #[msg("an approval milestone needs a review window that is positive and, after one whole step timeout from now, ends before the deadline")]
+    #[msg(
+        "an approval milestone needs a review window that is positive and, after one whole step timeout from now, ends before the deadline"
+    )]
     ApprovalNeverSubmittable,
     #[msg("the job's books do not balance: funded != released + fees + refunded + outstanding")]
     AccountingBroken,
@@ -155,7 +157,9 @@ pub enum AgentrailError {
     AcceptanceMismatch,
     #[msg("the acceptance is signed by neither the agent's authority nor its signing key")]
     NotTheAgent,
-    #[msg("no signature of the agent over the job's terms: sign the transaction, or put an ed25519 instruction over the consent digest before this one")]
+    #[msg(
+        "no signature of the agent over the job's terms: sign the transaction, or put an ed25519 instruction over the consent digest before this one"
+    )]
     AcceptanceUnsigned,
     #[msg("only the job's keeper or its agent (authority or signing key) submits work")]
     NotKeeperOrAgent,

@@ -187,11 +187,20 @@ impl Bench {
                 track_record: pda::track_record(&agent, &self.mint, args.record_shard),
             };
             let create = escrow::create_job(&poster.pubkey(), &agent, 1, &self.mint, &TOKEN, args);
-            txs.push(self.sign(&[create, escrow::fund_job(&keys, total)], &[&poster]));
-            jobs.push((job, which));
+            txs.push(self.sign(&[create], &[&poster]));
+            jobs.push((job, which, keys));
         }
         self.confirm(txs);
-        jobs
+        // each agent accepts its job (the poster registered them all, so it is their authority),
+        // then the poster funds it: the keeper finds every job accepted and funded
+        let mut txs = Vec::new();
+        for (job, _, keys) in &jobs {
+            let state: Job = self.net.account(job).expect("the created job");
+            let accept = escrow::accept_job(&poster.pubkey(), keys, state.consent_digest(job));
+            txs.push(self.sign(&[accept, escrow::fund_job(keys, total)], &[&poster]));
+        }
+        self.confirm(txs);
+        jobs.into_iter().map(|(job, which, _)| (job, which)).collect()
     }
 
     /// Runs a keeper over `jobs` until every honest milestone is released (or 10 minutes).

@@ -113,7 +113,8 @@ pub fn consent_poster_as_keeper_gains_nothing(chain: Box<dyn Chain>) {
     let poster = f.poster.insecure_clone();
     let keys = posted_job(&mut f, 9, &[(100_000_000, false)], poster.pubkey());
     let start = |f: &mut Fixture| f.env.send(&[escrow::start_milestone(&poster.pubkey(), &keys.job, 0)], &[&poster]);
-    let fail = |f: &mut Fixture| f.env.send(&[escrow::fail_milestone(&poster.pubkey(), &keys, 0, true, [0; 32])], &[&poster]);
+    let fail =
+        |f: &mut Fixture| f.env.send(&[escrow::fail_milestone(&poster.pubkey(), &keys, 0, true, [0; 32])], &[&poster]);
     // the attack as the audit wrote it: start, (the agent works), fail
     assert_code(start(&mut f), AgentrailError::NotAccepted);
     assert_code(fail(&mut f), AgentrailError::NotStarted);
@@ -153,7 +154,9 @@ pub fn consent_agent_submits_its_own_work(chain: Box<dyn Chain>) {
     assert_eq!(f.balances().1, SPECS[0].0, "released at once");
     // the declared signing key submits too; an approval milestone then waits for the poster
     let signing = f.env.next_key();
-    f.env.send(&[ix::set_signing_key(&authority.pubkey(), &f.agent, Some(&signing.pubkey()))], &[&authority, &signing]).unwrap();
+    f.env
+        .send(&[ix::set_signing_key(&authority.pubkey(), &f.agent, Some(&signing.pubkey()))], &[&authority, &signing])
+        .unwrap();
     f.env.chain.set_time(T0 + 10);
     submit(&mut f, &signing, 1).unwrap();
     assert_eq!(f.job().milestones()[1].state, MilestoneState::Submitted);

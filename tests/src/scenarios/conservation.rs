@@ -22,7 +22,10 @@ use crate::tokens::TOKEN;
 /// One step a participant may attempt.
 #[derive(Clone, Debug)]
 enum Op {
+    Accept,
     Submit(u8),
+    /// The agent (its authority) submits instead of the keeper.
+    AgentSubmit(u8),
     Approve(u8),
     Reject(u8, bool),
     Fail(u8, bool),
@@ -41,7 +44,9 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0u8..5).prop_map(Op::Submit),
+        2 => Just(Op::Accept),
+        3 => (0u8..5).prop_map(Op::Submit),
+        2 => (0u8..5).prop_map(Op::AgentSubmit),
         2 => (0u8..5).prop_map(Op::Approve),
         1 => (0u8..5, any::<bool>()).prop_map(|(i, c)| Op::Reject(i, c)),
         1 => (0u8..5, any::<bool>()).prop_map(|(i, c)| Op::Fail(i, c)),
@@ -68,17 +73,17 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     // half the jobs name an arbiter (two-hour window, a random default share)
     let arbiter = prop::option::of(prop_oneof![Just(0u16), Just(10_000), 0u16..=10_000]);
-    let strategy = (milestones(), prop::collection::vec(op(), 1..24), arbiter);
+    // half the jobs start accepted by their agent; the others wait for an `Accept`
+    let strategy = (milestones(), prop::collection::vec(op(), 1..24), arbiter, any::<bool>());
     runner
-        .run(&strategy, |(list, ops, arbiter)| {
-            let mut f = match arbiter {
-                Some(default_bps) => Fixture::arbitrated(start(), &list, 2 * REVIEW, default_bps),
-                None => {
-                    let mut f = Fixture::created(start(), TOKEN, &list, 0);
-                    f.fund().expect("fund");
-                    f
-                }
-            };
+        .run(&strategy, |(list, ops, arbiter, accepted)| {
+            let dispute = arbiter.map(|default_bps| (2 * REVIEW, default_bps));
+            let mut f = Fixture::unaccepted(start(), TOKEN, &list, 0, dispute);
+            f.fund().expect("fund");
+            if accepted {
+                let authority = f.agent_authority.insecure_clone();
+                crate::scenarios::escrow::accept(&mut f.env, &authority, &f.keys).expect("accept");
+            }
             f.assert_conserved();
             let mut now = T0;
             let mut paused = false;
@@ -92,7 +97,8 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 // what the lifecycle says the program will accept, before trying it
                 let offered = next_actions(&before, now, &Conditions { paused, ..Conditions::assumed() });
                 let expected = match op {
-                    Op::Submit(i) => Some(offers(&offered, Action::Submit(i))),
+                    Op::Accept => Some(offers(&offered, Action::Accept)),
+                    Op::Submit(i) | Op::AgentSubmit(i) => Some(offers(&offered, Action::Submit(i))),
                     Op::Approve(i) => Some(offers(&offered, Action::Approve(i))),
                     Op::Reject(i, _) => Some(offers(&offered, Action::Reject(i))),
                     Op::Fail(i, _) => Some(offers(&offered, Action::Fail(i))),
@@ -110,8 +116,14 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                     Op::Close => Some(offers(&offered, Action::Close)),
                     Op::Pause(_) | Op::Wait(_) => None,
                 };
+                let authority = f.agent_authority.insecure_clone();
                 let result = match op.clone() {
+                    Op::Accept => crate::scenarios::escrow::accept(&mut f.env, &authority, &keys),
                     Op::Submit(i) => f.submit(i),
+                    Op::AgentSubmit(i) => {
+                        let ix = escrow::submit_milestone(&authority.pubkey(), &keys, i, [i + 40; 32]);
+                        f.env.send(&[ix], &[&authority])
+                    }
                     Op::Approve(i) => f.approve(i),
                     Op::Reject(i, cancel) => f.env.send(&[escrow::reject_milestone(&keys, i, cancel)], &[&poster]),
                     Op::Fail(i, cancel) => f.fail(i, cancel),
@@ -155,8 +167,15 @@ pub fn conservation_under_random_sequences(start: fn() -> Box<dyn Chain>, cases:
                 f.assert_conserved();
                 let job = f.job();
                 prop_assert!(job.released >= released_before, "released never decreases");
-                // the track record counts exactly the settled milestones of this (funded) job
+                // the track record counts exactly the settled milestones of this (funded) job,
+                // and nothing at all of a job its agent never accepted
                 let r: TrackRecord = f.env.fetch(&f.keys.track_record);
+                prop_assert_eq!(r.jobs, u64::from(job.is_accepted()), "counted once accepted");
+                if !job.is_accepted() {
+                    prop_assert_eq!((r.released, r.refunded, r.failed, r.rejected), (0, 0, 0, 0));
+                    prop_assert!(job.released == 0 && job.milestones().iter().all(|m| m.started_at == 0));
+                    continue;
+                }
                 let count = |st: MilestoneState| job.milestones().iter().filter(|m| m.state == st).count() as u64;
                 prop_assert_eq!(r.released + r.disputes_for_agent, count(MilestoneState::Released));
                 // `rejected` counts every rejection; those that opened a dispute end elsewhere
