@@ -55,6 +55,7 @@ events!(
     CertificationRevoked,
     JobCreated,
     JobFunded,
+    JobAccepted,
     MilestoneStarted,
     MilestoneSubmitted,
     MilestoneReleased,
