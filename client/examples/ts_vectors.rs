@@ -147,6 +147,7 @@ fn anchor_vectors() -> Value {
         ("concede_dispute", escrow::concede_dispute(&authority, &keys, 0)),
         ("decide_dispute", escrow::decide_dispute(&arbiter, &keys, 0, 2_500)),
         ("apply_dispute_default", escrow::apply_dispute_default(&keys, 0)),
+        ("claim_held", escrow::claim_held(&poster, &keys, &other)),
         ("cancel_job", escrow::cancel_job(&keys)),
         ("refund_expired", escrow::refund_expired(&keys)),
         ("sweep_fees", escrow::sweep_fees(&treasury, &mint, &token_program, &[job_key])),

@@ -165,6 +165,23 @@ pub fn accept_job_relayed(acceptor: &Pubkey, keys: &JobKeys, digest: [u8; 32]) -
     )
 }
 
+/// `claim_held`, signed by `claimant` (the poster or the agent's payout wallet): what the
+/// vault holds for it goes to `destination`, any token account it owns for the job's mint.
+pub fn claim_held(claimant: &Pubkey, keys: &JobKeys, destination: &Pubkey) -> Instruction {
+    build(
+        accounts::ClaimHeld {
+            claimant: *claimant,
+            job: keys.job,
+            agent: keys.agent,
+            vault: keys.vault,
+            destination: *destination,
+            mint: keys.mint,
+            token_program: keys.token_program,
+        },
+        instruction::ClaimHeld {},
+    )
+}
+
 /// `approve_milestone`, signed by the poster.
 pub fn approve_milestone(keys: &JobKeys, index: u8) -> Instruction {
     build(
@@ -474,6 +491,14 @@ pub fn next_steps(job: &Job, now: i64, c: &Conditions) -> Vec<String> {
     if !offered(Action::Cancel) && first.is_some_and(|m| m.started_at != 0 && m.state == MilestoneState::Pending) {
         let until = job.milestones()[0].started_at.saturating_add(job.step_timeout);
         steps.push(format!("the poster may cancel from {} if the started step is not submitted", format_time(until)));
+    }
+    // what the vault holds for a party whose account could not take its share
+    for (amount, who) in [(job.held_for_agent, "the agent's payout wallet"), (job.held_for_poster, "the poster")] {
+        if amount > 0 {
+            steps.push(format!(
+                "{amount} base units are held for {who}, who may claim them to any account it owns (job claim)"
+            ));
+        }
     }
     if matches!(job.status, JobStatus::Created | JobStatus::Funded) && now <= job.deadline {
         steps.push(format!("after {deadline} anyone may refund what is not owed to the agent"));

@@ -56,6 +56,8 @@ events!(
     JobCreated,
     JobFunded,
     JobAccepted,
+    AwardHeld,
+    HeldClaimed,
     MilestoneStarted,
     MilestoneSubmitted,
     MilestoneReleased,

@@ -470,11 +470,12 @@ impl Keeper {
                     self.metrics.releases.inc();
                 }
             }
-            // the arbiter stayed silent through its window: the job's default rule decides
+            // the arbiter stayed silent through its window: the job's default rule decides. No
+            // wait for the parties' accounts: a share whose account cannot take it is held in
+            // the vault for its party, so neither party's account can stall the dispute
             Action::ApplyDisputeDefault(i) => {
-                let all = [release_to[0], refund_to[0]];
                 let ixs = [escrow::apply_dispute_default(&keys, i)];
-                let settled = self.accounts_exist(key, &all, Some(scan)).await? && self.act(key, action, &ixs).await?;
+                let settled = self.act(key, action, &ixs).await?;
                 if settled {
                     self.metrics.disputes_defaulted.inc();
                 }

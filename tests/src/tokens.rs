@@ -185,6 +185,18 @@ impl Env {
         pda::ata(owner, mint, token_program)
     }
 
+    /// Creates a token account for `owner` at a fresh address (not its associated one).
+    pub fn plain_token_account(&mut self, owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+        let (admin, account) = (self.admin.pubkey(), self.next_key());
+        let space = spl_token_2022::state::Account::LEN;
+        let rent = self.rent(space);
+        let create = system::create_account(&admin, &account.pubkey(), rent, space as u64, token_program);
+        let init = spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner)
+            .expect("initialize account");
+        self.send(&[create, init], &[&account]).expect("create plain token account");
+        account.pubkey()
+    }
+
     /// Mints `amount` to token account `to`.
     pub fn mint_to(&mut self, mint: &Pubkey, token_program: &Pubkey, to: &Pubkey, amount: u64) {
         let admin = self.admin.pubkey();

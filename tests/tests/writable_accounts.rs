@@ -27,6 +27,8 @@ enum Scope {
     AgentPayee,
     /// The job's shard of the agent's track record.
     AgentRecordShard,
+    /// A claimant's own token account (the poster's, or the agent's payout wallet's).
+    Claimant,
     /// Shared by every job: the config, the treasury.
     Protocol,
 }
@@ -38,13 +40,14 @@ fn scope(name: &str) -> Scope {
         "poster" | "poster_token" => Scope::Poster,
         "payee_token" => Scope::AgentPayee,
         "track_record" => Scope::AgentRecordShard,
+        "destination" => Scope::Claimant,
         "config" | "treasury_token" => Scope::Protocol,
         other => panic!("writable account `{other}` has no scope here: decide whose it is and add it"),
     }
 }
 
 /// The money instructions and exactly the accounts each writes.
-const MONEY: [(&str, &[&str]); 14] = [
+const MONEY: [(&str, &[&str]); 16] = [
     ("create_job", &["poster", "job", "vault", "track_record"]),
     ("fund_job", &["job", "poster_token", "vault", "track_record"]),
     ("submit_milestone", &["job", "vault", "payee_token", "track_record"]),
@@ -58,6 +61,8 @@ const MONEY: [(&str, &[&str]); 14] = [
     ("decide_dispute", &["job", "vault", "payee_token", "track_record", "poster_token"]),
     ("apply_dispute_default", &["job", "vault", "payee_token", "track_record", "poster_token"]),
     ("start_milestone", &["job"]),
+    ("accept_job", &["job", "track_record"]),
+    ("claim_held", &["job", "vault", "destination"]),
     // the job is written by the handler (it becomes a tombstone); the IDL marks it writable
     ("close_job", &["poster", "job", "vault", "poster_token"]),
 ];

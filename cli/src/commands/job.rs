@@ -58,6 +58,15 @@ pub enum JobCmd {
     /// Accept the poster's rejection of a disputed milestone: it returns to the poster now
     /// (agent authority).
     Concede { job: String, index: u8 },
+    /// Take what the job's vault holds for you (your account could not take your share when
+    /// it was settled) to a token account you own for the job's mint (poster or the agent's
+    /// payout wallet).
+    Claim {
+        job: String,
+        /// The token account to receive it (yours, for the job's mint).
+        #[arg(long)]
+        to: String,
+    },
     /// Decide a disputed milestone inside its dispute window (arbiter).
     Decide {
         job: String,
@@ -443,6 +452,28 @@ impl JobCmd {
                 ixs.push(escrow::submit_milestone(&me, &l.keys, index, hash));
                 let fields = [("job", l.keys.job.to_string()), ("milestone", index.to_string())];
                 ctx.send("job submit", &ixs, &[], &fields)
+            }
+            JobCmd::Claim { job, to } => {
+                let l = load(ctx, &job)?;
+                let me = ctx.signer()?.pubkey();
+                let held = match (me == l.job.poster, me == l.agent.payout) {
+                    (true, true) => l.job.held_for_poster + l.job.held_for_agent,
+                    (true, false) => l.job.held_for_poster,
+                    (false, true) => l.job.held_for_agent,
+                    (false, false) => bail!(
+                        "only the job's poster {} or its agent's payout wallet {} can claim (you are {me})",
+                        l.job.poster,
+                        l.agent.payout
+                    ),
+                };
+                if held == 0 {
+                    bail!("nothing is held for you on job {}", l.keys.job);
+                }
+                let to = parse::pubkey("--to", &to)?;
+                let ix = escrow::claim_held(&me, &l.keys, &to);
+                let fields =
+                    [("job", l.keys.job.to_string()), ("claimed", format_ui(held, l.decimals)), ("to", to.to_string())];
+                ctx.send("job claim", &[ix], &[], &fields)
             }
             JobCmd::Concede { job, index } => {
                 let l = load(ctx, &job)?;

@@ -165,4 +165,10 @@ pub enum AgentrailError {
     NotKeeperOrAgent,
     #[msg("the milestone's step was never started, so it cannot have failed")]
     NotStarted,
+    #[msg("nothing is held for you on this job")]
+    NothingHeld,
+    #[msg("the vault still holds a party's award or refund: it must be claimed (job claim) before the job closes")]
+    ClaimsPending,
+    #[msg("only the job's poster or its agent's payout wallet claims what the vault holds for them")]
+    NotEntitled,
 }

@@ -178,6 +178,27 @@ pub struct JobAccepted {
     pub relayed: bool,
 }
 
+/// A party's award or refund stayed in the job's vault for it to claim: its account could not
+/// take the transfer (`account`, its canonical one). `party` is `agent` or `poster`.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardHeld {
+    pub job: Pubkey,
+    pub party: String,
+    pub amount: u64,
+    pub account: Pubkey,
+}
+
+/// A party claimed what the job's vault held for it, to an account of its own.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaimed {
+    pub job: Pubkey,
+    pub party: String,
+    pub amount: u64,
+    pub to: Pubkey,
+}
+
 /// The keeper marked a milestone's step started (before calling the agent).
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -167,6 +167,10 @@ pub mod agentrail {
 
     /// Cancels a job before any submission and outside a started step's timeout, refunding
     /// everything (poster).
+    pub fn claim_held(ctx: Context<ClaimHeld>) -> Result<()> {
+        ClaimHeld::claim_held(ctx)
+    }
+
     pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
         traced!(CancelJob::cancel_job(ctx))
     }

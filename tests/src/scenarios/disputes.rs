@@ -343,3 +343,119 @@ pub fn dispute_create_guards(chain: Box<dyn Chain>) {
     assert_code(f.decide_as(&stranger, 1, 0), AgentrailError::Unauthorized);
     assert_code(f.settle_by_default(1), AgentrailError::MilestoneNotDisputed);
 }
+
+/// Audit M-1: neither party's own token account can strand a dispute or turn the other's award
+/// into its refund. Classic SPL Token has no immutable owner, so a party can reassign its
+/// associated account's owner; the settlement then holds that party's share in the vault for it
+/// to claim, and pays the other party as ruled. A claim is the party's own, to an account it
+/// owns, once; the deadline never refunds a disputed milestone, whatever the agent's standing.
+pub fn dispute_a_partys_account_never_strands_the_other(chain: Box<dyn Chain>) {
+    use spl_token_interface::instruction::{AuthorityType, set_authority};
+    let mut f = Fixture::disputed(chain, &SPECS, 10_000);
+    let (poster, p2) = (f.poster.insecure_clone(), f.env.funded());
+    // B: the poster parks its associated account with a second key; the arbiter's split settles
+    let park = set_authority(
+        &TOKEN,
+        &f.keys.poster_token,
+        Some(&p2.pubkey()),
+        AuthorityType::AccountOwner,
+        &poster.pubkey(),
+        &[],
+    )
+    .unwrap();
+    f.env.send(&[park], &[&poster]).unwrap();
+    let payee_before = f.balances().1;
+    f.decide(0, 6_000).unwrap();
+    let (to_agent, fee_share) = (share(SPECS[0].0, 6_000), share(fee(SPECS[0].0), 6_000));
+    let to_poster = gross(SPECS[0].0) - to_agent - fee_share;
+    let job = f.job();
+    assert_eq!(f.balances().1, payee_before + to_agent, "the agent is paid as ruled");
+    assert_eq!((job.held_for_poster, job.held_for_agent), (to_poster, 0), "the poster's share waits for it");
+    f.assert_conserved();
+    // the claim: only a party, only to an account it owns, once
+    let stranger = f.env.funded();
+    assert_code(f.claim(&stranger).map(|_| Default::default()), AgentrailError::NotEntitled);
+    let strangers = f.env.plain_token_account(&stranger.pubkey(), &f.mint, &TOKEN);
+    let wrong = escrow::claim_held(&poster.pubkey(), &f.keys, &strangers);
+    assert_code(f.env.send(&[wrong], &[&poster]), ErrorCode::ConstraintTokenOwner);
+    let payout = f.payout.insecure_clone();
+    assert_code(f.claim(&payout).map(|_| Default::default()), AgentrailError::NothingHeld);
+    let own = f.claim(&poster).unwrap();
+    assert_eq!((f.env.balance(&own), f.job().held_for_poster), (to_poster, 0));
+    assert_code(f.claim(&poster).map(|_| Default::default()), AgentrailError::NothingHeld);
+    f.assert_conserved();
+    // A: the agent parks its payout account too; the default rule (all to the agent) still
+    // settles milestone 1, its share held for the payout wallet, the poster's account untouched
+    let p3 = f.env.funded();
+    let park = set_authority(
+        &TOKEN,
+        &f.keys.payee_token,
+        Some(&p3.pubkey()),
+        AuthorityType::AccountOwner,
+        &payout.pubkey(),
+        &[],
+    )
+    .unwrap();
+    f.env.send(&[park], &[&payout]).unwrap();
+    f.env.chain.set_time(REJECTED_AT + 20);
+    f.submit(1).unwrap();
+    f.env.chain.set_time(REJECTED_AT + 30);
+    // the poster signs its rejection, so it names an account of its own (its parked one is not)
+    let rejecting = JobKeys { poster_token: own, ..f.keys.clone() };
+    f.env.send(&[escrow::reject_milestone(&rejecting, 1, false)], &[&poster]).unwrap();
+    // the audit's ending: the agent changes version, the poster takes its account back and
+    // asks the deadline for the disputed milestone: refused, only its dispute ends it
+    let authority = f.agent_authority.insecure_clone();
+    let version = agentrail::state::Semver { major: 9, minor: 0, patch: 0 };
+    let args = agentrail::instructions::PublishVersionArgs { version, manifest_hash: [1; 32] };
+    f.env.send(&[ix::publish_version(&authority.pubkey(), &f.agent, args)], &[&authority]).unwrap();
+    let back = set_authority(
+        &TOKEN,
+        &f.keys.poster_token,
+        Some(&poster.pubkey()),
+        AuthorityType::AccountOwner,
+        &p2.pubkey(),
+        &[],
+    )
+    .unwrap();
+    f.env.send(&[back], &[&p2]).unwrap();
+    f.env.chain.set_time(T0 + DAY + 1);
+    assert_code(f.refund(), AgentrailError::NothingToRefund);
+    assert_eq!(f.job().milestones()[1].state, MilestoneState::Disputed, "only its dispute ends it");
+    // the agent may no longer be paid: its default share goes to the poster; the agent's
+    // parked account, with no share, is not looked at
+    let poster_before = f.balances().0;
+    f.settle_by_default(1).unwrap();
+    let job = f.job();
+    assert_eq!((job.status, job.held_for_poster, job.held_for_agent), (JobStatus::Completed, 0, 0));
+    assert_eq!(f.balances().0, poster_before + gross(SPECS[1].0));
+    f.assert_conserved();
+}
+
+/// The agent's own payout account cannot block its pay either: an owed milestone released to
+/// a parked payout account is held for the payout wallet, which claims it.
+pub fn dispute_owed_pay_to_a_parked_account_is_held(chain: Box<dyn Chain>) {
+    use spl_token_interface::instruction::{AuthorityType, set_authority};
+    let mut f = Fixture::funded(chain);
+    let (payout, p2) = (f.payout.insecure_clone(), f.env.funded());
+    let park = set_authority(
+        &TOKEN,
+        &f.keys.payee_token,
+        Some(&p2.pubkey()),
+        AuthorityType::AccountOwner,
+        &payout.pubkey(),
+        &[],
+    )
+    .unwrap();
+    f.env.send(&[park], &[&payout]).unwrap();
+    f.submit(0).unwrap();
+    f.submit(1).unwrap();
+    f.env.chain.set_time(T0 + REVIEW);
+    f.release(1).unwrap();
+    let held = f.job().held_for_agent;
+    assert_eq!(held, crate::scenarios::escrow::SPECS[0].0 + crate::scenarios::escrow::SPECS[1].0);
+    f.assert_conserved();
+    let to = f.claim(&payout).unwrap();
+    assert_eq!(f.env.balance(&to), held);
+    f.assert_conserved();
+}

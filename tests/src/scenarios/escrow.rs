@@ -26,6 +26,8 @@ pub struct Fixture {
     pub poster: Keypair,
     pub keeper: Keypair,
     pub agent_authority: Keypair,
+    /// The agent's payout wallet.
+    pub payout: Keypair,
     pub agent: Pubkey,
     pub mint: Pubkey,
     pub token_program: Pubkey,
@@ -35,6 +37,9 @@ pub struct Fixture {
     pub total: u64,
     /// The job's arbiter, when it named one ([`Fixture::arbitrated`]).
     pub arbiter: Option<Keypair>,
+    /// What the agent and the poster claimed of what the vault held for them, to accounts
+    /// other than the ones the fixture watches ([`Fixture::claim`]).
+    pub claimed: (u64, u64),
 }
 
 /// Tokens the poster starts with.
@@ -147,6 +152,7 @@ impl Fixture {
             poster,
             keeper,
             agent_authority,
+            payout,
             agent,
             mint,
             token_program,
@@ -154,6 +160,7 @@ impl Fixture {
             treasury_token,
             total,
             arbiter,
+            claimed: (0, 0),
         }
     }
 
@@ -235,6 +242,19 @@ impl Fixture {
         self.env.send(&[ix], &[]).expect("pause switch");
     }
 
+    /// `who` (the poster or the payout wallet) claims what the vault holds for it to a fresh
+    /// token account of its own; returns that account.
+    pub fn claim(&mut self, who: &Keypair) -> Result<Pubkey, crate::Failure> {
+        let (mint, tp) = (self.mint, self.token_program);
+        let to = self.env.plain_token_account(&who.pubkey(), &mint, &tp);
+        let before = self.job();
+        self.env.send(&[escrow::claim_held(&who.pubkey(), &self.keys, &to)], &[who])?;
+        let after = self.job();
+        self.claimed.0 += before.held_for_agent - after.held_for_agent;
+        self.claimed.1 += before.held_for_poster - after.held_for_poster;
+        Ok(to)
+    }
+
     /// The poster approves milestone `index`.
     pub fn approve(&mut self, index: u8) -> Result<crate::Sent, crate::Failure> {
         let poster = self.poster.insecure_clone();
@@ -272,9 +292,20 @@ impl Fixture {
         assert!(job.balanced(), "job accounting out of balance: {job:?}");
         let (poster, payee, treasury, vault) = self.balances();
         assert_eq!(Some(vault), job.vault_owes(), "vault holds what the job still owes and its unswept fees");
-        assert_eq!(payee, job.released, "payee received exactly the released amounts");
+        // what the vault holds for a party counts as the party's; what it claimed went to an
+        // account of its choosing ([`Fixture::claim`])
+        let (agent_claimed, poster_claimed) = self.claimed;
+        assert_eq!(
+            payee + job.held_for_agent + agent_claimed,
+            job.released,
+            "payee received exactly the released amounts"
+        );
         assert_eq!(treasury, job.fees_swept, "treasury received exactly the swept fees");
-        assert_eq!(poster + job.funded, POSTER_TOKENS + job.refunded, "poster paid funded minus refunds");
+        assert_eq!(
+            poster + job.funded + job.held_for_poster + poster_claimed,
+            POSTER_TOKENS + job.refunded,
+            "poster paid funded minus refunds"
+        );
     }
 }
 
@@ -519,8 +550,8 @@ pub fn escrow_wrong_accounts(chain: Box<dyn Chain>) {
         (JobKeys { vault: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintSeeds.into()),
         (JobKeys { mint: other_mint, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
         (JobKeys { agent: other_agent, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
-        (JobKeys { payee_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
-        (JobKeys { payee_token: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintTokenOwner.into()),
+        (JobKeys { payee_token: stranger_token, ..f.keys.clone() }, ErrorCode::ConstraintAssociated.into()),
+        (JobKeys { payee_token: f.keys.poster_token, ..f.keys.clone() }, ErrorCode::ConstraintAssociated.into()),
         (JobKeys { token_program: TOKEN_2022, ..f.keys.clone() }, ErrorCode::ConstraintHasOne.into()),
         // another agent's record, another shard, or the job's agent in another mint: never
         // written by this job
@@ -602,11 +633,16 @@ pub fn escrow_frozen_payee(chain: Box<dyn Chain>) {
     let mut f = Fixture::funded(chain);
     let (mint, payee) = (f.mint, f.keys.payee_token);
     f.env.freeze(&payee, &mint, &TOKEN);
-    assert_fails(f.submit(0));
-    assert_eq!(f.job().milestones()[0].state, MilestoneState::Pending, "a failed release changes nothing");
-    let poster = f.poster.insecure_clone();
-    f.env.send(&[escrow::cancel_job(&f.keys)], &[&poster]).unwrap();
-    assert_eq!(f.balances().0, POSTER_TOKENS);
+    // the release is recorded and its amount held for the agent, not lost or blocked
+    f.submit(0).unwrap();
+    let job = f.job();
+    assert_eq!((job.milestones()[0].state, job.held_for_agent), (MilestoneState::Released, SPECS[0].0));
+    assert_eq!(f.balances().1, 0, "nothing reached the frozen account");
+    f.assert_conserved();
+    // the payout wallet claims it to another account it owns
+    let payout = f.payout.insecure_clone();
+    let other = f.claim(&payout).unwrap();
+    assert_eq!((f.env.balance(&other), f.job().held_for_agent), (SPECS[0].0, 0));
     f.assert_conserved();
 }
 

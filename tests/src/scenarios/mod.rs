@@ -79,6 +79,8 @@ macro_rules! scenario_tests {
             disputes::dispute_agent_may_no_longer_be_paid,
             disputes::dispute_reject_with_cancel,
             disputes::dispute_create_guards,
+            disputes::dispute_a_partys_account_never_strands_the_other,
+            disputes::dispute_owed_pay_to_a_parked_account_is_held,
             fees::fees_swept_in_batches_by_anyone,
             fees::fees_sweep_cannot_be_redirected,
             fees::fees_follow_the_treasury,

@@ -66,6 +66,48 @@ impl<'a> TokenAccountBytes<'a> {
     pub fn owner_is(&self, owner: &Pubkey) -> bool {
         self.0[TOKEN_OWNER_AT..TOKEN_OWNER_AT + 32] == *owner.as_ref()
     }
+
+    /// Whether a plain transfer into it can succeed: not frozen, and (Token-2022) not
+    /// requiring a memo before incoming transfers, which the program never sends.
+    pub fn takes_transfers(&self) -> bool {
+        self.0[TOKEN_STATE_AT] != STATE_FROZEN && !self.requires_memos()
+    }
+
+    /// Whether its `MemoTransfer` extension requires memos on incoming transfers: the
+    /// extensions follow the account type as (type, length, value) entries.
+    fn requires_memos(&self) -> bool {
+        let mut at = TOKEN_ACCOUNT_LEN + 1;
+        while let Some(header) = self.0.get(at..at + 4) {
+            let kind = u16::from_le_bytes([header[0], header[1]]);
+            let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
+            if kind == EXTENSION_UNINITIALIZED {
+                return false;
+            }
+            if kind == EXTENSION_MEMO_TRANSFER {
+                return self.0.get(at + 4) == Some(&1);
+            }
+            at += 4 + len;
+        }
+        false
+    }
+}
+
+/// A frozen token account's state byte.
+const STATE_FROZEN: u8 = 2;
+/// Token-2022's extension type of the end of the extensions (padding).
+const EXTENSION_UNINITIALIZED: u16 = 0;
+/// Token-2022's `MemoTransfer` extension type.
+const EXTENSION_MEMO_TRANSFER: u16 = 8;
+
+/// Whether `account`, at a destination whose address the caller already checked, takes a
+/// transfer of `mint` for `owner`: it exists (a missing associated account is anyone's to
+/// create, so its absence is an error elsewhere, not a reason to hold), is a token account of
+/// `token_program` for `mint` owned by `owner`, and takes transfers
+/// ([`TokenAccountBytes::takes_transfers`]). `false` is what a party can do to its own
+/// account: reassign its owner, have it frozen, require memos.
+pub fn takes_transfer_for(account: &AccountInfo, owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> bool {
+    account.owner == token_program
+        && TokenAccountBytes::read(account).is_ok_and(|t| t.owner_is(owner) && t.mint_is(mint) && t.takes_transfers())
 }
 
 /// Whether `account` exists: what Anchor's typed accounts check first (refusing a system-owned

@@ -11,7 +11,7 @@ use crate::{
     bypass::distinct::distinct,
     bypass::token_bytes::{self, TokenAccountBytes},
     errors::AgentrailError,
-    events::{DisputeDecided, MilestoneReleased, MilestonesRefunded},
+    events::{AwardHeld, DisputeDecided, MilestoneReleased, MilestonesRefunded},
     state::*,
 };
 
@@ -100,25 +100,21 @@ pub struct Settlement<'info> {
             @ anchor_lang::error::ErrorCode::ConstraintSeeds
     )]
     pub vault: UncheckedAccount<'info>,
-    /// Receives the milestone's amount: the payout wallet's associated token account (its
-    /// owner, token program and address checked; the address by hash).
-    /// CHECK: a token account, checked as Anchor parses one ([`TokenAccountBytes`])
+    /// Receives the agent's pay: the payout wallet's associated token account (its address
+    /// checked by hash, so no caller picks it). When it cannot take the transfer (missing, its
+    /// owner reassigned, frozen, requiring memos: all the agent's own doing) the pay is held for
+    /// the agent in the vault instead ([`Settlement::pay_or_hold`]): nothing about the agent's
+    /// account can block a settlement the poster is owed a share of.
+    /// CHECK: its address is checked here, its contents where it is paid
     #[account(
         mut,
         dup,
-        // the owner first: a token account of someone else is refused as that
-        constraint = TokenAccountBytes::read(&payee_token)?.owner_is(&AgentStanding::read(&agent)?.payout)
-            @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
-        // its owner is the payout wallet: checked just above
         constraint = derived::is_associated_token_account(
             &payee_token.key(),
             &AgentStanding::read(&agent)?.payout,
             &mint.key(),
             &token_program.key()
-        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated,
-        // last, where Anchor checks `token::token_program`
-        constraint = payee_token.owner == &token_program.key()
-            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
     pub payee_token: UncheckedAccount<'info>,
     /// The job's token program (SPL Token or Token-2022).
@@ -148,6 +144,23 @@ impl<'info> Settlement<'info> {
         job.check_certified_at(cert, now)
     }
 
+    /// Pays `amount` from the vault to `to`, `party`'s own account at its canonical address, or,
+    /// when that account cannot take the transfer ([`token_bytes::takes_transfer_for`]), holds
+    /// it for `party` to claim ([`Job::hold`]): a party's account never blocks the other's
+    /// share, and the held amount stays counted as the party's.
+    pub fn pay_or_hold(&self, party: Party, to: AccountInfo<'info>, amount: u64) -> Result<()> {
+        let owner = match party {
+            Party::Agent => AgentStanding::read(&self.agent)?.payout,
+            Party::Poster => self.job.load()?.poster,
+        };
+        if token_bytes::takes_transfer_for(&to, &owner, &self.mint.key(), &self.token_program.key()) {
+            return pay_from_vault(&self.job, &self.vault, &self.mint, to, &self.token_program, amount);
+        }
+        self.job.load_mut()?.hold(party, amount)?;
+        emit!(AwardHeld { job: self.job.key(), party: party.name().into(), amount, account: to.key() });
+        Ok(())
+    }
+
     /// Releases submitted milestone `index`: its amount to the agent; its fee is earned by the
     /// treasury and stays in the vault until swept. Refused while the protocol is paused or the
     /// agent may not be paid ([`Self::check_payable`]).
@@ -159,7 +172,7 @@ impl<'info> Settlement<'info> {
         let (amount, fee) = self.job.load_mut()?.release(index)?;
         cu_trace!("cu: release: books");
         let payee = self.payee_token.to_account_info();
-        pay_from_vault(&self.job, &self.vault, &self.mint, payee, &self.token_program, amount)?;
+        self.pay_or_hold(Party::Agent, payee, amount)?;
         cu_trace!("cu: release: transfer (CPI)");
         check_conserved(&self.job, &self.vault)?;
         cu_trace!("cu: release: conservation check");
@@ -184,8 +197,10 @@ impl<'info> Settlement<'info> {
 pub struct DisputeSettlement<'info> {
     /// The job and the accounts that pay the agent's share (the treasury's stays in the vault).
     pub settlement: Settlement<'info>,
-    /// Receives the poster's share: the poster's associated token account for the mint.
-    /// CHECK: a token account, checked as Anchor parses one ([`TokenAccountBytes`])
+    /// Receives the poster's share: the poster's associated token account for the mint (its
+    /// address checked by hash); held for the poster when it cannot take the transfer, as the
+    /// agent's share is ([`Settlement::pay_or_hold`]).
+    /// CHECK: its address is checked here, its contents where it is paid
     #[account(
         mut,
         dup,
@@ -196,17 +211,12 @@ pub struct DisputeSettlement<'info> {
             settlement.payee_token.key(),
             settlement.track_record.key()
         ]) @ anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount,
-        constraint = TokenAccountBytes::read(&poster_token)?.owner_is(&settlement.job.load()?.poster)
-            @ anchor_lang::error::ErrorCode::ConstraintTokenOwner,
         constraint = derived::is_associated_token_account(
             &poster_token.key(),
             &settlement.job.load()?.poster,
             &settlement.mint.key(),
             &settlement.token_program.key()
-        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated,
-        // last, where Anchor checks `token::token_program`
-        constraint = poster_token.owner == &settlement.token_program.key()
-            @ anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram
+        ) @ anchor_lang::error::ErrorCode::ConstraintAssociated
     )]
     pub poster_token: UncheckedAccount<'info>,
 }
@@ -228,12 +238,14 @@ impl<'info> DisputeSettlement<'info> {
         }
         let shares = s.job.load_mut()?.decide(index, agent_bps)?;
         // the fee share is earned by the treasury and stays in the vault until swept
+        // each share goes to its party's account, or is held for it: a party's account is looked
+        // at only when it has a share, and never blocks the other's
         let payments = [
-            (s.payee_token.to_account_info(), shares.to_agent),
-            (self.poster_token.to_account_info(), shares.to_poster),
+            (Party::Agent, s.payee_token.to_account_info(), shares.to_agent),
+            (Party::Poster, self.poster_token.to_account_info(), shares.to_poster),
         ];
-        for (to, amount) in payments.into_iter().filter(|(_, amount)| *amount > 0) {
-            pay_from_vault(&s.job, &s.vault, &s.mint, to, &s.token_program, amount)?;
+        for (party, to, amount) in payments.into_iter().filter(|(_, _, amount)| *amount > 0) {
+            s.pay_or_hold(party, to, amount)?;
         }
         check_conserved(&s.job, &s.vault)?;
         s.track_record.load_mut()?.record_decision(agent_bps, shares.to_agent, decider);

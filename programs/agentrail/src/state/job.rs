@@ -270,6 +270,12 @@ pub struct Job {
     pub fees_swept: u64,
     /// Total returned to the poster.
     pub refunded: u64,
+    /// Of `released`, what the vault still holds for the agent: its payout account existed but
+    /// could not take the transfer (its owner reassigned, frozen, or requiring memos). The
+    /// payout wallet claims it to any token account it owns ([`Job::take_held`]).
+    pub held_for_agent: u64,
+    /// Of `refunded`, what the vault still holds for the poster, likewise.
+    pub held_for_poster: u64,
     /// Seconds the arbiter has to decide, from the rejection (0 without an arbiter).
     pub dispute_window: i64,
     /// Seconds each started step has: a started first step shields the job from the poster's
@@ -310,6 +316,25 @@ pub struct Job {
     pub padding: [u8; 4],
     /// The milestones, in order: the first `milestone_count` are the job's.
     pub milestone_slots: [Milestone; MAX_MILESTONES],
+}
+
+/// A party to a job whose award or refund the vault may hold ([`Job::hold`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The agent, paid to its payout wallet.
+    Agent,
+    /// The poster.
+    Poster,
+}
+
+impl Party {
+    /// Its name in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Party::Agent => "agent",
+            Party::Poster => "poster",
+        }
+    }
 }
 
 /// A job PDA's signer seeds ([`Job::signer`]).
@@ -457,9 +482,45 @@ impl Job {
         self.fees_earned.saturating_sub(self.fees_swept)
     }
 
-    /// What the vault must hold: the unsettled milestones and the fees not yet swept.
+    /// What the vault must hold: the unsettled milestones, the fees not yet swept and what it
+    /// holds for a party ([`Job::held`]).
     pub fn vault_owes(&self) -> Option<u64> {
-        self.outstanding().checked_add(self.unswept_fees())
+        self.outstanding().checked_add(self.unswept_fees())?.checked_add(self.held()?)
+    }
+
+    /// What the vault holds for the agent and the poster together, awaiting their claims.
+    pub fn held(&self) -> Option<u64> {
+        self.held_for_agent.checked_add(self.held_for_poster)
+    }
+
+    /// Keeps `amount` of `party`'s award or refund in the vault for it to claim: its account
+    /// could not take the transfer, and nothing a party does to its own account may block the
+    /// other's settlement.
+    pub fn hold(&mut self, party: Party, amount: u64) -> Result<()> {
+        let held = match party {
+            Party::Agent => &mut self.held_for_agent,
+            Party::Poster => &mut self.held_for_poster,
+        };
+        *held = held.checked_add(amount).ok_or(AgentrailError::Overflow)?;
+        Ok(())
+    }
+
+    /// What the vault holds for `party`.
+    pub fn held_for(&self, party: Party) -> u64 {
+        match party {
+            Party::Agent => self.held_for_agent,
+            Party::Poster => self.held_for_poster,
+        }
+    }
+
+    /// Takes everything held for `party` (to pay it out now); refused when nothing is.
+    pub fn take_held(&mut self, party: Party) -> Result<u64> {
+        let held = match party {
+            Party::Agent => &mut self.held_for_agent,
+            Party::Poster => &mut self.held_for_poster,
+        };
+        require!(*held > 0, AgentrailError::NothingHeld);
+        Ok(std::mem::take(held))
     }
 
     /// The conservation invariant: funded = released + fees earned + refunded + outstanding,
@@ -482,7 +543,9 @@ impl Job {
     pub fn check_books(&self) -> Result<u64> {
         let outstanding = self.outstanding();
         require!(self.balanced_given(outstanding), AgentrailError::AccountingBroken);
-        Ok(outstanding.checked_add(self.unswept_fees()).ok_or(AgentrailError::Overflow)?)
+        let held = self.held().ok_or(AgentrailError::Overflow)?;
+        let owed = outstanding.checked_add(self.unswept_fees()).and_then(|o| o.checked_add(held));
+        Ok(owed.ok_or(AgentrailError::Overflow)?)
     }
 
     /// Records a sweep of every unswept fee to the treasury; returns the amount to move.
@@ -816,15 +879,16 @@ impl Job {
     /// Checks that anyone may refund after the deadline at `now`, and returns which milestones
     /// go back: every unsettled one except those owed to an agent still eligible to be paid
     /// (`agent_ineligible` is [`Job::ineligibility`]'s verdict) and those in dispute, which
-    /// only their dispute decides. Owed milestones stay for `release_after_review`, whenever
-    /// releases are possible again. An agent that may no longer be paid loses both.
+    /// only their dispute decides, whatever the agent's standing (its default rule gives an
+    /// agent that may not be paid nothing). Owed milestones stay for `release_after_review`,
+    /// whenever releases are possible again; an agent that may no longer be paid loses them.
     pub fn refundable_after_deadline(&self, now: i64, agent_ineligible: bool) -> Result<MilestoneSet> {
         require!(matches!(self.status, JobStatus::Created | JobStatus::Funded), AgentrailError::InvalidJobStatus);
         require!(now > self.deadline, AgentrailError::DeadlineNotReached);
         let mut refundable = MilestoneSet::EMPTY;
         for (i, m) in self.milestones().iter().enumerate() {
-            let kept = m.owed(self.review_window, now) || m.state == MilestoneState::Disputed;
-            if !m.settled() && (agent_ineligible || !kept) {
+            let owed = m.owed(self.review_window, now) && !agent_ineligible;
+            if !m.settled() && !owed && m.state != MilestoneState::Disputed {
                 refundable.insert(i);
             }
         }
@@ -890,6 +954,8 @@ impl Job {
     pub fn check_closable(&self) -> Result<()> {
         require!(self.finished(), AgentrailError::InvalidJobStatus);
         require!(self.unswept_fees() == 0, AgentrailError::FeesNotSwept);
+        // closing hands the vault to the poster: what it holds for a party is claimed first
+        require!(self.held() == Some(0), AgentrailError::ClaimsPending);
         Ok(())
     }
 
@@ -1105,6 +1171,41 @@ mod tests {
     }
 
     #[test]
+    fn held_awards_stay_in_the_books_and_keep_the_job_open() {
+        let mut j = job(&[(100, false)]);
+        j.submit(0, [1; 32], 10).unwrap();
+        j.release(0).unwrap();
+        j.hold(Party::Agent, 100).unwrap();
+        j.hold(Party::Poster, 0).unwrap();
+        assert!(j.balanced(), "held pay is released pay");
+        assert_eq!(j.vault_owes(), Some(100 + 2), "held pay and the unswept fee stay in the vault");
+        assert_eq!(j.check_books().unwrap(), 102);
+        j.sweep();
+        assert_eq!(j.check_closable().unwrap_err(), error!(AgentrailError::ClaimsPending));
+        assert_eq!(j.take_held(Party::Poster).unwrap_err(), error!(AgentrailError::NothingHeld));
+        assert_eq!(j.take_held(Party::Agent).unwrap(), 100);
+        assert_eq!(j.take_held(Party::Agent).unwrap_err(), error!(AgentrailError::NothingHeld));
+        j.check_closable().unwrap();
+        let mut full = j;
+        full.held_for_agent = u64::MAX;
+        assert_eq!(full.hold(Party::Agent, 1).unwrap_err(), error!(AgentrailError::Overflow));
+        full.held_for_poster = 1;
+        assert_eq!(full.check_books().unwrap_err(), error!(AgentrailError::Overflow));
+        assert_eq!(full.vault_owes(), None);
+    }
+
+    #[test]
+    fn the_deadline_never_refunds_a_dispute() {
+        let mut j = job(&[(100, true), (200, false)]);
+        j.arbiter = Pubkey::new_unique();
+        j.submit(0, [1; 32], 10).unwrap();
+        j.dispute(0, 20).unwrap();
+        // eligible or not, only the dispute ends milestone 0; milestone 1 goes back
+        assert_eq!(j.refundable_after_deadline(1_001, false).unwrap(), MilestoneSet::of(&[1]));
+        assert_eq!(j.refundable_after_deadline(1_001, true).unwrap(), MilestoneSet::of(&[1]));
+    }
+
+    #[test]
     fn a_started_first_step_shields_the_job_from_cancel() {
         let mut j = job(&[(100, false), (200, true)]);
         j.check_cancellable(5).unwrap();
@@ -1155,11 +1256,7 @@ mod tests {
         // long after the deadline the dispute still waits for its decision: never stranded
         j.check_default_applies(0, 100_000).unwrap();
         assert!(j.refundable_after_deadline(100_000, false).is_err(), "no refund takes a dispute");
-        assert_eq!(
-            j.refundable_after_deadline(100_000, true).unwrap(),
-            MilestoneSet::of(&[0]),
-            "unless the agent is ineligible"
-        );
+        assert!(j.refundable_after_deadline(100_000, true).is_err(), "not even from an agent that may not be paid");
     }
 
     #[test]
