@@ -683,6 +683,16 @@ impl Keeper {
         let amount = job.milestones()[usize::from(i)].amount;
         // the milestone's part of the pinned terms: sent as the work, and its rails checked
         let work = self.milestone_work(key, job, i).await;
+        // pinned terms this keeper cannot read would fail the `terms` guard after the work: no
+        // step is started or agent called for work that could not be paid (a blip may pass)
+        if let Err(why) = &work {
+            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
+            let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
+            tracing::warn!(job = %key, milestone = i, reason = %why, "pinned terms unreadable; the agent is not called");
+            self.metrics.steps_failed.inc();
+            let reason = format!("the pinned terms could not be read: {why}");
+            return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
+        }
         let req = StepRequest {
             step: agentrail_client::x402::StepRequest {
                 schema: agentrail_client::x402::STEP_SCHEMA.into(),

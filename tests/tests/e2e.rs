@@ -1103,7 +1103,10 @@ fn a_poster_keeping_its_own_job_cannot_take_the_work_for_free() {
     let (agent_s, mint_s, poster_s) = (agent.address.to_string(), w.mint.to_string(), w.poster.0.to_string());
     let args = ["job", "create", "--agent", &agent_s, "--mint", &mint_s, "--keeper", &poster_s, "--milestone", "5"];
     let args = [&args[..], &["--deadline-in", "10m", "--step-timeout", "60s", "--min-stage", "A", "--fund"]].concat();
-    let job: Pubkey = w.net.cli(&poster, &args)["job"].as_str().expect("job").parse().expect("pubkey");
+    let created = w.net.cli(&poster, &args);
+    // the CLI read the policy the agent publishes in its manifest, as the SDK does
+    assert_eq!(created["agent_policy"], "inside the agent's published policy", "{created}");
+    let job: Pubkey = created["job"].as_str().expect("job").parse().expect("pubkey");
     // the poster's keeper carried the agent's acceptance and started the step; the agent worked
     let j = w.wait_job(&job, "accepted and started", MINUTE, |j| j.milestones()[0].started_at > 0);
     assert!(j.accepted_at > 0, "started only once the agent accepted");

@@ -808,7 +808,36 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         summary.push(("terms_hash", hex::encode(p.hash)));
         summary.push(("terms_uri", p.uri.clone()));
     }
+    // the agent's published policy, read where its SDK reads it: a job outside it is declined
+    let mut terms_job =
+        Job { keeper, step_timeout, review_window, arbiter: arbiter.unwrap_or_default(), ..Job::default() };
+    terms_job.set_milestones(&milestones, config.fee_bps).map_err(|e| anyhow!("{e}"))?;
+    let policy = agent_policy(&a).map(|p| p.map(|p| p.refusal(&terms_job)));
+    let verdict = match policy {
+        Ok(Some(None)) => "inside the agent's published policy".to_string(),
+        Ok(Some(Some(why))) => {
+            eprintln!("warning: the agent will decline this job: {why}");
+            format!("outside the agent's published policy: {why}")
+        }
+        Ok(None) => "the agent publishes no policy".to_string(),
+        Err(e) => format!("unknown: {e}"),
+    };
+    summary.push(("agent_policy", verdict));
     ctx.send(if fund { "job create + fund" } else { "job create" }, &ixs, &[], &summary)
+}
+
+/// The policy agent `a` publishes in its manifest (served at its endpoint's origin, its SHA-256
+/// the registry's `manifest_hash`); `None` when it declares none.
+fn agent_policy(a: &Agent) -> Result<Option<agentrail_client::consent::AgentPolicy>> {
+    let mut url =
+        reqwest::Url::parse(&a.metadata_uri).with_context(|| format!("the agent's endpoint {:?}", a.metadata_uri))?;
+    url.set_path(agentrail_client::x402::MANIFEST_PATH);
+    url.set_query(None);
+    let manifest = fetch_terms(url.as_str())?;
+    if <[u8; 32]>::from(Sha256::digest(&manifest)) != a.manifest_hash {
+        bail!("the manifest at {url} is not the one the agent registered");
+    }
+    agentrail_client::consent::AgentPolicy::from_manifest(&manifest).map_err(|e| anyhow!(e))
 }
 
 /// A terms file read for pinning: its hash and where it will be fetched from.

@@ -344,26 +344,25 @@ pub fn dispute_create_guards(chain: Box<dyn Chain>) {
     assert_code(f.settle_by_default(1), AgentrailError::MilestoneNotDisputed);
 }
 
+/// `owner` hands its classic SPL Token account `account` to `to` (SPL Token has no immutable
+/// owner): the account stays at its address but is no longer `owner`'s.
+fn reassign(f: &mut Fixture, account: &Pubkey, owner: &Keypair, to: &Pubkey) {
+    use spl_token_interface::instruction::{AuthorityType, set_authority};
+    let ix = set_authority(&TOKEN, account, Some(to), AuthorityType::AccountOwner, &owner.pubkey(), &[]).unwrap();
+    f.env.send(&[ix], &[owner]).unwrap();
+}
+
 /// Audit M-1: neither party's own token account can strand a dispute or turn the other's award
 /// into its refund. Classic SPL Token has no immutable owner, so a party can reassign its
 /// associated account's owner; the settlement then holds that party's share in the vault for it
 /// to claim, and pays the other party as ruled. A claim is the party's own, to an account it
 /// owns, once; the deadline never refunds a disputed milestone, whatever the agent's standing.
 pub fn dispute_a_partys_account_never_strands_the_other(chain: Box<dyn Chain>) {
-    use spl_token_interface::instruction::{AuthorityType, set_authority};
     let mut f = Fixture::disputed(chain, &SPECS, 10_000);
     let (poster, p2) = (f.poster.insecure_clone(), f.env.funded());
     // B: the poster parks its associated account with a second key; the arbiter's split settles
-    let park = set_authority(
-        &TOKEN,
-        &f.keys.poster_token,
-        Some(&p2.pubkey()),
-        AuthorityType::AccountOwner,
-        &poster.pubkey(),
-        &[],
-    )
-    .unwrap();
-    f.env.send(&[park], &[&poster]).unwrap();
+    let account = f.keys.poster_token;
+    reassign(&mut f, &account, &poster, &p2.pubkey());
     let payee_before = f.balances().1;
     f.decide(0, 6_000).unwrap();
     let (to_agent, fee_share) = (share(SPECS[0].0, 6_000), share(fee(SPECS[0].0), 6_000));
@@ -387,16 +386,8 @@ pub fn dispute_a_partys_account_never_strands_the_other(chain: Box<dyn Chain>) {
     // A: the agent parks its payout account too; the default rule (all to the agent) still
     // settles milestone 1, its share held for the payout wallet, the poster's account untouched
     let p3 = f.env.funded();
-    let park = set_authority(
-        &TOKEN,
-        &f.keys.payee_token,
-        Some(&p3.pubkey()),
-        AuthorityType::AccountOwner,
-        &payout.pubkey(),
-        &[],
-    )
-    .unwrap();
-    f.env.send(&[park], &[&payout]).unwrap();
+    let account = f.keys.payee_token;
+    reassign(&mut f, &account, &payout, &p3.pubkey());
     f.env.chain.set_time(REJECTED_AT + 20);
     f.submit(1).unwrap();
     f.env.chain.set_time(REJECTED_AT + 30);
@@ -409,16 +400,8 @@ pub fn dispute_a_partys_account_never_strands_the_other(chain: Box<dyn Chain>) {
     let version = agentrail::state::Semver { major: 9, minor: 0, patch: 0 };
     let args = agentrail::instructions::PublishVersionArgs { version, manifest_hash: [1; 32] };
     f.env.send(&[ix::publish_version(&authority.pubkey(), &f.agent, args)], &[&authority]).unwrap();
-    let back = set_authority(
-        &TOKEN,
-        &f.keys.poster_token,
-        Some(&poster.pubkey()),
-        AuthorityType::AccountOwner,
-        &p2.pubkey(),
-        &[],
-    )
-    .unwrap();
-    f.env.send(&[back], &[&p2]).unwrap();
+    let account = f.keys.poster_token;
+    reassign(&mut f, &account, &p2, &poster.pubkey());
     f.env.chain.set_time(T0 + DAY + 1);
     assert_code(f.refund(), AgentrailError::NothingToRefund);
     assert_eq!(f.job().milestones()[1].state, MilestoneState::Disputed, "only its dispute ends it");
@@ -435,19 +418,10 @@ pub fn dispute_a_partys_account_never_strands_the_other(chain: Box<dyn Chain>) {
 /// The agent's own payout account cannot block its pay either: an owed milestone released to
 /// a parked payout account is held for the payout wallet, which claims it.
 pub fn dispute_owed_pay_to_a_parked_account_is_held(chain: Box<dyn Chain>) {
-    use spl_token_interface::instruction::{AuthorityType, set_authority};
     let mut f = Fixture::funded(chain);
     let (payout, p2) = (f.payout.insecure_clone(), f.env.funded());
-    let park = set_authority(
-        &TOKEN,
-        &f.keys.payee_token,
-        Some(&p2.pubkey()),
-        AuthorityType::AccountOwner,
-        &payout.pubkey(),
-        &[],
-    )
-    .unwrap();
-    f.env.send(&[park], &[&payout]).unwrap();
+    let account = f.keys.payee_token;
+    reassign(&mut f, &account, &payout, &p2.pubkey());
     f.submit(0).unwrap();
     f.submit(1).unwrap();
     f.env.chain.set_time(T0 + REVIEW);
