@@ -198,11 +198,23 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The delay before attempt `attempt` (1-based; the first retry is attempt 2): base × 2^(n-2),
-    /// capped, scaled by a random factor in [0.5, 1.0).
+    /// The delay before attempt `attempt` (1-based; the first retry is attempt 2): its ceiling
+    /// ([`RetryPolicy::ceiling`]) scaled by a random factor in [0.5, 1.0).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(2).min(20));
-        exp.min(self.max_delay).mul_f64(rand::thread_rng().gen_range(0.5..1.0))
+        self.ceiling(attempt).mul_f64(rand::thread_rng().gen_range(0.5..1.0))
+    }
+
+    /// The longest delay before attempt `attempt`: base × 2^(n-2), capped at `max_delay`.
+    fn ceiling(&self, attempt: u32) -> Duration {
+        self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(2).min(20)).min(self.max_delay)
+    }
+
+    /// The longest a step can take with attempts of at most `timeout` each: every attempt and
+    /// the longest delay before each retry. A step is not begun when its milestone could no
+    /// longer be submitted that long from now.
+    pub fn longest_step(&self, timeout: Duration) -> Duration {
+        let delays: Duration = (2..=self.max_attempts).map(|n| self.ceiling(n)).sum();
+        timeout.saturating_mul(self.max_attempts.max(1)).saturating_add(delays)
     }
 }
 
@@ -644,6 +656,22 @@ impl Executor for HttpExecutor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_step_counts_every_attempt_and_backoff() {
+        let p = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        // 4 attempts of 2 s, backoffs 100 + 200 + 300 (capped) ms
+        assert_eq!(p.longest_step(Duration::from_secs(2)), Duration::from_millis(8_600));
+        for attempt in 2..=4 {
+            assert!(p.delay(attempt) <= Duration::from_millis(300), "no backoff exceeds what is counted");
+        }
+        let once = RetryPolicy { max_attempts: 1, ..p };
+        assert_eq!(once.longest_step(Duration::from_secs(3)), Duration::from_secs(3));
+    }
 
     #[test]
     fn backoff_grows_caps_and_jitters() {

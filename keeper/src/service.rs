@@ -683,6 +683,19 @@ impl Keeper {
         let amount = job.milestones()[usize::from(i)].amount;
         // the milestone's part of the pinned terms: sent as the work, and its rails checked
         let work = self.milestone_work(key, job, i).await;
+        // a milestone that could no longer be submitted when the step ends (an approval's
+        // review cut-off, or the deadline, comes first) is not begun: the agent's work would be
+        // refused by the `submittable` guard after it was done
+        let longest = humantime::parse_duration(&self.config.executor.timeout)
+            .map(|t| self.retry.longest_step(t).as_secs_f64().ceil() as i64)
+            .unwrap_or(0);
+        if let Err(why) = job.check_in_time(i, now.saturating_add(longest)) {
+            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
+            tracing::warn!(job = %key, milestone = i, longest, reason = %why, "too late to begin the step; the agent is not called");
+            let reason =
+                format!("the milestone could not be submitted {longest} s from now, when the step may end: {why}");
+            return self.unpaid(job_s, i, &owner, "abandoned", attempts, reason).await;
+        }
         // pinned terms this keeper cannot read would fail the `terms` guard after the work: no
         // step is started or agent called for work that could not be paid (a blip may pass)
         if let Err(why) = &work {
