@@ -663,11 +663,12 @@ impl Keeper {
             previous
         };
         let policy = self.config.executor.on_failure;
+        // what a step given up before its call counts as: one attempt more than its row's
+        let next_attempt = previous.as_ref().map_or(0, |s| s.attempts) + 1;
         // the endpoint must serve the manifest the job's pinned version registered, before
         // anything is started or called
         let manifest = self.manifest_guard(job, agent).await;
         if !manifest.passed {
-            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
             // a manifest that differs is a fact; one that could not be read may be a blip
             let status = if manifest.name == MANIFEST_MISMATCH || policy != FailurePolicy::RetryLater {
                 "abandoned"
@@ -677,7 +678,7 @@ impl Keeper {
             tracing::warn!(job = %key, milestone = i, reason = %manifest.detail, "manifest check failed; the agent is not called");
             self.metrics.steps_failed.inc();
             return self
-                .unpaid(job_s, i, &owner, status, attempts, format!("manifest check: {}", manifest.detail))
+                .unpaid(job_s, i, &owner, status, next_attempt, format!("manifest check: {}", manifest.detail))
                 .await;
         }
         let amount = job.milestones()[usize::from(i)].amount;
@@ -690,21 +691,19 @@ impl Keeper {
             .map(|t| self.retry.longest_step(t).as_secs_f64().ceil() as i64)
             .unwrap_or(0);
         if let Err(why) = job.check_in_time(i, now.saturating_add(longest)) {
-            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
             tracing::warn!(job = %key, milestone = i, longest, reason = %why, "too late to begin the step; the agent is not called");
             let reason =
                 format!("the milestone could not be submitted {longest} s from now, when the step may end: {why}");
-            return self.unpaid(job_s, i, &owner, "abandoned", attempts, reason).await;
+            return self.unpaid(job_s, i, &owner, "abandoned", next_attempt, reason).await;
         }
         // pinned terms this keeper cannot read would fail the `terms` guard after the work: no
         // step is started or agent called for work that could not be paid (a blip may pass)
         if let Err(why) = &work {
-            let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
             let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
             tracing::warn!(job = %key, milestone = i, reason = %why, "pinned terms unreadable; the agent is not called");
             self.metrics.steps_failed.inc();
             let reason = format!("the pinned terms could not be read: {why}");
-            return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
+            return self.unpaid(job_s, i, &owner, status, next_attempt, reason).await;
         }
         let req = StepRequest {
             step: agentrail_client::x402::StepRequest {
@@ -741,7 +740,6 @@ impl Keeper {
                 match self.acceptance(key, job, agent).await {
                     Ok(acceptance) => ixs.extend(acceptance.instructions(&self.job_keys.get(*key, job, agent))),
                     Err(e) => {
-                        let attempts = previous.as_ref().map_or(0, |s| s.attempts) + 1;
                         self.metrics.acceptances.inc("refused", e.label());
                         // a refusal is the agent's answer; an unreachable agent may answer later
                         let status = if matches!(e, StepError::Declined(_)) || policy != FailurePolicy::RetryLater {
@@ -751,7 +749,7 @@ impl Keeper {
                         };
                         tracing::warn!(job = %key, milestone = i, reason = %e, "no acceptance from the agent; nothing started");
                         let reason = format!("{ACCEPTANCE_FAILED}{e}");
-                        return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
+                        return self.unpaid(job_s, i, &owner, status, next_attempt, reason).await;
                     }
                 }
                 self.metrics.acceptances.inc("accepted", "none");

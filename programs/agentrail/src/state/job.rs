@@ -497,10 +497,7 @@ impl Job {
     /// could not take the transfer, and nothing a party does to its own account may block the
     /// other's settlement.
     pub fn hold(&mut self, party: Party, amount: u64) -> Result<()> {
-        let held = match party {
-            Party::Agent => &mut self.held_for_agent,
-            Party::Poster => &mut self.held_for_poster,
-        };
+        let held = self.held_mut(party);
         *held = held.checked_add(amount).ok_or(AgentrailError::Overflow)?;
         Ok(())
     }
@@ -513,12 +510,17 @@ impl Job {
         }
     }
 
-    /// Takes everything held for `party` (to pay it out now); refused when nothing is.
-    pub fn take_held(&mut self, party: Party) -> Result<u64> {
-        let held = match party {
+    /// The field holding `party`'s share.
+    fn held_mut(&mut self, party: Party) -> &mut u64 {
+        match party {
             Party::Agent => &mut self.held_for_agent,
             Party::Poster => &mut self.held_for_poster,
-        };
+        }
+    }
+
+    /// Takes everything held for `party` (to pay it out now); refused when nothing is.
+    pub fn take_held(&mut self, party: Party) -> Result<u64> {
+        let held = self.held_mut(party);
         require!(*held > 0, AgentrailError::NothingHeld);
         Ok(std::mem::take(held))
     }
