@@ -414,7 +414,10 @@ impl Keeper {
         // keeper does next) and what the keeper does itself
         let offers = agentrail_client::lifecycle::next_actions(job, now, &conditions);
         let notices = crate::notify::notices_from(key, job, &offers);
-        if !notices.is_empty() {
+        // while a step of the job runs, its own submission may have landed before the step
+        // announced it: the notice waits for the step to finish (the state is handed back
+        // then), so that the stream tells the submission before the decision it calls for
+        if !notices.is_empty() && !self.steps.park(*key, *job) {
             self.notifier.record(self.log.store(), notices, &self.metrics).await?;
         }
         let policy = Policy { refund_expired: self.config.refund_expired };
