@@ -58,6 +58,8 @@ pub enum Refusal {
         "the job pins terms at {0}, but the request carries no work for this milestone: the keeper could not read them, and would not be paid"
     )]
     NoWork(String),
+    #[error("milestone {index} is {state}: its answer is no longer served")]
+    Settled { index: u8, state: String },
     #[error("the request's terms hash {requested} is not the job's {pinned}")]
     OtherTerms { requested: String, pinned: String },
     #[error("the request names {field} {requested}, the job says {actual}")]
@@ -171,6 +173,12 @@ impl EscrowReader {
 }
 
 impl EscrowReader {
+    /// Checks, on-chain, that a stored answer to `request` may still be replayed
+    /// ([`judge_replay`]).
+    pub async fn check_replay(&self, request: &StepRequest) -> Result<Result<(), Refusal>, ChainUnavailable> {
+        Ok(self.job(&request.job).await?.and_then(|job| judge_replay(&job, request.milestone)))
+    }
+
     /// Checks, on-chain, that a compensation `request` (vouched for by `auth`, already
     /// verified) undoes work this agent did for a job that ended against it; returns the job.
     pub async fn check_compensation(
@@ -288,6 +296,20 @@ fn check_time_left(job: &Job, m: &agentrail::state::Milestone, config: &AgentCon
     Ok(())
 }
 
+/// Whether a stored answer for milestone `index` of `job` may still be replayed: only while
+/// the job is funded and the milestone unsettled (a keeper that lost the answer still needs
+/// it to submit); after that the work is paid or refunded and nobody needs it from the agent.
+pub fn judge_replay(job: &Job, index: u8) -> Result<(), Refusal> {
+    let Some(m) = job.milestones().get(usize::from(index)) else { return Err(Refusal::NoMilestone(index)) };
+    if m.settled() {
+        return Err(Refusal::Settled { index, state: format!("{:?}", m.state).to_lowercase() });
+    }
+    if job.status != JobStatus::Funded {
+        return Err(Refusal::NotFunded(format!("{:?}", job.status).to_lowercase()));
+    }
+    Ok(())
+}
+
 /// The verdict on a request, from what the chain holds: pure, so every refusal is unit-tested.
 pub fn judge(
     job: &Job,
@@ -394,6 +416,21 @@ mod tests {
     fn a_request_the_escrow_pays_for_is_accepted() {
         let (job, agent, req, auth, config) = setup();
         assert_eq!(judge(&job, &agent, &req, &auth, &config, 100), Ok(()));
+    }
+
+    #[test]
+    fn an_answer_is_replayed_only_while_its_milestone_is_unsettled() {
+        let (mut job, ..) = setup();
+        assert_eq!(judge_replay(&job, 0), Ok(()));
+        // submitted and awaiting approval or a dispute: the keeper may still need it
+        job.milestones_mut()[0].state = MilestoneState::Submitted;
+        assert_eq!(judge_replay(&job, 0), Ok(()));
+        job.milestones_mut()[0].state = MilestoneState::Released;
+        assert_eq!(judge_replay(&job, 0), Err(Refusal::Settled { index: 0, state: "released".into() }));
+        assert_eq!(judge_replay(&job, 1), Ok(()), "the next milestone's answer is still owed");
+        assert_eq!(judge_replay(&job, 2), Err(Refusal::NoMilestone(2)));
+        let ended = Job { status: JobStatus::Cancelled, ..job };
+        assert_eq!(judge_replay(&ended, 1), Err(Refusal::NotFunded("cancelled".into())));
     }
 
     #[test]

@@ -522,18 +522,33 @@ async fn step(State(agent): State<Arc<PaidAgent>>, headers: HeaderMap, body: Byt
     {
         return agent.payment_required("bad_payment", format!("{IDEMPOTENCY_KEY} {h} is not the signed key"));
     }
-    // a stored answer is replayed (also after the milestone was released: the escrow check
-    // would refuse a paid one), only to the keeper and request it was made for: checked before
-    // any lock or RPC read, and again under the lock, where concurrent requests for one key
-    // queue (never twice: the second finds the first's answer stored)
+    // a stored answer is replayed only to the keeper and request it was made for: checked
+    // before any lock or RPC read, and again under the lock, where concurrent requests for one
+    // key queue (never twice: the second finds the first's answer stored); then only while
+    // its milestone is unsettled (one job read, bounded like every verification)
     let refused = |agent: &PaidAgent, why: String| agent.payment_required("refused", why);
     let key = auth.idempotency_key.clone();
     let mut held = None;
     loop {
         match agent.stored_for(&key, &auth.keeper, &auth.request_hash, refused).await {
             Ok(Some(answer)) => {
-                agent.counters.count("replayed");
-                return agent.paid(&request, &auth.keeper, answer, true);
+                let Some(permit) = agent.verify_permit() else { return agent.busy() };
+                let replayable = agent.chain.check_replay(&request).await;
+                drop(permit);
+                return match replayable {
+                    Ok(Ok(())) => {
+                        agent.counters.count("replayed");
+                        agent.paid(&request, &auth.keeper, answer, true)
+                    }
+                    Ok(Err(refusal)) => {
+                        agent.counters.count("replay_refused");
+                        refused(&agent, refusal.to_string())
+                    }
+                    Err(e) => {
+                        agent.counters.count("unavailable");
+                        error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                    }
+                };
             }
             Err(response) => return response,
             Ok(None) if held.is_some() => break,

@@ -901,7 +901,8 @@ fn keeper_signing_key(w: &World) -> ed25519_dalek::SigningKey {
 /// each with its reason and without running the work: a stranger's (402 with a parseable
 /// `PAYMENT-REQUIRED`), a forged or tampered keeper signature, an expired authorization, an
 /// unfunded job, a job for another agent, a first milestone not started on-chain. A retried
-/// step and two keepers asking at once each run the work once (the agent's own counter says 1).
+/// step and two keepers asking at once each run the work once (the agent's own counter says 1);
+/// a released milestone's answer is no longer served.
 #[test]
 #[ignore = "needs solana-test-validator 4.2.2 and the binaries; run by scripts/test.sh"]
 fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
@@ -1005,6 +1006,12 @@ fn an_sdk_agent_is_paid_from_escrow_refuses_the_rest_and_works_once() {
     let other = x402::StepRequest { budget: req.budget + 1, ..req.clone() };
     refused(&other, Some(&keeper), unix_now(), "answered for another request");
     assert_eq!(paid.calls(&fresh, 0), 1, "and nothing ran again");
+    // once the milestone is paid the answer is no longer served, even to its own keeper
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(serde_json::to_vec(&first).unwrap()));
+    let fresh_s = fresh.to_string();
+    w.net.cli(&w.keeper.1, &["job", "submit", &fresh_s, "0", "--result-hash", &hash]);
+    assert_eq!(states(&w, &fresh), [Released]);
+    refused(&req, Some(&keeper), unix_now(), "milestone 0 is released: its answer is no longer served");
 
     // two keepers asking for the same step at once: one execution
     let both = w.post_job("ok", &["1"], "10m", "1s");
