@@ -197,7 +197,8 @@ fn full_flow_pays_approves_rejects_refunds_anchors_and_verifies() {
 
 /// Job `d` (agent `disputed`, two approval milestones of 10 and 20, arbiter `arbiter_key`,
 /// default share to the poster): the poster rejects milestone 0 and the arbiter gives the
-/// agent 60% with `job decide`; the poster rejects milestone 1 and the agent concedes with
+/// agent 60% with `job decide`, while the agent's payout account cannot take it (held, then
+/// claimed with `job claim`); the poster rejects milestone 1 and the agent concedes with
 /// `job concede`. Each refusal names who may act; the track record counts how each ended.
 fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path) {
     let (poster, owner) = (w.poster.1.clone(), w.agents["disputed"].owner.clone());
@@ -212,10 +213,28 @@ fn disputes_through_the_cli(w: &World, d: &Pubkey, arbiter_key: &std::path::Path
     assert!(err.contains("only the job's arbiter"), "{err}");
     let err = cli_error(w, arbiter_key, &["job", "decide", &d_s, "0", "--agent-share", "160%"]);
     assert!(err.contains("at most 100%"), "{err}");
+    // the agent's payout account cannot take the award (its owner reassigned, as classic SPL
+    // Token allows): the decision still lands and the share is held for the agent (audit M-1)
+    use spl_token_interface::instruction::{AuthorityType, set_authority};
+    let payout = w.agents["disputed"].payout;
+    let payout_ata = pda::ata(&payout, &w.mint, &anchor_spl::token::ID);
+    let (parker, parker_key) = w.net.funded_key("parker", 1);
+    let reassign = |from: &Pubkey, to: &Pubkey| {
+        set_authority(&anchor_spl::token::ID, &payout_ata, Some(to), AuthorityType::AccountOwner, from, &[]).unwrap()
+    };
+    send_as(w, &owner, &[reassign(&payout, &parker)]);
     let decided = w.net.cli(arbiter_key, &["job", "decide", &d_s, "0", "--agent-share", "60%"]);
     assert_eq!(decided["to_agent"], "6", "{decided}");
     let j = w.job(d).unwrap();
     assert_eq!((j.milestones()[0].state, j.milestones()[0].agent_bps), (Split, 6_000));
+    assert_eq!((j.held_for_agent, w.net.token_amount(&payout_ata)), (6 * UNIT, 0), "held in the vault");
+    let err = cli_error(w, &poster, &["job", "claim", &d_s, "--to", &payout_ata.to_string()]);
+    assert!(err.contains("nothing is held for you"), "the poster cannot take the agent's share: {err}");
+    // the agent claims it to an account its payout wallet owns at claim time (here its own
+    // associated account, handed back)
+    send_as(w, &parker_key, &[reassign(&parker, &payout)]);
+    w.net.cli(&owner, &["job", "claim", &d_s, "--to", &payout_ata.to_string()]);
+    assert_eq!((w.job(d).unwrap().held_for_agent, w.net.token_amount(&payout_ata)), (0, 6 * UNIT), "claimed");
     w.wait_job(d, "D's second milestone submitted", MINUTE, |j| j.milestones()[1].state == Submitted);
     w.net.cli(&poster, &["job", "reject", &d_s, "1"]);
     let err = cli_error(w, &poster, &["job", "concede", &d_s, "1"]);

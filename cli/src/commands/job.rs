@@ -284,13 +284,18 @@ fn load(ctx: &Ctx, job: &str) -> Result<Loaded> {
     Ok(Loaded { job: state, keys, decimals, agent, config })
 }
 
-/// Idempotent creation of the associated token accounts a transfer needs.
+/// Creation of those associated token accounts a transfer needs that do not exist yet. One
+/// that exists is left as it is, even when its owner was reassigned: creating it "idempotently"
+/// would then fail the whole transaction, while the program holds the share for its party.
 fn ensure_atas(ctx: &Ctx, keys: &JobKeys, owners: &[Pubkey]) -> Result<Vec<Instruction>> {
     let payer = ctx.signer()?.pubkey();
-    Ok(owners
-        .iter()
-        .map(|o| create_associated_token_account_idempotent(&payer, o, &keys.mint, &keys.token_program))
-        .collect())
+    let mut ixs = Vec::with_capacity(owners.len());
+    for owner in owners {
+        if ctx.raw(&pda::ata(owner, &keys.mint, &keys.token_program))?.is_none() {
+            ixs.push(create_associated_token_account_idempotent(&payer, owner, &keys.mint, &keys.token_program));
+        }
+    }
+    Ok(ixs)
 }
 
 fn job_json(key: &Pubkey, j: &Job, decimals: u8, now: i64, c: &Conditions) -> Value {
@@ -552,7 +557,17 @@ impl JobCmd {
                 let accounts = [l.keys.payee_token, l.keys.poster_token];
                 let missing: Vec<String> =
                     accounts.iter().filter(|k| matches!(ctx.raw(k), Ok(None))).map(|k| k.to_string()).collect();
-                let created = if missing.is_empty() { "none (all exist)".to_string() } else { missing.join(", ") };
+                if ixs.is_empty() {
+                    let summary =
+                        json!({"action": "job prepare", "job": l.keys.job.to_string(), "created": "none (all exist)"});
+                    if ctx.json {
+                        print_json(&summary);
+                    } else {
+                        println!("job prepare: nothing to create, both token accounts exist");
+                    }
+                    return Ok(());
+                }
+                let created = missing.join(", ");
                 ctx.send("job prepare", &ixs, &[], &[("job", l.keys.job.to_string()), ("created", created)])
             }
             JobCmd::SweepFees { jobs } => sweep_fees(ctx, &jobs),
