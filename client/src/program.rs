@@ -55,7 +55,8 @@ pub fn program_id_for(
     match configured {
         Some(id) => Ok(id),
         None if is_loopback_url(rpc_url) => Ok(LOCALNET_PROGRAM_ID),
-        None => Err(ProgramIdError::NotConfigured { url: rpc_url.to_string(), setting }),
+        // the URL may carry an API key: named without it
+        None => Err(ProgramIdError::NotConfigured { url: crate::redact::redact_url(rpc_url), setting }),
     }
 }
 
@@ -85,9 +86,12 @@ mod tests {
             ["https://api.mainnet-beta.solana.com", "https://127.0.0.1.example.com", "http://10.0.0.1:8899", "nonsense"]
         {
             let err = program_id_for(remote, None, "--program-id").unwrap_err();
-            assert!(err.to_string().contains("--program-id") && err.to_string().contains(remote), "{err}");
+            let named = crate::redact::redact_url(remote);
+            assert!(err.to_string().contains("--program-id") && err.to_string().contains(&named), "{err}");
             assert_eq!(program_id_for(remote, Some(other), "--program-id"), Ok(other));
         }
+        let keyed = program_id_for("https://rpc.example/v2/SECRET?api-key=SECRET", None, "--program-id").unwrap_err();
+        assert!(!keyed.to_string().contains("SECRET"), "the URL is named without its key: {keyed}");
     }
 
     #[test]

@@ -22,14 +22,27 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn internal(e: anyhow::Error) -> Response {
-    error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+/// A failure inside the keeper. The answer names no detail (an RPC or database error may
+/// carry their URLs, API keys included, in any spelling), only an id under which the keeper's
+/// log has the whole error.
+pub fn internal(k: &Keeper, e: anyhow::Error) -> Response {
+    let id = failure_id(k, &e);
+    error(StatusCode::INTERNAL_SERVER_ERROR, format!("the keeper could not answer (request {id}: its log has why)"))
+}
+
+/// Logs `e` (scrubbed) under a new id, and returns the id.
+pub fn failure_id(k: &Keeper, e: &anyhow::Error) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    tracing::warn!(request = %id, error = %k.scrub(e), "request failed");
+    id
 }
 
 /// The routes.
 pub fn router(keeper: Shared) -> Router {
     let console = if keeper.config.console.enabled { crate::console::router() } else { Router::new() };
-    Router::new()
+    let api = keeper.config.api.clone();
+    let routes = Router::new()
         .merge(console)
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -39,7 +52,8 @@ pub fn router(keeper: Shared) -> Router {
         .route("/consistency", get(consistency))
         .route("/notifications", get(notifications))
         .route("/events", get(events))
-        .with_state(keeper)
+        .with_state(keeper);
+    crate::http_server::guarded(routes, &api)
 }
 
 /// Real state, not a constant: ok only when a scan completed recently (the RPC answers and the
@@ -81,14 +95,14 @@ async fn job(State(k): State<Shared>, Path(job): Path<String>) -> Response {
     match k.job_view(&key).await {
         Ok(Some(v)) => Json(v).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("this keeper does not serve job {job}")),
-        Err(e) => internal(e),
+        Err(e) => internal(&k, e),
     }
 }
 
 async fn job_receipts(State(k): State<Shared>, Path(job): Path<String>) -> Response {
     let rows = match k.log.store().receipts_for_job(&job).await {
         Ok(r) => r,
-        Err(e) => return internal(e),
+        Err(e) => return internal(&k, e),
     };
     let list: Vec<_> = rows
         .iter()
@@ -105,16 +119,16 @@ async fn receipt(State(k): State<Shared>, Path(index): Path<u64>) -> Response {
     let row = match k.log.store().receipt(index).await {
         Ok(Some(r)) => r,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no receipt {index}")),
-        Err(e) => return internal(e),
+        Err(e) => return internal(&k, e),
     };
     let signed = match SignedReceipt::decode(&row.body) {
         Ok(s) => s,
-        Err(e) => return internal(anyhow::anyhow!("stored receipt {index}: {e}")),
+        Err(e) => return internal(&k, anyhow::anyhow!("stored receipt {index}: {e}")),
     };
     // prove against the first anchored checkpoint that contains it, else the current tree
     let checkpoints = match k.log.store().checkpoints().await {
         Ok(c) => c,
-        Err(e) => return internal(e),
+        Err(e) => return internal(&k, e),
     };
     let (size, day) = match checkpoints.iter().find(|c| c.size > index) {
         Some(c) => (c.size, Some(c.day)),
@@ -122,7 +136,7 @@ async fn receipt(State(k): State<Shared>, Path(index): Path<u64>) -> Response {
     };
     let (root, proof) = match (k.log.root_at(size).await, k.log.inclusion_proof(index, size).await) {
         (Ok(r), Ok(p)) => (r, p),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+        (Err(e), _) | (_, Err(e)) => return internal(&k, e),
     };
     Json(ReceiptBundle {
         receipt: ReceiptJson::from(&signed),
@@ -178,15 +192,19 @@ async fn notifications(State(k): State<Shared>, Query(q): Query<NotificationsQue
                 .collect::<Vec<_>>(),
         )
         .into_response(),
-        Err(e) => internal(e),
+        Err(e) => internal(&k, e),
     }
 }
 
 /// Server-sent events: each decision awaited, as it is recorded (`event:` its kind, `data:`
 /// the webhook's JSON), with a keep-alive comment every 15 s. A subscriber too slow to keep up
 /// is told how many it missed (`event: lagged`) and can read them at `/notifications`.
-async fn events(State(k): State<Shared>) -> impl IntoResponse {
+async fn events(State(k): State<Shared>) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
+    // each subscriber holds a connection and a place in the broadcast: bounded
+    if k.notifier.subscribers() >= k.config.api.max_subscribers {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "too many event subscribers; retry later");
+    }
     let rx = k.notifier.subscribe();
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
@@ -201,5 +219,5 @@ async fn events(State(k): State<Shared>) -> impl IntoResponse {
         };
         Some((Ok::<_, std::convert::Infallible>(event), rx))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))).into_response()
 }

@@ -108,6 +108,8 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     /// The web console served beside the API.
     pub console: ConsoleConfig,
+    /// Limits of the server carrying the API and the console.
+    pub api: crate::http_server::ApiConfig,
 }
 
 /// The `[console]` table: the web console at `/console` on the API's address.
@@ -116,8 +118,9 @@ pub struct Config {
 pub struct ConsoleConfig {
     /// Serve it (`false`: the API only).
     pub enabled: bool,
-    /// The RPC URL people's browsers read the chain from and send their transactions to: ""
-    /// uses `rpc_url` (a URL with a private API key in it belongs here as a public one).
+    /// The public RPC URL people's browsers read the chain from and send their transactions
+    /// to. "" is allowed only when the keeper's own `rpc_url` is a bare loopback address (a
+    /// local validator: nothing in it to keep secret); any other `rpc_url` is never shown.
     pub rpc_url: String,
     /// Transaction and address links: `{path}` becomes `tx/<signature>` or `address/<key>`,
     /// `{rpc}` the console's RPC URL (URL-encoded).
@@ -154,6 +157,7 @@ impl Default for Config {
             executor: ExecutorConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
             console: ConsoleConfig::default(),
+            api: crate::http_server::ApiConfig::default(),
         }
     }
 }
@@ -185,9 +189,14 @@ pub fn duration(name: &str, value: &str) -> Result<Duration> {
 const NOT_CONFIG_KEYS: [&str; 2] = ["AGENTRAIL_KEEPER_CONFIG", "AGENTRAIL_KEEPER_FAILPOINT"];
 
 impl Config {
-    /// The RPC URL the console's pages use: `console.rpc_url`, else `rpc_url`.
-    pub fn console_rpc(&self) -> &str {
-        if self.console.rpc_url.is_empty() { &self.rpc_url } else { &self.console.rpc_url }
+    /// The RPC URL the console's pages use: `console.rpc_url`, else the keeper's `rpc_url`
+    /// when it is a bare loopback address ([`bare_loopback`]), else none (a console without it
+    /// is refused by [`Config::validate`]).
+    pub fn console_rpc(&self) -> Option<&str> {
+        if !self.console.rpc_url.is_empty() {
+            return Some(&self.console.rpc_url);
+        }
+        bare_loopback(&self.rpc_url).then_some(self.rpc_url.as_str())
     }
 
     /// The websocket to watch jobs on, `None` when `ws_url` is "off" ([`websocket_url`]).
@@ -206,8 +215,9 @@ impl Config {
 
     /// The layered configuration: defaults, then the TOML file `file`, then every
     /// `AGENTRAIL_KEEPER_<KEY>` variable of `env` (`AGENTRAIL_KEEPER_EXECUTOR_<KEY>` and
-    /// `AGENTRAIL_KEEPER_NOTIFY_<KEY>`, `AGENTRAIL_KEEPER_CONSOLE_<KEY>` for the `[executor]`,
-    /// `[notify]` and `[console]` tables). A value is read as TOML when it parses (`true`, `16`,
+    /// `AGENTRAIL_KEEPER_NOTIFY_<KEY>`, `AGENTRAIL_KEEPER_CONSOLE_<KEY>`,
+    /// `AGENTRAIL_KEEPER_API_<KEY>` for the `[executor]`, `[notify]`, `[console]` and `[api]`
+    /// tables). A value is read as TOML when it parses (`true`, `16`,
     /// `["a", "b"]`), as a string otherwise (`2s`, a URL). Unknown keys are errors naming them.
     pub fn layered(file: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         let mut table: toml::Table = match file {
@@ -224,8 +234,9 @@ impl Config {
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(toml::Value::String(value));
-            // table keys: AGENTRAIL_KEEPER_EXECUTOR_<KEY>, ..._NOTIFY_<KEY>, ..._CONSOLE_<KEY>
-            let nested = ["executor", "notify", "console"]
+            // table keys: AGENTRAIL_KEEPER_EXECUTOR_<KEY>, ..._NOTIFY_<KEY>, ..._CONSOLE_<KEY>,
+            // ..._API_<KEY>
+            let nested = ["executor", "notify", "console", "api"]
                 .into_iter()
                 .find_map(|t| key.strip_prefix(&format!("{t}_")).map(|inner| (t, inner.to_string())));
             match nested {
@@ -271,6 +282,7 @@ impl Config {
             ("executor.timeout", &self.executor.timeout),
             ("executor.base_delay", &self.executor.base_delay),
             ("executor.max_delay", &self.executor.max_delay),
+            ("api.header_timeout", &self.api.header_timeout),
         ] {
             duration(name, v)?;
         }
@@ -281,7 +293,17 @@ impl Config {
             || self.console.rpc_url.starts_with("http://")
             || self.console.rpc_url.starts_with("https://"))
         {
-            bail!("config `console.rpc_url` = {:?} must be an http(s) URL, or \"\" for rpc_url", self.console.rpc_url);
+            bail!("config `console.rpc_url` = {:?} must be an http(s) URL", self.console.rpc_url);
+        }
+        if self.console.enabled && self.console_rpc().is_none() {
+            bail!(
+                "config `console.rpc_url` must be set to a public RPC URL for people's browsers: the keeper's own \
+                 `rpc_url` is never shown on pages (it may carry an API key); or disable the console \
+                 (`console.enabled = false`)"
+            );
+        }
+        if self.api.max_connections == 0 || self.api.max_subscribers == 0 {
+            bail!("config `api.max_connections` and `api.max_subscribers` must be at least 1");
         }
         if !self.console.explorer.contains("{path}") {
             bail!("config `console.explorer` = {:?} must contain {{path}}", self.console.explorer);
@@ -329,6 +351,25 @@ impl Config {
     }
 }
 
+/// Whether `url` is a loopback http(s) address with nothing after the port (no user, path or
+/// query): a local validator's, which holds no secret and may be shown to browsers.
+pub fn bare_loopback(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else { return false };
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    loopback
+        && matches!(u.scheme(), "http" | "https")
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.fragment().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +408,41 @@ mod tests {
         assert!(Config { executor: many, ..Config::default() }.validate().is_err());
         let huge = ExecutorConfig { max_body_bytes: 1 << 30, ..ExecutorConfig::default() };
         assert!(Config { executor: huge, ..Config::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn the_keepers_own_rpc_url_is_shown_to_browsers_only_when_it_is_a_local_validators() {
+        for bare in ["http://127.0.0.1:8899", "http://localhost:8899/", "http://[::1]:8899"] {
+            assert!(bare_loopback(bare), "{bare}");
+        }
+        for secret in [
+            "https://mainnet.helius-rpc.com/?api-key=SECRET",
+            "http://127.0.0.1:8899/v2/SECRET",
+            "http://127.0.0.1:8899/?key=SECRET",
+            "http://user:SECRET@127.0.0.1:8899",
+            "http://10.0.0.1:8899",
+        ] {
+            assert!(!bare_loopback(secret), "{secret}");
+        }
+        let local = Config::default();
+        assert_eq!(local.console_rpc(), Some("http://127.0.0.1:8899"));
+        local.validate().unwrap();
+        let keyed = Config {
+            rpc_url: "https://rpc.example/v2/SECRET".into(),
+            program_id: agentrail_client::LOCALNET_PROGRAM_ID.to_string(),
+            ..Config::default()
+        };
+        assert_eq!(keyed.console_rpc(), None);
+        let err = keyed.validate().unwrap_err().to_string();
+        assert!(err.contains("console.rpc_url") && !err.contains("SECRET"), "{err}");
+        let public =
+            ConsoleConfig { rpc_url: "https://api.mainnet-beta.solana.com".into(), ..ConsoleConfig::default() };
+        let keyed = Config { console: public, ..keyed };
+        assert_eq!(keyed.console_rpc(), Some("https://api.mainnet-beta.solana.com"));
+        keyed.validate().unwrap();
+        let off = Config { console: ConsoleConfig { enabled: false, ..ConsoleConfig::default() }, ..keyed };
+        assert_eq!(off.console_rpc(), None);
+        off.validate().expect("no console, nothing to show");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod executor;
 pub mod guards;
+pub mod http_server;
 pub mod log;
 pub mod metrics;
 pub mod notify;

@@ -145,11 +145,17 @@ async fn run(args: Args) -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let (tx, mut rx) = watch::channel(false);
-    let mut server_rx = rx.clone();
-    let server = axum::serve(listener, api::router(keeper.clone())).with_graceful_shutdown(async move {
-        let _ = server_rx.changed().await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server_rx = rx.clone();
+    let header_timeout = agentrail_keeper::config::duration("api.header_timeout", &keeper.config.api.header_timeout)?;
+    let server = agentrail_keeper::http_server::serve(
+        listener,
+        api::router(keeper.clone()),
+        keeper.config.api.max_connections,
+        header_timeout,
+        server_rx,
+        Duration::from_secs(5),
+    );
+    let server = tokio::spawn(server);
     // webhook deliveries run beside the scans: a slow webhook never delays a payment
     let notifier = keeper.clone();
     let notify_stop = rx.clone();
@@ -278,7 +284,7 @@ async fn run(args: Args) -> Result<()> {
             "steps still running after the grace period were stopped; they run again after their lease"
         );
     }
-    server.await.context("API server task")?.context("API server")?;
+    server.await.context("API server task")?;
     tracing::info!("keeper stopped");
     Ok(())
 }

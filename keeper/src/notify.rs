@@ -270,6 +270,11 @@ impl Notifier {
         self.events.subscribe()
     }
 
+    /// How many event-stream subscribers are connected.
+    pub fn subscribers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     /// Streams `event` (a JSON object with a `kind`) to the event stream's subscribers only:
     /// changes people may watch (the console's live pages), never delivered to the webhook.
     pub fn announce(&self, event: Value) {

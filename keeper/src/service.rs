@@ -947,6 +947,15 @@ impl Keeper {
         }
     }
 
+    /// The job's pinned terms if a step of this keeper already read and checked them; never
+    /// fetches (what the console shows: a page view must not make the keeper fetch anything).
+    pub fn verified_terms(&self, job: &Job) -> Option<agentrail_client::terms::Terms> {
+        if job.terms_hash == [0; 32] {
+            return None;
+        }
+        self.terms_read.lock().unwrap_or_else(|p| p.into_inner()).get(&job.terms_hash).cloned()
+    }
+
     /// The job's pinned terms, when it pinned a document the keeper can fetch (http or https,
     /// under the executor's rules, at most [`MAX_TERMS_BYTES`]); an error when the fetched
     /// document is not the pinned one.
@@ -955,8 +964,7 @@ impl Keeper {
         if job.terms_hash == [0; 32] || !web {
             return Ok(None);
         }
-        let known = self.terms_read.lock().unwrap_or_else(|p| p.into_inner()).get(&job.terms_hash).cloned();
-        if let Some(terms) = known {
+        if let Some(terms) = self.verified_terms(job) {
             return Ok(Some(terms));
         }
         let bytes = self.executor.document(job.terms_uri(), MAX_TERMS_BYTES).await.map_err(|e| e.to_string())?;

@@ -16,6 +16,12 @@ use solana_sdk::signature::Keypair;
 use solana_sdk::signer::Signer;
 
 async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
+    keeper_with(Config::default(), "http://127.0.0.1:1").await
+}
+
+/// A keeper configured by `config` reading the chain at `rpc`, with seven receipts, five of
+/// them anchored.
+async fn keeper_with(config: Config, rpc: &str) -> (Arc<Keeper>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("k.sqlite").display())).await.unwrap();
     let payer = Keypair::new_from_array([9; 32]);
@@ -55,8 +61,8 @@ async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
         .await
         .unwrap();
     let keeper = Keeper {
-        config: Config::default(),
-        chain: Chain::new("http://127.0.0.1:1"),
+        config,
+        chain: Chain::new(rpc),
         log,
         // loopback allowed: the terms test serves its document there
         executor: Box::new(HttpExecutor::new(
@@ -214,7 +220,8 @@ async fn a_pinned_terms_document_is_read_once() {
 }
 
 /// The console's pages that need no chain (a receipt from the store, the bundle checker, the
-/// assets), its refusals of bad input, and an unreachable RPC shown as an error page naming it.
+/// assets), its refusals of bad input, and an unreachable RPC shown as an error page with the
+/// id its log names the failure under.
 #[tokio::test]
 async fn console_pages_render_refuse_bad_input_and_name_chain_failures() {
     let (k, _dir) = keeper().await;
@@ -245,8 +252,236 @@ async fn console_pages_render_refuse_bad_input_and_name_chain_failures() {
     let text = failed.text().await.unwrap();
     assert!(text.contains("Could not read the chain"), "{text}");
     let main = &text[text.find("<main").unwrap()..text.find("</main>").unwrap()];
-    assert!(
-        main.contains("error") || main.contains("refused") || main.contains("connect"),
-        "names the failure: {main}"
+    // what failed is in the log, under the id the page names (the RPC's address is not shown)
+    assert!(main.contains("under request <code>") && !main.contains("127.0.0.1:1"), "{main}");
+}
+
+/// The keeper's own RPC URL (an API key in it) appears in no page, no API answer and no
+/// error, whatever fails: pages carry the console's public RPC, failures only a request id.
+#[tokio::test]
+async fn the_keepers_rpc_url_is_never_shown() {
+    let secret = "http://127.0.0.1:1/v2/SECRETKEY";
+    let console =
+        agentrail_keeper::config::ConsoleConfig { rpc_url: "https://rpc.public.example".into(), ..Default::default() };
+    let config = Config { rpc_url: secret.into(), console, ..Config::default() };
+    config.validate().unwrap();
+    let (k, _dir) = keeper_with(config, secret).await;
+    let base = serve(k).await;
+    let job = Pubkey::new_unique();
+    let mut seen = Vec::new();
+    for path in [
+        "/console/receipts/3".to_string(),
+        format!("/console/jobs/{job}"),
+        format!("/console/agents/{job}"),
+        format!("/console/find?q={job}"),
+        format!("/console/inbox?who={job}"),
+        format!("/jobs/{job}"),
+        "/console".to_string(),
+    ] {
+        let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+        let (status, body) = (r.status().as_u16(), r.text().await.unwrap());
+        assert!(!body.contains("SECRETKEY") && !body.contains("127.0.0.1:1/"), "{path} ({status}) shows it: {body}");
+        seen.push((path, status, body));
+    }
+    let page = &seen[0].2;
+    assert!(page.contains(r#"<meta name="agentrail-rpc" content="https://rpc.public.example">"#), "{page}");
+    // the failures say so, with an id the operator finds in the log
+    let (_, status, body) = &seen[5];
+    assert_eq!(*status, 500, "{body}");
+    assert!(body.contains("could not answer (request "), "{body}");
+    let (_, status, body) = &seen[1];
+    assert_eq!(*status, 502, "{body}");
+    assert!(body.contains("under request <code>"), "{body}");
+}
+
+/// The server's limits against the open internet: a rate per address (429 with Retry-After),
+/// a token on what is not public, a time limit on sending headers, a cap on connections and
+/// on event subscribers.
+#[tokio::test]
+async fn the_api_limits_rates_connections_slow_clients_and_private_paths() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = agentrail_keeper::http_server::ApiConfig {
+        max_connections: 3,
+        header_timeout: "1s".into(),
+        requests_per_minute: 600,
+        max_subscribers: 1,
+        token: "t0ken".into(),
+    };
+    let (k, _dir) = keeper_with(Config { api, ..Config::default() }, "http://127.0.0.1:1").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let app = api::router(k.clone());
+    tokio::spawn(agentrail_keeper::http_server::serve(listener, app, 3, Duration::from_secs(1), stop, Duration::ZERO));
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+
+    // the token: /metrics and /notifications need it, the public paths do not
+    assert_eq!(client.get(format!("{base}/metrics")).send().await.unwrap().status(), 401);
+    let wrong = client.get(format!("{base}/metrics")).bearer_auth("t0ke").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = client.get(format!("{base}/metrics")).bearer_auth("t0ken").send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    assert_eq!(client.get(format!("{base}/notifications")).send().await.unwrap().status(), 401);
+    assert_eq!(client.get(format!("{base}/receipts/1")).send().await.unwrap().status(), 200);
+
+    // one event subscriber at a time (the first holds its stream open)
+    let first = client.get(format!("{base}/events")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(client.get(format!("{base}/events")).send().await.unwrap().status(), 503);
+    drop(first);
+
+    // a client trickling its headers is cut off after the header timeout
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut buf = [0u8; 512];
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(_))), "closed (or answered 408) within the timeout, not held open: {read:?}");
+
+    // the connection cap: three idle connections fill it, a fourth is closed unanswered
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = fourth.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let n = tokio::time::timeout(Duration::from_secs(5), fourth.read(&mut buf)).await.unwrap().unwrap_or(0);
+    assert_eq!(n, 0, "refused: {}", String::from_utf8_lossy(&buf[..n]));
+    drop(idle);
+    // (the idle ones are cut off by the header timeout too; room again after it)
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    // the rate: a burst of a tenth of the minute, then 429 naming when to come back
+    let mut statuses = Vec::new();
+    for _ in 0..80 {
+        let r = client.get(format!("{base}/receipts/1")).send().await.unwrap();
+        statuses.push((r.status().as_u16(), r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string())));
+    }
+    assert!(statuses.iter().any(|(s, after)| *s == 429 && after.as_deref() == Some("1")), "{statuses:?}");
+}
+
+/// A JSON-RPC node on loopback serving `accounts` (owner, data) to `getAccountInfo` and
+/// `getMultipleAccounts`; any other account is missing. Returns its URL.
+async fn rpc_node(accounts: Vec<(Pubkey, Pubkey, Vec<u8>)>) -> String {
+    use base64::Engine;
+    use serde_json::{Value, json};
+    let accounts: Arc<std::collections::HashMap<String, (Pubkey, Vec<u8>)>> =
+        Arc::new(accounts.into_iter().map(|(k, owner, data)| (k.to_string(), (owner, data))).collect());
+    let answer = move |axum::Json(call): axum::Json<Value>| {
+        let accounts = accounts.clone();
+        async move {
+            let encode = |key: &Value| {
+                accounts.get(key.as_str().unwrap_or_default()).map(|(owner, data)| {
+                    json!({
+                        "lamports": 1_000_000, "owner": owner.to_string(), "executable": false, "rentEpoch": 0,
+                        "space": data.len(),
+                        "data": [base64::engine::general_purpose::STANDARD.encode(data), "base64"],
+                    })
+                })
+            };
+            let params = &call["params"];
+            let value = match call["method"].as_str() {
+                Some("getAccountInfo") => json!(encode(&params[0])),
+                Some("getMultipleAccounts") => {
+                    json!(params[0].as_array().map(|keys| keys.iter().map(encode).collect::<Vec<_>>()))
+                }
+                other => {
+                    return axum::Json(
+                        json!({"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32601, "message": format!("{other:?}")}}),
+                    );
+                }
+            };
+            axum::Json(json!({"jsonrpc": "2.0", "id": call["id"], "result": {"context": {"slot": 1}, "value": value}}))
+        }
+    };
+    let app = axum::Router::new().route("/", axum::routing::post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A console page view never makes the keeper fetch: a job page shows the pinned terms only
+/// once a step of this keeper read and checked them, never a fetched document's hash, and
+/// links the terms address only when it is http(s) (audit M2).
+#[tokio::test]
+async fn a_page_view_never_makes_the_keeper_fetch() {
+    use anchor_lang::AccountSerialize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const DOC: &str = r#"{"schema":"agentrail.terms/v1","title":"canary terms","milestones":[
+        {"title":"quote","instructions":"quote it","acceptance":["fresh"],"amount":"1"}]}"#;
+    // the "internal service" a hostile job points its terms at
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let canary = axum::Router::new().route(
+        "/terms.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { DOC }
+        }),
     );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let canary_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, canary).await.unwrap() });
+
+    let program = agentrail_client::program_id();
+    let agent = agentrail_client::fixtures::agent();
+    let mut agent_bytes = Vec::new();
+    agent.try_serialize(&mut agent_bytes).unwrap();
+    let config = agentrail::state::Config {
+        admin: Pubkey::new_unique(),
+        pending_admin: None,
+        treasury: Pubkey::new_unique(),
+        fee_bps: 0,
+        paused: false,
+        agent_count: 1,
+        certifier_count: 0,
+        bump: 255,
+    };
+    let mut config_bytes = Vec::new();
+    config.try_serialize(&mut config_bytes).unwrap();
+    let (agent_key, hostile_key, scripted_key) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+    let mut hostile = agentrail_client::fixtures::funded_job(&[(1, false)]);
+    hostile.agent = agent_key;
+    hostile.set_terms_uri(&format!("http://{canary_addr}/terms.json")).unwrap();
+    hostile.terms_hash = agentrail_client::terms::terms_hash(DOC.as_bytes());
+    let mut scripted = hostile;
+    scripted.set_terms_uri("javascript:alert(1)").unwrap();
+    let mut clock = vec![0u8; 40];
+    clock[32..40].copy_from_slice(&5_000i64.to_le_bytes());
+    let zero_copy = agentrail_client::accounts::zero_copy_bytes;
+    let rpc = rpc_node(vec![
+        (hostile_key, program, zero_copy(&hostile)),
+        (scripted_key, program, zero_copy(&scripted)),
+        (agent_key, program, agent_bytes),
+        (agentrail_client::pda::config(), program, config_bytes),
+        (solana_sdk::sysvar::clock::ID, solana_sdk::sysvar::ID, clock),
+    ])
+    .await;
+    let (k, _dir) = keeper_with(Config::default(), &rpc).await;
+    let base = serve(k.clone()).await;
+    let page = |key: Pubkey| {
+        let url = format!("{base}/console/jobs/{key}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    let (status, html) = page(hostile_key).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the page view fetched the terms address");
+    assert!(html.contains("not read by this keeper"), "{html}");
+    assert!(!html.contains("canary terms"));
+    // a step of this keeper reads and checks them: from then on the page shows them, unfetched
+    k.job_terms(&hostile).await.unwrap().expect("the pinned document");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let (_, html) = page(hostile_key).await;
+    assert!(html.contains("canary terms") && html.contains(">quote<"), "{html}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "shown from what the step read");
+    // an address in another scheme is text, never a link
+    let (status, html) = page(scripted_key).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(!html.contains("href=\"javascript:") && html.contains("<code>javascript:alert(1)</code>"), "{html}");
 }

@@ -98,7 +98,7 @@ impl Frame<'_> {
 <p id="confirm-error" class="bad" role="alert" hidden></p>
 <div class="buttons"><button id="confirm-sign" type="button">Sign and send</button> <button id="confirm-cancel" type="button" class="secondary">Cancel</button></div>
 </dialog>
-<footer>Served by keeper <code>{keeper}</code>. The chain is read at <code>{rpc}</code>; receipts are checked in this browser.</footer>
+<footer>Served by keeper <code>{keeper}</code>. Receipts are checked in this browser, against the chain.</footer>
 </body>
 </html>
 "##,

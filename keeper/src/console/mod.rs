@@ -44,7 +44,9 @@ pub fn router() -> Router<Shared> {
 }
 
 fn frame(k: &Keeper) -> Frame<'_> {
-    Frame { rpc: k.config.console_rpc(), explorer: &k.config.console.explorer, keeper: k.payer.pubkey().to_string() }
+    // a served console has one (the config is refused without it)
+    let rpc = k.config.console_rpc().unwrap_or_default();
+    Frame { rpc, explorer: &k.config.console.explorer, keeper: k.payer.pubkey().to_string() }
 }
 
 /// A page, or an error page naming the problem (never a bare 500).
@@ -61,15 +63,18 @@ fn respond(k: &Keeper, page: anyhow::Result<Option<Page>>, what: &str) -> Respon
             },
         ),
         Err(e) => {
-            // the error may name the RPC or database URL, keys and all: scrubbed
-            let e = anyhow::anyhow!(k.scrub(&e));
-            tracing::warn!(error = %e, "console page failed");
+            // the error may name the RPC or database URL, keys and all: only the log has it
+            let id = crate::api::failure_id(k, &e);
             (
                 StatusCode::BAD_GATEWAY,
                 Page {
                     title: "Unavailable".into(),
                     attrs: String::new(),
-                    body: format!("<h1>Could not read the chain</h1><p>{}</p>", esc(&format!("{e:#}"))),
+                    body: format!(
+                        "<h1>Could not read the chain</h1><p>The keeper could not read what this page shows; \
+                         try again shortly. Its operator finds why under request <code>{}</code> in its log.</p>",
+                        esc(&id)
+                    ),
                 },
             )
         }

@@ -253,7 +253,9 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     let receipts = if ours { store.receipts_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
     let compensations = if ours { store.compensations_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
     let intents = if ours { store.intents_for_job(&job_s).await.unwrap_or_default() } else { vec![] };
-    let terms = k.job_terms(&job).await;
+    // only what a step of this keeper already read and checked: a page view never makes the
+    // keeper fetch (the terms address is on-chain, anyone's to choose)
+    let terms = k.verified_terms(&job);
     let keys = JobKeys::new(job_key, &job, &agent);
 
     let arbiter = if job.arbiter == Pubkey::default() {
@@ -270,15 +272,18 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
         "none pinned".to_string()
     } else {
         let title = match &terms {
-            Ok(Some(t)) => format!("“{}”, ", esc(&t.title)),
-            Ok(None) => String::new(),
-            Err(why) => format!(r#"<span class="bad">not readable: {}</span>, "#, esc(why)),
+            Some(t) => format!("“{}”, ", esc(&t.title)),
+            None => "not read by this keeper (it reads the terms of its own jobs' steps), ".to_string(),
         };
-        format!(
-            "{title}<a href=\"{uri}\" rel=\"noopener noreferrer\">{uri}</a>, sha256 <code>{}</code>",
-            hex::encode(job.terms_hash),
-            uri = esc(job.terms_uri())
-        )
+        let uri = job.terms_uri();
+        // a link only to the web: any other scheme (javascript:, data:) is shown as text
+        let web = uri.starts_with("https://") || uri.starts_with("http://");
+        let place = if web {
+            format!("<a href=\"{uri}\" rel=\"noopener noreferrer nofollow\">{uri}</a>", uri = esc(uri))
+        } else {
+            format!("<code>{}</code>", esc(uri))
+        };
+        format!("{title}{place}, sha256 <code>{}</code>", hex::encode(job.terms_hash))
     };
     let summary = fields(&[
         ("status", esc(job_status_name(job.status))),
@@ -315,8 +320,8 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     let mut rows = Vec::new();
     for (i, m) in job.milestones().iter().enumerate() {
         let title = match &terms {
-            Ok(Some(t)) => t.milestones.get(i).map_or(String::new(), |w| esc(&w.title)),
-            _ => String::new(),
+            Some(t) => t.milestones.get(i).map_or(String::new(), |w| esc(&w.title)),
+            None => String::new(),
         };
         let mut state = esc(milestone_state_name(m.state));
         match m.state {
@@ -356,7 +361,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
     }
     let mut headers = vec!["#", "work", "amount", "needs approval", "state", "submitted", "keeper's step", "receipt"];
     // the work column says something only when the keeper read the pinned terms
-    if !matches!(terms, Ok(Some(_))) {
+    if terms.is_none() {
         headers.remove(1);
         for row in &mut rows {
             row.remove(1);
