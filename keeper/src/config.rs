@@ -101,6 +101,8 @@ pub struct Config {
     pub refund_expired: bool,
     /// Longest one send waits for confirmation before a later scan follows it, e.g. "60s".
     pub confirm_timeout: String,
+    /// Releases, dispute defaults and refunds sent at once, off the scan (owed pay first).
+    pub settlement_concurrency: usize,
     /// Below this balance (lamports) the keeper logs an error and `/health` reports not ok.
     pub low_balance_lamports: u64,
     pub executor: ExecutorConfig,
@@ -153,6 +155,7 @@ impl Default for Config {
             priority_fee_cap: 100_000,
             refund_expired: true,
             confirm_timeout: "60s".into(),
+            settlement_concurrency: 16,
             low_balance_lamports: 50_000_000,
             executor: ExecutorConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
@@ -301,6 +304,9 @@ impl Config {
                  `rpc_url` is never shown on pages (it may carry an API key); or disable the console \
                  (`console.enabled = false`)"
             );
+        }
+        if !(1..=256).contains(&self.settlement_concurrency) {
+            bail!("config `settlement_concurrency` = {} must be 1 to 256", self.settlement_concurrency);
         }
         if self.api.max_connections == 0 || self.api.max_subscribers == 0 {
             bail!("config `api.max_connections` and `api.max_subscribers` must be at least 1");

@@ -189,6 +189,11 @@ pub const MAX_ACCEPTANCE_BYTES: usize = 4 * 1024;
 /// Largest manifest the keeper reads.
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 
+/// The rest after a step's first failed run before it is run again under `retry-later`.
+pub const RETRY_LATER_FIRST_REST: Duration = Duration::from_secs(15);
+/// The longest rest between runs of a step under `retry-later`.
+pub const RETRY_LATER_LONGEST_REST: Duration = Duration::from_secs(3_600);
+
 /// Retry policy: attempts and exponential backoff with jitter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -207,6 +212,15 @@ impl RetryPolicy {
     /// The longest delay before attempt `attempt`: base × 2^(n-2), capped at `max_delay`.
     fn ceiling(&self, attempt: u32) -> Duration {
         self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(2).min(20)).min(self.max_delay)
+    }
+
+    /// Seconds a step rests after a failed run before it is run again (`retry-later`), having
+    /// made `attempts` attempts in all: [`RETRY_LATER_FIRST_REST`] after its first run,
+    /// doubling with each run, at most [`RETRY_LATER_LONGEST_REST`].
+    pub fn rest_after(&self, attempts: u32) -> i64 {
+        let runs = attempts / self.max_attempts.max(1);
+        let first = RETRY_LATER_FIRST_REST.as_secs() as i64;
+        first.saturating_mul(1i64 << runs.saturating_sub(1).min(20)).min(RETRY_LATER_LONGEST_REST.as_secs() as i64)
     }
 
     /// The longest a step can take with attempts of at most `timeout` each: every attempt and
@@ -671,6 +685,17 @@ mod tests {
         }
         let once = RetryPolicy { max_attempts: 1, ..p };
         assert_eq!(once.longest_step(Duration::from_secs(3)), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_step_retried_later_rests_longer_after_each_run_up_to_an_hour() {
+        let p = RetryPolicy { max_attempts: 3, base_delay: Duration::ZERO, max_delay: Duration::ZERO };
+        // runs of 3 attempts: 15 s after the first, 30 s after the second, ...
+        assert_eq!([3, 6, 9, 12].map(|a| p.rest_after(a)), [15, 30, 60, 120]);
+        assert_eq!(p.rest_after(3 * 20), 3_600, "at most an hour");
+        assert_eq!(p.rest_after(u32::MAX), 3_600, "however many runs");
+        // a run cut short (a manifest refused before any call) still rests the first rest
+        assert_eq!(p.rest_after(1), 15);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod rails;
 pub mod sender;
 pub mod service;
+pub mod settlement_queue;
 pub mod step_pool;
 pub mod store;
 pub mod watch;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use agentrail_keeper::config::{Config, duration};
 use agentrail_keeper::executor::{HttpExecutor, Payer, RetryPolicy};
+use agentrail_keeper::settlement_queue::SettlementQueue;
 use agentrail_keeper::step_pool::StepPool;
 use agentrail_keeper::{api, chain::Chain, log::Log, metrics::Metrics, service::Keeper, store::Store};
 use anyhow::{Context, Result};
@@ -79,6 +80,9 @@ fn expand_home(p: &str) -> PathBuf {
 
 /// How long a scan in progress may run on after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Most settlements waiting for a runner (past it, the next scan offers them again): a few
+/// hundred bytes each.
+const SETTLEMENTS_QUEUED: usize = 100_000;
 
 async fn shutdown_signal(tx: watch::Sender<bool>) {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
@@ -119,6 +123,7 @@ async fn run(args: Args) -> Result<()> {
     let listen: std::net::SocketAddr = config.listen.parse()?;
     let confirm_budget = duration("confirm_timeout", &config.confirm_timeout)?;
     let steps = StepPool::new(config.executor.concurrency);
+    let settlements = SettlementQueue::new(config.settlement_concurrency, SETTLEMENTS_QUEUED);
     let config_notify = config.notify.clone();
     let keeper = Arc::new(Keeper {
         chain: Chain::new(&config.rpc_url),
@@ -128,6 +133,7 @@ async fn run(args: Args) -> Result<()> {
         retry,
         confirm_budget,
         steps,
+        settlements,
         last_scan: Default::default(),
         // ~400 bytes a job: at most ~6.5 MiB
         job_keys: agentrail_client::escrow::JobKeysCache::new(16_384),
@@ -282,6 +288,13 @@ async fn run(args: Args) -> Result<()> {
         tracing::warn!(
             steps = cut,
             "steps still running after the grace period were stopped; they run again after their lease"
+        );
+    }
+    let unsent = keeper.settlements.drain(SHUTDOWN_GRACE).await;
+    if unsent > 0 {
+        tracing::warn!(
+            settlements = unsent,
+            "settlements still queued or in flight after the grace period; sent ones are reconciled at the next start"
         );
     }
     server.await.context("API server task")?;

@@ -117,6 +117,7 @@ pub struct Metrics {
     pub anchors: Counter,
     pub rpc_errors: Counter,
     pub pending_intents: Gauge,
+    pub settlements_pending: Gauge,
     pub log_size: Gauge,
     pub anchor_lag_seconds: Gauge,
     pub last_tick: Gauge,
@@ -212,6 +213,11 @@ impl Metrics {
         let gauges = [
             ("agentrail_keeper_jobs_seen", "Jobs naming this keeper at the last scan.", &self.jobs_seen),
             ("agentrail_keeper_pending_intents", "Transactions that may still land.", &self.pending_intents),
+            (
+                "agentrail_keeper_settlements_pending",
+                "Releases, dispute defaults and refunds queued or being sent.",
+                &self.settlements_pending,
+            ),
             ("agentrail_keeper_log_size", "Receipts in the Merkle log.", &self.log_size),
             (
                 "agentrail_keeper_anchor_lag_seconds",

@@ -17,7 +17,13 @@ use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::{
+    instruction::Instruction,
+    pubkey::Pubkey,
+    signature::{Keypair, Signature},
+    signer::Signer,
+};
 
 use crate::chain::{Chain, Recent};
 use crate::config::{Config, FailurePolicy};
@@ -28,6 +34,7 @@ use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::plan::{Policy, plan_from};
 use crate::sender::{Outcome, Sender};
+use crate::settlement_queue::{Priority, SettlementQueue};
 use crate::step_pool::StepPool;
 use crate::store::{Step, StepFence, StoredCheckpoint, unix_now};
 
@@ -44,6 +51,8 @@ pub struct Keeper {
     pub metrics: Arc<Metrics>,
     /// Steps running in the background, one per job, bounded by `executor.concurrency`.
     pub steps: StepPool,
+    /// Releases, dispute defaults and refunds being sent, off the scan, owed pay first.
+    pub settlements: Arc<SettlementQueue>,
     /// What the last full scan read, reused by the event path between polls.
     pub last_scan: Recent<Arc<Scan>>,
     /// The accounts each job's actions name, derived once per job.
@@ -136,10 +145,10 @@ const MAX_TERMS_BYTES: usize = 256 * 1024;
 pub const TERMS_REMEMBERED: usize = 256;
 /// How often a reported transaction not yet at the rails' commitment is asked for again.
 const RAILS_POLL: std::time::Duration = std::time::Duration::from_millis(500);
-/// Asks for a reported transaction at confirmed commitment (~20 s in all).
-const RAILS_TRIES_CONFIRMED: u32 = 40;
-/// Asks at finalized commitment (~45 s: finality takes 32 slots more).
-const RAILS_TRIES_FINALIZED: u32 = 90;
+/// Longest a step waits for its reported transactions to be confirmed, all of them together.
+const RAILS_WAIT_CONFIRMED: std::time::Duration = std::time::Duration::from_secs(20);
+/// Longest it waits for them to be finalized (finality takes 32 slots more).
+const RAILS_WAIT_FINALIZED: std::time::Duration = std::time::Duration::from_secs(45);
 /// Most agent versions whose manifest check is remembered.
 const MANIFESTS_REMEMBERED: usize = 4_096;
 
@@ -225,6 +234,7 @@ impl Keeper {
         self.last_scan.set(scan);
         self.metrics.steps_running.set(self.steps.running() as i64);
         self.metrics.pending_intents.set(self.log.store().pending_intent_count().await? as i64);
+        self.metrics.settlements_pending.set(self.settlements.pending() as i64);
         self.metrics.log_size.set(self.log.size().await as i64);
         self.metrics.last_tick.set(now);
         self.metrics.last_scan_unix.set(unix_now());
@@ -431,10 +441,9 @@ impl Keeper {
             // keyed by the first milestone it returns: a later refund of owed milestones (the
             // agent became ineligible) is another intent, not a replay of this one
             Action::RefundExpired(_) => {
-                let refunded = self.accounts_exist(key, &refund_to, Some(scan)).await?
-                    && self.act(key, action, &[escrow::refund_expired(&keys)]).await?;
-                if refunded {
-                    self.metrics.refunds.inc();
+                if self.accounts_exist(key, &refund_to, Some(scan)).await? {
+                    let ixs = vec![escrow::refund_expired(&keys)];
+                    self.settle(key, action, Priority::Refund, ixs, |m| m.refunds.inc());
                 }
             }
             Action::Execute(i) => {
@@ -462,26 +471,21 @@ impl Keeper {
                         });
                     }
                 };
-                self.steps.spawn_then(key, work, then);
+                self.steps.spawn_then(key, [job.poster, job.agent], work, then);
             }
             // owed to the agent (silent review, or submitted while releases were paused)
             Action::ReleaseAfterReview(i) => {
-                let ixs = [escrow::release_after_review(&keys, i)];
-                let released =
-                    self.accounts_exist(key, &release_to, Some(scan)).await? && self.act(key, action, &ixs).await?;
-                if released {
-                    self.metrics.releases.inc();
+                if self.accounts_exist(key, &release_to, Some(scan)).await? {
+                    let ixs = vec![escrow::release_after_review(&keys, i)];
+                    self.settle(key, action, Priority::Owed, ixs, |m| m.releases.inc());
                 }
             }
             // the arbiter stayed silent through its window: the job's default rule decides. No
             // wait for the parties' accounts: a share whose account cannot take it is held in
             // the vault for its party, so neither party's account can stall the dispute
             Action::ApplyDisputeDefault(i) => {
-                let ixs = [escrow::apply_dispute_default(&keys, i)];
-                let settled = self.act(key, action, &ixs).await?;
-                if settled {
-                    self.metrics.disputes_defaulted.inc();
-                }
+                let ixs = vec![escrow::apply_dispute_default(&keys, i)];
+                self.settle(key, action, Priority::Owed, ixs, |m| m.disputes_defaulted.inc());
             }
             other => tracing::error!(job = %key, action = ?other, "the plan chose an action the keeper does not take"),
         }
@@ -555,6 +559,29 @@ impl Keeper {
         tracing::warn!(%job, missing = %missing.join(", "),
             "waiting for token accounts the keeper does not pay for; `agentrail job prepare` creates them");
         Ok(false)
+    }
+
+    /// Queues settling `action` on `job` with `ixs` for the settlement runners, off the scan
+    /// ([`SettlementQueue`]: owed pay first); `landed` counts it once it lands. A job already
+    /// queued or being settled is left to its next scan.
+    fn settle(
+        self: &Arc<Self>,
+        job: &Pubkey,
+        action: Action,
+        priority: Priority,
+        ixs: Vec<Instruction>,
+        landed: fn(&Metrics),
+    ) {
+        let (me, key) = (self.clone(), *job);
+        self.settlements.submit(key, priority, async move {
+            match me.act(&key, action, &ixs).await {
+                Ok(true) => landed(&me.metrics),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(job = %key, ?action, error = %me.scrub(&e), "settling failed; the next scan retries")
+                }
+            }
+        });
     }
 
     /// Sends an action once; `true` when it landed, `false` when another party did it first or
@@ -658,9 +685,17 @@ impl Keeper {
                     None => {}
                 }
             }
-            if !store.claim_step(&job_s, i, &owner, STEP_LEASE_SECS).await? {
-                self.metrics.step_claims_lost.inc();
-                tracing::debug!(job = %key, milestone = i, "step is running under another keeper");
+            // a step retried later rests between runs, longer after each: a step that never
+            // succeeds costs a bounded share of the slots, not a turn every scan
+            let rest = previous
+                .as_ref()
+                .filter(|s| matches!(s.status.as_str(), "failed" | "abandoned") && !accepted_since(s))
+                .map_or(0, |s| self.retry.rest_after(s.attempts));
+            if !store.claim_step_after(&job_s, i, &owner, STEP_LEASE_SECS, rest).await? {
+                if previous.as_ref().is_some_and(|s| s.status == "running") {
+                    self.metrics.step_claims_lost.inc();
+                }
+                tracing::debug!(job = %key, milestone = i, rest, "step is running under another keeper, or resting");
                 return Ok(StepState::Wait);
             }
             previous
@@ -996,6 +1031,55 @@ impl Keeper {
         }
     }
 
+    /// What each reported transaction did, once it reached confirmed (or `finalized`)
+    /// commitment, waiting at most `wait` for all of them together: each round asks for the
+    /// statuses of those still missing in one request, and reads a transaction only once its
+    /// status says it is there. However many signatures an agent reports, and whether or not
+    /// they exist, the step holds its slot for `wait` at most, one status request a round.
+    pub async fn reported_effects(
+        &self,
+        signatures: &[[u8; 64]],
+        reported: &[String],
+        finalized: bool,
+        wait: std::time::Duration,
+    ) -> Vec<Option<crate::rails::TxEffects>> {
+        let commitment = if finalized { CommitmentConfig::finalized() } else { CommitmentConfig::confirmed() };
+        let until = std::time::Instant::now() + wait;
+        let mut effects: Vec<Option<crate::rails::TxEffects>> = signatures.iter().map(|_| None).collect();
+        loop {
+            let missing: Vec<usize> = (0..signatures.len()).filter(|&i| effects[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            // asked together: the chain gathers concurrent status questions into one request
+            let statuses = futures::future::join_all(
+                missing.iter().map(|&i| self.chain.signature_status(Signature::from(signatures[i]))),
+            )
+            .await;
+            for (&i, status) in missing.iter().zip(statuses) {
+                match status {
+                    Ok(Some(s)) if s.satisfies_commitment(commitment) => {
+                        match self.chain.transaction_effects(&reported[i], finalized).await {
+                            Ok(found) => effects[i] = found,
+                            Err(e) => {
+                                tracing::warn!(signature = %reported[i], error = %self.scrub(&e), "reading a reported transaction failed")
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(signature = %reported[i], error = %self.scrub(&e), "reading a reported status failed")
+                    }
+                }
+            }
+            if std::time::Instant::now() + RAILS_POLL >= until {
+                break;
+            }
+            tokio::time::sleep(RAILS_POLL).await;
+        }
+        effects
+    }
+
     /// Reads each transaction the step reported (waiting a bounded time for it to reach the
     /// rails' commitment) and checks the rails on them: one guard per rail.
     async fn rails_guards(&self, rails: &agentrail_client::terms::Rails, signatures: &[[u8; 64]]) -> Vec<GuardCheck> {
@@ -1005,26 +1089,9 @@ impl Keeper {
             Err(why) => return vec![GuardCheck { name: "rails".into(), passed: false, detail: why }],
         };
         // confirmed lands within seconds of the agent's answer; finalized ~13 s after that
-        let tries = if rails.finalized { RAILS_TRIES_FINALIZED } else { RAILS_TRIES_CONFIRMED };
+        let wait = if rails.finalized { RAILS_WAIT_FINALIZED } else { RAILS_WAIT_CONFIRMED };
         let reported: Vec<String> = signatures.iter().map(|s| solana_sdk::bs58::encode(s).into_string()).collect();
-        let mut effects = Vec::with_capacity(reported.len());
-        for sig in &reported {
-            let mut found = None;
-            for attempt in 0..tries {
-                match self.chain.transaction_effects(sig, rails.finalized).await {
-                    Ok(Some(e)) => {
-                        found = Some(e);
-                        break;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(signature = %sig, attempt, error = %self.scrub(&e), "reading a reported transaction failed")
-                    }
-                }
-                tokio::time::sleep(RAILS_POLL).await;
-            }
-            effects.push(found);
-        }
+        let effects = self.reported_effects(signatures, &reported, rails.finalized, wait).await;
         // the price feed the step relied on, as it is now, against the cluster's clock
         let feed = match rails.price_feed {
             Some((account, _)) => Some(match self.chain.accounts(&[account]).await {

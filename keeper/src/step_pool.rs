@@ -1,6 +1,9 @@
 //! The bounded pool that runs agents' steps off the scan: one step per job at a time and at
 //! most `capacity` at once, so an agent that times out, trickles bytes or answers garbage
-//! delays only its own job, never the scan, the releases or the refunds of the others.
+//! delays only its own job, never the scan, the releases or the refunds of the others. Slots
+//! are shared fairly: a freed slot goes to the waiting step whose poster and agent hold the
+//! fewest, and no poster or agent ever holds more than half of them, so one hostile pair
+//! cannot fill the pool while others wait.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -9,12 +12,125 @@ use std::time::Duration;
 
 use agentrail::state::Job;
 use solana_sdk::pubkey::Pubkey;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+
+/// Who a step works for: its job's poster and agent. Each holds its share of the slots.
+pub type Parties = [Pubkey; 2];
+
+/// The slots, handed out fairly.
+struct Slots {
+    /// Most slots one party may hold at once.
+    party_cap: usize,
+    state: Mutex<SlotState>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    free: usize,
+    /// Slots each party holds.
+    held: HashMap<Pubkey, usize>,
+    /// Waiting steps, in arrival order.
+    waiting: Vec<(Parties, oneshot::Sender<Slot>)>,
+}
+
+/// A held slot; returned (and handed on) when dropped.
+struct Slot {
+    slots: Arc<Slots>,
+    parties: Parties,
+    /// Whether dropping it returns it (not for one returned by hand).
+    armed: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut s = self.slots.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.give_back(&self.parties);
+        Slots::dispatch(&self.slots, s);
+    }
+}
+
+/// The parties of a step, each once (a poster that is its own agent's key holds one share).
+fn distinct(parties: &Parties) -> impl Iterator<Item = &Pubkey> {
+    let same = parties[0] == parties[1];
+    parties.iter().take(if same { 1 } else { 2 })
+}
+
+impl SlotState {
+    /// The most slots either of `parties` holds.
+    fn held_by(&self, parties: &Parties) -> usize {
+        distinct(parties).map(|k| self.held.get(k).copied().unwrap_or(0)).max().unwrap_or(0)
+    }
+
+    fn take(&mut self, parties: &Parties) {
+        self.free -= 1;
+        for party in distinct(parties) {
+            *self.held.entry(*party).or_default() += 1;
+        }
+    }
+
+    fn give_back(&mut self, parties: &Parties) {
+        self.free += 1;
+        for party in distinct(parties) {
+            if let Some(n) = self.held.get_mut(party) {
+                *n -= 1;
+                if *n == 0 {
+                    self.held.remove(party);
+                }
+            }
+        }
+    }
+}
+
+impl Slots {
+    fn new(capacity: usize) -> Arc<Self> {
+        let state = SlotState { free: capacity, ..SlotState::default() };
+        // half the slots, or the one slot of a pool of one
+        Arc::new(Slots { party_cap: (capacity / 2).max(1), state: Mutex::new(state) })
+    }
+
+    /// A slot for a step of `parties`, when its turn comes (`None` only if the pool is gone).
+    async fn acquire(self: &Arc<Self>, parties: Parties) -> Option<Slot> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.waiting.push((parties, tx));
+            Self::dispatch(self, s);
+        }
+        rx.await.ok()
+    }
+
+    /// Hands free slots to waiting steps: each to the waiting step whose parties hold the
+    /// fewest slots (the earliest among equals), skipping steps whose poster or agent already
+    /// holds its cap. Waiters whose task was cut off are dropped from the queue.
+    fn dispatch(me: &Arc<Self>, mut s: std::sync::MutexGuard<'_, SlotState>) {
+        loop {
+            s.waiting.retain(|(_, tx)| !tx.is_closed());
+            if s.free == 0 {
+                return;
+            }
+            let pick = (0..s.waiting.len())
+                .filter(|&i| s.held_by(&s.waiting[i].0) < me.party_cap)
+                .min_by_key(|&i| (s.held_by(&s.waiting[i].0), i));
+            let Some(i) = pick else { return };
+            let (parties, tx) = s.waiting.remove(i);
+            s.take(&parties);
+            let slot = Slot { slots: me.clone(), parties, armed: true };
+            // its task went away since the check: the slot is returned here, under this lock
+            if let Err(mut slot) = tx.send(slot) {
+                slot.armed = false;
+                s.give_back(&parties);
+            }
+        }
+    }
+}
 
 /// Steps running (or queued for a slot) in the background.
 pub struct StepPool {
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
     jobs: Arc<Mutex<Jobs>>,
     tasks: Mutex<JoinSet<()>>,
 }
@@ -53,17 +169,14 @@ impl Drop for Running {
 impl StepPool {
     /// A pool running at most `capacity` steps at once.
     pub fn new(capacity: usize) -> Self {
-        StepPool {
-            slots: Arc::new(Semaphore::new(capacity.max(1))),
-            jobs: Arc::default(),
-            tasks: Mutex::new(JoinSet::new()),
-        }
+        StepPool { slots: Slots::new(capacity.max(1)), jobs: Arc::default(), tasks: Mutex::new(JoinSet::new()) }
     }
 
-    /// Runs `work` for `job` in the background, unless a step of that job is already running
-    /// or queued; returns whether it was started.
-    pub fn spawn(&self, job: Pubkey, work: impl Future<Output = ()> + Send + 'static) -> bool {
-        self.spawn_then(job, work, |_| {})
+    /// Runs `work` for `job`, whose poster and agent are `parties`, in the background when a
+    /// slot is its (see [`Slots::dispatch`]), unless a step of that job is already running or
+    /// queued; returns whether it was queued.
+    pub fn spawn(&self, job: Pubkey, parties: Parties, work: impl Future<Output = ()> + Send + 'static) -> bool {
+        self.spawn_then(job, parties, work, |_| {})
     }
 
     /// [`StepPool::spawn`], then `then` once the step is over and the job no longer running,
@@ -72,6 +185,7 @@ impl StepPool {
     pub fn spawn_then(
         &self,
         job: Pubkey,
+        parties: Parties,
         work: impl Future<Output = ()> + Send + 'static,
         then: impl FnOnce(Option<Job>) + Send + 'static,
     ) -> bool {
@@ -84,7 +198,7 @@ impl StepPool {
         // finished tasks are reaped here, so the set stays as small as what is running
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
-            let Ok(slot) = slots.acquire_owned().await else { return };
+            let Some(slot) = slots.acquire(parties).await else { return };
             work.await;
             drop(slot);
             then(guard.finish());
@@ -133,16 +247,66 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
 
+    /// A new poster and agent.
+    fn parties() -> Parties {
+        [Pubkey::new_unique(), Pubkey::new_unique()]
+    }
+
+    /// A hostile pair fills every slot it may with steps that never end: the others still
+    /// get the rest, one poster with many jobs cannot crowd out a newcomer, and when a slot
+    /// frees it goes to the party holding the fewest.
+    #[tokio::test]
+    async fn slots_are_shared_fairly_between_posters_and_agents() {
+        let pool = StepPool::new(4);
+        let hostile = parties();
+        let started = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+        let mark = |who: &'static str| {
+            let started = started.clone();
+            move || started.lock().unwrap().push(who)
+        };
+        // six endless hostile steps: only two (half the slots) ever run
+        for _ in 0..6 {
+            let m = mark("hostile");
+            assert!(pool.spawn(Pubkey::new_unique(), hostile, async move {
+                m();
+                std::future::pending::<()>().await
+            }));
+        }
+        // the same agent for another poster is capped too (the agent holds its share)
+        let m = mark("hostile agent, other poster");
+        assert!(pool.spawn(Pubkey::new_unique(), [Pubkey::new_unique(), hostile[1]], async move {
+            m();
+            std::future::pending::<()>().await
+        }));
+        // two honest steps, each its own poster and agent, queued after all of them
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..2 {
+            let (tx, m) = (tx.clone(), mark("honest"));
+            assert!(pool.spawn(Pubkey::new_unique(), parties(), async move {
+                m();
+                tx.send(()).unwrap();
+            }));
+        }
+        for _ in 0..2 {
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("honest steps ran").unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let ran = started.lock().unwrap().clone();
+        assert_eq!(ran.iter().filter(|w| w.starts_with("hostile")).count(), 2, "{ran:?}");
+        assert_eq!(ran.iter().filter(|w| **w == "honest").count(), 2, "{ran:?}");
+        assert_eq!(pool.drain(Duration::from_millis(50)).await, 7, "the hostile ones, running or waiting, cut off");
+    }
+
     #[tokio::test]
     async fn one_step_per_job_and_a_slow_one_blocks_nobody() {
         let pool = StepPool::new(4);
         let (slow, fast) = (Pubkey::new_unique(), Pubkey::new_unique());
-        assert!(pool.spawn(slow, tokio::time::sleep(Duration::from_secs(30))));
-        assert!(!pool.spawn(slow, async {}), "a second step of the same job waits for the first");
+        assert!(pool.spawn(slow, parties(), tokio::time::sleep(Duration::from_secs(30))));
+        assert!(!pool.spawn(slow, parties(), async {}), "a second step of the same job waits for the first");
         let done = Arc::new(AtomicUsize::new(0));
         let d = done.clone();
         let started = Instant::now();
-        assert!(pool.spawn(fast, async move {
+        assert!(pool.spawn(fast, parties(), async move {
             d.fetch_add(1, Ordering::SeqCst);
         }));
         while done.load(Ordering::SeqCst) == 0 {
@@ -150,7 +314,7 @@ mod tests {
         }
         assert!(started.elapsed() < Duration::from_secs(5), "the fast job ran beside the slow one");
         assert!(pool.is_running(&slow) && !pool.is_running(&fast));
-        assert!(pool.spawn(fast, async {}), "its next step may start once the first is done");
+        assert!(pool.spawn(fast, parties(), async {}), "its next step may start once the first is done");
         assert_eq!(pool.drain(Duration::from_millis(50)).await, 1, "the slow step is cut off");
         assert_eq!(pool.running(), 0, "a cut-off step no longer counts as running");
     }
@@ -163,7 +327,7 @@ mod tests {
         assert!(!pool.park(job, state), "nothing running: nothing parked");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (go, wait) = tokio::sync::oneshot::channel::<()>();
-        assert!(pool.spawn_then(job, async move { wait.await.unwrap() }, move |parked| {
+        assert!(pool.spawn_then(job, parties(), async move { wait.await.unwrap() }, move |parked| {
             tx.send(parked).unwrap();
         }));
         let mut newer = state;
@@ -182,7 +346,7 @@ mod tests {
         let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         for _ in 0..6 {
             let (now, peak) = (now.clone(), peak.clone());
-            pool.spawn(Pubkey::new_unique(), async move {
+            pool.spawn(Pubkey::new_unique(), parties(), async move {
                 let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(n, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -732,11 +732,27 @@ impl Store {
     /// lapsed on the database's clock (`lease_secs` from now; the owner renews it while it
     /// runs), which covers a keeper that died mid-step. Finished steps are never claimed.
     pub async fn claim_step(&self, job: &str, milestone: u8, owner: &str, lease_secs: i64) -> Result<bool> {
+        self.claim_step_after(job, milestone, owner, lease_secs, 0).await
+    }
+
+    /// [`Store::claim_step`], except that a step whose last run failed or was abandoned is
+    /// claimed only `rest_secs` after that run ended (on the database's clock): a step retried
+    /// later is retried at a bounded rate, whichever keeper sharing the store asks.
+    pub async fn claim_step_after(
+        &self,
+        job: &str,
+        milestone: u8,
+        owner: &str,
+        lease_secs: i64,
+        rest_secs: i64,
+    ) -> Result<bool> {
         let now = self.now_sql;
+        // the rest is a bound integer inlined as text (the statement has one parameter list)
+        let rest = rest_secs.max(0);
         let taken_over = format!(
             "DO UPDATE SET status = 'running', updated_at = excluded.updated_at, \
              claimed_by = excluded.claimed_by, lease_until = excluded.lease_until \
-             WHERE steps.status IN ('failed', 'abandoned') \
+             WHERE (steps.status IN ('failed', 'abandoned') AND steps.updated_at + {rest} <= {now}) \
              OR (steps.status = 'running' AND COALESCE(steps.lease_until, steps.updated_at + $4) < {now})"
         );
         self.claim(job, milestone, owner, lease_secs, &taken_over).await

@@ -1,90 +1,16 @@
 //! The keeper's read-only API over a real store: receipt bundles verify offline, consistency
 //! proofs verify, metrics are Prometheus text, unknown things are 404s.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use agentrail_client::bundle::ReceiptBundle;
 use agentrail_client::merkle::verify_consistency;
-use agentrail_client::receipt::{GuardCheck, Receipt};
-use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
-use agentrail_keeper::store::StoredCheckpoint;
-use agentrail_keeper::{api, chain::Chain, config::Config, log::Log, metrics::Metrics, service::Keeper, store::Store};
-use ed25519_dalek::SigningKey;
+use agentrail_keeper::{api, config::Config, log::Log, service::Keeper, store::Store};
+use common::{keeper, keeper_with, rpc_node};
 use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::Keypair;
-use solana_sdk::signer::Signer;
-
-async fn keeper() -> (Arc<Keeper>, tempfile::TempDir) {
-    keeper_with(Config::default(), "http://127.0.0.1:1").await
-}
-
-/// A keeper configured by `config` reading the chain at `rpc`, with seven receipts, five of
-/// them anchored.
-async fn keeper_with(config: Config, rpc: &str) -> (Arc<Keeper>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("k.sqlite").display())).await.unwrap();
-    let payer = Keypair::new_from_array([9; 32]);
-    let payer_bytes = payer.to_bytes();
-    let signing = SigningKey::from_bytes(&[9; 32]);
-    let log = Log::load(store).await.unwrap();
-    let job = Pubkey::new_unique();
-    for i in 0..7u8 {
-        let r = Receipt {
-            job,
-            milestone: i,
-            agent: Pubkey::new_unique(),
-            agent_version_seq: 1,
-            keeper: payer.pubkey(),
-            inputs_hash: [i; 32],
-            output_hash: [i + 1; 32],
-            cost: u64::from(i),
-            guards: vec![GuardCheck { name: "budget".into(), passed: true, detail: String::new() }],
-            tx_signatures: vec![],
-            started_at: 10,
-            finished_at: 11,
-            terms_hash: Some([8; 32]),
-        }
-        .sign(&signing)
-        .unwrap();
-        log.append(&r, &job.to_string(), i, 100 + i64::from(i)).await.unwrap();
-    }
-    let root = log.root_at(5).await.unwrap();
-    log.store()
-        .put_checkpoint(&StoredCheckpoint {
-            day: 1,
-            size: 5,
-            root: hex::encode(root),
-            signature: "s".into(),
-            anchored_at: 1,
-        })
-        .await
-        .unwrap();
-    let keeper = Keeper {
-        config,
-        chain: Chain::new(rpc),
-        log,
-        // loopback allowed: the terms test serves its document there
-        executor: Box::new(HttpExecutor::new(
-            Duration::from_secs(1),
-            vec!["127.0.0.1".into()],
-            agentrail_keeper::executor::DEFAULT_MAX_BODY,
-        )),
-        retry: RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO },
-        payer,
-        metrics: Arc::new(Metrics::default()),
-        confirm_budget: Duration::from_secs(60),
-        steps: agentrail_keeper::step_pool::StepPool::new(4),
-        last_scan: Default::default(),
-        job_keys: agentrail_client::escrow::JobKeysCache::new(16),
-        receipt_signer: agentrail_client::signing_key(&payer_bytes).unwrap(),
-        manifests_checked: Default::default(),
-        terms_read: Default::default(),
-        notifier: agentrail_keeper::notify::Notifier::new(Default::default()).unwrap(),
-        compensations_open: Default::default(),
-    };
-    (Arc::new(keeper), dir)
-}
 
 async fn serve(k: Arc<Keeper>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -361,47 +287,6 @@ async fn the_api_limits_rates_connections_slow_clients_and_private_paths() {
     assert!(statuses.iter().any(|(s, after)| *s == 429 && after.as_deref() == Some("1")), "{statuses:?}");
 }
 
-/// A JSON-RPC node on loopback serving `accounts` (owner, data) to `getAccountInfo` and
-/// `getMultipleAccounts`; any other account is missing. Returns its URL.
-async fn rpc_node(accounts: Vec<(Pubkey, Pubkey, Vec<u8>)>) -> String {
-    use base64::Engine;
-    use serde_json::{Value, json};
-    let accounts: Arc<std::collections::HashMap<String, (Pubkey, Vec<u8>)>> =
-        Arc::new(accounts.into_iter().map(|(k, owner, data)| (k.to_string(), (owner, data))).collect());
-    let answer = move |axum::Json(call): axum::Json<Value>| {
-        let accounts = accounts.clone();
-        async move {
-            let encode = |key: &Value| {
-                accounts.get(key.as_str().unwrap_or_default()).map(|(owner, data)| {
-                    json!({
-                        "lamports": 1_000_000, "owner": owner.to_string(), "executable": false, "rentEpoch": 0,
-                        "space": data.len(),
-                        "data": [base64::engine::general_purpose::STANDARD.encode(data), "base64"],
-                    })
-                })
-            };
-            let params = &call["params"];
-            let value = match call["method"].as_str() {
-                Some("getAccountInfo") => json!(encode(&params[0])),
-                Some("getMultipleAccounts") => {
-                    json!(params[0].as_array().map(|keys| keys.iter().map(encode).collect::<Vec<_>>()))
-                }
-                other => {
-                    return axum::Json(
-                        json!({"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32601, "message": format!("{other:?}")}}),
-                    );
-                }
-            };
-            axum::Json(json!({"jsonrpc": "2.0", "id": call["id"], "result": {"context": {"slot": 1}, "value": value}}))
-        }
-    };
-    let app = axum::Router::new().route("/", axum::routing::post(answer));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 /// A console page view never makes the keeper fetch: a job page shows the pinned terms only
 /// once a step of this keeper read and checked them, never a fetched document's hash, and
 /// links the terms address only when it is http(s) (audit M2).
@@ -451,7 +336,7 @@ async fn a_page_view_never_makes_the_keeper_fetch() {
     let mut clock = vec![0u8; 40];
     clock[32..40].copy_from_slice(&5_000i64.to_le_bytes());
     let zero_copy = agentrail_client::accounts::zero_copy_bytes;
-    let rpc = rpc_node(vec![
+    let (rpc, _) = rpc_node(vec![
         (hostile_key, program, zero_copy(&hostile)),
         (scripted_key, program, zero_copy(&scripted)),
         (agent_key, program, agent_bytes),

@@ -112,6 +112,9 @@ async fn exercise(store: Store) {
     assert!(!store.finish_step(&failed, "a").await.unwrap(), "the old owner's outcome is not written");
     assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, "running");
     assert!(store.finish_step(&failed, "b").await.unwrap(), "the owner's is");
+    // a failed run rests before the step runs again (the database's clock): not within its rest
+    assert!(!store.claim_step_after("C", 0, "c", 600, 3_600).await.unwrap(), "still resting");
+    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, "failed", "nothing written");
     assert!(!store.claim_step("A", 0, "c", -1).await.unwrap(), "a done step is never claimed");
     assert!(store.claim_step("C", 0, "c", 600).await.unwrap(), "a failed step may run again");
     // a step never tried is claimed by creating its row (one write); a step with a row is
