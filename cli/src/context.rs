@@ -85,6 +85,12 @@ impl Ctx {
         Ok(self.keypair.get_or_init(|| k))
     }
 
+    /// Whether the cluster runs on this machine (its RPC on loopback): a local setup, whose
+    /// agents and documents are on loopback too.
+    pub fn local_cluster(&self) -> bool {
+        agentrail_client::net::is_loopback_url(&self.settings.url)
+    }
+
     /// Raw account data, `None` when the account does not exist.
     pub fn raw(&self, key: &Pubkey) -> Result<Option<solana_sdk::account::Account>> {
         let url = &self.settings.url;

@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod instructions;
 pub mod lifecycle;
 pub mod merkle;
+pub mod net;
 pub mod pda;
 pub mod program;
 pub mod receipt;

@@ -54,20 +54,9 @@ pub fn program_id_for(
 ) -> Result<Pubkey, ProgramIdError> {
     match configured {
         Some(id) => Ok(id),
-        None if is_loopback_url(rpc_url) => Ok(LOCALNET_PROGRAM_ID),
+        None if crate::net::is_loopback_url(rpc_url) => Ok(LOCALNET_PROGRAM_ID),
         // the URL may carry an API key: named without it
         None => Err(ProgramIdError::NotConfigured { url: crate::redact::redact_url(rpc_url), setting }),
-    }
-}
-
-/// Whether `url`'s host is this machine (`localhost`, 127.0.0.0/8, `[::1]`).
-fn is_loopback_url(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else { return false };
-    match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

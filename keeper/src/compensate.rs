@@ -83,7 +83,8 @@ impl Keeper {
                 continue;
             };
             match ended_against_agent(&job) {
-                None => {}
+                // still running: to the back of the rotation, so other jobs get their turn
+                None => self.log.store().set_compensations_seen(&key.to_string(), unix_now()).await?,
                 Some(false) => self.settle_all(rows, "not_needed", "the job ended with nothing refunded").await?,
                 Some(true) => asked += self.undo(key, &job, rows).await?,
             }
@@ -142,7 +143,15 @@ impl Keeper {
             };
             asked += 1;
             row.attempts = row.attempts.saturating_add(1);
-            match self.executor.compensate(&agent.metadata_uri, &request).await {
+            // the endpoint must serve the manifest the registry pins, as before a step (it may
+            // have moved since the step ran, or the agent published a version since)
+            let guard = self.endpoint_guard(&job.agent, &agent).await;
+            let called = if guard.passed {
+                self.executor.compensate(&agent.metadata_uri, &request).await
+            } else {
+                Err(crate::executor::StepError::Unbound(guard.detail))
+            };
+            match called {
                 Ok(output) => {
                     crate::sender::hold_if_failpoint("after-call", "compensate");
                     let receipt = Receipt {

@@ -193,13 +193,14 @@ const NOT_CONFIG_KEYS: [&str; 2] = ["AGENTRAIL_KEEPER_CONFIG", "AGENTRAIL_KEEPER
 
 impl Config {
     /// The RPC URL the console's pages use: `console.rpc_url`, else the keeper's `rpc_url`
-    /// when it is a bare loopback address ([`bare_loopback`]), else none (a console without it
+    /// when it is a bare loopback address
+    /// ([`agentrail_client::net::is_bare_loopback_url`]), else none (a console without it
     /// is refused by [`Config::validate`]).
     pub fn console_rpc(&self) -> Option<&str> {
         if !self.console.rpc_url.is_empty() {
             return Some(&self.console.rpc_url);
         }
-        bare_loopback(&self.rpc_url).then_some(self.rpc_url.as_str())
+        agentrail_client::net::is_bare_loopback_url(&self.rpc_url).then_some(self.rpc_url.as_str())
     }
 
     /// The websocket to watch jobs on, `None` when `ws_url` is "off" ([`websocket_url`]).
@@ -357,25 +358,6 @@ impl Config {
     }
 }
 
-/// Whether `url` is a loopback http(s) address with nothing after the port (no user, path or
-/// query): a local validator's, which holds no secret and may be shown to browsers.
-pub fn bare_loopback(url: &str) -> bool {
-    let Ok(u) = url::Url::parse(url) else { return false };
-    let loopback = match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    loopback
-        && matches!(u.scheme(), "http" | "https")
-        && u.username().is_empty()
-        && u.password().is_none()
-        && u.path() == "/"
-        && u.query().is_none()
-        && u.fragment().is_none()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,7 +401,7 @@ mod tests {
     #[test]
     fn the_keepers_own_rpc_url_is_shown_to_browsers_only_when_it_is_a_local_validators() {
         for bare in ["http://127.0.0.1:8899", "http://localhost:8899/", "http://[::1]:8899"] {
-            assert!(bare_loopback(bare), "{bare}");
+            assert!(agentrail_client::net::is_bare_loopback_url(bare), "{bare}");
         }
         for secret in [
             "https://mainnet.helius-rpc.com/?api-key=SECRET",
@@ -428,7 +410,7 @@ mod tests {
             "http://user:SECRET@127.0.0.1:8899",
             "http://10.0.0.1:8899",
         ] {
-            assert!(!bare_loopback(secret), "{secret}");
+            assert!(!agentrail_client::net::is_bare_loopback_url(secret), "{secret}");
         }
         let local = Config::default();
         assert_eq!(local.console_rpc(), Some("http://127.0.0.1:8899"));

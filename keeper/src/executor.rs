@@ -93,6 +93,8 @@ pub enum StepError {
     VendorSignature(String),
     #[error("the agent declined the job: {0}")]
     Declined(String),
+    #[error("not called: its endpoint does not serve the manifest the registry pins ({0})")]
+    Unbound(String),
 }
 
 impl StepError {
@@ -110,6 +112,7 @@ impl StepError {
             StepError::PaymentRefused(_) => "payment_refused",
             StepError::VendorSignature(_) => "vendor_signature",
             StepError::Declined(_) => "declined",
+            StepError::Unbound(_) => "unbound",
         }
     }
 
@@ -253,35 +256,7 @@ pub async fn run_with_retries(
     }
 }
 
-/// Whether `ip` is reachable on the public internet: not loopback, private (RFC 1918), shared
-/// (RFC 6598), link-local (cloud metadata lives at 169.254.169.254), unique-local, unspecified,
-/// multicast, broadcast or documentation space, including IPv4 addresses mapped into IPv6.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            let [first, second, ..] = a.octets();
-            let shared = first == 100 && (64..128).contains(&second);
-            !(a.is_private()
-                || a.is_loopback()
-                || a.is_link_local()
-                || a.is_unspecified()
-                || a.is_broadcast()
-                || a.is_multicast()
-                || a.is_documentation()
-                || shared
-                || first == 0)
-        }
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = a.segments()[0];
-                let unique_local = first & 0xfe00 == 0xfc00;
-                let link_local = first & 0xffc0 == 0xfe80;
-                !(a.is_loopback() || a.is_unspecified() || a.is_multicast() || unique_local || link_local)
-            }
-        },
-    }
-}
+pub use agentrail_client::net::is_public;
 
 /// The resolver of the HTTP client: names the operator did not allow-list resolve to public
 /// addresses only. Checking here, at connection time, also defeats DNS rebinding (a name that

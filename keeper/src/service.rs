@@ -60,8 +60,8 @@ pub struct Keeper {
     /// `payer` as an ed25519 signing key: it signs receipts (and, in the executor, payments).
     pub receipt_signer: SigningKey,
     /// Agent versions whose served manifest was seen to match the registry: (agent, version,
-    /// manifest hash). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
-    pub manifests_checked: std::sync::Mutex<HashSet<(Pubkey, u32, [u8; 32])>>,
+    /// manifest hash, endpoint). Bounded: emptied when it reaches [`MANIFESTS_REMEMBERED`].
+    pub manifests_checked: std::sync::Mutex<HashSet<CheckedEndpoint>>,
     /// Terms documents read and found to match their pinned hash, by that hash (a pinned
     /// document never changes): steps and the console's job pages read each once. Bounded:
     /// emptied when it reaches [`TERMS_REMEMBERED`].
@@ -72,6 +72,10 @@ pub struct Keeper {
     /// round finds none, so a keeper whose terms declare none never asks its store.
     pub compensations_open: std::sync::atomic::AtomicBool,
 }
+
+/// An endpoint seen serving its agent's registered manifest: (agent, version, manifest hash,
+/// endpoint).
+pub type CheckedEndpoint = (Pubkey, u32, [u8; 32], String);
 
 /// Where a pending milestone's step stands for this scan.
 enum StepState {
@@ -946,22 +950,30 @@ impl Keeper {
         Ok(acceptance)
     }
 
-    /// Checks that `agent`'s endpoint serves the manifest its registry entry pins (its SHA-256
-    /// is the `manifest_hash` of the version `job` pinned), once per agent version; the check is
-    /// a guard recorded in the receipt.
-    async fn manifest_guard(&self, job: &Job, agent: &Agent) -> GuardCheck {
-        let pinned = (job.agent, job.agent_version_seq, agent.manifest_hash);
-        let check = |name: &str, passed: bool, detail: String| GuardCheck { name: name.into(), passed, detail };
-        let expected = hex::encode(agent.manifest_hash);
+    /// Checks that `agent` is at the version `job` pinned and its endpoint serves the manifest
+    /// that version registered ([`Keeper::endpoint_guard`]); the check is a guard recorded in
+    /// the receipt.
+    pub(crate) async fn manifest_guard(&self, job: &Job, agent: &Agent) -> GuardCheck {
         if job.agent_version_seq != agent.version_seq {
             // the program refuses to pay another version anyway; say why here
             let detail =
                 format!("the job pinned version {}, the agent is at {}", job.agent_version_seq, agent.version_seq);
-            return check(MANIFEST_MISMATCH, false, detail);
+            return GuardCheck { name: MANIFEST_MISMATCH.into(), passed: false, detail };
         }
-        let known = |set: &HashSet<_>| set.contains(&pinned);
-        if known(&self.manifests_checked.lock().unwrap_or_else(|p| p.into_inner())) {
-            return check(MANIFEST_GUARD, true, format!("sha256 {expected} (version {})", job.agent_version_seq));
+        self.endpoint_guard(&job.agent, agent).await
+    }
+
+    /// Whether the endpoint of `agent` (account `key`) serves the manifest the registry pins
+    /// for its current version, once per endpoint and version. The endpoint is part of what is
+    /// remembered: an agent that moves its endpoint (no new version needed) is checked again
+    /// there before anything is sent to it.
+    pub async fn endpoint_guard(&self, key: &Pubkey, agent: &Agent) -> GuardCheck {
+        let pinned = (*key, agent.version_seq, agent.manifest_hash, agent.metadata_uri.clone());
+        let check = |name: &str, passed: bool, detail: String| GuardCheck { name: name.into(), passed, detail };
+        let expected = hex::encode(agent.manifest_hash);
+        let passed = || format!("sha256 {expected} (version {}) at {}", agent.version_seq, agent.metadata_uri);
+        if self.manifests_checked.lock().unwrap_or_else(|p| p.into_inner()).contains(&pinned) {
+            return check(MANIFEST_GUARD, true, passed());
         }
         match self.executor.manifest(&agent.metadata_uri).await {
             Err(e) => check(MANIFEST_GUARD, false, format!("cannot read the agent's manifest: {e}")),
@@ -977,7 +989,7 @@ impl Keeper {
                     set.clear();
                 }
                 set.insert(pinned);
-                check(MANIFEST_GUARD, true, format!("sha256 {expected} (version {})", job.agent_version_seq))
+                check(MANIFEST_GUARD, true, passed())
             }
         }
     }

@@ -678,16 +678,31 @@ impl Store {
     }
 
     /// Compensations still open (`armed` or `due`), of at most `jobs` jobs, by job then
-    /// milestone.
+    /// milestone. The jobs are chosen fairly, never by address (which anyone can grind): jobs
+    /// with a compensation due first, then those looked at longest ago
+    /// ([`Store::set_compensations_seen`]).
     pub async fn open_compensations(&self, jobs: u32) -> Result<Vec<Compensation>> {
         let rows = sqlx::query(
-            "SELECT * FROM compensations WHERE job IN (SELECT DISTINCT job FROM compensations \
-             WHERE status IN ('armed', 'due') ORDER BY job LIMIT $1) AND status IN ('armed', 'due') ORDER BY job, milestone",
+            "SELECT * FROM compensations WHERE job IN (SELECT job FROM compensations \
+             WHERE status IN ('armed', 'due') GROUP BY job \
+             ORDER BY MAX(CASE WHEN status = 'due' THEN 1 ELSE 0 END) DESC, MIN(updated_at), job LIMIT $1) \
+             AND status IN ('armed', 'due') ORDER BY job, milestone",
         )
         .bind(i64::from(jobs))
         .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(Self::compensation_row).collect()
+    }
+
+    /// Marks `job`'s open compensations as looked at `now` (its job still running): the next
+    /// rounds take the jobs looked at longest ago first.
+    pub async fn set_compensations_seen(&self, job: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE compensations SET updated_at = $1 WHERE job = $2 AND status IN ('armed', 'due')")
+            .bind(now)
+            .bind(job)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
     }
 
     /// A job's compensations, by milestone.

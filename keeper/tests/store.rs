@@ -203,6 +203,27 @@ async fn exercise(store: Store) {
         ("compensated", "bb", Some("cc"))
     );
     assert_eq!(store.open_compensations(10).await.unwrap().len(), 1, "only milestone 0 is still open");
+    // rounds choose fairly, never by address (review M6): 100 armed jobs at ground addresses
+    // ("11…", looked at long ago) do not crowd out one that is due, nor one armed later
+    for n in 0..100 {
+        let job = format!("11{n:03}");
+        let row = Compensation { id: format!("{job}:0"), job, milestone: 0, updated_at: 5, ..c.clone() };
+        store.arm_compensation(&row).await.unwrap();
+    }
+    let due =
+        Compensation { id: "9due:0".into(), job: "9due".into(), status: "due".into(), updated_at: 50, ..c.clone() };
+    store.arm_compensation(&due).await.unwrap();
+    let jobs = |open: Vec<Compensation>| open.into_iter().map(|c| c.job).collect::<std::collections::BTreeSet<_>>();
+    let first = jobs(store.open_compensations(100).await.unwrap());
+    assert!(first.contains("9due") && first.len() == 100, "the due one is in the round");
+    // every job looked at goes to the back: the ones left out come next
+    for job in &first {
+        store.set_compensations_seen(job, 1_000).await.unwrap();
+    }
+    let second = jobs(store.open_compensations(100).await.unwrap());
+    assert!(second.contains("9due"), "a due job stays first");
+    let everyone: std::collections::BTreeSet<_> = first.union(&second).cloned().collect();
+    assert_eq!(everyone.len(), 102, "two rounds reach every job: {:?}", everyone.len());
 }
 
 #[tokio::test]

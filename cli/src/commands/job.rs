@@ -176,7 +176,8 @@ pub struct CreateCmd {
     /// unless --milestone flags are given, which must then agree with it.
     #[arg(long)]
     pub terms: Option<String>,
-    /// Where the terms can be fetched (https://, ipfs://, file://); default: file:// of --terms.
+    /// Where the terms can be fetched (https://, ipfs://, file://); default: file:// of --terms,
+    /// on a cluster on this machine only (a local path means nothing to anyone else).
     #[arg(long)]
     pub terms_uri: Option<String>,
     /// How long each started step has: the keeper may fail it only once this ran out with
@@ -596,13 +597,13 @@ impl JobCmd {
                 let conditions = l.conditions(ctx, now)?;
                 if ctx.json {
                     let mut v = job_json(&l.keys.job, &l.job, l.decimals, now, &conditions);
-                    let (check, terms) = terms_status(&l.job);
+                    let (check, terms) = terms_status(&l.job, ctx.local_cluster());
                     v["terms_check"] = json!(check);
                     v["terms"] = json!(terms);
                     print_json(&v);
                     return Ok(());
                 }
-                show(&l, now, &conditions);
+                show(&l, now, &conditions, ctx.local_cluster());
                 Ok(())
             }
             JobCmd::Pending { who, role } => pending(ctx, who, role),
@@ -742,7 +743,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
         None => (None, 0, 0),
     };
     let pinned = match &spec.terms {
-        Some(path) => Some(read_terms(path, spec.terms_uri.as_deref(), &mut spec.milestones)?),
+        Some(path) => Some(read_terms(path, spec.terms_uri.as_deref(), &mut spec.milestones, ctx.local_cluster())?),
         None if spec.terms_uri.is_some() => bail!("--terms-uri needs --terms (the file whose hash is pinned)"),
         None => None,
     };
@@ -827,7 +828,7 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
     let mut terms_job =
         Job { keeper, step_timeout, review_window, arbiter: arbiter.unwrap_or_default(), ..Job::default() };
     terms_job.set_milestones(&milestones, config.fee_bps).map_err(|e| anyhow!("{e}"))?;
-    let policy = agent_policy(&a).map(|p| p.map(|p| p.refusal(&terms_job)));
+    let policy = agent_policy(&a, ctx.local_cluster()).map(|p| p.map(|p| p.refusal(&terms_job)));
     let verdict = match policy {
         Ok(Some(None)) => "inside the agent's published policy".to_string(),
         Ok(Some(Some(why))) => {
@@ -843,12 +844,12 @@ fn create(ctx: &Ctx, mut spec: JobFile, fund: bool) -> Result<()> {
 
 /// The policy agent `a` publishes in its manifest (served at its endpoint's origin, its SHA-256
 /// the registry's `manifest_hash`); `None` when it declares none.
-fn agent_policy(a: &Agent) -> Result<Option<agentrail_client::consent::AgentPolicy>> {
+fn agent_policy(a: &Agent, local: bool) -> Result<Option<agentrail_client::consent::AgentPolicy>> {
     let mut url =
         reqwest::Url::parse(&a.metadata_uri).with_context(|| format!("the agent's endpoint {:?}", a.metadata_uri))?;
     url.set_path(agentrail_client::x402::MANIFEST_PATH);
     url.set_query(None);
-    let manifest = fetch_terms(url.as_str())?;
+    let manifest = fetch_published(url.as_str(), local)?;
     if <[u8; 32]>::from(Sha256::digest(&manifest)) != a.manifest_hash {
         bail!("the manifest at {url} is not the one the agent registered");
     }
@@ -863,7 +864,7 @@ struct PinnedTerms {
 
 /// Reads and checks the terms file at `path`; fills `milestones` from it when none were given
 /// on the command line, or checks that those given agree with it.
-fn read_terms(path: &str, uri: Option<&str>, milestones: &mut Vec<MilestoneFile>) -> Result<PinnedTerms> {
+fn read_terms(path: &str, uri: Option<&str>, milestones: &mut Vec<MilestoneFile>, local: bool) -> Result<PinnedTerms> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read terms file {path}"))?;
     let terms = Terms::parse(&bytes).with_context(|| format!("terms file {path}"))?;
     let from_terms: Vec<MilestoneFile> = terms
@@ -885,10 +886,14 @@ fn read_terms(path: &str, uri: Option<&str>, milestones: &mut Vec<MilestoneFile>
     }
     let uri = match uri {
         Some(u) => u.to_string(),
-        None => {
+        None if local => {
             let abs = std::fs::canonicalize(path).with_context(|| format!("cannot resolve {path}"))?;
             format!("file://{}", abs.display())
         }
+        // a path on this machine would be published on-chain, readable by nobody else
+        None => bail!(
+            "--terms needs --terms-uri on a cluster that is not on this machine: publish {path} at an https:// (or ipfs://) address and name it"
+        ),
     };
     if uri.len() > agentrail::state::MAX_TERMS_URI_LEN {
         bail!("terms URI is {} bytes; the limit is {}", uri.len(), agentrail::state::MAX_TERMS_URI_LEN);
@@ -897,12 +902,12 @@ fn read_terms(path: &str, uri: Option<&str>, milestones: &mut Vec<MilestoneFile>
 }
 
 /// What `job show` says about a job's terms: fetched from its URI and checked against the hash.
-fn terms_status(j: &Job) -> (String, Option<Terms>) {
+fn terms_status(j: &Job, local: bool) -> (String, Option<Terms>) {
     if j.terms_hash == [0; 32] {
         return ("none (the job pins no terms)".into(), None);
     }
     let hash = hex::encode(j.terms_hash);
-    match fetch_terms(j.terms_uri()) {
+    match fetch_published(j.terms_uri(), local) {
         Err(e) => (format!("{hash} at {} (not fetched: {e:#})", j.terms_uri()), None),
         Ok(bytes) if terms_hash(&bytes) != j.terms_hash => {
             (format!("{hash} at {}: MISMATCH, the document there has another hash", j.terms_uri()), None)
@@ -914,23 +919,63 @@ fn terms_status(j: &Job) -> (String, Option<Terms>) {
     }
 }
 
-/// Fetches a terms document from a `file://`, `http://` or `https://` URI.
-fn fetch_terms(uri: &str) -> Result<Vec<u8>> {
+/// Most bytes read from a document an on-chain address names.
+const MAX_PUBLISHED_BYTES: u64 = 256 * 1024;
+
+/// Fetches a document whose address was read from the chain (a job's terms, an agent's
+/// manifest): anyone chose it, so at most [`MAX_PUBLISHED_BYTES`] read as they stream; http(s)
+/// within 10 s and without redirects, and, unless the cluster runs on this machine (`local`: a
+/// local setup, its agents on loopback), only from a host that resolves to public addresses;
+/// `file://` only for a local cluster, and only a regular file.
+fn fetch_published(uri: &str, local: bool) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let capped = |mut from: Box<dyn Read>| -> Result<Vec<u8>> {
+        let mut body = Vec::new();
+        (&mut from).take(MAX_PUBLISHED_BYTES + 1).read_to_end(&mut body)?;
+        if body.len() as u64 > MAX_PUBLISHED_BYTES {
+            bail!("the document is larger than {} KiB: not read", MAX_PUBLISHED_BYTES / 1024);
+        }
+        Ok(body)
+    };
+    // a file on this machine: only for a cluster on it (the user's own jobs), only a regular
+    // file (never a device such as /dev/zero or /dev/stdin)
     if let Some(path) = uri.strip_prefix("file://") {
-        return std::fs::read(path).with_context(|| format!("cannot read {path}"));
+        if !local {
+            bail!("a file:// address is read only for a cluster on this machine");
+        }
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
+        if !meta.is_file() {
+            bail!("{path} is not a regular file");
+        }
+        return capped(Box::new(std::fs::File::open(path).with_context(|| format!("cannot read {path}"))?));
     }
-    if uri.starts_with("http://") || uri.starts_with("https://") {
-        let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
-        let resp = client.get(uri).send()?.error_for_status()?;
-        let bytes = resp.bytes()?;
-        return Ok(bytes.to_vec());
+    let url = reqwest::Url::parse(uri).with_context(|| format!("{uri:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("only http(s) addresses named on-chain are read, not {:?}", url.scheme());
     }
-    bail!("cannot fetch {uri:?}: only file://, http:// and https:// are supported")
+    if !local {
+        use std::net::ToSocketAddrs;
+        let host = url.host_str().context("the address has no host")?;
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<_> = (host, port).to_socket_addrs().with_context(|| format!("cannot resolve {host}"))?.collect();
+        if addrs.is_empty() || addrs.iter().any(|a| !agentrail_client::net::is_public(a.ip())) {
+            bail!("{host} resolves to a private address; an address named on-chain is read only from public hosts");
+        }
+    }
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let resp = client.get(url).send()?;
+    if !resp.status().is_success() {
+        bail!("it answered HTTP {} (redirects are not followed)", resp.status().as_u16());
+    }
+    capped(Box::new(resp))
 }
 
-fn show(l: &Loaded, now: i64, conditions: &Conditions) {
+fn show(l: &Loaded, now: i64, conditions: &Conditions, local: bool) {
     let (j, d) = (&l.job, l.decimals);
-    let (terms_line, terms) = terms_status(j);
+    let (terms_line, terms) = terms_status(j, local);
     let ui = |v: u64| format_ui(v, d);
     println!(
         "{}",
@@ -1088,6 +1133,53 @@ fn pending(ctx: &Ctx, who: Option<String>, role: Option<String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP server on loopback answering every request with `response`, once per
+    /// connection; returns its address.
+    fn serve_once(response: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// A hostile job's terms address cannot take down the person reading the job (review M8):
+    /// devices, remote files, private hosts, redirects and endless documents are refused, each
+    /// promptly and by name.
+    #[test]
+    fn a_document_named_on_chain_is_read_within_bounds() {
+        let err = |uri: &str, local: bool| fetch_published(uri, local).unwrap_err().to_string();
+        assert!(err("file:///dev/zero", true).contains("not a regular file"));
+        assert!(err("file:///dev/stdin", true).contains("not a regular file"));
+        assert!(err("file:///etc/hostname", false).contains("only for a cluster on this machine"));
+        let dir = std::env::temp_dir().join(format!("agentrail-fetch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.json");
+        std::fs::write(&big, vec![b' '; 300 * 1024]).unwrap();
+        assert!(err(&format!("file://{}", big.display()), true).contains("larger than 256 KiB"));
+        let small = dir.join("small.json");
+        std::fs::write(&small, b"{}").unwrap();
+        assert_eq!(fetch_published(&format!("file://{}", small.display()), true).unwrap(), b"{}");
+        assert!(err("ftp://example.com/terms", true).contains("only http(s)"));
+        // loopback is private: refused unless the cluster itself is on this machine
+        let ok = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        assert!(err(&ok, false).contains("private address"));
+        assert_eq!(fetch_published(&ok, true).unwrap(), b"{}");
+        let moved = serve_once("HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n");
+        assert!(err(&moved, true).contains("302"), "redirects are not followed");
+        let huge: &'static str =
+            Box::leak(format!("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}", " ".repeat(300 * 1024)).into());
+        assert!(err(&serve_once(huge), true).contains("larger than 256 KiB"), "read only up to the cap");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn milestone_flags() {
