@@ -27,9 +27,21 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{authority}{path}{query}")
 }
 
-/// `text` with every occurrence of each of `urls` replaced by its [`redact_url`] form.
+/// `text` with every occurrence of each of `urls` replaced by its [`redact_url`] form, both as
+/// written and as HTTP clients print it once parsed (host lowercased, `/` added to an empty
+/// path, a default port dropped).
 pub fn redact_in(text: &str, urls: &[&str]) -> String {
-    urls.iter().filter(|u| !u.is_empty()).fold(text.to_string(), |t, u| t.replace(u, &redact_url(u)))
+    let mut forms: Vec<String> = Vec::new();
+    for u in urls.iter().filter(|u| !u.is_empty()) {
+        forms.push(u.to_string());
+        if let Ok(parsed) = url::Url::parse(u) {
+            forms.push(parsed.to_string());
+        }
+    }
+    // longest first: a form that contains another is replaced whole
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    forms.iter().fold(text.to_string(), |t, u| t.replace(u.as_str(), &redact_url(u)))
 }
 
 #[cfg(test)]
@@ -50,5 +62,9 @@ mod tests {
         let text = "error sending request for url (https://sol.example.com/v2/KEY123): timed out";
         let clean = redact_in(text, &["https://sol.example.com/v2/KEY123"]);
         assert!(!clean.contains("KEY123") && clean.contains("sol.example.com"), "{clean}");
+        // configured one way, printed another (review L9): still hidden
+        let printed = "error sending request for url (https://sol.example.com/?api-key=KEY123)";
+        let clean = redact_in(printed, &["https://SOL.example.com:443?api-key=KEY123"]);
+        assert!(!clean.contains("KEY123"), "{clean}");
     }
 }

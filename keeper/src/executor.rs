@@ -81,6 +81,8 @@ pub enum StepError {
     Unreachable(String),
     #[error("endpoint {0:?} is not allowed by the keeper's allow-list")]
     NotAllowed(String),
+    #[error("endpoint {0:?} is plain http: only hosts in the keeper's allow-list are called without TLS")]
+    Plaintext(String),
     #[error("endpoint {0:?} resolves to a private, loopback or link-local address (allow-list it to call it)")]
     PrivateDestination(String),
     #[error("the agent redirected to {0:?}; redirects are not followed")]
@@ -106,6 +108,7 @@ impl StepError {
             StepError::Garbage(_) => "garbage",
             StepError::Unreachable(_) => "unreachable",
             StepError::NotAllowed(_) => "not_allowed",
+            StepError::Plaintext(_) => "plaintext",
             StepError::PrivateDestination(_) => "private_destination",
             StepError::Redirect(_) => "redirect",
             StepError::TooLarge(_) => "too_large",
@@ -122,6 +125,7 @@ impl StepError {
         !matches!(
             self,
             StepError::NotAllowed(_)
+                | StepError::Plaintext(_)
                 | StepError::PrivateDestination(_)
                 | StepError::Redirect(_)
                 | StepError::TooLarge(_)
@@ -300,6 +304,21 @@ pub struct HttpExecutor {
     payer: Option<Payer>,
 }
 
+/// Most characters of text an agent chose (a refusal's reason, a redirect's target) kept in
+/// errors, logs and the store.
+const MAX_AGENT_TEXT: usize = 300;
+
+/// `text` an agent chose, cut to [`MAX_AGENT_TEXT`] characters.
+fn agent_text(text: &str) -> String {
+    text.chars().take(MAX_AGENT_TEXT).collect()
+}
+
+/// The error for a redirect answer, naming where it pointed (cut: the agent chose it).
+fn redirected(response: &reqwest::Response) -> StepError {
+    let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("");
+    StepError::Redirect(agent_text(to))
+}
+
 /// Default cap on an agent's answer: 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 
@@ -310,6 +329,8 @@ impl HttpExecutor {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // a proxy would resolve names itself, out of the resolver's sight
+            .no_proxy()
             .dns_resolver(Arc::new(PublicOnly { allow: allow.clone() }))
             .build()
             .expect("HTTP client");
@@ -343,8 +364,8 @@ impl HttpExecutor {
     }
 
     /// Whether the keeper's policy lets it call `endpoint`: an http(s) URL whose host is in the
-    /// allow-list, or, with an empty list, any host that is not a private IP literal (names
-    /// are checked when they resolve).
+    /// allow-list, or, with an empty list, an https URL whose host is not a private IP literal
+    /// (names are checked when they resolve).
     pub fn check_endpoint(&self, endpoint: &str) -> Result<(), StepError> {
         let url = url::Url::parse(endpoint).map_err(|_| StepError::NotAllowed(endpoint.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -359,6 +380,9 @@ impl HttpExecutor {
         }
         match host.parse::<IpAddr>() {
             Ok(ip) if !is_public(ip) => Err(StepError::PrivateDestination(endpoint.to_string())),
+            // plaintext lets anyone on the path read and rewrite answers: only for hosts the
+            // operator listed
+            _ if url.scheme() == "http" => Err(StepError::Plaintext(endpoint.to_string())),
             _ => Ok(()),
         }
     }
@@ -429,8 +453,7 @@ impl HttpExecutor {
         let response = post.body(body).send().await.map_err(|e| self.transport_error(e, &req.endpoint))?;
         let status = response.status();
         if status.is_redirection() {
-            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
-            return Err(StepError::Redirect(to));
+            return Err(redirected(&response));
         }
         if status == reqwest::StatusCode::PAYMENT_REQUIRED {
             // the agent's reason, from its x402 answer (bounded: a header, not the body)
@@ -441,7 +464,7 @@ impl HttpExecutor {
                 .and_then(|h| x402::decode_header::<x402::PaymentRequired>(x402::PAYMENT_REQUIRED, h).ok())
                 .and_then(|r| r.error)
                 .unwrap_or_else(|| "402 without a readable PAYMENT-REQUIRED".into());
-            return Err(StepError::PaymentRefused(why.chars().take(300).collect()));
+            return Err(StepError::PaymentRefused(agent_text(&why)));
         }
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));
@@ -476,8 +499,7 @@ impl HttpExecutor {
             .map_err(|e| self.transport_error(e, endpoint))?;
         let status = response.status();
         if status.is_redirection() {
-            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
-            return Err(StepError::Redirect(to));
+            return Err(redirected(&response));
         }
         let bytes = self.read_capped(response, MAX_ACCEPTANCE_BYTES, endpoint).await?;
         if status.is_client_error() {
@@ -486,7 +508,7 @@ impl HttpExecutor {
                 .ok()
                 .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
                 .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-            return Err(StepError::Declined(why.chars().take(300).collect()));
+            return Err(StepError::Declined(agent_text(&why)));
         }
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));
@@ -524,8 +546,7 @@ impl HttpExecutor {
         let response = post.body(body).send().await.map_err(|e| self.transport_error(e, endpoint))?;
         let status = response.status();
         if status.is_redirection() {
-            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
-            return Err(StepError::Redirect(to));
+            return Err(redirected(&response));
         }
         if !status.is_success() {
             return Err(StepError::Status(status.as_u16()));
@@ -689,7 +710,10 @@ mod tests {
     #[test]
     fn allow_list_and_private_destinations() {
         let any = HttpExecutor::new(Duration::from_secs(1), vec![], DEFAULT_MAX_BODY);
-        assert!(any.allowed("https://agent.example/step") && any.allowed("http://8.8.8.8/x"));
+        assert!(any.allowed("https://agent.example/step") && any.allowed("https://8.8.8.8/x"));
+        // plain http only for listed hosts (review L4): anyone on the path could read and rewrite
+        let plain = "http://8.8.8.8/x";
+        assert_eq!(any.check_endpoint(plain), Err(StepError::Plaintext(plain.into())));
         assert!(!any.allowed("ftp://8.8.8.8/x") && !any.allowed("not a url"));
         for private in [
             "http://127.0.0.1:9/x",
@@ -713,11 +737,12 @@ mod tests {
 
     #[test]
     fn public_addresses() {
-        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        // the rule itself is tested where it lives (agentrail_client::net); here, that the
+        // executor refuses what it refuses, NAT64 included
+        let open = HttpExecutor::new(Duration::from_secs(1), vec![], DEFAULT_MAX_BODY);
+        for url in ["https://[64:ff9b::7f00:1]/", "https://[::ffff:10.0.0.1]/", "https://169.254.169.254/"] {
+            assert!(matches!(open.check_endpoint(url), Err(StepError::PrivateDestination(_))), "{url}");
         }
-        for ip in ["127.0.0.2", "192.0.2.1", "224.0.0.1", "255.255.255.255", "::", "ff02::1", "::ffff:10.0.0.1"] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
+        assert!(open.check_endpoint("https://1.1.1.1/").is_ok());
     }
 }

@@ -196,7 +196,8 @@ async fn private_destinations_are_refused_unless_allow_listed() {
     let open = HttpExecutor::new(Duration::from_millis(500), vec![], DEFAULT_MAX_BODY);
     let (out, attempts) = run_with_retries(&open, &req(format!("{base}/flaky")), &policy(3)).await;
     assert!(matches!(out, Err(StepError::PrivateDestination(_))), "{out:?}");
-    let by_name = base.replace("127.0.0.1", "localhost");
+    // (over https: plain http is refused for any host not listed, before any lookup)
+    let by_name = base.replace("http://127.0.0.1", "https://localhost");
     let (out, _) = run_with_retries(&open, &req(format!("{by_name}/flaky")), &policy(3)).await;
     assert!(matches!(out, Err(StepError::PrivateDestination(_))), "{out:?}");
     assert_eq!((attempts, flaky.load(Ordering::SeqCst)), (1, 0), "no request reached the agent");
