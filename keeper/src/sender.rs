@@ -110,6 +110,7 @@ impl Sender<'_> {
 
     /// Does the action `key` names with `ixs`, exactly once.
     pub async fn execute(&self, key: &IntentKey, ixs: &[Instruction]) -> Result<Outcome> {
+        hold_if_frozen();
         let (id, action) = (key.to_string(), key.label());
         // simulate first: a refusal (lost race, wrong state) costs nothing and is not persisted.
         // A live intent for the action is looked for only when it matters, not before every
@@ -182,6 +183,7 @@ impl Sender<'_> {
         let started = std::time::Instant::now();
         let mut first_round = fresh;
         loop {
+            hold_if_frozen();
             if started.elapsed() >= self.confirm_budget {
                 tracing::warn!(intent = %intent.id, budget = ?self.confirm_budget, "not settled within the confirmation budget; following it on a later scan");
                 return Ok(Outcome::InFlight);
@@ -251,9 +253,27 @@ pub(crate) fn hold_if_failpoint(phase: &str, action: &str) {
     let Some(point) = POINT.get_or_init(|| std::env::var("AGENTRAIL_KEEPER_FAILPOINT").ok()) else { return };
     if point.strip_prefix(phase).and_then(|rest| rest.strip_prefix(':')) == Some(action) {
         tracing::warn!(phase, action, "failpoint {phase} reached: holding until killed");
-        loop {
-            std::thread::sleep(Duration::from_secs(3_600));
-        }
+        // the whole keeper stops here, as a crash would stop it: duties running beside this
+        // one (other settlements, steps) send nothing more ([`hold_if_frozen`])
+        FROZEN.store(true, std::sync::atomic::Ordering::SeqCst);
+        hold_forever();
+    }
+}
+
+/// Set once a failpoint is reached (tests only).
+static FROZEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Holds every send that starts after a failpoint was reached, so the keeper a test kills
+/// there has persisted nothing more than a crash at that point would have.
+fn hold_if_frozen() {
+    if FROZEN.load(std::sync::atomic::Ordering::SeqCst) {
+        hold_forever();
+    }
+}
+
+fn hold_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3_600));
     }
 }
 
