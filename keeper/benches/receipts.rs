@@ -5,7 +5,7 @@
 
 use agentrail_client::merkle::leaf_hash;
 use agentrail_client::receipt::{GuardCheck, Receipt};
-use agentrail_keeper::log::Log;
+use agentrail_keeper::receipt_log::Log;
 use agentrail_keeper::store::Store;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;

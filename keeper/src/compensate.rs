@@ -149,7 +149,7 @@ impl Keeper {
             let called = if guard.passed {
                 self.executor.compensate(&agent.metadata_uri, &request).await
             } else {
-                Err(crate::executor::StepError::Unbound(guard.detail))
+                Err(crate::agent_client::StepError::Unbound(guard.detail))
             };
             match called {
                 Ok(output) => {

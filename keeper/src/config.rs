@@ -62,7 +62,7 @@ impl Default for ExecutorConfig {
             max_delay: "10s".into(),
             allow: vec![],
             on_failure: FailurePolicy::Leave,
-            max_body_bytes: crate::executor::DEFAULT_MAX_BODY,
+            max_body_bytes: crate::agent_client::DEFAULT_MAX_BODY,
             concurrency: 16,
         }
     }

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrail_keeper::agent_client::{HttpExecutor, Payer, RetryPolicy};
 use agentrail_keeper::config::{Config, duration};
-use agentrail_keeper::executor::{HttpExecutor, Payer, RetryPolicy};
 use agentrail_keeper::settlement_queue::SettlementQueue;
 use agentrail_keeper::step_pool::StepPool;
-use agentrail_keeper::{api, chain::Chain, log::Log, metrics::Metrics, service::Keeper, store::Store};
+use agentrail_keeper::{api, chain::Chain, metrics::Metrics, receipt_log::Log, service::Keeper, store::Store};
 use anyhow::{Context, Result};
 use clap::Parser;
 use solana_sdk::signature::read_keypair_file;
@@ -227,7 +227,7 @@ async fn run(args: Args) -> Result<()> {
     let mut changed = keeper
         .config
         .websocket()
-        .map(|url| agentrail_keeper::watch::spawn(url, keeper.payer.pubkey(), keeper.metrics.clone()));
+        .map(|url| agentrail_keeper::subscription::spawn(url, keeper.payer.pubkey(), keeper.metrics.clone()));
     let mut backoff = poll;
     'scans: loop {
         // a scan waits on agents and sends; on SIGTERM it gets a bounded grace to finish

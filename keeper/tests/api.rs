@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agentrail_client::bundle::ReceiptBundle;
 use agentrail_client::merkle::verify_consistency;
-use agentrail_keeper::{api, config::Config, log::Log, service::Keeper, store::Store};
+use agentrail_keeper::{api, config::Config, receipt_log::Log, service::Keeper, store::Store};
 use common::{keeper, keeper_with, rpc_node};
 use solana_sdk::pubkey::Pubkey;
 

@@ -5,6 +5,7 @@
 
 mod html;
 mod pages;
+mod reads;
 
 use std::sync::Arc;
 

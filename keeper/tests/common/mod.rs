@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agentrail_client::receipt::{GuardCheck, Receipt};
-use agentrail_keeper::executor::{HttpExecutor, RetryPolicy};
+use agentrail_keeper::agent_client::{HttpExecutor, RetryPolicy};
 use agentrail_keeper::store::StoredCheckpoint;
-use agentrail_keeper::{chain::Chain, config::Config, log::Log, metrics::Metrics, service::Keeper, store::Store};
+use agentrail_keeper::{
+    chain::Chain, config::Config, metrics::Metrics, receipt_log::Log, service::Keeper, store::Store,
+};
 use ed25519_dalek::SigningKey;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Keypair;
@@ -70,7 +72,7 @@ pub async fn keeper_with(config: Config, rpc: &str) -> (Arc<Keeper>, tempfile::T
         executor: Box::new(HttpExecutor::new(
             Duration::from_secs(1),
             vec!["127.0.0.1".into()],
-            agentrail_keeper::executor::DEFAULT_MAX_BODY,
+            agentrail_keeper::agent_client::DEFAULT_MAX_BODY,
         )),
         retry: RetryPolicy { max_attempts: 1, base_delay: Duration::ZERO, max_delay: Duration::ZERO },
         payer,

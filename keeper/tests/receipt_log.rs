@@ -4,7 +4,7 @@
 
 use agentrail_client::merkle::{MerkleTree, leaf_hash};
 use agentrail_client::receipt::{Receipt, SignedReceipt};
-use agentrail_keeper::log::Log;
+use agentrail_keeper::receipt_log::Log;
 use agentrail_keeper::store::Store;
 use ed25519_dalek::SigningKey;
 use solana_sdk::pubkey::Pubkey;
@@ -63,7 +63,7 @@ async fn concurrent_appends_commit_in_groups_and_a_bad_one_fails_alone() {
 /// taken over stores nothing, even inside a group with others that land.
 #[tokio::test]
 async fn fenced_appends_store_nothing_for_a_lost_claim() {
-    use agentrail_keeper::log::AppendError;
+    use agentrail_keeper::receipt_log::AppendError;
     use agentrail_keeper::store::StepFence;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("log.sqlite").display());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use agentrail_keeper::executor::*;
+use agentrail_keeper::agent_client::*;
 use axum::Router;
 use axum::routing::post;
 use futures::StreamExt;
