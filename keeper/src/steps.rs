@@ -249,6 +249,14 @@ impl Keeper {
                 return Ok(StepState::Wait);
             }
         }
+        // the claim may have lapsed while the step was prepared (a slow start confirmation, a
+        // slow manifest or terms read): renewed now, or the step is another runner's and the
+        // agent is not called a second time
+        if !store.renew_claim(&job_s, i, &owner, STEP_LEASE_SECS).await? {
+            self.metrics.step_claims_lost.inc();
+            tracing::warn!(job = %key, milestone = i, "lost the step's claim before the call; the agent is not called");
+            return Ok(StepState::Wait);
+        }
         let started = Instant::now();
         let renew = async {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(STEP_LEASE_SECS as u64 / 3));
