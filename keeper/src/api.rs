@@ -41,7 +41,7 @@ pub fn failure_id(k: &Keeper, e: &anyhow::Error) -> String {
 /// The routes.
 pub fn router(keeper: Shared) -> Router {
     let console = if keeper.config.console.enabled { crate::console::router() } else { Router::new() };
-    let api = keeper.config.api.clone();
+    let (api, listen) = (keeper.config.api.clone(), keeper.config.listen.clone());
     let routes = Router::new()
         .merge(console)
         .route("/health", get(health))
@@ -53,7 +53,7 @@ pub fn router(keeper: Shared) -> Router {
         .route("/notifications", get(notifications))
         .route("/events", get(events))
         .with_state(keeper);
-    crate::http_server::guarded(routes, &api)
+    crate::http_server::guarded(routes, &api, &listen)
 }
 
 /// Real state, not a constant: ok only when a scan completed recently (the RPC answers and the

@@ -33,6 +33,10 @@ pub struct ApiConfig {
     /// Required as `Authorization: Bearer <token>` on what is not public (`/metrics`,
     /// `/notifications`); "" leaves them open (bind `listen` to a private address then).
     pub token: String,
+    /// The host names requests may be addressed to (their `Host` header, without the port);
+    /// empty: any, except that a keeper listening on loopback answers only loopback names, so
+    /// a web page cannot reach its console by rebinding a name of its own to 127.0.0.1.
+    pub hosts: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +47,7 @@ impl Default for ApiConfig {
             requests_per_minute: 1_200,
             max_subscribers: 128,
             token: String::new(),
+            hosts: Vec::new(),
         }
     }
 }
@@ -93,9 +98,27 @@ impl Rates {
 struct Gate {
     rates: Option<Arc<Rates>>,
     token: Arc<str>,
+    /// Host names accepted (`None`: any).
+    hosts: Option<Arc<[String]>>,
+}
+
+/// The host name a request is addressed to: its `Host` header without the port.
+fn host_name(request: &Request) -> Option<String> {
+    let host = request.headers().get(header::HOST)?.to_str().ok()?;
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?.to_string(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name).to_string(),
+    };
+    Some(name.to_ascii_lowercase())
 }
 
 async fn gate(State(g): State<Gate>, request: Request, next: Next) -> Response {
+    if let Some(hosts) = &g.hosts
+        && !host_name(&request).is_some_and(|h| hosts.contains(&h))
+    {
+        let why = "this keeper does not answer for that host name (api.hosts)";
+        return (StatusCode::MISDIRECTED_REQUEST, why).into_response();
+    }
     if let Some(rates) = &g.rates {
         let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         if let Some(ip) = ip
@@ -125,11 +148,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `app` behind the rate limit and the token of `config`.
-pub fn guarded(app: Router, config: &ApiConfig) -> Router {
+/// `app` behind the host check, the rate limit and the token of `config`, served on `listen`.
+pub fn guarded(app: Router, config: &ApiConfig, listen: &str) -> Router {
+    let loopback = listen.parse::<SocketAddr>().is_ok_and(|a| a.ip().is_loopback());
+    let hosts: Option<Arc<[String]>> = if !config.hosts.is_empty() {
+        Some(config.hosts.iter().map(|h| h.to_ascii_lowercase()).collect())
+    } else if loopback {
+        Some(["127.0.0.1", "localhost", "::1"].map(String::from).into())
+    } else {
+        None
+    };
     let gate_state = Gate {
         rates: (config.requests_per_minute > 0).then(|| Arc::new(Rates::new(config.requests_per_minute))),
         token: config.token.as_str().into(),
+        hosts,
     };
     app.layer(axum::middleware::from_fn_with_state(gate_state, gate))
 }

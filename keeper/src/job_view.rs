@@ -25,7 +25,7 @@ impl Keeper {
             let step = steps.iter().find(|s| usize::from(s.milestone) == i).cloned();
             milestones.push(json!({
                 "index": i, "state": format!("{:?}", m.state).to_lowercase(), "amount": m.amount,
-                "step": step.as_ref().map(|s| s.status.clone()), "attempts": step.as_ref().map(|s| s.attempts),
+                "step": step.as_ref().map(|s| s.status.to_string()), "attempts": step.as_ref().map(|s| s.attempts),
                 "error": step.and_then(|s| s.last_error),
             }));
         }

@@ -17,13 +17,20 @@ use crate::guards;
 use crate::receipt_log::AppendError;
 use crate::service::*;
 use crate::step_checks::MANIFEST_MISMATCH;
-use crate::store::{Step, StepFence};
+use crate::store::{Step, StepFence, StepStatus};
 
 /// How long a step's claim lasts without renewal, in seconds of the database's clock; the
 /// owner renews it every third of that while the step runs.
 pub(crate) const STEP_LEASE_SECS: i64 = 60;
 /// How a step given up for want of the agent's acceptance starts its recorded error.
 pub(crate) const ACCEPTANCE_FAILED: &str = "acceptance: ";
+
+/// What a run that produced nothing payable leaves: `failed` (to run again after a rest)
+/// under `retry-later` when trying again may help (`may_recover`: a blip, not a fact such as a
+/// refusal or a different manifest), `abandoned` (left to the policy) otherwise.
+fn unpaid_status(policy: FailurePolicy, may_recover: bool) -> StepStatus {
+    if policy == FailurePolicy::RetryLater && may_recover { StepStatus::Failed } else { StepStatus::Abandoned }
+}
 
 /// Where a pending milestone's step stands for this scan.
 pub(crate) enum StepState {
@@ -116,7 +123,7 @@ impl Keeper {
             let accepted_since = |s: &Step| {
                 job.is_accepted() && s.last_error.as_deref().is_some_and(|e| e.starts_with(ACCEPTANCE_FAILED))
             };
-            if let Some(s) = previous.as_ref().filter(|s| s.status == "abandoned" && !accepted_since(s)) {
+            if let Some(s) = previous.as_ref().filter(|s| s.status == StepStatus::Abandoned && !accepted_since(s)) {
                 match policy.refund() {
                     // given up before: (re)send the refund; the chain refuses a second one
                     Some(cancel) => {
@@ -131,10 +138,10 @@ impl Keeper {
             // succeeds costs a bounded share of the slots, not a turn every scan
             let rest = previous
                 .as_ref()
-                .filter(|s| matches!(s.status.as_str(), "failed" | "abandoned") && !accepted_since(s))
+                .filter(|s| s.status.unpaid() && !accepted_since(s))
                 .map_or(0, |s| self.retry.rest_after(s.attempts));
             if !store.claim_step_after(&job_s, i, &owner, STEP_LEASE_SECS, rest).await? {
-                if previous.as_ref().is_some_and(|s| s.status == "running") {
+                if previous.as_ref().is_some_and(|s| s.status == StepStatus::Running) {
                     self.metrics.step_claims_lost.inc();
                 }
                 tracing::debug!(job = %key, milestone = i, rest, "step is running under another keeper, or resting");
@@ -150,11 +157,7 @@ impl Keeper {
         let manifest = self.manifest_guard(job, agent).await;
         if !manifest.passed {
             // a manifest that differs is a fact; one that could not be read may be a blip
-            let status = if manifest.name == MANIFEST_MISMATCH || policy != FailurePolicy::RetryLater {
-                "abandoned"
-            } else {
-                "failed"
-            };
+            let status = unpaid_status(policy, manifest.name != MANIFEST_MISMATCH);
             tracing::warn!(job = %key, milestone = i, reason = %manifest.detail, "manifest check failed; the agent is not called");
             self.metrics.steps_failed.inc();
             return self
@@ -174,12 +177,12 @@ impl Keeper {
             tracing::warn!(job = %key, milestone = i, longest, reason = %why, "too late to begin the step; the agent is not called");
             let reason =
                 format!("the milestone could not be submitted {longest} s from now, when the step may end: {why}");
-            return self.unpaid(job_s, i, &owner, "abandoned", next_attempt, reason).await;
+            return self.unpaid(job_s, i, &owner, StepStatus::Abandoned, next_attempt, reason).await;
         }
         // pinned terms this keeper cannot read would fail the `terms` guard after the work: no
         // step is started or agent called for work that could not be paid (a blip may pass)
         if let Err(why) = &work {
-            let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
+            let status = unpaid_status(policy, true);
             tracing::warn!(job = %key, milestone = i, reason = %why, "pinned terms unreadable; the agent is not called");
             self.metrics.steps_failed.inc();
             let reason = format!("the pinned terms could not be read: {why}");
@@ -222,11 +225,7 @@ impl Keeper {
                     Err(e) => {
                         self.metrics.acceptances.inc("refused", e.label());
                         // a refusal is the agent's answer; an unreachable agent may answer later
-                        let status = if matches!(e, StepError::Declined(_)) || policy != FailurePolicy::RetryLater {
-                            "abandoned"
-                        } else {
-                            "failed"
-                        };
+                        let status = unpaid_status(policy, !matches!(e, StepError::Declined(_)));
                         tracing::warn!(job = %key, milestone = i, reason = %e, "no acceptance from the agent; nothing started");
                         let reason = format!("{ACCEPTANCE_FAILED}{e}");
                         return self.unpaid(job_s, i, &owner, status, next_attempt, reason).await;
@@ -286,8 +285,7 @@ impl Keeper {
                 self.metrics.steps_failed.inc();
                 tracing::warn!(job = %key, milestone = i, error = %e, attempts, "step failed; no payment");
                 let reason = format!("step failed after {attempts} attempts: {e}");
-                let status = if policy == FailurePolicy::RetryLater { "failed" } else { "abandoned" };
-                return self.unpaid(job_s, i, &owner, status, attempts, reason).await;
+                return self.unpaid(job_s, i, &owner, unpaid_status(policy, true), attempts, reason).await;
             }
         };
         // the guards judge the time the work is reported at, not the scan's start (a slow step
@@ -325,7 +323,7 @@ impl Keeper {
                 checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
             tracing::warn!(job = %key, milestone = i, guards = ?failed, "guards refused payment");
             let reason = format!("guards failed: {}", failed.join(", "));
-            return self.unpaid(job_s, i, &owner, "abandoned", attempts, reason).await;
+            return self.unpaid(job_s, i, &owner, StepStatus::Abandoned, attempts, reason).await;
         }
         // from here the claim must still be ours: the receipt is stored and the step marked
         // done in one transaction only while it holds (a runner that lost it records nothing)
@@ -396,7 +394,7 @@ impl Keeper {
         Ok(acceptance)
     }
 
-    /// Records a step that will not be paid (`status` `failed` or `abandoned`, with `reason`),
+    /// Records a step that will not be paid (`status` failed or abandoned, with `reason`),
     /// then says what the operator's policy does with it now: refund on-chain or wait.
     /// Fenced: a runner that lost the step's claim records nothing and refunds nothing (the
     /// new owner may have finished the work).
@@ -405,18 +403,11 @@ impl Keeper {
         job: String,
         i: u8,
         owner: &str,
-        status: &str,
+        status: StepStatus,
         attempts: u32,
         reason: String,
     ) -> Result<StepState> {
-        let step = Step {
-            job,
-            milestone: i,
-            status: status.into(),
-            attempts,
-            last_error: Some(reason.clone()),
-            receipt_index: None,
-        };
+        let step = Step { job, milestone: i, status, attempts, last_error: Some(reason.clone()), receipt_index: None };
         if !self.log.store().finish_step(&step, owner).await? {
             tracing::warn!(job = %step.job, milestone = i, "lost the step's claim; not recording its failure");
             return Ok(StepState::Wait);

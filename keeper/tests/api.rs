@@ -221,8 +221,8 @@ async fn the_keepers_rpc_url_is_never_shown() {
 }
 
 /// The server's limits against the open internet: a rate per address (429 with Retry-After),
-/// a token on what is not public, a time limit on sending headers, a cap on connections and
-/// on event subscribers.
+/// a token on what is not public, host names checked, a time limit on sending headers, a cap on
+/// connections and on event subscribers.
 #[tokio::test]
 async fn the_api_limits_rates_connections_slow_clients_and_private_paths() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -232,6 +232,7 @@ async fn the_api_limits_rates_connections_slow_clients_and_private_paths() {
         requests_per_minute: 600,
         max_subscribers: 1,
         token: "t0ken".into(),
+        hosts: vec![],
     };
     let (k, _dir) = keeper_with(Config { api, ..Config::default() }, "http://127.0.0.1:1").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -250,6 +251,12 @@ async fn the_api_limits_rates_connections_slow_clients_and_private_paths() {
     assert_eq!(right.status(), 200);
     assert_eq!(client.get(format!("{base}/notifications")).send().await.unwrap().status(), 401);
     assert_eq!(client.get(format!("{base}/receipts/1")).send().await.unwrap().status(), 200);
+    // a keeper on loopback answers only loopback names: a page that rebinds a name of its own
+    // to 127.0.0.1 cannot reach it (review M3)
+    let rebound = client.get(format!("{base}/receipts/1")).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(rebound.status(), 421);
+    let by_name = client.get(format!("{base}/receipts/1")).header("host", "localhost:1").send().await.unwrap();
+    assert_eq!(by_name.status(), 200);
 
     // one event subscriber at a time (the first holds its stream open)
     let first = client.get(format!("{base}/events")).send().await.unwrap();

@@ -5,7 +5,7 @@
 use agentrail_client::merkle::{MerkleTree, leaf_hash};
 use agentrail_client::receipt::{Receipt, SignedReceipt};
 use agentrail_keeper::receipt_log::Log;
-use agentrail_keeper::store::Store;
+use agentrail_keeper::store::{StepStatus, Store};
 use ed25519_dalek::SigningKey;
 use solana_sdk::pubkey::Pubkey;
 
@@ -87,9 +87,13 @@ async fn fenced_appends_store_nothing_for_a_lost_claim() {
     let (ia, ic) = (ra.unwrap().unwrap(), rc.unwrap().unwrap());
     assert_eq!(log.size().await, 2, "the others landed");
     let step = store.step(&held.to_string(), 0).await.unwrap().unwrap();
-    assert_eq!((step.status.as_str(), step.attempts, step.receipt_index), ("done", 2, Some(ia)));
+    assert_eq!((step.status, step.attempts, step.receipt_index), (StepStatus::Done, 2, Some(ia)));
     assert!(store.receipt_for(&lost.to_string(), 0).await.unwrap().is_none());
-    assert_eq!(store.step(&lost.to_string(), 0).await.unwrap().unwrap().status, "running", "still the new runner's");
+    assert_eq!(
+        store.step(&lost.to_string(), 0).await.unwrap().unwrap().status,
+        agentrail_keeper::store::StepStatus::Running,
+        "still the new runner's"
+    );
     assert_ne!(ia, ic);
 }
 

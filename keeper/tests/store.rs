@@ -78,7 +78,7 @@ async fn exercise(store: Store) {
     let step = Step {
         job: "A".into(),
         milestone: 0,
-        status: "failed".into(),
+        status: StepStatus::Failed,
         attempts: 2,
         last_error: Some("timeout".into()),
         receipt_index: None,
@@ -86,7 +86,7 @@ async fn exercise(store: Store) {
     // every outcome is written under a claim: a failed run, then a run that finished
     assert!(store.claim_step("A", 0, "x", 600).await.unwrap());
     assert!(store.finish_step(&step, "x").await.unwrap());
-    let done = Step { status: "done".into(), attempts: 3, last_error: None, receipt_index: Some(4), ..step };
+    let done = Step { status: StepStatus::Done, attempts: 3, last_error: None, receipt_index: Some(4), ..step };
     assert!(store.claim_step("A", 0, "y", 600).await.unwrap());
     assert!(store.finish_step(&done, "y").await.unwrap());
     assert_eq!(store.step("A", 0).await.unwrap(), Some(done));
@@ -103,18 +103,18 @@ async fn exercise(store: Store) {
     let failed = Step {
         job: "C".into(),
         milestone: 0,
-        status: "failed".into(),
+        status: StepStatus::Failed,
         attempts: 1,
         last_error: None,
         receipt_index: None,
     };
     assert!(!store.renew_claim("C", 0, "a", 600).await.unwrap(), "the old owner lost it");
     assert!(!store.finish_step(&failed, "a").await.unwrap(), "the old owner's outcome is not written");
-    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, "running");
+    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, StepStatus::Running);
     assert!(store.finish_step(&failed, "b").await.unwrap(), "the owner's is");
     // a failed run rests before the step runs again (the database's clock): not within its rest
     assert!(!store.claim_step_after("C", 0, "c", 600, 3_600).await.unwrap(), "still resting");
-    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, "failed", "nothing written");
+    assert_eq!(store.step("C", 0).await.unwrap().unwrap().status, StepStatus::Failed, "nothing written");
     assert!(!store.claim_step("A", 0, "c", -1).await.unwrap(), "a done step is never claimed");
     assert!(store.claim_step("C", 0, "c", 600).await.unwrap(), "a failed step may run again");
     // a step never tried is claimed by creating its row (one write); a step with a row is
@@ -125,7 +125,7 @@ async fn exercise(store: Store) {
     assert!(!store.claim_new_step("A", 0, "b", 600).await.unwrap(), "a done step is never claimed");
     assert!(!store.claim_new_step("C", 0, "b", 600).await.unwrap(), "nor a running one");
     let d = store.step("D", 0).await.unwrap().unwrap();
-    assert_eq!((d.status.as_str(), d.attempts), ("running", 0));
+    assert_eq!((d.status, d.attempts), (StepStatus::Running, 0));
     assert_eq!(store.step("C", 0).await.unwrap().unwrap().attempts, 1, "claims keep the attempt count");
     // one receipt per milestone: a second runner's receipt for it is refused by the schema
     assert!(

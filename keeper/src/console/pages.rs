@@ -290,7 +290,7 @@ pub async fn job(k: &Keeper, f: &Frame<'_>, job_key: Pubkey) -> Result<Option<Pa
         }
         let step = steps.iter().find(|s| usize::from(s.milestone) == i).map_or("-".to_string(), |s| {
             let error = s.last_error.as_deref().map_or(String::new(), |e| format!(": {}", esc(e)));
-            format!("{} after {} attempt(s){error}", esc(&s.status), s.attempts)
+            format!("{} after {} attempt(s){error}", esc(&s.status.to_string()), s.attempts)
         });
         let receipt = receipts
             .iter()

@@ -131,11 +131,32 @@ impl IntentStatus {
 pub struct Step {
     pub job: String,
     pub milestone: u8,
-    /// `running`, `done`, `failed` (retrying) or `abandoned` (left to the policy).
-    pub status: String,
+    pub status: StepStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub receipt_index: Option<u64>,
+}
+
+/// Where a step stands (its text in the store and the API: `running`, `done`, `failed`,
+/// `abandoned`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::Display, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum StepStatus {
+    /// A runner holds its claim.
+    Running,
+    /// Its receipt is recorded.
+    Done,
+    /// Its last run produced nothing payable; it runs again after a rest (`retry-later`).
+    Failed,
+    /// Given up: left to the operator's failure policy.
+    Abandoned,
+}
+
+impl StepStatus {
+    /// Whether a run ended without paid work (the step may run again, or is left to the policy).
+    pub fn unpaid(self) -> bool {
+        matches!(self, StepStatus::Failed | StepStatus::Abandoned)
+    }
 }
 
 /// An anchored checkpoint.

@@ -88,7 +88,7 @@ impl Store {
              claimed_by = NULL, lease_until = NULL \
              WHERE job = $5 AND milestone = $6 AND claimed_by = $7 AND status = 'running'"
         ))
-        .bind(&s.status)
+        .bind(<&'static str>::from(s.status))
         .bind(i64::from(s.attempts))
         .bind(s.last_error.clone())
         .bind(s.receipt_index.map(|i| i as i64))
@@ -123,7 +123,10 @@ impl Store {
         Ok(Step {
             job: row.try_get("job")?,
             milestone: row.try_get::<i64, _>("milestone")? as u8,
-            status: row.try_get("status")?,
+            status: {
+                let text: String = row.try_get("status")?;
+                text.parse().map_err(|_| anyhow::anyhow!("a stored step has an unknown status {text:?}"))?
+            },
             attempts: row.try_get::<i64, _>("attempts")? as u32,
             last_error: row.try_get("last_error")?,
             receipt_index: row.try_get::<Option<i64>, _>("receipt_index")?.map(|i| i as u64),
